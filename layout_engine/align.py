@@ -1,0 +1,34 @@
+"""Temporal coherence for display: centre, normalize and Procrustes-align frames."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import orthogonal_procrustes
+
+
+def normalize(coords: np.ndarray) -> np.ndarray:
+    """Centre ``coords`` (n, d) at the origin and scale them to unit RMS radius."""
+    coords = np.asarray(coords, dtype=np.float64)
+    centred = coords - coords.mean(axis=0)
+    rms = np.sqrt((centred ** 2).sum(axis=1).mean())
+    return (centred / rms if rms > 0 else centred).astype(np.float32)
+
+
+def align_to(coords: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Normalize ``coords`` (n, d), then rotate / reflect it onto the normalized ``reference`` (n, d).
+
+    The rotation is the orthogonal Procrustes solution, so only rigid motion (and the scale normalization)
+    is removed: what still moves between two aligned frames is change in the layout itself.
+    """
+    coords, reference = normalize(coords), normalize(reference)
+    if coords.shape != reference.shape:
+        raise ValueError(f"frames differ in shape: {coords.shape} vs reference {reference.shape}")
+    rotation, _ = orthogonal_procrustes(coords, reference)
+    return (coords @ rotation).astype(np.float32)
+
+
+def displacement(frame: np.ndarray, previous: np.ndarray) -> float:
+    """Median distance a point moves from ``previous`` to ``frame`` (both (n, d)), after alignment,
+    in units of the layout's RMS radius."""
+    aligned = align_to(frame, previous)
+    return float(np.median(np.linalg.norm(aligned - normalize(previous), axis=1)))

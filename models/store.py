@@ -1,0 +1,224 @@
+"""``RunStore``: runs and derived data (layouts) on disk, over :mod:`diskcache`.
+
+Layout of the store directory::
+
+    runs/      recorded runs, never evicted: config, probe set, one entry per epoch, a meta entry
+    derived/   recomputable data (layouts, frame indices), least-recently-used eviction under a size limit
+
+Arrays are stored as ``.npz`` bytes (float arrays as float32) and read with ``allow_pickle=False``.
+An epoch and the meta entry that makes it visible are written in one transaction, so a reader never sees a
+half-written epoch. A run is marked ``complete`` only after its last epoch.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import diskcache
+import numpy as np
+
+from models.config import RunConfig
+
+logger = logging.getLogger(__name__)
+
+RUN_STATES = ("training", "complete", "diverged", "failed")
+
+
+def default_store_dir() -> Path:
+    """``$EPOCHSCOPE_HOME``, else ``$XDG_CACHE_HOME/epochscope``, else ``~/.cache/epochscope``."""
+    if os.environ.get("EPOCHSCOPE_HOME"):
+        return Path(os.environ["EPOCHSCOPE_HOME"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "epochscope"
+
+
+def encode_arrays(arrays: dict[str, np.ndarray]) -> bytes:
+    """Serialize named arrays to ``.npz`` bytes, floats as float32."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: (v.astype(np.float32) if np.issubdtype(v.dtype, np.floating) else v)
+                        for k, v in arrays.items()})
+    return buffer.getvalue()
+
+
+def decode_arrays(blob: bytes) -> dict[str, np.ndarray]:
+    """Inverse of :func:`encode_arrays`; never unpickles."""
+    with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the store knows about a run without loading its epochs."""
+
+    run_id: str
+    config: RunConfig
+    state: str
+    epochs_done: int
+    created: float
+    message: str
+    layer_sizes: tuple[int, ...]
+    n_probe: int
+
+    @property
+    def last_epoch(self) -> int:
+        """Highest visible epoch, -1 when none is."""
+        return self.epochs_done - 1
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One recorded epoch of a run, for the probe set.
+
+    Attributes
+    ----------
+    activations : list of ndarray, each (n_probe, units), float32
+        Hidden layer activations in layer order.
+    predictions : ndarray of shape (n_probe,), int64
+        Predicted class.
+    confidence : ndarray of shape (n_probe,), float32
+        Softmax probability of the predicted class.
+    metrics : dict
+        ``train_loss``, ``train_acc``, ``test_loss``, ``test_acc`` (floats).
+    """
+
+    epoch: int
+    activations: list[np.ndarray]
+    predictions: np.ndarray
+    confidence: np.ndarray
+    metrics: dict[str, float]
+
+
+class RunStore:
+    """Runs and derived data in a directory.
+
+    Parameters
+    ----------
+    directory : path
+        Created if missing.
+    derived_size_limit : int
+        Bytes of derived data kept before least-recently-used entries are evicted.
+    """
+
+    def __init__(self, directory: str | os.PathLike, *, derived_size_limit: int = 2**31) -> None:
+        self.directory = Path(directory)
+        self.runs = diskcache.Cache(str(self.directory / "runs"), eviction_policy="none", size_limit=2**40)
+        self.derived = diskcache.Cache(str(self.directory / "derived"), eviction_policy="least-recently-used",
+                                       size_limit=derived_size_limit)
+
+    def close(self) -> None:
+        self.runs.close()
+        self.derived.close()
+
+    # -- runs -------------------------------------------------------------------------------------------
+    def create_run(self, config: RunConfig, probe: dict[str, np.ndarray], layer_sizes: tuple[int, ...]) -> str:
+        """Start (or restart from scratch) the run of ``config``; returns its id.
+
+        ``probe`` holds ``index`` (n_probe,), ``X`` (n_probe, n_features) and ``y`` (n_probe,).
+        """
+        run_id = config.run_id
+        self.delete_run(run_id)
+        meta = {"state": "training", "epochs_done": 0, "created": time.time(), "message": "",
+                "layer_sizes": list(layer_sizes), "n_probe": int(len(probe["index"]))}
+        with self.runs.transact():
+            self.runs.set(f"run/{run_id}/config", config.to_json())
+            self.runs.set(f"run/{run_id}/probe", encode_arrays(probe))
+            self.runs.set(f"run/{run_id}/meta", json.dumps(meta))
+        return run_id
+
+    def put_epoch(self, run_id: str, record: EpochRecord) -> None:
+        """Write one epoch and make it visible, atomically. Epochs must come in order 0, 1, 2, ..."""
+        meta = self._meta(run_id)
+        if record.epoch != meta["epochs_done"]:
+            raise ValueError(f"epoch {record.epoch} out of order: run {run_id} expects epoch {meta['epochs_done']}")
+        arrays = {f"act{i}": a for i, a in enumerate(record.activations)}
+        arrays.update(predictions=record.predictions.astype(np.int64), confidence=record.confidence)
+        meta["epochs_done"] = record.epoch + 1
+        with self.runs.transact():
+            self.runs.set(f"run/{run_id}/epoch/{record.epoch}", encode_arrays(arrays))
+            self.runs.set(f"run/{run_id}/metrics/{record.epoch}", json.dumps(record.metrics))
+            self.runs.set(f"run/{run_id}/meta", json.dumps(meta))
+
+    def finish_run(self, run_id: str, state: str, message: str = "") -> None:
+        """Set the run's final state (one of :data:`RUN_STATES`) and a message for the user."""
+        if state not in RUN_STATES:
+            raise ValueError(f"state must be one of {RUN_STATES}, got {state!r}")
+        with self.runs.transact():
+            meta = self._meta(run_id)
+            meta.update(state=state, message=message)
+            self.runs.set(f"run/{run_id}/meta", json.dumps(meta))
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove a run and everything recorded for it (no error if absent)."""
+        prefix = f"run/{run_id}/"
+        with self.runs.transact():
+            for key in [k for k in self.runs.iterkeys() if isinstance(k, str) and k.startswith(prefix)]:
+                self.runs.delete(key)
+
+    def has_run(self, run_id: str) -> bool:
+        return f"run/{run_id}/meta" in self.runs
+
+    def run_info(self, run_id: str) -> RunInfo:
+        """Config and state of a run; ``KeyError`` naming the run when it is not stored."""
+        meta = self._meta(run_id)
+        config = RunConfig.from_json(self.runs.get(f"run/{run_id}/config"))
+        return RunInfo(run_id=run_id, config=config, state=meta["state"], epochs_done=meta["epochs_done"],
+                       created=meta["created"], message=meta["message"],
+                       layer_sizes=tuple(meta["layer_sizes"]), n_probe=meta["n_probe"])
+
+    def list_runs(self) -> list[RunInfo]:
+        """All stored runs, newest first."""
+        ids = [k.split("/")[1] for k in self.runs.iterkeys() if isinstance(k, str) and k.endswith("/meta")]
+        return sorted((self.run_info(i) for i in ids), key=lambda r: r.created, reverse=True)
+
+    def probe(self, run_id: str) -> dict[str, np.ndarray]:
+        """The run's probe set: ``index`` (n_probe,), ``X`` (n_probe, n_features), ``y`` (n_probe,)."""
+        blob = self.runs.get(f"run/{run_id}/probe")
+        if blob is None:
+            raise KeyError(f"run {run_id!r} is not in the store")
+        return decode_arrays(blob)
+
+    def epoch(self, run_id: str, epoch: int) -> EpochRecord:
+        """A visible epoch of a run; ``KeyError`` when it is not (yet) recorded."""
+        meta = self._meta(run_id)
+        if not 0 <= epoch < meta["epochs_done"]:
+            raise KeyError(f"epoch {epoch} of run {run_id!r} is not recorded (recorded: 0..{meta['epochs_done'] - 1})")
+        arrays = decode_arrays(self.runs.get(f"run/{run_id}/epoch/{epoch}"))
+        metrics = json.loads(self.runs.get(f"run/{run_id}/metrics/{epoch}"))
+        n_layers = len(meta["layer_sizes"])
+        return EpochRecord(epoch=epoch, activations=[arrays[f"act{i}"] for i in range(n_layers)],
+                           predictions=arrays["predictions"], confidence=arrays["confidence"], metrics=metrics)
+
+    def metrics(self, run_id: str) -> list[dict[str, float]]:
+        """Per-epoch metrics of the visible epochs, in epoch order."""
+        meta = self._meta(run_id)
+        return [json.loads(self.runs.get(f"run/{run_id}/metrics/{e}")) for e in range(meta["epochs_done"])]
+
+    def _meta(self, run_id: str) -> dict[str, Any]:
+        text = self.runs.get(f"run/{run_id}/meta")
+        if text is None:
+            raise KeyError(f"run {run_id!r} is not in the store")
+        return json.loads(text)
+
+    # -- derived data -----------------------------------------------------------------------------------
+    def put_derived(self, key: str, arrays: dict[str, np.ndarray]) -> None:
+        """Store recomputable arrays under ``key`` (may be evicted)."""
+        self.derived.set(key, encode_arrays(arrays))
+
+    def get_derived(self, key: str) -> dict[str, np.ndarray] | None:
+        """Arrays under ``key``; ``None`` if absent, evicted, or unreadable (then discarded with a warning)."""
+        blob = self.derived.get(key)
+        if blob is None:
+            return None
+        try:
+            return decode_arrays(blob)
+        except (ValueError, OSError, EOFError) as exc:
+            logger.warning("Discarding corrupted cache entry %s (%s); it will be recomputed", key, exc)
+            self.derived.delete(key)
+            return None
