@@ -206,6 +206,22 @@ class RunStore:
             raise KeyError(f"run {run_id!r} is not in the store")
         return json.loads(text)
 
+    # -- locks ------------------------------------------------------------------------------------------
+    def try_lock(self, name: str, owner: str, ttl: float) -> bool:
+        """Take the lock ``name`` for ``owner`` unless someone holds it; it lapses after ``ttl`` seconds."""
+        return bool(self.runs.add(f"lock/{name}", owner, expire=ttl))
+
+    def refresh_lock(self, name: str, owner: str, ttl: float) -> None:
+        """Extend ``owner``'s hold on ``name`` by ``ttl`` seconds from now."""
+        with self.runs.transact():
+            if self.runs.get(f"lock/{name}") == owner:
+                self.runs.touch(f"lock/{name}", expire=ttl)
+
+    def release_lock(self, name: str, owner: str) -> None:
+        with self.runs.transact():
+            if self.runs.get(f"lock/{name}") == owner:
+                self.runs.delete(f"lock/{name}")
+
     # -- derived data -----------------------------------------------------------------------------------
     def put_derived(self, key: str, arrays: dict[str, np.ndarray]) -> None:
         """Store recomputable arrays under ``key`` (may be evicted)."""

@@ -1,0 +1,62 @@
+"""Controls panel: layer slider, epoch slider with play / pause."""
+
+from __future__ import annotations
+
+from dash import Dash, Input, Output, State, dcc, html
+
+from dashboard.context import AppContext
+
+PLAY_INTERVAL_MS = 700
+
+
+def layout(ctx: AppContext) -> html.Div:
+    cfg = ctx.config
+    layer_marks = {i: f"{name} · {size}" for i, (name, size) in enumerate(zip(cfg.layer_names, cfg.hidden))}
+    step = max(1, cfg.epochs // 10)
+    epoch_marks = {e: str(e) for e in range(0, cfg.epochs + 1, step)}
+    epoch_marks[cfg.epochs] = str(cfg.epochs)
+    return html.Div(className="controls", children=[
+        html.Div(className="control", children=[
+            html.Label("Hidden layer", htmlFor="layer-slider"),
+            dcc.Slider(id="layer-slider", min=0, max=len(cfg.hidden) - 1, step=1, value=0, marks=layer_marks,
+                       updatemode="drag"),
+        ]),
+        html.Div(className="control control-epoch", children=[
+            html.Label("Epoch", htmlFor="epoch-slider"),
+            html.Div(className="epoch-row", children=[
+                html.Button("▶ Play", id="play-button", className="button", n_clicks=0),
+                dcc.Slider(id="epoch-slider", min=0, max=cfg.epochs, step=1, value=0, marks=epoch_marks,
+                           updatemode="drag", tooltip={"placement": "bottom", "always_visible": False},
+                           className="epoch-slider"),
+            ]),
+        ]),
+        dcc.Interval(id="play-interval", interval=PLAY_INTERVAL_MS, disabled=True),
+    ])
+
+
+def register(app: Dash) -> None:
+    """Play / pause steps the epoch slider in the browser, without a server round trip."""
+    app.clientside_callback(
+        """
+        function(nClicks, nIntervals, epoch, maxEpoch, disabled) {
+            const trig = window.dash_clientside.callback_context.triggered.map(t => t.prop_id)[0] || "";
+            const noUpdate = window.dash_clientside.no_update;
+            if (trig.startsWith("play-button")) {
+                if (disabled) {
+                    const start = epoch >= maxEpoch ? 0 : epoch;
+                    return [start, false, "❚❚ Pause"];
+                }
+                return [noUpdate, true, "▶ Play"];
+            }
+            if (trig.startsWith("play-interval")) {
+                if (epoch + 1 >= maxEpoch) { return [maxEpoch, true, "▶ Play"]; }
+                return [epoch + 1, false, noUpdate];
+            }
+            return [noUpdate, noUpdate, noUpdate];
+        }
+        """,
+        Output("epoch-slider", "value"), Output("play-interval", "disabled"), Output("play-button", "children"),
+        Input("play-button", "n_clicks"), Input("play-interval", "n_intervals"),
+        State("epoch-slider", "value"), State("epoch-slider", "max"), State("play-interval", "disabled"),
+        prevent_initial_call=True,
+    )

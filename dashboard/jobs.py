@@ -1,0 +1,88 @@
+"""Job panel: trains the run if needed and lays out all its frames in a background callback, with a
+progress bar in the page, a progress bar in the terminal, and a cancel button."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+from dash import Dash, Input, Output, dcc, html
+from tqdm import tqdm
+
+from dashboard import service
+from dashboard.context import AppContext
+
+logger = logging.getLogger(__name__)
+
+
+def layout() -> html.Div:
+    return html.Div(className="job", children=[
+        html.Progress(id="job-progress", value="0", max="1", className="progress"),
+        html.Span(id="job-message", className="job-message", children="Starting…"),
+        html.Button("Cancel", id="job-cancel", className="button button-quiet", disabled=True),
+        dcc.Store(id="job-start", data=0),
+    ])
+
+
+class TerminalProgress:
+    """One tqdm bar per stage on stderr (the terminal that runs the server)."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if self.bar is None or self.bar.desc != stage or self.bar.total != total:
+            self.close()
+            self.bar = tqdm(total=total, desc=stage, file=sys.stderr, mininterval=1.0, dynamic_ncols=True)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None]) -> str:
+    """Prepare the app's run, reporting ``(done, total, message)`` to the page; returns the final message.
+
+    Runs in a background process, so it opens its own store.
+    """
+    store = ctx.open_store()
+    terminal = TerminalProgress()
+
+    def report(stage: str, done: int, total: int) -> None:
+        terminal.update(stage, done, total)
+        set_progress((str(done), str(max(total, 1)), f"{stage}: {done}/{total}"))
+
+    try:
+        info, ready = service.prepare(store, ctx.config, ctx.params, report)
+    finally:
+        terminal.close()
+        store.close()
+    total = len(info.layer_sizes) * info.epochs_done
+    if info.state == "diverged":
+        return f"{info.message} · {ready}/{total} frames ready"
+    store = ctx.open_store()
+    try:
+        final = store.metrics(info.run_id)[-1]
+    finally:
+        store.close()
+    return (f"{ready}/{total} frames ready · test accuracy {final['test_acc']:.1%} "
+            f"after {info.epochs_done - 1} epochs")
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(
+        Output("job-message", "children"),
+        Input("job-start", "data"),
+        background=True,
+        progress=[Output("job-progress", "value"), Output("job-progress", "max"), Output("job-message", "children")],
+        progress_default=["0", "1", "Starting…"],
+        running=[(Output("job-cancel", "disabled"), False, True),
+                 (Output("job-progress", "className"), "progress", "progress done")],
+        cancel=[Input("job-cancel", "n_clicks")],
+        interval=250,
+    )
+    def prepare(set_progress, _start):
+        return run_job(ctx, set_progress)

@@ -1,0 +1,170 @@
+"""The service layer between Dash callbacks and the store: runs, frame sequences and their cache.
+
+Every function takes the :class:`RunStore` explicitly and is safe to call from several processes: the store
+is the only shared state, and one job at a time prepares a given run (a lock in the store), while others
+follow its progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from layout_engine.align import align_to, normalize
+from layout_engine.metrics import class_silhouette
+from layout_engine.pipeline import LayoutParams, frame_key, layout_frame
+from models.config import RunConfig
+from models.store import RunInfo, RunStore
+from models.train import train
+
+logger = logging.getLogger(__name__)
+
+#: ``report(stage, done, total) -> stop?``; return True to stop the job (what is done so far is kept)
+Reporter = Callable[[str, int, int], bool | None]
+
+#: seconds a job's lock outlives its last sign of life (a killed job frees the run after this)
+LOCK_TTL = 30.0
+TRAINING, LAYOUT, WAITING = "Training", "Laying out frames", "Following another job"
+
+
+class JobStopped(RuntimeError):
+    """A job was asked to stop."""
+
+
+@dataclass(frozen=True)
+class FrameView:
+    """What the map shows for one (layer, epoch).
+
+    Attributes
+    ----------
+    coords : ndarray of shape (n_probe, 2)
+        Display coordinates (centred, unit RMS radius, aligned to the previous epoch).
+    labels, predictions : ndarray of shape (n_probe,), int
+        True and predicted class of each probe sample.
+    confidence : ndarray of shape (n_probe,), float
+        Probability of the predicted class.
+    sample_index : ndarray of shape (n_probe,), int
+        Index of each probe sample in the data set.
+    silhouette : float
+        Class silhouette of the layout.
+    metrics : dict
+        The epoch's training metrics.
+    """
+
+    coords: np.ndarray
+    labels: np.ndarray
+    predictions: np.ndarray
+    confidence: np.ndarray
+    sample_index: np.ndarray
+    silhouette: float
+    metrics: dict[str, float]
+
+
+def run_ready(store: RunStore, run_id: str) -> bool:
+    """Whether the run is stored and finished (complete, or diverged with the epochs before it)."""
+    return store.has_run(run_id) and store.run_info(run_id).state in ("complete", "diverged")
+
+
+def ensure_run(store: RunStore, config: RunConfig, report: Reporter | None = None) -> RunInfo:
+    """The finished run of ``config``, training it first when it is missing or was interrupted."""
+    if not run_ready(store, config.run_id):
+        progress = None
+        if report is not None:
+            def progress(done: int, total: int) -> bool | None:
+                return report(TRAINING, done, total)
+        train(config, store, progress=progress)
+    return store.run_info(config.run_id)
+
+
+def _index_key(run_id: str, params: LayoutParams, layer: int, epoch: int) -> str:
+    return f"frames/{run_id}/{params.digest()}/{layer}/{epoch}"
+
+
+def count_ready(store: RunStore, info: RunInfo, params: LayoutParams) -> int:
+    """Number of (layer, epoch) frames of the run whose layout is cached."""
+    return sum(_index_key(info.run_id, params, layer, epoch) in store.derived
+               for layer in range(len(info.layer_sizes)) for epoch in range(info.epochs_done))
+
+
+def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report: Reporter | None = None) -> int:
+    """Lay out every (layer, epoch) frame of a run, layer by layer, each epoch warm-started from the last.
+
+    Frames already cached are loaded, not recomputed. Returns the number of frames ready; stops early (with
+    the frames so far kept) when ``report`` returns True.
+    """
+    total = len(info.layer_sizes) * info.epochs_done
+    done = 0
+    labels = store.probe(info.run_id)["y"]
+    for layer in range(len(info.layer_sizes)):
+        prev_key, prev_raw, prev_display = None, None, None
+        for epoch in range(info.epochs_done):
+            X = store.epoch(info.run_id, epoch).activations[layer]
+            key = frame_key(X, params, prev_key)
+            cached = store.get_derived(key)
+            if cached is None:
+                raw = layout_frame(X, params, init=prev_raw)
+                display = normalize(raw) if prev_display is None else align_to(raw, prev_display)
+                silhouette = class_silhouette(display, labels)
+                store.put_derived(key, {"raw": raw, "display": display, "silhouette": np.array(silhouette)})
+            else:
+                raw, display = cached["raw"], cached["display"]
+            store.derived.set(_index_key(info.run_id, params, layer, epoch), key)
+            prev_key, prev_raw, prev_display = key, raw, display
+            done += 1
+            if report is not None and report(LAYOUT, done, total):
+                logger.info("Frame computation of %s stopped at %d/%d", info.run_id, done, total)
+                return count_ready(store, info, params)
+    return done
+
+
+def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Reporter | None = None,
+            *, poll_s: float = 0.5) -> tuple[RunInfo, int]:
+    """Train the run of ``config`` if needed and lay out all its frames; returns its info and frames ready.
+
+    Only one job prepares a run at a time; another job for the same run follows its progress (stage
+    :data:`WAITING`) and then finds everything cached.
+    """
+    owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    lock = f"prepare/{config.run_id}/{params.digest()}"
+    while not store.try_lock(lock, owner, LOCK_TTL):
+        if report is not None and report(WAITING, *_progress_in_store(store, config.run_id, params)):
+            raise JobStopped(f"stopped while waiting for another job on {config.run_id}")
+        time.sleep(poll_s)
+
+    def locked_report(stage: str, done: int, total: int) -> bool | None:
+        store.refresh_lock(lock, owner, LOCK_TTL)
+        return report(stage, done, total) if report is not None else None
+
+    try:
+        info = ensure_run(store, config, locked_report)
+        return info, compute_frames(store, info, params, locked_report)
+    finally:
+        store.release_lock(lock, owner)
+
+
+def _progress_in_store(store: RunStore, run_id: str, params: LayoutParams) -> tuple[int, int]:
+    if not store.has_run(run_id):
+        return 0, 1
+    info = store.run_info(run_id)
+    if info.state == "training":
+        return info.epochs_done, info.config.epochs + 1
+    return count_ready(store, info, params), len(info.layer_sizes) * info.epochs_done
+
+
+def frame_view(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams) -> FrameView | None:
+    """The cached frame of (layer, epoch) with what the map needs, or ``None`` while it is not computed."""
+    key = store.derived.get(_index_key(run_id, params, layer, epoch))
+    cached = store.get_derived(key) if key is not None else None
+    if cached is None:
+        return None
+    probe = store.probe(run_id)
+    record = store.epoch(run_id, epoch)
+    return FrameView(coords=cached["display"], labels=probe["y"], predictions=record.predictions,
+                     confidence=record.confidence, sample_index=probe["index"],
+                     silhouette=float(cached["silhouette"]), metrics=record.metrics)
