@@ -51,9 +51,9 @@ class LayoutParams:
     n_neighbors: int = 15
     metric: str = "euclidean"
     n_iter: int = 200
-    warm_n_iter: int = 60
+    warm_n_iter: int = 40
     learning_rate: float = 1.0
-    warm_learning_rate: float = 0.25
+    warm_learning_rate: float = 0.1
     repulsion: float = 1.0
     negative_sample_rate: int = 5
     gravity: float = 0.0
@@ -75,7 +75,8 @@ def content_hash(X: np.ndarray) -> str:
 
 def frame_key(X: np.ndarray, params: LayoutParams, previous_key: str | None) -> str:
     """Cache key of a frame: its input content, the parameters, the engine and the frame it started from."""
-    return f"layout/{params.digest()}/{content_hash(X)}/{previous_key.rsplit('/', 1)[-1] if previous_key else 'cold'}"
+    start = hashlib.sha256(previous_key.encode()).hexdigest()[:16] if previous_key else "cold"
+    return f"layout/{params.digest()}/{content_hash(X)}/{start}"
 
 
 def layout_frame(X: np.ndarray, params: LayoutParams = LayoutParams(), *, init: np.ndarray | None = None,

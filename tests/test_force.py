@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from layout_engine.align import displacement, normalize
+from layout_engine.force import optimize_layout
+from layout_engine.graph import knn_graph
+from layout_engine.metrics import class_silhouette, trustworthiness
+from layout_engine.pipeline import LayoutParams, layout_frame
+from layout_engine.spectral import spectral_init
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = load_digits()
+    return data.data.astype(np.float32), data.target
+
+
+def test_layout_of_digits_inputs_is_faithful_and_separates_classes(digits):
+    X, y = digits
+    coords = layout_frame(X)
+    assert trustworthiness(X, coords, n_neighbors=15) >= 0.9
+    assert class_silhouette(coords, y) > 0.4
+
+
+def test_refinement_improves_on_the_spectral_start(digits):
+    X, _ = digits
+    graph = knn_graph(X)
+    start = normalize(spectral_init(graph)) * 6
+    refined = optimize_layout(start, graph, n_iter=100)
+    assert trustworthiness(X, refined) > trustworthiness(X, start) + 0.02
+
+
+def test_same_seed_same_layout_and_input_untouched(blobs):
+    X, _ = blobs
+    graph = knn_graph(X)
+    start = normalize(spectral_init(graph)) * 6
+    before = start.copy()
+    np.testing.assert_array_equal(optimize_layout(start, graph, n_iter=50, random_state=3),
+                                  optimize_layout(start, graph, n_iter=50, random_state=3))
+    np.testing.assert_array_equal(start, before)
+
+
+def test_callback_sees_every_iteration_and_can_stop():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 4))
+    graph = knn_graph(X)
+    seen = []
+    optimize_layout(rng.normal(size=(100, 2)), graph, n_iter=40, callback=lambda it, emb: seen.append(it))
+    assert seen == list(range(40))
+    stopped = []
+    optimize_layout(rng.normal(size=(100, 2)), graph, n_iter=40,
+                    callback=lambda it, emb: stopped.append(it) or it == 4)
+    assert stopped == [0, 1, 2, 3, 4]
+
+
+def test_warm_start_keeps_the_layout_where_it_was(digits):
+    X, _ = digits
+    first = layout_frame(X)
+    rng = np.random.default_rng(0)
+    nudged = X + rng.normal(scale=0.3, size=X.shape).astype(np.float32)
+    warm = layout_frame(nudged, init=first)
+    cold = layout_frame(nudged, LayoutParams(random_state=7))
+    assert displacement(warm, first) < 0.5 * displacement(cold, first)
+    assert trustworthiness(nudged, warm) >= 0.9
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"n_iter": -1}, "n_iter must be >= 0"),
+    ({"learning_rate": 0}, "learning_rate must be > 0"),
+    ({"gravity": -1}, "must be >= 0"),
+])
+def test_invalid_parameters_are_named(kwargs, message):
+    graph = knn_graph(np.random.default_rng(0).normal(size=(10, 2)), n_neighbors=3)
+    with pytest.raises(ValueError, match=message):
+        optimize_layout(np.zeros((10, 2)), graph, **kwargs)

@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+from layout_engine.align import align_to, displacement, normalize
+from layout_engine.pipeline import LayoutParams, frame_key, layout_frame, layout_sequence
+
+
+def test_alignment_undoes_rotation_reflection_shift_and_scale():
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(50, 2))
+    theta = 1.1
+    rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]]) @ np.diag([1, -1])
+    moved = 3.0 * ref @ rot + np.array([5.0, -2.0])
+    np.testing.assert_allclose(align_to(moved, ref), normalize(ref), atol=1e-5)
+    assert displacement(moved, ref) < 1e-5
+
+
+def test_sequence_is_warm_started_and_aligned(blobs):
+    X, _ = blobs
+    rng = np.random.default_rng(0)
+    frames = [X + rng.normal(scale=0.05, size=X.shape).astype(np.float32) for _ in range(3)]
+    out = list(layout_sequence(frames))
+    assert [f.index for f in out] == [0, 1, 2]
+    cold = [layout_frame(x, LayoutParams(random_state=i)) for i, x in enumerate(frames)]
+    for t in (1, 2):
+        # display frames are aligned to their predecessor and move far less than independent layouts do
+        moved = np.median(np.linalg.norm(out[t].display - out[t - 1].display, axis=1))
+        assert moved < 0.5 * displacement(cold[t], cold[t - 1])
+        assert np.sqrt((out[t].display ** 2).sum(1).mean()) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_sequence_stops_when_asked(blobs):
+    X, _ = blobs
+    assert len(list(layout_sequence([X, X, X], should_stop=lambda: True))) == 1
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_tiny_inputs_lay_out(n):
+    coords = layout_frame(np.random.default_rng(0).normal(size=(n, 4)))
+    assert coords.shape == (n, 2) and np.all(np.isfinite(coords))
+
+
+def test_constant_dead_layer_lays_out_without_error():
+    coords = layout_frame(np.zeros((40, 8)))
+    assert coords.shape == (40, 2) and np.all(np.isfinite(coords))
+
+
+def test_non_finite_activations_are_rejected():
+    X = np.ones((20, 3))
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        layout_frame(X)
+
+
+def test_wrong_init_shape_is_rejected(blobs):
+    with pytest.raises(ValueError, match="init must have shape \\(180, 2\\)"):
+        layout_frame(blobs[0], init=np.zeros((10, 2)))
+
+
+def test_frame_key_depends_on_content_parameters_and_history(blobs):
+    X, _ = blobs
+    base = frame_key(X, LayoutParams(), None)
+    assert frame_key(X.copy(), LayoutParams(), None) == base
+    assert frame_key(X + 1, LayoutParams(), None) != base
+    assert frame_key(X, LayoutParams(repulsion=2.0), None) != base
+    assert frame_key(X, LayoutParams(), base) != base
