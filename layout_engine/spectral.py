@@ -23,7 +23,8 @@ def spectral_init(graph: sp.spmatrix, *, n_components: int = 2, random_state: in
     Each component is embedded by the eigenvectors 2 .. ``n_components + 1`` of its symmetric normalized
     Laplacian ``I - D^-1/2 W D^-1/2`` (computed as the largest of ``I + D^-1/2 W D^-1/2`` with ARPACK),
     each eigenvector's sign fixed so that its largest-magnitude entry is positive, scaled to unit RMS radius.
-    Components are then placed side by side on a grid, larger ones first, spaced by their size.
+    Components are then placed side by side on a grid, larger ones first, each within a disc whose
+    radius grows with its size, discs not overlapping.
     If the solver fails for a component, that component gets a seeded random start and a
     :class:`SpectralInitWarning` says so ("Spectral initialisation failed").
 
@@ -96,6 +97,7 @@ def _place_components(blocks: list[tuple[np.ndarray, np.ndarray]], n: int, dim: 
     for i, ((members, coords), radius) in enumerate(zip(blocks, radii)):
         centre = np.zeros(dim)
         centre[0], centre[1] = (i % cols) * cell, -(i // cols) * cell
-        out[members] = centre + coords * radius
+        extent = np.linalg.norm(coords, axis=1).max()
+        out[members] = centre + coords * (radius / extent if extent > 0 else 0.0)
     out -= out.mean(axis=0)
     return out.astype(np.float32)
