@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 
 import diskcache
-from dash import Dash, DiskcacheManager, html
+from dash import Dash, html
 
 from dashboard import controls, jobs, map_panel
+from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
@@ -33,7 +34,7 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     ctx = AppContext(store_dir=Path(store_dir) if store_dir else default_store_dir(),
                      config=config or RunConfig(), params=params or LayoutParams())
     ctx.store_dir.mkdir(parents=True, exist_ok=True)
-    manager = DiskcacheManager(diskcache.Cache(str(ctx.store_dir / "jobs")))
+    manager = SpawnDiskcacheManager(diskcache.Cache(str(ctx.store_dir / "jobs")))
     app = Dash(__name__, title="EpochScope", assets_folder=str(ASSETS), background_callback_manager=manager)
     app.layout = html.Div(className="page", children=[
         html.Header(className="header", children=[

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -234,7 +235,7 @@ class RunStore:
             return None
         try:
             return decode_arrays(blob)
-        except (ValueError, OSError, EOFError) as exc:
+        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
             logger.warning("Discarding corrupted cache entry %s (%s); it will be recomputed", key, exc)
             self.derived.delete(key)
             return None

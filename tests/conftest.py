@@ -14,7 +14,7 @@ from models.store import RunStore
 from models.train import train
 
 #: small enough to train in about a second, big enough that layouts mean something
-TINY = RunConfig(hidden=(24, 12), epochs=3, probe_size=240, seed=1)
+TINY = RunConfig(hidden=(24, 12), epochs=3, lr=0.01, probe_size=240, seed=1)
 
 
 @pytest.fixture(scope="session")

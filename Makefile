@@ -1,0 +1,37 @@
+# EpochScope: `make run` serves the dashboard, `make test` runs the whole suite. Both set themselves up.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8050
+
+.PHONY: run test bench browser clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.runtime
+	$(PY) app.py --host $(HOST) --port $(PORT)
+
+# Debian's chromium and chromedriver for the browser tests (installed when missing and we may use apt-get)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  else echo "Install chromium and chromium-driver (as root: apt-get install chromium chromium-driver)"; exit 1; fi; }
+
+test: $(VENV)/.dev browser
+	$(PY) -m pytest
+
+bench: $(VENV)/.dev
+	$(PY) -m benchmarks.layout_bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

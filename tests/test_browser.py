@@ -1,0 +1,85 @@
+"""End to end in headless Chromium: the page trains nothing (the run is stored), lays out the frames in a
+background job, shows the map, and redraws it as the sliders and the play button move."""
+
+import os
+import shutil
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from dashboard import create_app
+from layout_engine.pipeline import LayoutParams
+
+pytestmark = pytest.mark.browser
+
+FAST = LayoutParams(n_iter=80, warm_n_iter=20)
+SCREENSHOTS = os.environ.get("EPOCHSCOPE_SCREENSHOTS")
+
+
+def first_xs(dash_duo) -> list[float]:
+    return dash_duo.driver.execute_script(
+        "const gd = document.querySelector('#map .js-plotly-plot');"
+        "return gd && gd._fullData && gd._fullData.length ? Array.from(gd._fullData[0].x).slice(0, 8) : null;")
+
+
+def press(dash_duo, slider_id: str, key: str) -> None:
+    thumb = dash_duo.find_element(f"#{slider_id} [role=slider]")
+    thumb.click()
+    thumb.send_keys(key)
+
+
+def test_scrub_layers_and_epochs_and_play(dash_duo, trained_store_dir, tiny_config, tmp_path):
+    store_dir = tmp_path / "store"
+    shutil.copytree(trained_store_dir, store_dir)
+    app = create_app(store_dir=store_dir, config=tiny_config, params=FAST)
+    dash_duo.start_server(app)
+
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 0", timeout=60)
+    markers = dash_duo.driver.execute_script(
+        "return document.querySelector('#map .js-plotly-plot')._fullData.reduce((n, t) => n + t.x.length, 0);")
+    assert markers == 240
+    dash_duo.wait_for_contains_text("#job-message", "8/8 frames ready", timeout=60)
+    before = first_xs(dash_duo)
+
+    press(dash_duo, "epoch-slider", Keys.END)
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 3", timeout=20)
+    after = first_xs(dash_duo)
+    assert after is not None and after != before, "the map did not change with the epoch"
+
+    press(dash_duo, "layer-slider", Keys.END)
+    dash_duo.wait_for_contains_text("#frame-info", "h2 (12 units), epoch 3", timeout=20)
+    assert first_xs(dash_duo) != after
+
+    press(dash_duo, "epoch-slider", Keys.HOME)
+    dash_duo.wait_for_contains_text("#frame-info", "h2 (12 units), epoch 0", timeout=20)
+    dash_duo.find_element("#play-button").click()
+    dash_duo.wait_for_text_to_equal("#play-button", "❚❚ Pause", timeout=10)
+    dash_duo.wait_for_contains_text("#frame-info", "epoch 2", timeout=20)
+    dash_duo.wait_for_contains_text("#frame-info", "h2 (12 units), epoch 3", timeout=20)
+    dash_duo.wait_for_text_to_equal("#play-button", "▶ Play", timeout=10)  # stops at the last epoch
+
+    if SCREENSHOTS:
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, "scrub.png"))
+    assert dash_duo.get_logs() == []
+
+
+def test_hover_names_the_sample_and_its_labels(dash_duo, trained_store_dir, tiny_config, tmp_path):
+    store_dir = tmp_path / "store"
+    shutil.copytree(trained_store_dir, store_dir)
+    dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
+    dash_duo.wait_for_contains_text("#frame-info", "epoch 0", timeout=60)
+    # where the first point of the first trace is, from the top-left of the plot area (the drag layer);
+    # selenium 4.2 (pinned by dash[testing]) measures element offsets from the top-left corner
+    dx, dy = dash_duo.driver.execute_script("""
+        const gd = document.querySelector('#map .js-plotly-plot');
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, t = gd._fullData[0];
+        return [xa.l2p(t.x[0]), ya.l2p(t.y[0])];""")
+    ActionChains(dash_duo.driver).move_to_element_with_offset(
+        dash_duo.find_element("#map .nsewdrag"), int(dx), int(dy)).perform()
+    text = WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(
+        "const l = document.querySelector('#map .hoverlayer'); return l && l.textContent;"))
+    assert "sample" in text and "true 0" in text and "predicted" in text
+    assert dash_duo.get_logs() == []

@@ -1,0 +1,85 @@
+"""The service layer and pure figure builders, without a browser."""
+
+import numpy as np
+import pytest
+from dash import no_update
+
+from dashboard import figures, service
+from dashboard.context import AppContext
+from dashboard.map_panel import map_update
+from layout_engine.pipeline import LayoutParams
+
+FAST = LayoutParams(n_iter=80, warm_n_iter=20)
+
+
+def test_prepare_lays_out_every_frame_then_reuses_the_cache(store_copy, tiny_config, monkeypatch):
+    stages = []
+    info, ready = service.prepare(store_copy, tiny_config, FAST, lambda s, d, t: stages.append((s, d, t)))
+    total = len(tiny_config.hidden) * (tiny_config.epochs + 1)
+    assert ready == total == service.count_ready(store_copy, info, FAST)
+    assert stages[-1] == (service.LAYOUT, total, total)
+    view = service.frame_view(store_copy, tiny_config.run_id, 1, tiny_config.epochs, FAST)
+    assert view.coords.shape == (240, 2) and np.isfinite(view.silhouette)
+    assert view.silhouette > 0.1  # trained classes separate in the last hidden layer
+
+    def tripwire(*args, **kwargs):
+        raise AssertionError("a cached frame was laid out again")
+
+    monkeypatch.setattr(service, "layout_frame", tripwire)
+    monkeypatch.setattr(service, "train", tripwire)
+    assert service.prepare(store_copy, tiny_config, FAST)[1] == total
+
+
+def test_changing_layout_parameters_recomputes_frames_not_the_run(store_copy, tiny_config, monkeypatch):
+    service.prepare(store_copy, tiny_config, FAST)
+    monkeypatch.setattr(service, "train", lambda *a, **k: pytest.fail("the run was retrained"))
+    other = LayoutParams(n_iter=60, warm_n_iter=10, repulsion=2.0)
+    info = store_copy.run_info(tiny_config.run_id)
+    assert service.count_ready(store_copy, info, other) == 0
+    assert service.prepare(store_copy, tiny_config, other)[1] == 8
+
+
+def test_a_second_job_follows_the_one_holding_the_run(store_copy, tiny_config):
+    lock = f"prepare/{tiny_config.run_id}/{FAST.digest()}"
+    assert store_copy.try_lock(lock, "other-job", ttl=30)
+    stages = []
+
+    def report(stage, done, total):
+        stages.append(stage)
+        return True  # give up at once
+
+    with pytest.raises(service.JobStopped, match="waiting for another job"):
+        service.prepare(store_copy, tiny_config, FAST, report, poll_s=0.01)
+    assert stages == [service.WAITING]
+
+
+def test_frame_view_is_none_until_computed(store_copy, tiny_config):
+    assert service.frame_view(store_copy, tiny_config.run_id, 0, 0, FAST) is None
+
+
+def test_map_update_shows_the_frame_once_and_polls_while_waiting(store_copy, tiny_config):
+    ctx = AppContext(store_dir=store_copy.directory, config=tiny_config, params=FAST)
+    fig, caption, token, poll_disabled = map_update(ctx, 0, 2, None)
+    assert token is None and poll_disabled is False  # not laid out yet: keep polling
+    assert "Laying out h1 (24 units), epoch 2" in fig.layout.annotations[0].text
+    service.prepare(store_copy, tiny_config, FAST)
+    fig, caption, token, poll_disabled = map_update(ctx, 0, 2, None)
+    assert poll_disabled is True and token.endswith("/0/2")
+    assert "h1 (24 units), epoch 2: class silhouette" in caption
+    shown = np.concatenate([np.asarray(t.customdata)[:, 0] for t in fig.data]).astype(int)
+    np.testing.assert_array_equal(np.sort(shown), store_copy.probe(tiny_config.run_id)["index"])
+    assert map_update(ctx, 0, 2, token)[0] is no_update
+
+
+def test_map_figure_carries_sample_index_and_labels_per_class():
+    coords = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+    fig = figures.map_figure(coords, labels=np.array([0, 1, 0]), predictions=np.array([0, 0, 0]),
+                             confidence=np.array([0.9, 0.6, 0.8]), sample_index=np.array([10, 11, 12]),
+                             class_names=[str(i) for i in range(10)], title="t")
+    assert [t.name for t in fig.data] == ["0", "1"]
+    assert all(t.type == "scattergl" for t in fig.data)
+    np.testing.assert_array_equal(np.asarray(fig.data[0].customdata)[:, 0], [10, 12])
+    np.testing.assert_array_equal(np.asarray(fig.data[1].customdata)[0, :3], [11, 1, 0])
+    assert "predicted %{customdata[2]:d}" in fig.data[0].hovertemplate
+    assert fig.data[0].marker.color != fig.data[1].marker.color
+    assert fig.layout.xaxis.visible is False
