@@ -19,6 +19,7 @@ def layout(ctx: AppContext) -> html.Div:
         html.Div(className="control", children=[
             html.Label("Hidden layer", htmlFor="layer-slider"),
             dcc.Slider(id="layer-slider", min=0, max=len(cfg.hidden) - 1, step=1, value=0, marks=layer_marks,
+                       allow_direct_input=False,
                        updatemode="drag"),
         ]),
         html.Div(className="control control-epoch", children=[

@@ -51,12 +51,13 @@ def map_figure(coords: np.ndarray, labels: np.ndarray, predictions: np.ndarray, 
             customdata=custom,
             hovertemplate="sample %{customdata[0]:d}<br>true %{customdata[1]:d}"
                           "<br>predicted %{customdata[2]:d} (%{customdata[3]:.0%})<extra></extra>"))
-    extent = float(np.abs(coords).max()) * 1.05 if len(coords) else 1.0
+    lo, hi = (coords.min(axis=0), coords.max(axis=0)) if len(coords) else (np.full(2, -1.0), np.ones(2))
+    pad = 0.04 * float(max(hi - lo)) + 1e-6
     fig.update_layout(
         title=dict(text=title, x=0.01, font=dict(size=14)), uirevision=revision, template="plotly_white",
         margin=dict(l=10, r=10, t=40, b=10), legend=dict(title="class", itemsizing="constant"),
-        xaxis=dict(_AXIS, range=[-extent, extent]),
-        yaxis=dict(_AXIS, range=[-extent, extent], scaleanchor="x", scaleratio=1))
+        xaxis=dict(_AXIS, range=[lo[0] - pad, hi[0] + pad]),
+        yaxis=dict(_AXIS, range=[lo[1] - pad, hi[1] + pad], scaleanchor="x", scaleratio=1))
     return fig
 
 

@@ -57,17 +57,13 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None
 
     try:
         info, ready = service.prepare(store, ctx.config, ctx.params, report)
+        final = store.metrics(info.run_id)[-1]
     finally:
         terminal.close()
         store.close()
     total = len(info.layer_sizes) * info.epochs_done
     if info.state == "diverged":
         return f"{info.message} · {ready}/{total} frames ready"
-    store = ctx.open_store()
-    try:
-        final = store.metrics(info.run_id)[-1]
-    finally:
-        store.close()
     return (f"{ready}/{total} frames ready · test accuracy {final['test_acc']:.1%} "
             f"after {info.epochs_done - 1} epochs")
 

@@ -63,7 +63,7 @@ def train_epoch(model: MLP, optimizer: torch.optim.Optimizer, X: torch.Tensor, y
         logits, _ = model(X[batch])
         loss = F.cross_entropy(logits, y[batch])
         if not torch.isfinite(loss):
-            raise TrainingDiverged(f"loss became {float(loss)} at batch starting at sample {start}")
+            raise TrainingDiverged(f"loss became {loss.item()} at batch starting at sample {start}")
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
