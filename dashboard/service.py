@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layout_engine.align import align_to, normalize
+from layout_engine.graph import knn_graph
 from layout_engine.metrics import class_silhouette
-from layout_engine.pipeline import LayoutParams, frame_key, layout_frame
+from layout_engine.pipeline import Frame, LayoutParams, frame_key, next_frame
 from models.config import RunConfig
 from models.store import RunInfo, RunStore
 from models.train import train
@@ -102,20 +102,22 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
     done = 0
     labels = store.probe(info.run_id)["y"]
     for layer in range(len(info.layer_sizes)):
-        prev_key, prev_raw, prev_display = None, None, None
+        key, frame, graph = None, None, None
         for epoch in range(info.epochs_done):
             X = store.epoch(info.run_id, epoch).activations[layer]
-            key = frame_key(X, params, prev_key)
+            key = frame_key(X, params, key)
             cached = store.get_derived(key)
             if cached is None:
-                raw = layout_frame(X, params, init=prev_raw)
-                display = normalize(raw) if prev_display is None else align_to(raw, prev_display)
-                silhouette = class_silhouette(display, labels)
-                store.put_derived(key, {"raw": raw, "display": display, "silhouette": np.array(silhouette)})
+                if frame is not None and graph is None:  # the previous frame came from the cache
+                    graph = knn_graph(store.epoch(info.run_id, epoch - 1).activations[layer],
+                                      n_neighbors=params.n_neighbors, metric=params.metric)
+                frame, graph = next_frame(X, params, frame, previous_graph=graph)
+                store.put_derived(key, {"raw": frame.raw, "display": frame.display, "churn": np.array(frame.churn),
+                                        "silhouette": np.array(class_silhouette(frame.display, labels))})
             else:
-                raw, display = cached["raw"], cached["display"]
+                frame, graph = Frame(index=epoch, raw=cached["raw"], display=cached["display"],
+                                     churn=float(cached["churn"])), None
             store.derived.set(_index_key(info.run_id, params, layer, epoch), key)
-            prev_key, prev_raw, prev_display = key, raw, display
             done += 1
             if report is not None and report(LAYOUT, done, total):
                 logger.info("Frame computation of %s stopped at %d/%d", info.run_id, done, total)

@@ -8,18 +8,23 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from layout_engine.align import align_to, normalize
 from layout_engine.force import IterationCallback, optimize_layout
 from layout_engine.graph import knn_graph
+from layout_engine.metrics import neighbour_churn
 from layout_engine.spectral import spectral_init
 from layout_engine.validation import check_points
 
 #: bump when a change in the engine changes its output: it is part of every layout cache key
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 #: scale of a start layout handed to the optimizer (the forces assume layouts of this size)
 _START_SCALE = 6.0
+
+#: neighbour churn between epochs below which a warm start only refines, and above which it rebuilds
+CHURN_LOW, CHURN_HIGH = 0.15, 0.6
 
 
 @dataclass(frozen=True)
@@ -79,17 +84,36 @@ def frame_key(X: np.ndarray, params: LayoutParams, previous_key: str | None) -> 
     return f"layout/{params.digest()}/{content_hash(X)}/{start}"
 
 
-def layout_frame(X: np.ndarray, params: LayoutParams = LayoutParams(), *, init: np.ndarray | None = None,
+def warm_schedule(params: LayoutParams, churn: float) -> tuple[int, float]:
+    """Iterations and initial learning rate for a warm start, given the neighbour churn since the start frame.
+
+    Below :data:`CHURN_LOW` the warm settings apply (a steady refinement); at :data:`CHURN_HIGH` and above the
+    frame is rebuilt almost as from a cold start (all ``n_iter``, half the cold learning rate), keeping the
+    previous layout only as the start; in between, linearly.
+    """
+    s = float(np.clip((churn - CHURN_LOW) / (CHURN_HIGH - CHURN_LOW), 0.0, 1.0))
+    n_iter = round(params.warm_n_iter + s * (params.n_iter - params.warm_n_iter))
+    lr = params.warm_learning_rate + s * (0.5 * params.learning_rate - params.warm_learning_rate)
+    return n_iter, max(lr, params.warm_learning_rate)
+
+
+def layout_frame(X: np.ndarray, params: LayoutParams = LayoutParams(), *, graph: sp.spmatrix | None = None,
+                 init: np.ndarray | None = None, churn: float = 0.0,
                  callback: IterationCallback | None = None) -> np.ndarray:
-    """Lay out one frame: kNN graph, then a spectral start (or ``init``), then force refinement.
+    """Lay out one frame: kNN graph (or ``graph``), then a spectral start (or ``init``), then force refinement.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
         Activations of the probe samples.
     params : LayoutParams
+    graph : sparse matrix of shape (n_samples, n_samples), optional
+        The kNN graph of ``X`` when already built (:func:`layout_engine.graph.knn_graph` with ``params``).
     init : ndarray of shape (n_samples, 2), optional
-        Warm start (the previous epoch's layout); uses ``warm_n_iter`` and ``warm_learning_rate``.
+        Warm start (the previous epoch's layout); the schedule then follows :func:`warm_schedule`.
+    churn : float
+        Neighbour churn between the frame ``init`` came from and this one (see
+        :func:`layout_engine.metrics.neighbour_churn`); 0 means a small step.
     callback : callable, optional
         Passed to :func:`layout_engine.force.optimize_layout`.
 
@@ -104,13 +128,14 @@ def layout_frame(X: np.ndarray, params: LayoutParams = LayoutParams(), *, init: 
         raise ValueError(f"init must have shape ({n}, 2), got {np.shape(init)}")
     if n <= 2:
         return np.array([[-1.0, 0.0], [1.0, 0.0]][:n], dtype=np.float32) * _START_SCALE
-    graph = knn_graph(X, n_neighbors=params.n_neighbors, metric=params.metric)
+    if graph is None:
+        graph = knn_graph(X, n_neighbors=params.n_neighbors, metric=params.metric)
     if init is None:
         start = normalize(spectral_init(graph, random_state=params.random_state)) * _START_SCALE
         n_iter, lr = params.n_iter, params.learning_rate
     else:
         start = normalize(init) * _START_SCALE
-        n_iter, lr = params.warm_n_iter, params.warm_learning_rate
+        n_iter, lr = warm_schedule(params, churn)
     return optimize_layout(start, graph, n_iter=n_iter, learning_rate=lr, repulsion=params.repulsion,
                            negative_sample_rate=params.negative_sample_rate, gravity=params.gravity,
                            random_state=params.random_state, callback=callback)
@@ -128,16 +153,57 @@ class Frame:
         Optimizer output, the next frame's warm start.
     display : ndarray of shape (n_samples, 2)
         Centred, unit RMS radius, Procrustes-aligned to the previous frame's display.
+    churn : float
+        Neighbour churn from the previous frame's kNN graph (1 for the first frame).
     """
 
     index: int
     raw: np.ndarray
     display: np.ndarray
+    churn: float
+
+
+def next_frame(X: np.ndarray, params: LayoutParams, previous: Frame | None = None, *,
+               previous_graph: sp.spmatrix | None = None, graph: sp.spmatrix | None = None,
+               should_stop: Callable[[], bool] | None = None) -> tuple[Frame, sp.csr_matrix]:
+    """One step of a sequence: lay out ``X`` warm-started from ``previous`` and align it to it for display.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        This epoch's activations.
+    params : LayoutParams
+    previous : Frame, optional
+        The previous epoch's frame; ``None`` for the first (a spectral start).
+    previous_graph, graph : sparse matrix of shape (n_samples, n_samples), optional
+        kNN graphs of the previous and of this epoch, if already built; the churn between them sets the warm
+        schedule (:func:`warm_schedule`). ``previous_graph`` is needed with ``previous``.
+    should_stop : callable, optional
+        Polled every iteration; True ends the refinement early.
+
+    Returns
+    -------
+    frame : Frame
+    graph : csr_matrix
+        This epoch's kNN graph, to pass as the next step's ``previous_graph``.
+    """
+    X = check_points(X)
+    if graph is None:
+        graph = knn_graph(X, n_neighbors=params.n_neighbors, metric=params.metric)
+    callback = (lambda it, emb: bool(should_stop())) if should_stop else None
+    if previous is None:
+        raw = layout_frame(X, params, graph=graph, callback=callback)
+        return Frame(index=0, raw=raw, display=normalize(raw), churn=1.0), graph
+    if previous_graph is None:
+        raise ValueError("previous_graph is needed to continue a sequence from a previous frame")
+    churn = neighbour_churn(previous_graph, graph)
+    raw = layout_frame(X, params, graph=graph, init=previous.raw, churn=churn, callback=callback)
+    return Frame(index=previous.index + 1, raw=raw, display=align_to(raw, previous.display), churn=churn), graph
 
 
 def layout_sequence(frames: Iterable[np.ndarray], params: LayoutParams = LayoutParams(), *,
                     should_stop: Callable[[], bool] | None = None) -> Iterator[Frame]:
-    """Lay out a sequence of frames in order, each warm-started from the previous one.
+    """Lay out a sequence of frames in order, each warm-started from the previous one (see :func:`next_frame`).
 
     Parameters
     ----------
@@ -151,12 +217,9 @@ def layout_sequence(frames: Iterable[np.ndarray], params: LayoutParams = LayoutP
     ------
     Frame
     """
-    callback = (lambda it, emb: bool(should_stop())) if should_stop else None
-    previous: Frame | None = None
-    for t, X in enumerate(frames):
-        raw = layout_frame(X, params, init=None if previous is None else previous.raw, callback=callback)
-        display = normalize(raw) if previous is None else align_to(raw, previous.display)
-        previous = Frame(index=t, raw=raw, display=display)
+    previous, graph = None, None
+    for X in frames:
+        previous, graph = next_frame(X, params, previous, previous_graph=graph, should_stop=should_stop)
         yield previous
         if should_stop is not None and should_stop():
             return

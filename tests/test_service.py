@@ -25,7 +25,7 @@ def test_prepare_lays_out_every_frame_then_reuses_the_cache(store_copy, tiny_con
     def tripwire(*args, **kwargs):
         raise AssertionError("a cached frame was laid out again")
 
-    monkeypatch.setattr(service, "layout_frame", tripwire)
+    monkeypatch.setattr(service, "next_frame", tripwire)
     monkeypatch.setattr(service, "train", tripwire)
     assert service.prepare(store_copy, tiny_config, FAST)[1] == total
 
