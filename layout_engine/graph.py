@@ -1,6 +1,8 @@
-"""Similarity graphs over samples."""
+"""Graphs to lay out: the kNN similarity graph over samples, and the neuron x sample bipartite graph."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -96,3 +98,84 @@ def _drop_self(dist: np.ndarray, idx: np.ndarray, k: int) -> tuple[np.ndarray, n
     not_self[not_self.all(axis=1), -1] = False
     keep = np.nonzero(not_self)
     return dist[keep].reshape(n, k), idx[keep].reshape(n, k)
+
+
+@dataclass(frozen=True)
+class BipartiteGraph:
+    """A neuron x sample graph: nodes ``0 .. n_samples - 1`` are samples, the next ``n_neurons`` are neurons.
+
+    Attributes
+    ----------
+    adjacency : csr_matrix of shape (n_samples + n_neurons, n_samples + n_neurons), float32
+        Symmetric; edges only between a sample and a neuron, weighted by the neuron's normalized activation.
+    n_samples, n_neurons : int
+    dead : ndarray of int64
+        Neurons (0-based, among the neurons) whose activation never varies over the probe set: no edges.
+    """
+
+    adjacency: sp.csr_matrix
+    n_samples: int
+    n_neurons: int
+    dead: np.ndarray
+
+
+def normalized_activations(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Min-max normalize each neuron (column) of ``A`` (n_samples, n_neurons) over the samples.
+
+    Returns the normalized array, in [0, 1] (dead columns all 0), and the indices of dead columns (constant,
+    e.g. a ReLU unit that never fires).
+    """
+    A = check_points(A, "activations")
+    lo, hi = A.min(axis=0), A.max(axis=0)
+    span = hi - lo
+    dead = np.flatnonzero(span <= 1e-12 * np.maximum(np.abs(hi), 1.0))
+    norm = np.zeros_like(A)
+    live = np.setdiff1d(np.arange(A.shape[1]), dead)
+    norm[:, live] = (A[:, live] - lo[live]) / span[live]
+    return norm, dead.astype(np.int64)
+
+
+def bipartite_graph(A: np.ndarray, *, top_k: int | None = 3, quantile: float | None = 0.95) -> BipartiteGraph:
+    """Neuron x sample graph from a layer's activations.
+
+    Each neuron's activation is min-max normalized over the probe set. Sample ``i`` is linked to neuron ``j``
+    when ``j`` is among the ``top_k`` neurons with the highest normalized activation on ``i``, or when the
+    activation is at or above the ``quantile`` of neuron ``j`` over the samples (either rule can be switched off
+    with ``None``; at least one must be on). Only positive normalized activations make edges; the edge weight
+    is the normalized activation. With the defaults every sample has ``top_k`` neurons unless fewer are live,
+    and every live neuron reaches its most responsive 5% of samples, which keeps the graph connected in practice
+    and the picture readable (about ``top_k + 0.05 * n_neurons`` edges per sample).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_samples, n_neurons)
+        Activations of one hidden layer.
+    top_k : int or None
+        Neurons per sample, >= 1.
+    quantile : float or None
+        Per-neuron threshold quantile, in [0, 1).
+
+    Returns
+    -------
+    BipartiteGraph
+    """
+    if top_k is None and quantile is None:
+        raise ValueError("bipartite_graph needs top_k or quantile (or both); got neither")
+    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
+        raise ValueError(f"top_k must be an integer >= 1 or None, got {top_k!r}")
+    if quantile is not None and not 0.0 <= quantile < 1.0:
+        raise ValueError(f"quantile must be in [0, 1) or None, got {quantile!r}")
+    norm, dead = normalized_activations(A)
+    n, m = norm.shape
+    linked = np.zeros((n, m), dtype=bool)
+    if top_k is not None:
+        k = min(int(top_k), m)
+        top = np.argpartition(-norm, k - 1, axis=1)[:, :k]
+        linked[np.arange(n)[:, None], top] = True
+    if quantile is not None:
+        linked |= norm >= np.quantile(norm, quantile, axis=0)[None, :]
+    linked &= norm > 0
+    rows, cols = np.nonzero(linked)
+    weights = norm[rows, cols].astype(np.float32)
+    upper = sp.csr_matrix((weights, (rows, n + cols)), shape=(n + m, n + m))
+    return BipartiteGraph(adjacency=(upper + upper.T).tocsr(), n_samples=n, n_neurons=m, dead=dead)

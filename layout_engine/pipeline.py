@@ -97,39 +97,33 @@ def warm_schedule(params: LayoutParams, churn: float) -> tuple[int, float]:
     return n_iter, max(lr, params.warm_learning_rate)
 
 
-def layout_frame(X: np.ndarray, params: LayoutParams = LayoutParams(), *, graph: sp.spmatrix | None = None,
-                 init: np.ndarray | None = None, churn: float = 0.0,
-                 callback: IterationCallback | None = None) -> np.ndarray:
-    """Lay out one frame: kNN graph (or ``graph``), then a spectral start (or ``init``), then force refinement.
+def layout_graph(graph: sp.spmatrix, params: LayoutParams = LayoutParams(), *, init: np.ndarray | None = None,
+                 churn: float = 0.0, callback: IterationCallback | None = None) -> np.ndarray:
+    """Lay out any similarity graph (kNN or bipartite): a spectral start (or ``init``), then force refinement.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-        Activations of the probe samples.
+    graph : sparse matrix of shape (n_nodes, n_nodes)
+        Symmetric non-negative weights.
     params : LayoutParams
-    graph : sparse matrix of shape (n_samples, n_samples), optional
-        The kNN graph of ``X`` when already built (:func:`layout_engine.graph.knn_graph` with ``params``).
-    init : ndarray of shape (n_samples, 2), optional
+        Only the force and seed parameters are used.
+    init : ndarray of shape (n_nodes, 2), optional
         Warm start (the previous epoch's layout); the schedule then follows :func:`warm_schedule`.
     churn : float
-        Neighbour churn between the frame ``init`` came from and this one (see
-        :func:`layout_engine.metrics.neighbour_churn`); 0 means a small step.
+        Neighbour churn between the graph ``init`` was laid out for and this one; 0 means a small step.
     callback : callable, optional
         Passed to :func:`layout_engine.force.optimize_layout`.
 
     Returns
     -------
-    ndarray of shape (n_samples, 2), float32
+    ndarray of shape (n_nodes, 2), float32
         Raw layout, at the optimizer's scale (feed it back as the next frame's ``init``).
     """
-    X = check_points(X)
-    n = X.shape[0]
+    n = graph.shape[0]
     if init is not None and np.shape(init) != (n, 2):
         raise ValueError(f"init must have shape ({n}, 2), got {np.shape(init)}")
     if n <= 2:
         return np.array([[-1.0, 0.0], [1.0, 0.0]][:n], dtype=np.float32) * _START_SCALE
-    if graph is None:
-        graph = knn_graph(X, n_neighbors=params.n_neighbors, metric=params.metric)
     if init is None:
         start = normalize(spectral_init(graph, random_state=params.random_state)) * _START_SCALE
         n_iter, lr = params.n_iter, params.learning_rate
@@ -139,6 +133,35 @@ def layout_frame(X: np.ndarray, params: LayoutParams = LayoutParams(), *, graph:
     return optimize_layout(start, graph, n_iter=n_iter, learning_rate=lr, repulsion=params.repulsion,
                            negative_sample_rate=params.negative_sample_rate, gravity=params.gravity,
                            random_state=params.random_state, callback=callback)
+
+
+def layout_frame(X: np.ndarray, params: LayoutParams = LayoutParams(), *, graph: sp.spmatrix | None = None,
+                 init: np.ndarray | None = None, churn: float = 0.0,
+                 callback: IterationCallback | None = None) -> np.ndarray:
+    """Lay out one frame of samples: their kNN graph (or ``graph``), then :func:`layout_graph`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Activations of the probe samples.
+    params : LayoutParams
+    graph : sparse matrix of shape (n_samples, n_samples), optional
+        The kNN graph of ``X`` when already built (:func:`layout_engine.graph.knn_graph` with ``params``).
+    init, churn, callback
+        As in :func:`layout_graph`.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, 2), float32
+    """
+    X = check_points(X)
+    if init is not None and np.shape(init) != (X.shape[0], 2):
+        raise ValueError(f"init must have shape ({X.shape[0]}, 2), got {np.shape(init)}")
+    if graph is None and X.shape[0] > 2:
+        graph = knn_graph(X, n_neighbors=params.n_neighbors, metric=params.metric)
+    elif graph is None:
+        graph = sp.csr_matrix((X.shape[0], X.shape[0]), dtype=np.float32)
+    return layout_graph(graph, params, init=init, churn=churn, callback=callback)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from layout_engine.graph import bipartite_graph, normalized_activations
+from layout_engine.pipeline import LayoutParams, layout_graph
+
+activations = st.tuples(st.integers(1, 30), st.integers(1, 12)).flatmap(
+    lambda shape: arrays(np.float32, shape, elements=st.floats(0, 50, width=32)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(A=activations, top_k=st.one_of(st.none(), st.integers(1, 5)),
+       quantile=st.one_of(st.none(), st.floats(0, 0.99)))
+def test_edges_only_join_samples_to_neurons_with_normalized_weights(A, top_k, quantile):
+    if top_k is None and quantile is None:
+        quantile = 0.5
+    g = bipartite_graph(A, top_k=top_k, quantile=quantile)
+    n, m = A.shape
+    adj = g.adjacency
+    assert adj.shape == (n + m, n + m)
+    assert abs(adj - adj.T).max() == 0
+    assert adj[:n, :n].nnz == 0 and adj[n:, n:].nnz == 0  # no sample-sample, no neuron-neuron edges
+    assert np.all(adj.data > 0) and np.all(adj.data <= 1)
+    norm, dead = normalized_activations(A)
+    block = adj[:n, n:].toarray()
+    rows, cols = np.nonzero(block)
+    np.testing.assert_allclose(block[rows, cols], norm[rows, cols], rtol=1e-6)
+    assert adj[:, n + dead].nnz == 0  # dead neurons have no edges
+    if top_k is not None:
+        degree = np.diff(adj[:n, n:].tocsr().indptr)
+        positive = (norm > 0).sum(axis=1)
+        assert np.all(degree >= np.minimum(top_k, positive))
+
+
+def test_top_k_alone_gives_each_sample_exactly_k_neurons():
+    A = np.random.default_rng(0).uniform(0.1, 1.0, size=(50, 20))
+    g = bipartite_graph(A, top_k=4, quantile=None)
+    assert np.all(np.diff(g.adjacency[:50].tocsr().indptr) == 4)
+
+
+def test_quantile_alone_links_each_neuron_to_its_most_responsive_samples():
+    A = np.random.default_rng(1).uniform(0.0, 1.0, size=(100, 6))
+    g = bipartite_graph(A, top_k=None, quantile=0.9)
+    neuron_degree = np.diff(g.adjacency[100:].tocsr().indptr)
+    assert np.all((neuron_degree >= 9) & (neuron_degree <= 11))
+
+
+def test_dead_neurons_are_reported_and_laid_out_without_error():
+    rng = np.random.default_rng(2)
+    A = np.maximum(rng.normal(size=(120, 16)), 0)
+    A[:, [3, 7]] = 0.0
+    g = bipartite_graph(A)
+    np.testing.assert_array_equal(g.dead, [3, 7])
+    coords = layout_graph(g.adjacency, LayoutParams(n_iter=60, gravity=0.01))
+    assert coords.shape == (136, 2) and np.all(np.isfinite(coords))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"top_k": None, "quantile": None}, "needs top_k or quantile"),
+    ({"top_k": 0}, "top_k must be an integer >= 1"),
+    ({"quantile": 1.0}, "quantile must be in \\[0, 1\\)"),
+])
+def test_invalid_parameters_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        bipartite_graph(np.ones((4, 3)), **kwargs)
+
+
+def test_non_finite_activations_are_rejected_by_name():
+    A = np.ones((4, 3))
+    A[2, 1] = np.inf
+    with pytest.raises(ValueError, match="activations contains 1 NaN or infinite values"):
+        bipartite_graph(A)
