@@ -25,10 +25,3 @@ def align_to(coords: np.ndarray, reference: np.ndarray) -> np.ndarray:
         raise ValueError(f"frames differ in shape: {coords.shape} vs reference {reference.shape}")
     rotation, _ = orthogonal_procrustes(coords, reference)
     return (coords @ rotation).astype(np.float32)
-
-
-def displacement(frame: np.ndarray, previous: np.ndarray) -> float:
-    """Median distance a point moves from ``previous`` to ``frame`` (both (n, d)), after alignment,
-    in units of the layout's RMS radius."""
-    aligned = align_to(frame, previous)
-    return float(np.median(np.linalg.norm(aligned - normalize(previous), axis=1)))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.spatial.distance import pdist, squareform
 from sklearn.manifold import trustworthiness as _sk_trustworthiness
 from sklearn.metrics import silhouette_score
+from sklearn.neighbors import NearestNeighbors
+
+from layout_engine.align import align_to, normalize
 
 
 def trustworthiness(X: np.ndarray, embedding: np.ndarray, *, n_neighbors: int = 15) -> float:
@@ -43,3 +47,44 @@ def neighbour_churn(graph_a: sp.spmatrix, graph_b: sp.spmatrix) -> float:
     union = np.asarray(a.sum(axis=1)).ravel() + np.asarray(b.sum(axis=1)).ravel() - inter
     jaccard = np.divide(inter, union, out=np.ones(len(inter)), where=union > 0)
     return float(1.0 - jaccard.mean())
+
+
+def knn_recall(X: np.ndarray, embedding: np.ndarray, *, n_neighbors: int = 15) -> float:
+    """Mean share of each point's ``n_neighbors`` nearest neighbours in ``X`` (n, d) that are also among its
+    nearest in ``embedding`` (n, 2), in [0, 1]."""
+    k = min(n_neighbors, len(X) - 1)
+    if k < 1:
+        return 1.0
+    high = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X, return_distance=False)[:, 1:]
+    low = NearestNeighbors(n_neighbors=k + 1).fit(embedding).kneighbors(embedding, return_distance=False)[:, 1:]
+    return float(np.mean([len(np.intersect1d(h, l, assume_unique=True)) / k for h, l in zip(high, low)]))
+
+
+def class_distance_ratio(points: np.ndarray, labels: np.ndarray) -> float:
+    """Mean distance between points of the same class over mean distance between points of different classes.
+
+    Below 1 when classes are compact and apart; about 1 when they are mixed. NaN with fewer than two classes.
+    """
+    labels = np.asarray(labels)
+    if len(np.unique(labels)) < 2:
+        return float("nan")
+    dist = squareform(pdist(np.asarray(points, dtype=np.float64)))
+    same = labels[:, None] == labels[None, :]
+    off_diag = ~np.eye(len(labels), dtype=bool)
+    return float(dist[same & off_diag].mean() / dist[~same].mean())
+
+
+def cross_class_edge_fraction(graph: sp.spmatrix, labels: np.ndarray) -> float:
+    """Share of a graph's edges (each counted once) that join samples of different classes."""
+    upper = sp.triu(sp.coo_matrix(graph), k=1)
+    if upper.nnz == 0:
+        return float("nan")
+    labels = np.asarray(labels)
+    return float(np.mean(labels[upper.row] != labels[upper.col]))
+
+
+def displacement(frame: np.ndarray, previous: np.ndarray) -> float:
+    """Median distance a point moves from ``previous`` to ``frame`` (both (n, 2)) once ``frame`` is
+    Procrustes-aligned to ``previous``, in units of the layout's RMS radius."""
+    aligned = align_to(frame, previous)
+    return float(np.median(np.linalg.norm(aligned - normalize(previous), axis=1)))

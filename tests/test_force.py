@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from layout_engine.align import displacement, normalize
+from layout_engine.align import normalize
 from layout_engine.force import optimize_layout
 from layout_engine.graph import knn_graph
-from layout_engine.metrics import class_silhouette, trustworthiness
+from layout_engine.metrics import class_silhouette, displacement, trustworthiness
 from layout_engine.pipeline import LayoutParams, layout_frame
 from layout_engine.spectral import spectral_init
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from layout_engine.align import align_to, displacement, normalize
+from layout_engine.align import align_to, normalize
+from layout_engine.metrics import displacement
 from layout_engine.pipeline import LayoutParams, frame_key, layout_frame, layout_sequence
 
 

@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from layout_engine.graph import knn_graph
+from layout_engine.metrics import (class_distance_ratio, class_silhouette, cross_class_edge_fraction, displacement,
+                                   knn_recall, neighbour_churn, trustworthiness)
+
+
+def test_a_faithful_embedding_scores_high_and_a_shuffled_one_low(blobs):
+    X, labels = blobs
+    faithful = X[:, :2] * 10  # blobs are far apart in every coordinate
+    shuffled = np.random.default_rng(0).permutation(faithful)
+    assert trustworthiness(X, faithful) > trustworthiness(X, shuffled) + 0.3
+    assert knn_recall(X, X) == pytest.approx(1.0)
+    assert knn_recall(X, faithful) > knn_recall(X, shuffled) + 0.1
+
+
+def test_class_separation_metrics_tell_separated_from_mixed(blobs):
+    X, labels = blobs
+    mixed = np.random.default_rng(0).permutation(labels)
+    assert class_silhouette(X, labels) > 0.5 > class_silhouette(X, mixed)
+    assert class_distance_ratio(X, labels) < 0.5 < class_distance_ratio(X, mixed)
+    graph = knn_graph(X, n_neighbors=5)
+    assert cross_class_edge_fraction(graph, labels) == 0.0
+    assert cross_class_edge_fraction(graph, mixed) > 0.5
+
+
+def test_churn_is_zero_for_the_same_graph_and_one_for_disjoint_neighbourhoods():
+    ring = sp.csr_matrix(np.roll(np.eye(6), 1, axis=1) + np.roll(np.eye(6), -1, axis=1))
+    other = sp.csr_matrix(np.roll(np.eye(6), 2, axis=1) + np.roll(np.eye(6), -2, axis=1))
+    assert neighbour_churn(ring, ring) == 0.0
+    assert neighbour_churn(ring, other) == 1.0
+
+
+def test_displacement_ignores_rigid_motion_but_sees_change():
+    rng = np.random.default_rng(0)
+    frame = rng.normal(size=(100, 2))
+    assert displacement(frame @ np.array([[0, -1], [1, 0]]) * 5 + 3, frame) < 1e-6
+    assert displacement(rng.normal(size=(100, 2)), frame) > 0.5
