@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from layout_engine.graph import knn_graph
 from layout_engine.metrics import class_silhouette
-from layout_engine.pipeline import Frame, LayoutParams, frame_key, next_frame
+from layout_engine.pipeline import Frame, LayoutParams, frame_key, graph_key, next_frame
 from models.config import RunConfig
 from models.store import RunInfo, RunStore
 from models.train import train
@@ -108,21 +109,32 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
             key = frame_key(X, params, key)
             cached = store.get_derived(key)
             if cached is None:
-                if frame is not None and graph is None:  # the previous frame came from the cache
-                    graph = knn_graph(store.epoch(info.run_id, epoch - 1).activations[layer],
-                                      n_neighbors=params.n_neighbors, metric=params.metric)
-                frame, graph = next_frame(X, params, frame, previous_graph=graph)
+                previous_graph = graph
+                graph = cached_graph(store, X, params)
+                frame, _ = next_frame(X, params, frame, previous_graph=previous_graph, graph=graph)
                 store.put_derived(key, {"raw": frame.raw, "display": frame.display, "churn": np.array(frame.churn),
                                         "silhouette": np.array(class_silhouette(frame.display, labels))})
             else:
-                frame, graph = Frame(index=epoch, raw=cached["raw"], display=cached["display"],
-                                     churn=float(cached["churn"])), None
+                frame = Frame(index=epoch, raw=cached["raw"], display=cached["display"], churn=float(cached["churn"]))
+                graph = None if epoch + 1 == info.epochs_done else cached_graph(store, X, params)
             store.derived.set(_index_key(info.run_id, params, layer, epoch), key)
             done += 1
             if report is not None and report(LAYOUT, done, total):
                 logger.info("Frame computation of %s stopped at %d/%d", info.run_id, done, total)
                 return count_ready(store, info, params)
     return done
+
+
+def cached_graph(store: RunStore, X: np.ndarray, params: LayoutParams) -> sp.csr_matrix:
+    """The kNN graph of ``X`` from the store, built and stored when missing (keyed by :func:`graph_key`)."""
+    key = graph_key(X, params)
+    cached = store.get_derived(key)
+    if cached is not None:
+        return sp.csr_matrix((cached["data"], cached["indices"], cached["indptr"]), shape=tuple(cached["shape"]))
+    graph = knn_graph(X, n_neighbors=params.n_neighbors, metric=params.metric)
+    store.put_derived(key, {"data": graph.data, "indices": graph.indices, "indptr": graph.indptr,
+                            "shape": np.array(graph.shape)})
+    return graph
 
 
 def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Reporter | None = None,

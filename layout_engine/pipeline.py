@@ -65,8 +65,14 @@ class LayoutParams:
     random_state: int = 0
 
     def digest(self) -> str:
-        """Short hash of the parameters and :data:`ENGINE_VERSION`."""
+        """Short hash of all parameters and :data:`ENGINE_VERSION`: what a layout depends on."""
         text = json.dumps({"engine": ENGINE_VERSION, **asdict(self)}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def graph_digest(self) -> str:
+        """Short hash of the graph parameters and :data:`ENGINE_VERSION`: what a kNN graph depends on."""
+        text = json.dumps({"engine": ENGINE_VERSION, "n_neighbors": self.n_neighbors, "metric": self.metric},
+                          sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -76,6 +82,11 @@ def content_hash(X: np.ndarray) -> str:
     h = hashlib.sha256(f"{X.shape}{X.dtype}".encode())
     h.update(X.data)
     return h.hexdigest()[:24]
+
+
+def graph_key(X: np.ndarray, params: LayoutParams) -> str:
+    """Cache key of the kNN graph of ``X``: its content, the graph parameters and the engine version."""
+    return f"graph/{params.graph_digest()}/{content_hash(X)}"
 
 
 def frame_key(X: np.ndarray, params: LayoutParams, previous_key: str | None) -> str:

@@ -48,3 +48,11 @@ def test_bad_port_is_refused_with_the_range():
                             text=True, timeout=60)
     assert result.returncode == 2
     assert "--port must be in 1-65535, got 70000" in result.stderr
+
+
+def test_the_app_and_the_engine_do_not_import_umap_or_opentsne():
+    code = ("import sys, app, dashboard, layout_engine, layout_engine.baselines; "
+            "print(sorted(m for m in ('umap', 'openTSNE') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

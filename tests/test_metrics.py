@@ -38,3 +38,11 @@ def test_displacement_ignores_rigid_motion_but_sees_change():
     frame = rng.normal(size=(100, 2))
     assert displacement(frame @ np.array([[0, -1], [1, 0]]) * 5 + 3, frame) < 1e-6
     assert displacement(rng.normal(size=(100, 2)), frame) > 0.5
+
+
+def test_pca_baseline_keeps_separated_blobs_apart(blobs):
+    from layout_engine.baselines import pca_layout
+
+    X, labels = blobs
+    coords = pca_layout(X)
+    assert coords.shape == (180, 2) and class_silhouette(coords, labels) > 0.5
