@@ -1,8 +1,14 @@
 """Force-directed refinement: attraction along weighted edges, repulsion by negative sampling.
 
-The forces are those of UMAP's cross-entropy layout: an edge of weight ``w`` is drawn together with
-probability ``w`` per iteration (sampled on a schedule), and each time it is, its head is pushed away from
-``negative_sample_rate`` random nodes. An iteration costs O(edges), not O(n^2).
+The forces are those of UMAP's cross-entropy layout: an edge of weight ``w`` pulls its nodes together on a
+schedule proportional to ``w``, and each time it does, the node is pushed away from ``negative_sample_rate``
+random nodes. An iteration costs O(edges), not O(n^2).
+
+The kernel runs on all cores and is still deterministic: nodes are split into fixed blocks, each node moves only
+itself (the graph is symmetric, so each edge pulls both of its ends, once from each side), it sees the other
+nodes as they were at the start of the iteration, and its random negative samples come from a counter-based
+hash of (seed, iteration, edge, draw) rather than from a shared generator. The same inputs give the same
+layout on any number of threads.
 """
 
 from __future__ import annotations
@@ -21,59 +27,67 @@ IterationCallback = Callable[[int, np.ndarray], bool | None]
 #: trustworthiness on digits
 DEFAULT_A, DEFAULT_B = 1.0, 1.0
 
+#: nodes are processed in this many fixed blocks (more than any machine's threads, so all cores stay busy)
+_BLOCKS = 64
+_CLIP = 4.0
 
-@numba.njit(cache=True)
-def _seed(seed: int) -> None:
-    np.random.seed(seed)
+
+@numba.njit(cache=True, inline="always")
+def _hash(seed, iteration, edge, draw):  # pragma: no cover - compiled
+    """splitmix64 of the four counters: a uniform 64-bit integer, the same on every thread."""
+    z = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(iteration) * np.uint64(0xBF58476D1CE4E5B9)
+         + np.uint64(edge) * np.uint64(0x94D049BB133111EB) + np.uint64(draw) + np.uint64(0x632BE59BD9B4E019))
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
-@numba.njit(cache=True, fastmath=True)
-def _iteration(emb, head, tail, epochs_per_sample, next_sample, epochs_per_negative, next_negative,
-               epoch, alpha, a, b, repulsion, gravity):  # pragma: no cover - compiled
+@numba.njit(cache=True, fastmath=True, parallel=True)
+def _iteration(emb, snapshot, indptr, indices, epochs_per_sample, next_sample, epochs_per_negative,
+               next_negative, epoch, alpha, a, b, repulsion, gravity, seed):  # pragma: no cover - compiled
     n, dim = emb.shape
-    for e in range(head.shape[0]):
-        if next_sample[e] > epoch:
-            continue
-        i = head[e]
-        j = tail[e]
-        d2 = 0.0
-        for c in range(dim):
-            diff = emb[i, c] - emb[j, c]
-            d2 += diff * diff
-        coeff = 0.0
-        if d2 > 0.0:
-            if b == 1.0:
-                coeff = -2.0 * a / (a * d2 + 1.0)
-            else:
-                coeff = -2.0 * a * b * d2 ** (b - 1.0) / (a * d2 ** b + 1.0)
-        for c in range(dim):
-            g = coeff * (emb[i, c] - emb[j, c])
-            g = min(4.0, max(-4.0, g))
-            emb[i, c] += g * alpha
-            emb[j, c] -= g * alpha
-        next_sample[e] += epochs_per_sample[e]
-        n_neg = int((epoch - next_negative[e]) / epochs_per_negative[e])
-        for _ in range(n_neg):
-            k = np.random.randint(n)
-            if k == i:
-                continue
-            d2 = 0.0
-            for c in range(dim):
-                diff = emb[i, c] - emb[k, c]
-                d2 += diff * diff
-            coeff = 0.0
-            if d2 > 0.0:
-                d2b = d2 if b == 1.0 else d2 ** b
-                coeff = 2.0 * repulsion * b / ((0.001 + d2) * (a * d2b + 1.0))
-            for c in range(dim):
-                g = coeff * (emb[i, c] - emb[k, c]) if coeff > 0.0 else 4.0
-                g = min(4.0, max(-4.0, g))
-                emb[i, c] += g * alpha
-        next_negative[e] += n_neg * epochs_per_negative[e]
-    if gravity > 0.0:
-        for i in range(n):
-            for c in range(dim):
-                emb[i, c] -= alpha * gravity * emb[i, c]
+    snapshot[:] = emb
+    for block in numba.prange(_BLOCKS):
+        for i in range(block * n // _BLOCKS, (block + 1) * n // _BLOCKS):
+            for e in range(indptr[i], indptr[i + 1]):
+                if next_sample[e] > epoch:
+                    continue
+                j = indices[e]
+                d2 = 0.0
+                for c in range(dim):
+                    diff = emb[i, c] - snapshot[j, c]
+                    d2 += diff * diff
+                if d2 > 0.0:
+                    if b == 1.0:
+                        coeff = -4.0 * a / (a * d2 + 1.0)
+                    else:
+                        coeff = -4.0 * a * b * d2 ** (b - 1.0) / (a * d2 ** b + 1.0)
+                    for c in range(dim):
+                        g = coeff * (emb[i, c] - snapshot[j, c])
+                        emb[i, c] += min(_CLIP, max(-_CLIP, g)) * alpha
+                next_sample[e] += epochs_per_sample[e]
+                n_neg = int((epoch - next_negative[e]) / epochs_per_negative[e])
+                for p in range(n_neg):
+                    k = np.int64(_hash(seed, np.int64(epoch), e, p) % np.uint64(n))
+                    if k == i:
+                        continue
+                    d2 = 0.0
+                    for c in range(dim):
+                        diff = emb[i, c] - snapshot[k, c]
+                        d2 += diff * diff
+                    if d2 > 0.0:
+                        d2b = d2 if b == 1.0 else d2 ** b
+                        coeff = 2.0 * repulsion * b / ((0.001 + d2) * (a * d2b + 1.0))
+                        for c in range(dim):
+                            g = coeff * (emb[i, c] - snapshot[k, c])
+                            emb[i, c] += min(_CLIP, max(-_CLIP, g)) * alpha
+                    elif repulsion > 0.0:
+                        emb[i, 0] += _CLIP * alpha  # coincident nodes: push apart in a fixed direction
+                if n_neg > 0:
+                    next_negative[e] += n_neg * epochs_per_negative[e]
+            if gravity > 0.0:
+                for c in range(dim):
+                    emb[i, c] -= alpha * gravity * emb[i, c]
 
 
 def optimize_layout(init: np.ndarray, graph: sp.spmatrix, *, n_iter: int = 200, learning_rate: float = 1.0,
@@ -97,11 +111,11 @@ def optimize_layout(init: np.ndarray, graph: sp.spmatrix, *, n_iter: int = 200, 
     negative_sample_rate : int
         Repulsive samples per attractive sample, >= 0.
     gravity : float
-        Pull of every node towards the origin per iteration, >= 0; keeps small components near the rest.
+        Pull of every node towards the origin per iteration, >= 0; keeps isolated nodes near the rest.
     a, b : float
         Shape of the low-dimensional similarity ``1 / (1 + a d^(2b))``.
     random_state : int
-        Seed of the negative sampling: the same inputs give the same layout.
+        Seed of the negative sampling: the same inputs give the same layout, on any number of threads.
     callback : callable, optional
         ``callback(iteration, embedding) -> stop?`` after every iteration, for progress and cancellation.
 
@@ -117,22 +131,27 @@ def optimize_layout(init: np.ndarray, graph: sp.spmatrix, *, n_iter: int = 200, 
         raise ValueError("repulsion, gravity and negative_sample_rate must be >= 0, got "
                          f"{repulsion}, {gravity}, {negative_sample_rate}")
     emb = np.array(init, dtype=np.float32, order="C", copy=True)
-    coo = sp.coo_matrix(graph)
-    if emb.shape[0] != coo.shape[0]:
-        raise ValueError(f"init has {emb.shape[0]} rows but the graph has {coo.shape[0]} nodes")
-    if coo.nnz == 0 or n_iter == 0:
+    csr = sp.csr_matrix(graph)
+    if emb.shape[0] != csr.shape[0]:
+        raise ValueError(f"init has {emb.shape[0]} rows but the graph has {csr.shape[0]} nodes")
+    csr.sort_indices()
+    if csr.nnz == 0 or n_iter == 0:
         return emb
-    weights = coo.data.astype(np.float64)
+    weights = csr.data.astype(np.float64)
     epochs_per_sample = weights.max() / weights
-    epochs_per_negative = epochs_per_sample / max(negative_sample_rate, 1e-9)
+    if negative_sample_rate > 0:
+        epochs_per_negative = epochs_per_sample / negative_sample_rate
+    else:
+        epochs_per_negative = np.full_like(epochs_per_sample, np.inf)
     next_sample = epochs_per_sample.copy()
     next_negative = epochs_per_negative.copy()
-    head, tail = coo.row.astype(np.int32), coo.col.astype(np.int32)
-    _seed(int(random_state) % (2**31))
+    indptr, indices = csr.indptr.astype(np.int64), csr.indices.astype(np.int64)
+    snapshot = np.empty_like(emb)
+    seed = int(random_state) % (2**63)
     for it in range(n_iter):
         alpha = learning_rate * (1.0 - it / n_iter)
-        _iteration(emb, head, tail, epochs_per_sample, next_sample, epochs_per_negative, next_negative,
-                   float(it), alpha, a, b, repulsion if negative_sample_rate > 0 else 0.0, gravity)
+        _iteration(emb, snapshot, indptr, indices, epochs_per_sample, next_sample, epochs_per_negative,
+                   next_negative, float(it), alpha, a, b, repulsion, gravity, seed)
         if callback is not None and callback(it, emb):
             break
     return emb

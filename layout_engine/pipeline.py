@@ -18,7 +18,7 @@ from layout_engine.spectral import spectral_init
 from layout_engine.validation import check_points
 
 #: bump when a change in the engine changes its output: it is part of every layout cache key
-ENGINE_VERSION = "2"
+ENGINE_VERSION = "3"
 
 #: scale of a start layout handed to the optimizer (the forces assume layouts of this size)
 _START_SCALE = 6.0

@@ -155,6 +155,18 @@ class RunStore:
             meta.update(state=state, message=message)
             self.runs.set(f"run/{run_id}/meta", json.dumps(meta))
 
+    def put_checkpoint(self, run_id: str, state: dict[str, np.ndarray]) -> None:
+        """Store the final weights of a run (a torch ``state_dict`` as numpy arrays); its config is the run's."""
+        self._meta(run_id)
+        self.runs.set(f"run/{run_id}/checkpoint", encode_arrays(state))
+
+    def checkpoint(self, run_id: str) -> dict[str, np.ndarray]:
+        """The final weights of a run; ``KeyError`` when the run has none (not finished)."""
+        blob = self.runs.get(f"run/{run_id}/checkpoint")
+        if blob is None:
+            raise KeyError(f"run {run_id!r} has no checkpoint")
+        return decode_arrays(blob)
+
     def delete_run(self, run_id: str) -> None:
         """Remove a run and everything recorded for it (no error if absent)."""
         prefix = f"run/{run_id}/"

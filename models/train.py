@@ -118,5 +118,15 @@ def train(config: RunConfig, store: RunStore, *, progress: ProgressCallback | No
         return run_id
     if progress is not None:
         progress(config.epochs, config.epochs)
+    store.put_checkpoint(run_id, {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()})
     store.finish_run(run_id, "complete")
     return run_id
+
+
+def load_model(store: RunStore, run_id: str) -> MLP:
+    """The trained network of a finished run, on the CPU, in eval mode."""
+    info = store.run_info(run_id)
+    data = load_dataset(info.config.dataset, seed=info.config.seed, probe_size=info.config.probe_size)
+    model = MLP(data.n_features, info.config.hidden, data.n_classes)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in store.checkpoint(run_id).items()})
+    return model.eval()

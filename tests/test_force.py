@@ -74,3 +74,19 @@ def test_invalid_parameters_are_named(kwargs, message):
     graph = knn_graph(np.random.default_rng(0).normal(size=(10, 2)), n_neighbors=3)
     with pytest.raises(ValueError, match=message):
         optimize_layout(np.zeros((10, 2)), graph, **kwargs)
+
+
+def test_layout_is_the_same_on_one_thread_and_on_all(blobs):
+    import numba
+
+    X, _ = blobs
+    graph = knn_graph(X)
+    start = normalize(spectral_init(graph)) * 6
+    threads = numba.get_num_threads()
+    everywhere = optimize_layout(start, graph, n_iter=30)
+    numba.set_num_threads(1)
+    try:
+        alone = optimize_layout(start, graph, n_iter=30)
+    finally:
+        numba.set_num_threads(threads)
+    np.testing.assert_array_equal(everywhere, alone)

@@ -8,7 +8,7 @@ from models import train as train_module
 from models.config import RunConfig
 from models.mlp import MLP
 from models.store import RunStore
-from models.train import TrainingDiverged, train, train_epoch
+from models.train import TrainingDiverged, load_model, train, train_epoch
 
 real_train_epoch = train_epoch
 
@@ -30,6 +30,15 @@ def test_three_epochs_are_recorded_for_every_hidden_layer(trained_store_dir, tin
     assert set(metrics[0]) == {"train_loss", "train_acc", "test_loss", "test_acc"}
     assert metrics[-1]["train_loss"] < metrics[0]["train_loss"]
     assert metrics[-1]["test_acc"] > metrics[0]["test_acc"] + 0.3
+    store.close()
+
+
+def test_the_checkpoint_reproduces_the_last_recorded_epoch(trained_store_dir, tiny_config):
+    store = RunStore(trained_store_dir)
+    model = load_model(store, tiny_config.run_id)
+    with torch.no_grad():
+        _, activations = model(torch.from_numpy(store.probe(tiny_config.run_id)["X"]))
+    np.testing.assert_allclose(activations[-1].numpy(), store.epoch(tiny_config.run_id, 3).activations[-1], atol=1e-6)
     store.close()
 
 
