@@ -1,62 +1,111 @@
-"""Layout speed and faithfulness: EpochScope's engine against umap-learn on the default run's frames.
+"""Layout speed, faithfulness and steadiness: EpochScope's engine against umap-learn and openTSNE.
 
-    python -m benchmarks.layout_bench [--store DIR] [--epochs 1,10,20,30] [--layers all]
+    python -m benchmarks.layout_bench [--store DIR] [--aligned-layer 1] [--sample-epochs 1,10,20,30]
+                                      [--skip-aligned] [--skip-scale]
 
-Trains the default run into the store if it is missing. For each chosen (layer, epoch) frame, interleaved so
-both see the same machine load, it times:
+On the default run (MLP 64-128-64-32-10 on digits, all 1,797 samples probed, epochs 0..30), trained into the
+store if missing:
 
-- ours, cold: kNN graph + spectral start + force layout, from scratch;
-- ours, in sequence: the same frame as the dashboard computes it, warm-started from the previous epoch
-  (the whole layer sequence 0..epoch is laid out once; the per-frame time is its mean);
-- umap-learn ``UMAP(n_neighbors=15)``, default settings, all threads.
+1. ours: every hidden layer's whole epoch sequence, each epoch warm-started from the previous one, as the
+   dashboard computes it; per-frame time, trustworthiness (k = 15) of every frame from epoch 1 on, and
+   frame-to-frame displacement (frame t+1 Procrustes-aligned to frame t, over the layout's RMS radius);
+2. AlignedUMAP on one layer's whole sequence (the same frames): total time and displacement;
+3. per frame, on sampled epochs of every layer, interleaved so all see the same load: ours (the frame's
+   warm-started step, timed again on the spot), ``UMAP(n_neighbors=15)`` with default settings and with
+   ``force_approximation_algorithm=True`` (all threads), and openTSNE (all threads);
+4. scale: 10,000 samples (the digits inputs and jittered copies, run through the trained network, layer h2)
+   and its first 2,000, from scratch, against UMAP's default on the 10,000;
+5. start-up: the first frame in a fresh process with the numba cache warm against a later frame, and the
+   one-off compile time in a fresh process with an empty cache.
 
-Prints a table and, last, ``RESULT speedup_vs_umap=<f> trust_min=<f> frames=<n>`` where the speedup is
-median UMAP seconds / median ours-cold seconds and trust_min is our lowest trustworthiness (k=15, cold and
-in sequence) over the frames.
+Prints tables, the machine's load, and last the ``RESULT ...`` line.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import subprocess
+import sys
+import tempfile
 import time
-import warnings
+from pathlib import Path
 
 import numpy as np
+import torch
 
-from layout_engine.metrics import trustworthiness
-from layout_engine.pipeline import LayoutParams, layout_frame, layout_sequence
+from layout_engine.baselines import aligned_umap_layouts, tsne_layout, umap_layout
+from layout_engine.graph import knn_graph
+from layout_engine.metrics import displacement, trustworthiness
+from layout_engine.pipeline import LayoutParams, layout_frame, next_frame
 from models.config import RunConfig
+from models.data import load_dataset
 from models.store import RunStore, default_store_dir
-from models.train import train
+from models.train import load_model, train
 
 logger = logging.getLogger("benchmarks.layout_bench")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
-    parser.add_argument("--epochs", default="1,10,20,30", help="comma-separated epochs, or 'all'")
-    parser.add_argument("--layers", default="all", help="comma-separated hidden layer indices (0-based), or 'all'")
+    parser.add_argument("--aligned-layer", type=int, default=1, help="hidden layer (0-based) for AlignedUMAP")
+    parser.add_argument("--sample-epochs", default="1,10,20,30", help="epochs timed per frame against the tools")
+    parser.add_argument("--skip-aligned", action="store_true", help="skip AlignedUMAP (about 6 minutes)")
+    parser.add_argument("--skip-scale", action="store_true", help="skip the 10,000-sample frame")
     return parser.parse_args(argv)
 
 
-def pick(spec: str, available: int, name: str) -> list[int]:
-    if spec == "all":
-        return list(range(available))
-    values = sorted({int(v) for v in spec.split(",")})
-    if values[0] < 0 or values[-1] >= available:
-        raise SystemExit(f"--{name} must be within 0..{available - 1}, got {spec}")
-    return values
+def timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
 
 
-def umap_layout(X: np.ndarray) -> np.ndarray:
-    import umap  # imported here: costly, and only the benchmark needs it
+def sequence(frames: list[np.ndarray], params: LayoutParams) -> tuple[list, list[float], list]:
+    """Our whole sequence: frames, per-frame seconds, and each frame's kNN graph."""
+    out, seconds, graphs = [], [], []
+    previous, graph = None, None
+    for X in frames:
+        t0 = time.perf_counter()
+        previous, graph = next_frame(X, params, previous, previous_graph=graph)
+        seconds.append(time.perf_counter() - t0)
+        out.append(previous)
+        graphs.append(graph)
+    return out, seconds, graphs
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return umap.UMAP(n_neighbors=15).fit_transform(X)
+
+def startup_times() -> dict[str, float]:
+    """First frame vs a later one in fresh processes: numba cache warm, and with an empty cache."""
+    code = ("import time, json, numpy as np\n"
+            "t0 = time.perf_counter()\n"
+            "from layout_engine.pipeline import layout_frame\n"
+            "X = np.random.default_rng(0).normal(size=(1797, 64)).astype(np.float32)\n"
+            "t1 = time.perf_counter(); layout_frame(X); t2 = time.perf_counter(); layout_frame(X + 0.01)\n"
+            "t3 = time.perf_counter()\n"
+            "print(json.dumps({'import': t1 - t0, 'first': t2 - t1, 'later': t3 - t2}))\n")
+    warm = json.loads(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                                     check=True).stdout.splitlines()[-1])
+    with tempfile.TemporaryDirectory() as cache:
+        cold = json.loads(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                                         check=True, env={**os.environ, "NUMBA_CACHE_DIR": cache}
+                                         ).stdout.splitlines()[-1])
+    return {"first": warm["first"], "later": warm["later"], "compile": cold["first"] - cold["later"]}
+
+
+def scale_frames(store: RunStore, run_id: str, n: int = 10_000, layer: int = 1) -> np.ndarray:
+    """``n`` samples through the trained network: the digits inputs, then jittered copies (noise 0.05)."""
+    data = load_dataset("digits")
+    rng = np.random.default_rng(0)
+    copies = [data.X] + [np.clip(data.X + rng.normal(scale=0.05, size=data.X.shape), 0, 1)
+                         for _ in range(n // len(data.X) + 1)]
+    X = np.vstack(copies)[:n].astype(np.float32)
+    with torch.no_grad():
+        _, activations = load_model(store, run_id)(torch.from_numpy(X))
+    return activations[layer].numpy()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,63 +116,126 @@ def main(argv: list[str] | None = None) -> None:
     if not (store.has_run(config.run_id) and store.run_info(config.run_id).state == "complete"):
         logger.info("training the default run %s", config.run_id)
         train(config, store)
+    try:
+        store.checkpoint(config.run_id)
+    except KeyError:  # recorded by an earlier version without checkpoints
+        train(config, store)
     info = store.run_info(config.run_id)
-    layers = pick(args.layers, len(info.layer_sizes), "layers")
-    epochs = pick(args.epochs, info.epochs_done, "epochs")
+    n_layers, n_epochs = len(info.layer_sizes), info.epochs_done
+    sample_epochs = [int(e) for e in args.sample_epochs.split(",")]
     params = LayoutParams()
-    acts = {(layer, e): store.epoch(config.run_id, e).activations[layer]
-            for layer in layers for e in range(max(epochs) + 1)}
+    acts = [[store.epoch(config.run_id, e).activations[layer] for e in range(n_epochs)] for layer in range(n_layers)]
 
-    t0 = time.perf_counter()
-    layout_frame(acts[(layers[0], 0)][:200], params)
-    ours_warmup = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    umap_layout(acts[(layers[0], 0)][:200])
-    umap_warmup = time.perf_counter() - t0
+    startup = startup_times()
+    logger.info("start-up: %s", startup)
+    umap_layout(acts[0][0][:300])  # one-off numba compilation of umap-learn, not counted below
+    tsne_layout(acts[0][0][:300])
 
-    # in-sequence times: the dashboard's path, each epoch warm-started from the previous one
-    seq_time, seq_coords = {}, {}
-    for layer in layers:
-        t0 = time.perf_counter()
-        frames = list(layout_sequence([acts[(layer, e)] for e in range(max(epochs) + 1)], params))
-        per_frame = (time.perf_counter() - t0) / len(frames)
-        for e in epochs:
-            seq_time[(layer, e)], seq_coords[(layer, e)] = per_frame, frames[e].raw
+    # 1. our sequences
+    ours = []
+    for layer in range(n_layers):
+        frames, seconds, _ = sequence(acts[layer], params)
+        trust = [trustworthiness(acts[layer][e], frames[e].raw) for e in range(1, n_epochs)]
+        disp = [displacement(frames[e + 1].raw, frames[e].raw) for e in range(n_epochs - 1)]
+        ours.append(dict(frames=frames, seconds=seconds, trust=trust, disp=disp))
+        logger.info("ours h%d: %.2f s for %d frames", layer + 1, sum(seconds), n_epochs)
 
+    # 2. AlignedUMAP on one layer's sequence
+    aligned = None
+    if not args.skip_aligned:
+        layer = args.aligned_layer
+        logger.info("AlignedUMAP on h%d, %d frames (minutes)...", layer + 1, n_epochs)
+        embeddings, t_aligned = timed(aligned_umap_layouts, acts[layer])
+        _, t_ours_again, _ = timed(sequence, acts[layer], params)
+        aligned = dict(layer=layer, seconds=t_aligned, ours_seconds=t_ours_again,
+                       disp=[displacement(embeddings[e + 1], embeddings[e]) for e in range(n_epochs - 1)],
+                       trust=[trustworthiness(acts[layer][e], embeddings[e]) for e in range(1, n_epochs, 5)])
+
+    # 3. per frame against the tools, interleaved
     rows = []
-    for layer in layers:
-        for e in epochs:
-            X = acts[(layer, e)]
-            t0 = time.perf_counter()
-            ours = layout_frame(X, params)
-            t_ours = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            theirs = umap_layout(X)
-            t_umap = time.perf_counter() - t0
-            rows.append(dict(layer=f"h{layer + 1}", epoch=e, n=len(X), t_ours=t_ours, t_seq=seq_time[(layer, e)],
-                             t_umap=t_umap, tr_ours=trustworthiness(X, ours),
-                             tr_seq=trustworthiness(X, seq_coords[(layer, e)]), tr_umap=trustworthiness(X, theirs)))
-            logger.info("  %s epoch %2d done", rows[-1]["layer"], e)
+    for layer in range(n_layers):
+        graphs = {}
+        for e in sample_epochs:
+            X = acts[layer][e]
+            previous = ours[layer]["frames"][e - 1]
+            graphs.setdefault(e - 1, knn_graph(acts[layer][e - 1]))
+            (_, t_ours) = timed(next_frame, X, params, previous, previous_graph=graphs[e - 1])
+            emb_default, t_default = timed(umap_layout, X)
+            emb_fast, t_fast = timed(umap_layout, X, fast=True)
+            emb_tsne, t_tsne = timed(tsne_layout, X)
+            rows.append(dict(layer=f"h{layer + 1}", epoch=e, t_ours=t_ours, t_default=t_default, t_fast=t_fast,
+                             t_tsne=t_tsne, tr_ours=ours[layer]["trust"][e - 1],
+                             tr_default=trustworthiness(X, emb_default), tr_fast=trustworthiness(X, emb_fast),
+                             tr_tsne=trustworthiness(X, emb_tsne)))
+            logger.info("  frame h%d epoch %d done", layer + 1, e)
 
-    print(f"\nuptime: {os.popen('uptime').read().strip()}")
-    print(f"one-off compile / warm-up: ours {ours_warmup:.2f} s, umap-learn {umap_warmup:.2f} s (200 points)\n")
-    header = (f"{'layer':<6}{'epoch':>6}{'n':>6} | {'ours s':>8}{'seq s':>8}{'umap s':>8}{'ratio':>8} | "
-              f"{'T ours':>8}{'T seq':>8}{'T umap':>8}")
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        print(f"{r['layer']:<6}{r['epoch']:>6}{r['n']:>6} | {r['t_ours']:>8.3f}{r['t_seq']:>8.3f}{r['t_umap']:>8.3f}"
-              f"{r['t_umap'] / r['t_ours']:>8.1f} | {r['tr_ours']:>8.4f}{r['tr_seq']:>8.4f}{r['tr_umap']:>8.4f}")
-    med = {k: float(np.median([r[k] for r in rows])) for k in ("t_ours", "t_seq", "t_umap", "tr_ours", "tr_seq",
-                                                                "tr_umap")}
-    print("-" * len(header))
-    print(f"{'median':<18} | {med['t_ours']:>8.3f}{med['t_seq']:>8.3f}{med['t_umap']:>8.3f}"
-          f"{med['t_umap'] / med['t_ours']:>8.1f} | {med['tr_ours']:>8.4f}{med['tr_seq']:>8.4f}{med['tr_umap']:>8.4f}")
-    print(f"\nratio = umap s / ours s (cold). seq = per frame inside the warm-started epoch sequence "
-          f"(speedup vs umap {med['t_umap'] / med['t_seq']:.1f}x). T = trustworthiness, k = 15.")
-    trust_min = min(min(r["tr_ours"], r["tr_seq"]) for r in rows)
-    print(f"RESULT speedup_vs_umap={med['t_umap'] / med['t_ours']:.2f} trust_min={trust_min:.4f} frames={len(rows)}")
+    # 4. scale
+    scale = None
+    if not args.skip_scale:
+        big = scale_frames(store, config.run_id)
+        coords_10k, t_10k = timed(layout_frame, big, params)
+        _, t_2k = timed(layout_frame, big[:2000], params)
+        umap_10k, t_umap_10k = timed(umap_layout, big)
+        scale = dict(t_10k=t_10k, t_2k=t_2k, t_umap=t_umap_10k, tr_ours=trustworthiness(big, coords_10k),
+                     tr_umap=trustworthiness(big, umap_10k))
+
+    report(ours, aligned, rows, scale, startup, n_epochs)
     store.close()
+
+
+def report(ours, aligned, rows, scale, startup, n_epochs) -> None:
+    med = lambda xs: float(np.median(xs))  # noqa: E731
+    print(f"\nuptime: {os.popen('uptime').read().strip()}   threads: {torch.get_num_threads()} (torch), "
+          f"{os.cpu_count()} cpus")
+    print("\n1. ours, whole sequences (epochs 0..%d, warm-started)" % (n_epochs - 1))
+    print(f"{'layer':<6}{'seq s':>8}{'frame s':>9}{'T min':>8}{'T med':>8}{'disp med':>10}")
+    for i, o in enumerate(ours):
+        print(f"h{i + 1:<5}{sum(o['seconds']):>8.2f}{med(o['seconds']):>9.3f}{min(o['trust']):>8.4f}"
+              f"{med(o['trust']):>8.4f}{med(o['disp']):>10.4f}")
+    all_trust = [t for o in ours for t in o["trust"]]
+    print(f"{'all':<6}{'':>8}{med([s for o in ours for s in o['seconds']]):>9.3f}{min(all_trust):>8.4f}"
+          f"{med(all_trust):>8.4f}{med([d for o in ours for d in o['disp']]):>10.4f}")
+
+    seq_speedup = disp_ratio = float("nan")
+    if aligned is not None:
+        o = ours[aligned["layer"]]
+        seq_speedup = aligned["seconds"] / aligned["ours_seconds"]
+        disp_ratio = med(o["disp"]) / med(aligned["disp"])
+        print(f"\n2. whole sequence of h{aligned['layer'] + 1} ({n_epochs} frames)")
+        print(f"{'tool':<14}{'seconds':>9}{'disp med':>10}{'T med':>8}")
+        print(f"{'ours':<14}{aligned['ours_seconds']:>9.2f}{med(o['disp']):>10.4f}{med(o['trust']):>8.4f}")
+        print(f"{'AlignedUMAP':<14}{aligned['seconds']:>9.2f}{med(aligned['disp']):>10.4f}{med(aligned['trust']):>8.4f}")
+        print(f"ours is {seq_speedup:.1f}x faster; displacement ratio ours / AlignedUMAP {disp_ratio:.2f}")
+
+    print("\n3. per frame (seconds; T = trustworthiness, k = 15)")
+    print(f"{'layer':<6}{'epoch':>6} | {'ours':>7}{'umap':>7}{'u-fast':>7}{'tsne':>7} | "
+          f"{'T ours':>7}{'T umap':>7}{'T fast':>7}{'T tsne':>7}")
+    for r in rows:
+        print(f"{r['layer']:<6}{r['epoch']:>6} | {r['t_ours']:>7.3f}{r['t_default']:>7.2f}{r['t_fast']:>7.2f}"
+              f"{r['t_tsne']:>7.2f} | {r['tr_ours']:>7.4f}{r['tr_default']:>7.4f}{r['tr_fast']:>7.4f}"
+              f"{r['tr_tsne']:>7.4f}")
+    m = {k: med([r[k] for r in rows]) for k in rows[0] if k.startswith(("t_", "tr_"))}
+    print(f"{'median':<12} | {m['t_ours']:>7.3f}{m['t_default']:>7.2f}{m['t_fast']:>7.2f}{m['t_tsne']:>7.2f} | "
+          f"{m['tr_ours']:>7.4f}{m['tr_default']:>7.4f}{m['tr_fast']:>7.4f}{m['tr_tsne']:>7.4f}")
+    speed_fast, speed_default = m["t_fast"] / m["t_ours"], m["t_default"] / m["t_ours"]
+    print(f"ours is {speed_fast:.1f}x faster than UMAP fast, {speed_default:.1f}x than UMAP default, "
+          f"{m['t_tsne'] / m['t_ours']:.1f}x than openTSNE")
+
+    speedup_10k = growth = float("nan")
+    if scale is not None:
+        speedup_10k, growth = scale["t_umap"] / scale["t_10k"], scale["t_10k"] / scale["t_2k"]
+        print("\n4. scale (from scratch)")
+        print(f"ours 2k {scale['t_2k']:.2f} s, 10k {scale['t_10k']:.2f} s (T {scale['tr_ours']:.4f}); "
+              f"UMAP default 10k {scale['t_umap']:.2f} s (T {scale['tr_umap']:.4f}); "
+              f"speedup {speedup_10k:.1f}x, growth 2k->10k {growth:.2f}")
+
+    first_ratio = startup["first"] / startup["later"]
+    print(f"\n5. start-up: first frame in a fresh process {startup['first']:.3f} s, later {startup['later']:.3f} s "
+          f"(ratio {first_ratio:.2f}); one-off numba compile with an empty cache {startup['compile']:.1f} s")
+    print(f"RESULT seq_speedup_vs_aligned_umap={seq_speedup:.2f} frame_speedup_vs_umap_fast={speed_fast:.2f} "
+          f"frame_speedup_vs_umap_default={speed_default:.2f} trust_min={min(all_trust):.4f} "
+          f"trust_median={med(all_trust):.4f} disp_ratio_vs_aligned_umap={disp_ratio:.2f} "
+          f"speedup_10k_vs_umap={speedup_10k:.2f} growth_2k_10k={growth:.2f} first_frame_ratio={first_ratio:.2f}")
 
 
 if __name__ == "__main__":

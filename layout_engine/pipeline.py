@@ -18,7 +18,7 @@ from layout_engine.spectral import spectral_init
 from layout_engine.validation import check_points
 
 #: bump when a change in the engine changes its output: it is part of every layout cache key
-ENGINE_VERSION = "3"
+ENGINE_VERSION = "4"
 
 #: scale of a start layout handed to the optimizer (the forces assume layouts of this size)
 _START_SCALE = 6.0
@@ -56,9 +56,9 @@ class LayoutParams:
     n_neighbors: int = 15
     metric: str = "euclidean"
     n_iter: int = 200
-    warm_n_iter: int = 40
+    warm_n_iter: int = 80
     learning_rate: float = 1.0
-    warm_learning_rate: float = 0.1
+    warm_learning_rate: float = 0.05
     repulsion: float = 1.0
     negative_sample_rate: int = 5
     gravity: float = 0.0
