@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
 
     startup = startup_times()
     logger.info("start-up: %s", startup)
-    umap_layout(acts[0][0][:300])  # one-off numba compilation of umap-learn, not counted below
+    umap_layout(acts[0][0][:300])  # one-off numba compilation of umap-learn and pynndescent, not counted below
+    umap_layout(acts[0][0][:300], fast=True)
     tsne_layout(acts[0][0][:300])
 
     # 1. our sequences
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
         layer = args.aligned_layer
         logger.info("AlignedUMAP on h%d, %d frames (minutes)...", layer + 1, n_epochs)
         embeddings, t_aligned = timed(aligned_umap_layouts, acts[layer])
-        _, t_ours_again, _ = timed(sequence, acts[layer], params)
+        _, t_ours_again = timed(sequence, acts[layer], params)
         aligned = dict(layer=layer, seconds=t_aligned, ours_seconds=t_ours_again,
                        disp=[displacement(embeddings[e + 1], embeddings[e]) for e in range(n_epochs - 1)],
                        trust=[trustworthiness(acts[layer][e], embeddings[e]) for e in range(1, n_epochs, 5)])

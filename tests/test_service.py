@@ -26,7 +26,7 @@ def test_prepare_lays_out_every_frame_then_reuses_the_cache(store_copy, tiny_con
         raise AssertionError("a cached frame was laid out again")
 
     monkeypatch.setattr(service, "next_frame", tripwire)
-    monkeypatch.setattr(service, "knn_graph", tripwire)
+    monkeypatch.setattr(service, "build_graph", tripwire)
     monkeypatch.setattr(service, "train", tripwire)
     assert service.prepare(store_copy, tiny_config, FAST)[1] == total
 
@@ -35,7 +35,7 @@ def test_changing_force_parameters_recomputes_layouts_not_the_run_or_the_graphs(
                                                                                monkeypatch):
     service.prepare(store_copy, tiny_config, FAST)
     monkeypatch.setattr(service, "train", lambda *a, **k: pytest.fail("the run was retrained"))
-    monkeypatch.setattr(service, "knn_graph", lambda *a, **k: pytest.fail("a kNN graph was rebuilt"))
+    monkeypatch.setattr(service, "build_graph", lambda *a, **k: pytest.fail("a kNN graph was rebuilt"))
     other = LayoutParams(n_iter=60, warm_n_iter=10, repulsion=2.0)
     info = store_copy.run_info(tiny_config.run_id)
     assert service.count_ready(store_copy, info, other) == 0
