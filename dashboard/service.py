@@ -102,20 +102,22 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
     done = 0
     labels = store.probe(info.run_id)["y"]
     for layer in range(len(info.layer_sizes)):
-        key, frame, graph = None, None, None
+        key, frame, graph, previous_X = None, None, None, None
         for epoch in range(info.epochs_done):
             X = store.epoch(info.run_id, epoch).activations[layer]
             key = frame_key(X, params, key)
             cached = store.get_derived(key)
             if cached is None:
-                previous_graph = graph
-                graph = cached_graph(store, X, params)
+                if frame is not None and graph is None:  # the previous frame came from the cache
+                    graph = cached_graph(store, previous_X, params)
+                previous_graph, graph = graph, cached_graph(store, X, params)
                 frame, _ = next_frame(X, params, frame, previous_graph=previous_graph, graph=graph)
                 store.put_derived(key, {"raw": frame.raw, "display": frame.display, "churn": np.array(frame.churn),
                                         "silhouette": np.array(class_silhouette(frame.display, labels))})
             else:
                 frame = Frame(index=epoch, raw=cached["raw"], display=cached["display"], churn=float(cached["churn"]))
-                graph = None if epoch + 1 == info.epochs_done else cached_graph(store, X, params)
+                graph = None
+            previous_X = X
             store.derived.set(_index_key(info.run_id, params, layer, epoch), key)
             done += 1
             if report is not None and report(LAYOUT, done, total):

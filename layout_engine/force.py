@@ -44,8 +44,8 @@ def _hash(seed, iteration, edge, draw):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, fastmath=True, parallel=True)
-def _iteration(emb, snapshot, indptr, indices, epochs_per_sample, next_sample, epochs_per_negative,
-               next_negative, epoch, alpha, a, b, repulsion, gravity, seed):  # pragma: no cover - compiled
+def _iteration(emb, snapshot, anchor_pos, indptr, indices, epochs_per_sample, next_sample, epochs_per_negative,
+               next_negative, epoch, alpha, a, b, repulsion, gravity, anchor, seed):  # pragma: no cover - compiled
     n, dim = emb.shape
     snapshot[:] = emb
     for block in numba.prange(_BLOCKS):
@@ -92,11 +92,14 @@ def _iteration(emb, snapshot, indptr, indices, epochs_per_sample, next_sample, e
             if gravity > 0.0:
                 for c in range(dim):
                     emb[i, c] -= alpha * gravity * emb[i, c]
+            if anchor > 0.0:
+                for c in range(dim):
+                    emb[i, c] += min(1.0, alpha * anchor) * (anchor_pos[i, c] - emb[i, c])
 
 
 def optimize_layout(init: np.ndarray, graph: sp.spmatrix, *, n_iter: int = 200, learning_rate: float = 1.0,
                     repulsion: float = 1.0, negative_sample_rate: int = 5, gravity: float = 0.0,
-                    a: float = DEFAULT_A, b: float = DEFAULT_B, random_state: int = 0,
+                    anchor: float = 0.0, a: float = DEFAULT_A, b: float = DEFAULT_B, random_state: int = 0,
                     callback: IterationCallback | None = None) -> np.ndarray:
     """Refine a start layout by force-directed stochastic gradient steps.
 
@@ -116,6 +119,10 @@ def optimize_layout(init: np.ndarray, graph: sp.spmatrix, *, n_iter: int = 200, 
         Repulsive samples per attractive sample, >= 0.
     gravity : float
         Pull of every node towards the origin per iteration, >= 0; keeps isolated nodes near the rest.
+    anchor : float
+        Pull of every node towards its start position per iteration, >= 0 (scaled by the learning rate). For a
+        warm start it damps drift between epochs, as AlignedUMAP's regularizer does, while edges still refine
+        the neighbourhoods.
     a, b : float
         Shape of the low-dimensional similarity ``1 / (1 + a d^(2b))``.
     random_state : int
@@ -131,9 +138,9 @@ def optimize_layout(init: np.ndarray, graph: sp.spmatrix, *, n_iter: int = 200, 
         raise ValueError(f"n_iter must be >= 0, got {n_iter}")
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
-    if repulsion < 0 or gravity < 0 or negative_sample_rate < 0:
-        raise ValueError("repulsion, gravity and negative_sample_rate must be >= 0, got "
-                         f"{repulsion}, {gravity}, {negative_sample_rate}")
+    if repulsion < 0 or gravity < 0 or negative_sample_rate < 0 or anchor < 0:
+        raise ValueError("repulsion, gravity, anchor and negative_sample_rate must be >= 0, got "
+                         f"{repulsion}, {gravity}, {anchor}, {negative_sample_rate}")
     emb = np.array(init, dtype=np.float32, order="C", copy=True)
     csr = sp.csr_matrix(graph)
     if emb.shape[0] != csr.shape[0]:
@@ -151,11 +158,12 @@ def optimize_layout(init: np.ndarray, graph: sp.spmatrix, *, n_iter: int = 200, 
     next_negative = epochs_per_negative.copy()
     indptr, indices = csr.indptr.astype(np.int64), csr.indices.astype(np.int64)
     snapshot = np.empty_like(emb)
+    anchor_pos = emb.copy()
     seed = int(random_state) % (2**63)
     for it in range(n_iter):
         alpha = learning_rate * (1.0 - it / n_iter)
-        _iteration(emb, snapshot, indptr, indices, epochs_per_sample, next_sample, epochs_per_negative,
-                   next_negative, float(it), alpha, a, b, repulsion, gravity, seed)
+        _iteration(emb, snapshot, anchor_pos, indptr, indices, epochs_per_sample, next_sample, epochs_per_negative,
+                   next_negative, float(it), alpha, a, b, repulsion, gravity, anchor, seed)
         if callback is not None and callback(it, emb):
             break
     return emb

@@ -59,6 +59,9 @@ class LayoutParams:
         Repulsive samples per attractive sample.
     gravity : float
         Pull towards the origin.
+    anchor : float
+        Warm starts only: pull of each node towards its position in the previous frame, weakened as the
+        neighbour churn grows (a rebuilt frame is not held back).
     random_state : int
         Seed of every random choice.
     """
@@ -75,6 +78,7 @@ class LayoutParams:
     repulsion: float = 1.0
     negative_sample_rate: int = 5
     gravity: float = 0.0
+    anchor: float = 0.0
     random_state: int = 0
 
     def __post_init__(self) -> None:
@@ -121,6 +125,11 @@ def frame_key(X: np.ndarray, params: LayoutParams, previous_key: str | None) -> 
     return f"layout/{params.digest()}/{content_hash(X)}/{start}"
 
 
+def _rebuild_share(churn: float) -> float:
+    """0 below :data:`CHURN_LOW`, 1 above :data:`CHURN_HIGH`, linear in between."""
+    return float(np.clip((churn - CHURN_LOW) / (CHURN_HIGH - CHURN_LOW), 0.0, 1.0))
+
+
 def warm_schedule(params: LayoutParams, churn: float) -> tuple[int, float]:
     """Iterations and initial learning rate for a warm start, given the neighbour churn since the start frame.
 
@@ -128,7 +137,7 @@ def warm_schedule(params: LayoutParams, churn: float) -> tuple[int, float]:
     frame is rebuilt almost as from a cold start (all ``n_iter``, half the cold learning rate), keeping the
     previous layout only as the start; in between, linearly.
     """
-    s = float(np.clip((churn - CHURN_LOW) / (CHURN_HIGH - CHURN_LOW), 0.0, 1.0))
+    s = _rebuild_share(churn)
     n_iter = round(params.warm_n_iter + s * (params.n_iter - params.warm_n_iter))
     lr = params.warm_learning_rate + s * (0.5 * params.learning_rate - params.warm_learning_rate)
     return n_iter, max(lr, params.warm_learning_rate)
@@ -163,13 +172,14 @@ def layout_graph(graph: sp.spmatrix, params: LayoutParams = LayoutParams(), *, i
         return np.array([[-1.0, 0.0], [1.0, 0.0]][:n], dtype=np.float32) * _START_SCALE
     if init is None:
         start = normalize(spectral_init(graph, random_state=params.random_state)) * _START_SCALE
-        n_iter, lr = params.n_iter, params.learning_rate
+        n_iter, lr, anchor = params.n_iter, params.learning_rate, 0.0
     else:
         start = normalize(init) * _START_SCALE
         n_iter, lr = warm_schedule(params, churn)
+        anchor = params.anchor * (1.0 - _rebuild_share(churn))
     return optimize_layout(start, graph, n_iter=n_iter, learning_rate=lr, repulsion=params.repulsion,
                            negative_sample_rate=params.negative_sample_rate, gravity=params.gravity,
-                           random_state=params.random_state, callback=callback)
+                           anchor=anchor, random_state=params.random_state, callback=callback)
 
 
 def layout_frame(X: np.ndarray, params: LayoutParams = LayoutParams(), *, graph: sp.spmatrix | None = None,

@@ -90,3 +90,13 @@ def test_layout_is_the_same_on_one_thread_and_on_all(blobs):
     finally:
         numba.set_num_threads(threads)
     np.testing.assert_array_equal(everywhere, alone)
+
+
+def test_anchor_holds_a_warm_start_closer_to_where_it_started(digits):
+    X, _ = digits
+    first = layout_frame(X)
+    nudged = X + np.random.default_rng(1).normal(scale=0.5, size=X.shape).astype(np.float32)
+    free = layout_frame(nudged, LayoutParams(warm_learning_rate=0.3), init=first)
+    held = layout_frame(nudged, LayoutParams(warm_learning_rate=0.3, anchor=2.0), init=first)
+    assert displacement(held, first) < 0.7 * displacement(free, first)
+    assert trustworthiness(nudged, held) >= 0.9

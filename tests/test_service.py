@@ -86,3 +86,21 @@ def test_map_figure_carries_sample_index_and_labels_per_class():
     assert "predicted %{customdata[2]:d}" in fig.data[0].hovertemplate
     assert fig.data[0].marker.color != fig.data[1].marker.color
     assert fig.layout.xaxis.visible is False
+
+
+def test_an_evicted_frame_is_recomputed_alone_and_identically(store_copy, tiny_config, monkeypatch):
+    service.prepare(store_copy, tiny_config, FAST)
+    key = store_copy.derived.get(f"frames/{tiny_config.run_id}/{FAST.digest()}/0/2")
+    before = store_copy.get_derived(key)["display"]
+    store_copy.derived.delete(key)
+    calls = []
+    real_next_frame = service.next_frame
+
+    def counting_next_frame(*args, **kwargs):
+        calls.append(1)
+        return real_next_frame(*args, **kwargs)
+
+    monkeypatch.setattr(service, "next_frame", counting_next_frame)
+    service.prepare(store_copy, tiny_config, FAST)
+    assert len(calls) == 1  # frames after it keep their keys: the recomputed frame is the same
+    np.testing.assert_array_equal(store_copy.get_derived(key)["display"], before)
