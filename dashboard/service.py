@@ -31,6 +31,8 @@ Reporter = Callable[[str, int, int], bool | None]
 #: seconds a job's lock outlives its last sign of life (a killed job frees the run after this)
 LOCK_TTL = 30.0
 TRAINING, LAYOUT, WAITING = "Training", "Laying out frames", "Following another job"
+#: the map's class silhouette is estimated on this many samples (exact is O(n^2) per frame)
+SILHOUETTE_POINTS = 600
 
 
 class JobStopped(RuntimeError):
@@ -113,7 +115,8 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
                 previous_graph, graph = graph, cached_graph(store, X, params)
                 frame, _ = next_frame(X, params, frame, previous_graph=previous_graph, graph=graph)
                 store.put_derived(key, {"raw": frame.raw, "display": frame.display, "churn": np.array(frame.churn),
-                                        "silhouette": np.array(class_silhouette(frame.display, labels))})
+                                        "silhouette": np.array(class_silhouette(frame.display, labels,
+                                                                                max_points=SILHOUETTE_POINTS))})
             else:
                 frame = Frame(index=epoch, raw=cached["raw"], display=cached["display"], churn=float(cached["churn"]))
                 graph = None

@@ -25,13 +25,18 @@ def trustworthiness(X: np.ndarray, embedding: np.ndarray, *, n_neighbors: int = 
     return float(_sk_trustworthiness(X, embedding, n_neighbors=n_neighbors))
 
 
-def class_silhouette(points: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette of ``points`` (n, d) grouped by ``labels`` (n,), in [-1, 1]; NaN with < 2 classes."""
+def class_silhouette(points: np.ndarray, labels: np.ndarray, *, max_points: int | None = None,
+                     random_state: int = 0) -> float:
+    """Mean silhouette of ``points`` (n, d) grouped by ``labels`` (n,), in [-1, 1]; NaN with < 2 classes.
+
+    ``max_points`` estimates it on a seeded random subset of that many points (the exact cost is O(n^2)).
+    """
     labels = np.asarray(labels)
     n_labels = len(np.unique(labels))
     if n_labels < 2 or n_labels >= len(labels):
         return float("nan")
-    return float(silhouette_score(points, labels))
+    sample = max_points if max_points is not None and max_points < len(labels) else None
+    return float(silhouette_score(points, labels, sample_size=sample, random_state=random_state))
 
 
 def neighbour_churn(graph_a: sp.spmatrix, graph_b: sp.spmatrix) -> float:

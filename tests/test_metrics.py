@@ -46,3 +46,10 @@ def test_pca_baseline_keeps_separated_blobs_apart(blobs):
     X, labels = blobs
     coords = pca_layout(X)
     assert coords.shape == (180, 2) and class_silhouette(coords, labels) > 0.5
+
+
+def test_subsampled_silhouette_estimates_the_exact_one(blobs):
+    X, labels = blobs
+    mixed = np.random.default_rng(0).permutation(labels)
+    assert class_silhouette(X, labels, max_points=60) == pytest.approx(class_silhouette(X, labels), abs=0.05)
+    assert class_silhouette(X, mixed, max_points=60) == pytest.approx(class_silhouette(X, mixed), abs=0.1)
