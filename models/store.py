@@ -67,11 +67,6 @@ class RunInfo:
     layer_sizes: tuple[int, ...]
     n_probe: int
 
-    @property
-    def last_epoch(self) -> int:
-        """Highest visible epoch, -1 when none is."""
-        return self.epochs_done - 1
-
 
 @dataclass(frozen=True)
 class EpochRecord:
