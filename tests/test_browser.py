@@ -3,6 +3,7 @@ background job, shows the map, and redraws it as the sliders and the play button
 
 import os
 import shutil
+import time
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
@@ -82,4 +83,26 @@ def test_hover_names_the_sample_and_its_labels(dash_duo, trained_store_dir, tiny
     text = WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(
         "const l = document.querySelector('#map .hoverlayer'); return l && l.textContent;"))
     assert "sample" in text and "true 0" in text and "predicted" in text
+    assert dash_duo.get_logs() == []
+
+
+def test_progress_shows_while_the_job_runs_and_cancel_stops_it(dash_duo, tmp_path):
+    from models.config import RunConfig
+    from models.store import RunStore
+    from dashboard import service
+
+    config = RunConfig(hidden=(32, 16, 8), epochs=40, probe_size=900, seed=2)  # ~15 s of work on 2 cores
+    dash_duo.start_server(create_app(store_dir=tmp_path / "store", config=config))
+    dash_duo.wait_for_element("#job-cancel:not([disabled])", timeout=30)
+    assert "done" not in dash_duo.find_element("#job-progress").get_attribute("class")
+    dash_duo.wait_for_contains_text("#job-message", "Laying out frames", timeout=60)
+    dash_duo.find_element("#job-cancel").click()
+    dash_duo.wait_for_element("#job-cancel[disabled]", timeout=20)
+    store = RunStore(tmp_path / "store")
+    info = store.run_info(config.run_id)
+    ready = service.count_ready(store, info, LayoutParams())
+    time.sleep(3)
+    assert service.count_ready(store, info, LayoutParams()) == ready, "the job went on after Cancel"
+    store.close()
+    assert info.state == "complete" and 0 < ready < 3 * 41  # stopped part-way; what was done is kept
     assert dash_duo.get_logs() == []
