@@ -1,7 +1,7 @@
 """Layout speed, faithfulness and steadiness: EpochScope's engine against umap-learn and openTSNE.
 
     python -m benchmarks.layout_bench [--store DIR] [--aligned-layer 1] [--sample-epochs 1,10,20,30]
-                                      [--skip-aligned] [--skip-scale]
+                                      [--skip-aligned] [--skip-scale] [--params JSON]
 
 On the default run (MLP 64-128-64-32-10 on digits, all 1,797 samples probed, epochs 0..30), trained into the
 store if missing:
@@ -56,7 +56,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sample-epochs", default="1,10,20,30", help="epochs timed per frame against the tools")
     parser.add_argument("--skip-aligned", action="store_true", help="skip AlignedUMAP (about 6 minutes)")
     parser.add_argument("--skip-scale", action="store_true", help="skip the 10,000-sample frame")
-    return parser.parse_args(argv)
+    parser.add_argument("--params", default="{}",
+                        help='layout parameters as JSON, e.g. \'{"negative_sample_rate": 10}\' (default: defaults)')
+    args = parser.parse_args(argv)
+    try:
+        args.params = LayoutParams(**json.loads(args.params))
+    except (ValueError, TypeError) as exc:
+        parser.error(f"--params: {exc}")
+    return args
 
 
 def timed(fn, *args, **kwargs):
@@ -123,7 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     info = store.run_info(config.run_id)
     n_layers, n_epochs = len(info.layer_sizes), info.epochs_done
     sample_epochs = [int(e) for e in args.sample_epochs.split(",")]
-    params = LayoutParams()
+    params = args.params
+    logger.info("layout parameters: %s", params)
     acts = [[store.epoch(config.run_id, e).activations[layer] for e in range(n_epochs)] for layer in range(n_layers)]
 
     startup = startup_times()
