@@ -27,7 +27,15 @@ def map_update(ctx: AppContext, layer: int, epoch: int, shown: str | None):
     While the frame is not computed yet the map says so and keeps polling; once shown, polling stops and a
     repeated request for the same frame changes nothing.
     """
-    layer, epoch = int(layer or 0), int(epoch or 0)
+    n_layers = len(ctx.config.hidden)
+    try:
+        layer, epoch = int(layer or 0), int(epoch or 0)
+    except (TypeError, ValueError):
+        return figures.message_figure("layer and epoch must be whole numbers"), "", None, True
+    if not 0 <= layer < n_layers:
+        return figures.message_figure(f"layer must be in 0..{n_layers - 1}, got {layer}"), "", None, True
+    if not 0 <= epoch <= ctx.config.epochs:
+        return figures.message_figure(f"epoch must be in 0..{ctx.config.epochs}, got {epoch}"), "", None, True
     token = f"{ctx.run_id}/{layer}/{epoch}"
     store = ctx.open_store()
     try:

@@ -104,3 +104,15 @@ def test_an_evicted_frame_is_recomputed_alone_and_identically(store_copy, tiny_c
     service.prepare(store_copy, tiny_config, FAST)
     assert len(calls) == 1  # frames after it keep their keys: the recomputed frame is the same
     np.testing.assert_array_equal(store_copy.get_derived(key)["display"], before)
+
+
+@pytest.mark.parametrize(("layer", "epoch", "message"), [
+    (7, 0, "layer must be in 0..1, got 7"),
+    (-1, 0, "layer must be in 0..1, got -1"),
+    (0, 99, "epoch must be in 0..3, got 99"),
+    ("x", 0, "layer and epoch must be whole numbers"),
+])
+def test_out_of_range_slider_values_get_a_message_not_an_error(store_copy, tiny_config, layer, epoch, message):
+    ctx = AppContext(store_dir=store_copy.directory, config=tiny_config, params=FAST)
+    fig, caption, token, poll_disabled = map_update(ctx, layer, epoch, None)
+    assert fig.layout.annotations[0].text == message and token is None and poll_disabled is True
