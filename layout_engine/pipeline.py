@@ -125,22 +125,18 @@ def frame_key(X: np.ndarray, params: LayoutParams, previous_key: str | None) -> 
     return f"layout/{params.digest()}/{content_hash(X)}/{start}"
 
 
-def _rebuild_share(churn: float) -> float:
-    """0 below :data:`CHURN_LOW`, 1 above :data:`CHURN_HIGH`, linear in between."""
-    return float(np.clip((churn - CHURN_LOW) / (CHURN_HIGH - CHURN_LOW), 0.0, 1.0))
+def warm_schedule(params: LayoutParams, churn: float) -> tuple[int, float, float]:
+    """Iterations, initial learning rate and anchor for a warm start, given the neighbour churn since the start
+    frame.
 
-
-def warm_schedule(params: LayoutParams, churn: float) -> tuple[int, float]:
-    """Iterations and initial learning rate for a warm start, given the neighbour churn since the start frame.
-
-    Below :data:`CHURN_LOW` the warm settings apply (a steady refinement); at :data:`CHURN_HIGH` and above the
-    frame is rebuilt almost as from a cold start (all ``n_iter``, half the cold learning rate), keeping the
-    previous layout only as the start; in between, linearly.
+    Below :data:`CHURN_LOW` the warm settings apply (a steady refinement, with the full ``anchor``); at
+    :data:`CHURN_HIGH` and above the frame is rebuilt almost as from a cold start (all ``n_iter``, half the cold
+    learning rate, no anchor), keeping the previous layout only as the start; in between, linearly.
     """
-    s = _rebuild_share(churn)
+    s = float(np.clip((churn - CHURN_LOW) / (CHURN_HIGH - CHURN_LOW), 0.0, 1.0))
     n_iter = round(params.warm_n_iter + s * (params.n_iter - params.warm_n_iter))
     lr = params.warm_learning_rate + s * (0.5 * params.learning_rate - params.warm_learning_rate)
-    return n_iter, max(lr, params.warm_learning_rate)
+    return n_iter, max(lr, params.warm_learning_rate), params.anchor * (1.0 - s)
 
 
 def layout_graph(graph: sp.spmatrix, params: LayoutParams = LayoutParams(), *, init: np.ndarray | None = None,
@@ -175,8 +171,7 @@ def layout_graph(graph: sp.spmatrix, params: LayoutParams = LayoutParams(), *, i
         n_iter, lr, anchor = params.n_iter, params.learning_rate, 0.0
     else:
         start = normalize(init) * _START_SCALE
-        n_iter, lr = warm_schedule(params, churn)
-        anchor = params.anchor * (1.0 - _rebuild_share(churn))
+        n_iter, lr, anchor = warm_schedule(params, churn)
     return optimize_layout(start, graph, n_iter=n_iter, learning_rate=lr, repulsion=params.repulsion,
                            negative_sample_rate=params.negative_sample_rate, gravity=params.gravity,
                            anchor=anchor, random_state=params.random_state, callback=callback)
@@ -202,12 +197,8 @@ def layout_frame(X: np.ndarray, params: LayoutParams = LayoutParams(), *, graph:
     ndarray of shape (n_samples, 2), float32
     """
     X = check_points(X)
-    if init is not None and np.shape(init) != (X.shape[0], 2):
-        raise ValueError(f"init must have shape ({X.shape[0]}, 2), got {np.shape(init)}")
-    if graph is None and X.shape[0] > 2:
+    if graph is None:
         graph = knn_graph(X, n_neighbors=params.n_neighbors, metric=params.metric)
-    elif graph is None:
-        graph = sp.csr_matrix((X.shape[0], X.shape[0]), dtype=np.float32)
     return layout_graph(graph, params, init=init, churn=churn, callback=callback)
 
 
