@@ -106,7 +106,7 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
     for layer in range(len(info.layer_sizes)):
         key, frame, graph, previous_X = None, None, None, None
         for epoch in range(info.epochs_done):
-            X = store.epoch(info.run_id, epoch).activations[layer]
+            X = store.activations(info.run_id, epoch, layer)
             key = frame_key(X, params, key)
             cached = store.get_derived(key)
             if cached is None:
@@ -182,7 +182,7 @@ def frame_view(store: RunStore, run_id: str, layer: int, epoch: int, params: Lay
     if cached is None:
         return None
     probe = store.probe(run_id)
-    record = store.epoch(run_id, epoch)
-    return FrameView(coords=cached["display"], labels=probe["y"], predictions=record.predictions,
-                     confidence=record.confidence, sample_index=probe["index"],
-                     silhouette=float(cached["silhouette"]), metrics=record.metrics)
+    predictions, confidence, metrics = store.outputs(run_id, epoch)
+    return FrameView(coords=cached["display"], labels=probe["y"], predictions=predictions,
+                     confidence=confidence, sample_index=probe["index"],
+                     silhouette=float(cached["silhouette"]), metrics=metrics)

@@ -18,6 +18,7 @@ import logging
 import os
 import time
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,10 +49,10 @@ def encode_arrays(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def decode_arrays(blob: bytes) -> dict[str, np.ndarray]:
-    """Inverse of :func:`encode_arrays`; never unpickles."""
+def decode_arrays(blob: bytes, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Inverse of :func:`encode_arrays`, decoding only ``names`` when given; never unpickles."""
     with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
+        return {k: npz[k] for k in (npz.files if names is None else names)}
 
 
 @dataclass(frozen=True)
@@ -194,19 +195,38 @@ class RunStore:
 
     def epoch(self, run_id: str, epoch: int) -> EpochRecord:
         """A visible epoch of a run; ``KeyError`` when it is not (yet) recorded."""
-        meta = self._meta(run_id)
-        if not 0 <= epoch < meta["epochs_done"]:
-            raise KeyError(f"epoch {epoch} of run {run_id!r} is not recorded (recorded: 0..{meta['epochs_done'] - 1})")
+        n_layers = len(self._visible_epoch(run_id, epoch)["layer_sizes"])
         arrays = decode_arrays(self.runs.get(f"run/{run_id}/epoch/{epoch}"))
-        metrics = json.loads(self.runs.get(f"run/{run_id}/metrics/{epoch}"))
-        n_layers = len(meta["layer_sizes"])
         return EpochRecord(epoch=epoch, activations=[arrays[f"act{i}"] for i in range(n_layers)],
-                           predictions=arrays["predictions"], confidence=arrays["confidence"], metrics=metrics)
+                           predictions=arrays["predictions"], confidence=arrays["confidence"],
+                           metrics=json.loads(self.runs.get(f"run/{run_id}/metrics/{epoch}")))
+
+    def activations(self, run_id: str, epoch: int, layer: int) -> np.ndarray:
+        """One hidden layer's activations at a visible epoch, (n_probe, units), without decoding the others."""
+        n_layers = len(self._visible_epoch(run_id, epoch)["layer_sizes"])
+        if not 0 <= layer < n_layers:
+            raise KeyError(f"layer {layer} of run {run_id!r} does not exist (layers: 0..{n_layers - 1})")
+        return decode_arrays(self.runs.get(f"run/{run_id}/epoch/{epoch}"), [f"act{layer}"])[f"act{layer}"]
+
+    def outputs(self, run_id: str, epoch: int) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+        """Predictions (n_probe,), their confidence (n_probe,) and the metrics of a visible epoch, without
+        decoding its activations."""
+        self._visible_epoch(run_id, epoch)
+        arrays = decode_arrays(self.runs.get(f"run/{run_id}/epoch/{epoch}"), ["predictions", "confidence"])
+        return (arrays["predictions"], arrays["confidence"],
+                json.loads(self.runs.get(f"run/{run_id}/metrics/{epoch}")))
 
     def metrics(self, run_id: str) -> list[dict[str, float]]:
         """Per-epoch metrics of the visible epochs, in epoch order."""
         meta = self._meta(run_id)
         return [json.loads(self.runs.get(f"run/{run_id}/metrics/{e}")) for e in range(meta["epochs_done"])]
+
+    def _visible_epoch(self, run_id: str, epoch: int) -> dict[str, Any]:
+        """The run's meta, after checking that ``epoch`` is visible (``KeyError`` naming the range if not)."""
+        meta = self._meta(run_id)
+        if not 0 <= epoch < meta["epochs_done"]:
+            raise KeyError(f"epoch {epoch} of run {run_id!r} is not recorded (recorded: 0..{meta['epochs_done'] - 1})")
+        return meta
 
     def _meta(self, run_id: str) -> dict[str, Any]:
         text = self.runs.get(f"run/{run_id}/meta")

@@ -98,3 +98,18 @@ def test_run_config_round_trips_through_json_and_hashes_stably():
     assert RunConfig.from_json(config.to_json()) == config
     assert RunConfig.from_json(config.to_json()).run_id == config.run_id
     assert RunConfig(hidden=(8, 4), epochs=6).run_id != config.run_id
+
+
+def test_one_layer_or_the_outputs_read_alone_match_the_whole_epoch(store):
+    run_id = store.create_run(CONFIG, _probe(), (4, 3))
+    store.put_epoch(run_id, _record(0))
+    whole = store.epoch(run_id, 0)
+    np.testing.assert_array_equal(store.activations(run_id, 0, 1), whole.activations[1])
+    predictions, confidence, metrics = store.outputs(run_id, 0)
+    np.testing.assert_array_equal(predictions, whole.predictions)
+    np.testing.assert_array_equal(confidence, whole.confidence)
+    assert metrics == whole.metrics
+    with pytest.raises(KeyError, match="layer 2 .* does not exist \\(layers: 0..1\\)"):
+        store.activations(run_id, 0, 2)
+    with pytest.raises(KeyError, match="epoch 1 .* is not recorded"):
+        store.outputs(run_id, 1)
