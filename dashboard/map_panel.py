@@ -37,14 +37,11 @@ def map_update(ctx: AppContext, layer: int, epoch: int, shown: str | None):
     if not 0 <= epoch <= ctx.config.epochs:
         return figures.message_figure(f"epoch must be in 0..{ctx.config.epochs}, got {epoch}"), "", None, True
     token = f"{ctx.run_id}/{layer}/{epoch}"
-    store = ctx.open_store()
-    try:
-        if not store.has_run(ctx.run_id):
-            return figures.message_figure("Training the run… the map appears with its first frame."), "", None, False
-        view = service.frame_view(store, ctx.run_id, layer, epoch, ctx.params)
-        info = store.run_info(ctx.run_id)
-    finally:
-        store.close()
+    store = ctx.store
+    if not store.has_run(ctx.run_id):
+        return figures.message_figure("Training the run… the map appears with its first frame."), "", None, False
+    view = service.frame_view(store, ctx.run_id, layer, epoch, ctx.params)
+    info = store.run_info(ctx.run_id)
     name = f"{ctx.config.layer_names[layer]} ({info.layer_sizes[layer]} units)"
     if view is None:
         if epoch >= info.epochs_done and info.state != "training":
