@@ -37,7 +37,6 @@ import numpy as np
 import torch
 
 from layout_engine.baselines import aligned_umap_layouts, tsne_layout, umap_layout
-from layout_engine.graph import knn_graph
 from layout_engine.metrics import displacement, trustworthiness
 from layout_engine.pipeline import LayoutParams, layout_frame, next_frame
 from models.config import RunConfig
@@ -143,10 +142,10 @@ def main(argv: list[str] | None = None) -> None:
     # 1. our sequences
     ours = []
     for layer in range(n_layers):
-        frames, seconds, _ = sequence(acts[layer], params)
+        frames, seconds, graphs = sequence(acts[layer], params)
         trust = [trustworthiness(acts[layer][e], frames[e].raw) for e in range(1, n_epochs)]
         disp = [displacement(frames[e + 1].raw, frames[e].raw) for e in range(n_epochs - 1)]
-        ours.append(dict(frames=frames, seconds=seconds, trust=trust, disp=disp))
+        ours.append(dict(frames=frames, graphs=graphs, seconds=seconds, trust=trust, disp=disp))
         logger.info("ours h%d: %.2f s for %d frames", layer + 1, sum(seconds), n_epochs)
 
     # 2. AlignedUMAP on one layer's sequence
@@ -163,12 +162,10 @@ def main(argv: list[str] | None = None) -> None:
     # 3. per frame against the tools, interleaved
     rows = []
     for layer in range(n_layers):
-        graphs = {}
         for e in sample_epochs:
             X = acts[layer][e]
             previous = ours[layer]["frames"][e - 1]
-            graphs.setdefault(e - 1, knn_graph(acts[layer][e - 1]))
-            (_, t_ours) = timed(next_frame, X, params, previous, previous_graph=graphs[e - 1])
+            _, t_ours = timed(next_frame, X, params, previous, previous_graph=ours[layer]["graphs"][e - 1])
             emb_default, t_default = timed(umap_layout, X)
             emb_fast, t_fast = timed(umap_layout, X, fast=True)
             emb_tsne, t_tsne = timed(tsne_layout, X)
