@@ -39,11 +39,9 @@ def class_silhouette(points: np.ndarray, labels: np.ndarray, *, max_points: int 
     return float(silhouette_score(points, labels, sample_size=sample, random_state=random_state))
 
 
-def neighbour_churn(graph_a: sp.spmatrix, graph_b: sp.spmatrix) -> float:
-    """Mean over nodes of ``1 - Jaccard`` between a node's neighbour sets in two graphs on the same nodes.
-
-    0 when every node keeps its neighbours, 1 when none does.
-    """
+def node_churn(graph_a: sp.spmatrix, graph_b: sp.spmatrix) -> np.ndarray:
+    """Per node, ``1 - Jaccard`` between its neighbour sets in two graphs on the same nodes: (n_nodes,) in
+    [0, 1], 0 where a node keeps its neighbours, 1 where it keeps none."""
     a = sp.csr_matrix(graph_a, dtype=bool).astype(np.int8)
     b = sp.csr_matrix(graph_b, dtype=bool).astype(np.int8)
     if a.shape != b.shape:
@@ -51,7 +49,12 @@ def neighbour_churn(graph_a: sp.spmatrix, graph_b: sp.spmatrix) -> float:
     inter = np.asarray(a.multiply(b).sum(axis=1)).ravel()
     union = np.asarray(a.sum(axis=1)).ravel() + np.asarray(b.sum(axis=1)).ravel() - inter
     jaccard = np.divide(inter, union, out=np.ones(len(inter)), where=union > 0)
-    return float(1.0 - jaccard.mean())
+    return 1.0 - jaccard
+
+
+def neighbour_churn(graph_a: sp.spmatrix, graph_b: sp.spmatrix) -> float:
+    """Mean of :func:`node_churn` over nodes: 0 when every node keeps its neighbours, 1 when none does."""
+    return float(node_churn(graph_a, graph_b).mean())
 
 
 def knn_recall(X: np.ndarray, embedding: np.ndarray, *, n_neighbors: int = 15) -> float:

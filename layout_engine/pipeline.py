@@ -13,7 +13,7 @@ import scipy.sparse as sp
 from layout_engine.align import align_to, normalize
 from layout_engine.force import IterationCallback, optimize_layout
 from layout_engine.graph import bipartite_graph, knn_graph
-from layout_engine.metrics import neighbour_churn
+from layout_engine.metrics import node_churn
 from layout_engine.spectral import spectral_init
 from layout_engine.validation import check_points
 
@@ -21,13 +21,19 @@ from layout_engine.validation import check_points
 GRAPHS = ("knn", "bipartite")
 
 #: bump when a change in the engine changes its output: it is part of every layout cache key
-ENGINE_VERSION = "5"
+ENGINE_VERSION = "6"
 
 #: scale of a start layout handed to the optimizer (the forces assume layouts of this size)
 _START_SCALE = 6.0
 
 #: neighbour churn between epochs below which a warm start only refines, and above which it rebuilds
 CHURN_LOW, CHURN_HIGH = 0.15, 0.6
+
+#: a warm start's anchor on a node is ``anchor * (1 - node churn) ** ANCHOR_CHURN_POWER``: full on a node that
+#: kept its neighbours, a fifth of it on one that changed a tenth of them; what the network changed moves, the
+#: rest holds still (on digits: median displacement between epochs 0.018 -> 0.010 of the layout radius, with
+#: trustworthiness 0.990 either way; one anchor for all nodes bought the same steadiness for 0.001-0.002 of it)
+ANCHOR_CHURN_POWER = 16
 
 
 @dataclass(frozen=True)
@@ -54,14 +60,16 @@ class LayoutParams:
     learning_rate, warm_learning_rate : float
         Initial step sizes for a cold and a warm start.
     repulsion : float
-        Repulsion relative to attraction.
+        Repulsion relative to attraction; 2 (against UMAP's 1) gains 0.001 of trustworthiness on digits at no
+        cost.
     negative_sample_rate : int
         Repulsive samples per attractive sample.
     gravity : float
         Pull towards the origin.
     anchor : float
         Warm starts only: pull of each node towards its position in the previous frame, weakened as the
-        neighbour churn grows (a rebuilt frame is not held back).
+        frame's neighbour churn grows (a rebuilt frame is not held back) and as the node's own does (see
+        :data:`ANCHOR_CHURN_POWER`).
     random_state : int
         Seed of every random choice.
     """
@@ -75,10 +83,10 @@ class LayoutParams:
     warm_n_iter: int = 80
     learning_rate: float = 1.0
     warm_learning_rate: float = 0.05
-    repulsion: float = 1.0
+    repulsion: float = 2.0
     negative_sample_rate: int = 5
     gravity: float = 0.0
-    anchor: float = 0.0
+    anchor: float = 3.0
     random_state: int = 0
 
     def __post_init__(self) -> None:
@@ -140,7 +148,7 @@ def warm_schedule(params: LayoutParams, churn: float) -> tuple[int, float, float
 
 
 def layout_graph(graph: sp.spmatrix, params: LayoutParams = LayoutParams(), *, init: np.ndarray | None = None,
-                 churn: float = 0.0, callback: IterationCallback | None = None) -> np.ndarray:
+                 churn: float | np.ndarray = 0.0, callback: IterationCallback | None = None) -> np.ndarray:
     """Lay out any similarity graph (kNN or bipartite): a spectral start (or ``init``), then force refinement.
 
     Parameters
@@ -151,8 +159,9 @@ def layout_graph(graph: sp.spmatrix, params: LayoutParams = LayoutParams(), *, i
         Only the force and seed parameters are used.
     init : ndarray of shape (n_nodes, 2), optional
         Warm start (the previous epoch's layout); the schedule then follows :func:`warm_schedule`.
-    churn : float
-        Neighbour churn between the graph ``init`` was laid out for and this one; 0 means a small step.
+    churn : float or ndarray of shape (n_nodes,)
+        Neighbour churn between the graph ``init`` was laid out for and this one, per node
+        (:func:`layout_engine.metrics.node_churn`) or one for all; 0 means a small step.
     callback : callable, optional
         Passed to :func:`layout_engine.force.optimize_layout`.
 
@@ -171,14 +180,15 @@ def layout_graph(graph: sp.spmatrix, params: LayoutParams = LayoutParams(), *, i
         n_iter, lr, anchor = params.n_iter, params.learning_rate, 0.0
     else:
         start = normalize(init) * _START_SCALE
-        n_iter, lr, anchor = warm_schedule(params, churn)
+        n_iter, lr, anchor = warm_schedule(params, float(np.mean(churn)))
+        anchor = anchor * (1.0 - np.asarray(churn, dtype=np.float64)) ** ANCHOR_CHURN_POWER
     return optimize_layout(start, graph, n_iter=n_iter, learning_rate=lr, repulsion=params.repulsion,
                            negative_sample_rate=params.negative_sample_rate, gravity=params.gravity,
                            anchor=anchor, random_state=params.random_state, callback=callback)
 
 
 def layout_frame(X: np.ndarray, params: LayoutParams = LayoutParams(), *, graph: sp.spmatrix | None = None,
-                 init: np.ndarray | None = None, churn: float = 0.0,
+                 init: np.ndarray | None = None, churn: float | np.ndarray = 0.0,
                  callback: IterationCallback | None = None) -> np.ndarray:
     """Lay out one frame of samples: their kNN graph (or ``graph``), then :func:`layout_graph`.
 
@@ -258,9 +268,10 @@ def next_frame(X: np.ndarray, params: LayoutParams, previous: Frame | None = Non
         return Frame(index=0, raw=raw, display=normalize(raw), churn=1.0), graph
     if previous_graph is None:
         raise ValueError("previous_graph is needed to continue a sequence from a previous frame")
-    churn = neighbour_churn(previous_graph, graph)
+    churn = node_churn(previous_graph, graph)
     raw = layout_graph(graph, params, init=previous.raw, churn=churn, callback=callback)
-    return Frame(index=previous.index + 1, raw=raw, display=align_to(raw, previous.display), churn=churn), graph
+    return Frame(index=previous.index + 1, raw=raw, display=align_to(raw, previous.display),
+                 churn=float(churn.mean())), graph
 
 
 def layout_sequence(frames: Iterable[np.ndarray], params: LayoutParams = LayoutParams(), *,

@@ -96,7 +96,7 @@ def test_anchor_holds_a_warm_start_closer_to_where_it_started(digits):
     X, _ = digits
     first = layout_frame(X)
     nudged = X + np.random.default_rng(1).normal(scale=0.5, size=X.shape).astype(np.float32)
-    free = layout_frame(nudged, LayoutParams(warm_learning_rate=0.3), init=first)
+    free = layout_frame(nudged, LayoutParams(warm_learning_rate=0.3, anchor=0.0), init=first)
     held = layout_frame(nudged, LayoutParams(warm_learning_rate=0.3, anchor=2.0), init=first)
     assert displacement(held, first) < 0.7 * displacement(free, first)
     assert trustworthiness(nudged, held) >= 0.9

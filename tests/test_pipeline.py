@@ -63,5 +63,5 @@ def test_frame_key_depends_on_content_parameters_and_history(blobs):
     base = frame_key(X, LayoutParams(), None)
     assert frame_key(X.copy(), LayoutParams(), None) == base
     assert frame_key(X + 1, LayoutParams(), None) != base
-    assert frame_key(X, LayoutParams(repulsion=2.0), None) != base
+    assert frame_key(X, LayoutParams(repulsion=1.5), None) != base
     assert frame_key(X, LayoutParams(), base) != base

@@ -36,7 +36,7 @@ def test_changing_force_parameters_recomputes_layouts_not_the_run_or_the_graphs(
     service.prepare(store_copy, tiny_config, FAST)
     monkeypatch.setattr(service, "train", lambda *a, **k: pytest.fail("the run was retrained"))
     monkeypatch.setattr(service, "build_graph", lambda *a, **k: pytest.fail("a kNN graph was rebuilt"))
-    other = LayoutParams(n_iter=60, warm_n_iter=10, repulsion=2.0)
+    other = LayoutParams(n_iter=60, warm_n_iter=10, repulsion=1.5)
     info = store_copy.run_info(tiny_config.run_id)
     assert service.count_ready(store_copy, info, other) == 0
     assert service.prepare(store_copy, tiny_config, other)[1] == 8
