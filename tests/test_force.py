@@ -100,3 +100,18 @@ def test_anchor_holds_a_warm_start_closer_to_where_it_started(digits):
     held = layout_frame(nudged, LayoutParams(warm_learning_rate=0.3, anchor=2.0), init=first)
     assert displacement(held, first) < 0.7 * displacement(free, first)
     assert trustworthiness(nudged, held) >= 0.9
+
+
+def test_a_per_node_anchor_holds_only_the_nodes_it_is_given_for(digits):
+    X, _ = digits
+    graph = knn_graph(X)
+    start = normalize(spectral_init(graph)) * 6  # far from equilibrium: every free node moves
+    held = np.zeros(len(X))
+    held[::2] = 50.0
+    out = optimize_layout(start, graph, n_iter=40, learning_rate=0.5, anchor=held)
+    moved = np.linalg.norm(out - start, axis=1)
+    assert np.median(moved[::2]) < 0.1 * np.median(moved[1::2])
+    with pytest.raises(ValueError, match="anchor must be a number or have shape"):
+        optimize_layout(start, graph, n_iter=1, anchor=np.ones(3))
+    with pytest.raises(ValueError, match="anchor"):
+        optimize_layout(start, graph, n_iter=1, anchor=-1.0)

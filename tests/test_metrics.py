@@ -4,7 +4,7 @@ import scipy.sparse as sp
 
 from layout_engine.graph import knn_graph
 from layout_engine.metrics import (class_distance_ratio, class_silhouette, cross_class_edge_fraction, displacement,
-                                   knn_recall, neighbour_churn, trustworthiness)
+                                   knn_recall, neighbour_churn, node_churn, trustworthiness)
 
 
 def test_a_faithful_embedding_scores_high_and_a_shuffled_one_low(blobs):
@@ -31,6 +31,17 @@ def test_churn_is_zero_for_the_same_graph_and_one_for_disjoint_neighbourhoods():
     other = sp.csr_matrix(np.roll(np.eye(6), 2, axis=1) + np.roll(np.eye(6), -2, axis=1))
     assert neighbour_churn(ring, ring) == 0.0
     assert neighbour_churn(ring, other) == 1.0
+
+
+def test_node_churn_points_at_the_nodes_whose_neighbours_changed():
+    ring = np.roll(np.eye(6), 1, axis=1) + np.roll(np.eye(6), -1, axis=1)
+    rewired = ring.copy()
+    rewired[0, 1] = rewired[1, 0] = 0  # node 0 swaps neighbour 1 for 3
+    rewired[0, 3] = rewired[3, 0] = 1
+    churn = node_churn(sp.csr_matrix(ring), sp.csr_matrix(rewired))
+    # node 0: {1, 5} -> {3, 5}; node 1: {0, 2} -> {2}; node 3: {2, 4} -> {0, 2, 4}; the others keep theirs
+    np.testing.assert_allclose(churn, [1 - 1 / 3, 1 - 1 / 2, 0, 1 - 2 / 3, 0, 0])
+    assert neighbour_churn(sp.csr_matrix(ring), sp.csr_matrix(rewired)) == pytest.approx(churn.mean())
 
 
 def test_displacement_ignores_rigid_motion_but_sees_change():

@@ -3,7 +3,7 @@ import pytest
 
 from layout_engine.align import align_to, normalize
 from layout_engine.metrics import displacement
-from layout_engine.pipeline import LayoutParams, frame_key, layout_frame, layout_sequence
+from layout_engine.pipeline import LayoutParams, frame_key, layout_frame, layout_sequence, next_frame
 
 
 def test_alignment_undoes_rotation_reflection_shift_and_scale():
@@ -28,6 +28,23 @@ def test_sequence_is_warm_started_and_aligned(blobs):
         moved = np.median(np.linalg.norm(out[t].display - out[t - 1].display, axis=1))
         assert moved < 0.5 * displacement(cold[t], cold[t - 1])
         assert np.sqrt((out[t].display ** 2).sum(1).mean()) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_what_the_network_did_not_change_holds_still_and_what_it_changed_moves(blobs):
+    X, _ = blobs
+    moved_part = X.copy()
+    moved_part[:10] = X[60:70] + 0.01  # ten samples of blob 0 jump into blob 1
+    first, graph = next_frame(X, LayoutParams())
+    independent = displacement(layout_frame(X, LayoutParams(random_state=1)), first.raw)
+    for anchor in (0.0, 3.0):
+        params = LayoutParams(anchor=anchor)
+        same, _ = next_frame(X, params, first, previous_graph=graph)
+        jumped, _ = next_frame(moved_part, params, first, previous_graph=graph)
+        # an unchanged epoch: the warm start is at equilibrium and sampling noise repeats (common random
+        # numbers); the anchor holds still what did not change
+        assert displacement(same.raw, first.raw) < (0.1 if anchor == 0 else 0.05) * independent
+        step = np.linalg.norm(jumped.display - first.display, axis=1)
+        assert np.median(step[:10]) > 8 * np.median(step[70:])
 
 
 def test_sequence_stops_when_asked(blobs):
