@@ -19,6 +19,13 @@ class AppContext:
     config: RunConfig
     params: LayoutParams
     class_names: tuple[str, ...] = tuple(str(c) for c in range(10))
+    #: the run's last epoch when its config does not say (a custom run: the last recorded)
+    recorded_last_epoch: int | None = None
+
+    @property
+    def last_epoch(self) -> int:
+        """The last epoch the run has, or will have once trained."""
+        return self.config.epochs if self.recorded_last_epoch is None else self.recorded_last_epoch
 
     @property
     def run_id(self) -> str:

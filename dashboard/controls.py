@@ -11,14 +11,15 @@ PLAY_INTERVAL_MS = 700
 
 def layout(ctx: AppContext) -> html.Div:
     cfg = ctx.config
-    layer_marks = {i: f"{name} · {size}" for i, (name, size) in enumerate(zip(cfg.layer_names, cfg.hidden))}
-    step = max(1, cfg.epochs // 10)
-    epoch_marks = {e: str(e) for e in range(0, cfg.epochs + 1, step)}
-    epoch_marks[cfg.epochs] = str(cfg.epochs)
+    layer_marks = {i: f"{name} · {size}" for i, (name, size) in enumerate(zip(cfg.layer_names, cfg.layer_sizes))}
+    last = ctx.last_epoch
+    step = max(1, last // 10)
+    epoch_marks = {e: str(e) for e in range(0, last + 1, step)}
+    epoch_marks[last] = str(last)
     return html.Div(className="controls", children=[
         html.Div(className="control", children=[
             html.Label("Hidden layer", htmlFor="layer-slider"),
-            dcc.Slider(id="layer-slider", min=0, max=len(cfg.hidden) - 1, step=1, value=0, marks=layer_marks,
+            dcc.Slider(id="layer-slider", min=0, max=len(cfg.layer_sizes) - 1, step=1, value=0, marks=layer_marks,
                        allow_direct_input=False,
                        updatemode="drag"),
         ]),
@@ -26,7 +27,7 @@ def layout(ctx: AppContext) -> html.Div:
             html.Label("Epoch", htmlFor="epoch-slider"),
             html.Div(className="epoch-row", children=[
                 html.Button("▶ Play", id="play-button", className="button", n_clicks=0),
-                dcc.Slider(id="epoch-slider", min=0, max=cfg.epochs, step=1, value=0, marks=epoch_marks,
+                dcc.Slider(id="epoch-slider", min=0, max=last, step=1, value=0, marks=epoch_marks,
                            updatemode="drag", tooltip={"placement": "bottom", "always_visible": False},
                            className="epoch-slider"),
             ]),

@@ -13,13 +13,13 @@ from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
-from models.store import default_store_dir
+from models.store import RunStore, default_store_dir
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig | None = None,
-               params: LayoutParams | None = None) -> Dash:
+               run_id: str | None = None, params: LayoutParams | None = None) -> Dash:
     """Build the EpochScope app.
 
     Parameters
@@ -28,19 +28,32 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
         Store directory; default :func:`models.store.default_store_dir`.
     config : RunConfig, optional
         The run to show (trained on first use); default: the built-in default experiment.
+    run_id : str, optional
+        Instead of ``config``: a run already in the store (trained from the command line, a sweep, or
+        recorded from your own loop); ``KeyError`` naming it when it is not there.
     params : LayoutParams, optional
         Layout parameters.
     """
-    ctx = AppContext(store_dir=Path(store_dir) if store_dir else default_store_dir(),
-                     config=config or RunConfig(), params=params or LayoutParams())
-    ctx.store_dir.mkdir(parents=True, exist_ok=True)
+    store_dir = Path(store_dir) if store_dir else default_store_dir()
+    store_dir.mkdir(parents=True, exist_ok=True)
+    config = config or RunConfig()
+    class_names, last_epoch = tuple(str(c) for c in range(10)), None
+    if run_id is not None:
+        store = RunStore(store_dir)
+        try:
+            info = store.run_info(run_id)
+        finally:
+            store.close()
+        config, class_names = info.config, info.class_names
+        last_epoch = info.epochs_done - 1 if config.model == "custom" else None
+    ctx = AppContext(store_dir=store_dir, config=config, params=params or LayoutParams(), class_names=class_names,
+                     recorded_last_epoch=last_epoch)
     manager = SpawnDiskcacheManager(diskcache.Cache(str(ctx.store_dir / "jobs")))
     app = Dash(__name__, title="EpochScope", assets_folder=str(ASSETS), background_callback_manager=manager)
     app.layout = html.Div(className="page", children=[
         html.Header(className="header", children=[
             html.H1("EpochScope"),
-            html.Span(f"{ctx.run_id} · MLP {'-'.join(map(str, ctx.config.hidden))} on {ctx.config.dataset}",
-                      className="run-name"),
+            html.Span(f"{ctx.run_id} · {_describe(ctx.config)} on {ctx.config.dataset}", className="run-name"),
         ]),
         jobs.layout(),
         controls.layout(ctx),
@@ -50,3 +63,10 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     jobs.register(app, ctx)
     map_panel.register(app, ctx)
     return app
+
+
+def _describe(config: RunConfig) -> str:
+    sizes = "-".join(map(str, config.layer_sizes))
+    if config.model == "vae":
+        return f"beta-VAE {sizes} (beta {config.beta:g})"
+    return f"{'MLP' if config.model == 'mlp' else 'custom model'} {sizes}"

@@ -18,7 +18,7 @@ def class_colour(label: int) -> str:
     return CLASS_COLOURS[int(label) % len(CLASS_COLOURS)]
 
 
-def map_figure(coords: np.ndarray, labels: np.ndarray, predictions: np.ndarray, confidence: np.ndarray,
+def map_figure(coords: np.ndarray, labels: np.ndarray, predictions: np.ndarray | None, confidence: np.ndarray | None,
                sample_index: np.ndarray, class_names: Sequence[str], *, title: str = "",
                revision: str = "map") -> go.Figure:
     """Scatter map of probe samples coloured by true class, one WebGL trace per class.
@@ -27,9 +27,11 @@ def map_figure(coords: np.ndarray, labels: np.ndarray, predictions: np.ndarray, 
     ----------
     coords : ndarray of shape (n, 2)
         Node positions.
-    labels, predictions : ndarray of shape (n,), int
-        True and predicted classes.
-    confidence : ndarray of shape (n,)
+    labels : ndarray of shape (n,), int
+        True classes.
+    predictions : ndarray of shape (n,), int, or None
+        Predicted classes; ``None`` for a model that does not classify (a VAE).
+    confidence : ndarray of shape (n,), or None
         Probability of the predicted class.
     sample_index : ndarray of shape (n,), int
         Data set index of each node; carried in ``customdata[:, 0]`` so a click names its sample.
@@ -41,6 +43,10 @@ def map_figure(coords: np.ndarray, labels: np.ndarray, predictions: np.ndarray, 
         ``uirevision``: zoom and legend toggles survive redraws while it stays the same.
     """
     fig = go.Figure()
+    classifies = predictions is not None
+    if not classifies:
+        predictions, confidence = np.full(len(labels), -1), np.full(len(labels), np.nan)
+    predicted = "<br>predicted %{customdata[2]:d} (%{customdata[3]:.0%})" if classifies else ""
     for cls in np.unique(labels):
         members = np.flatnonzero(labels == cls)
         custom = np.stack([sample_index[members], labels[members], predictions[members],
@@ -49,8 +55,7 @@ def map_figure(coords: np.ndarray, labels: np.ndarray, predictions: np.ndarray, 
             x=coords[members, 0], y=coords[members, 1], mode="markers", name=class_names[int(cls)],
             marker=dict(size=6, color=class_colour(cls), line=dict(width=0.4, color="white")),
             customdata=custom,
-            hovertemplate="sample %{customdata[0]:d}<br>true %{customdata[1]:d}"
-                          "<br>predicted %{customdata[2]:d} (%{customdata[3]:.0%})<extra></extra>"))
+            hovertemplate="sample %{customdata[0]:d}<br>true %{customdata[1]:d}" + predicted + "<extra></extra>"))
     lo, hi = (coords.min(axis=0), coords.max(axis=0)) if len(coords) else (np.full(2, -1.0), np.ones(2))
     pad = 0.04 * float(max(hi - lo)) + 1e-6
     fig.update_layout(

@@ -27,15 +27,15 @@ def map_update(ctx: AppContext, layer: int, epoch: int, shown: str | None):
     While the frame is not computed yet the map says so and keeps polling; once shown, polling stops and a
     repeated request for the same frame changes nothing.
     """
-    n_layers = len(ctx.config.hidden)
+    n_layers = len(ctx.config.layer_sizes)
     try:
         layer, epoch = int(layer or 0), int(epoch or 0)
     except (TypeError, ValueError):
         return figures.message_figure("layer and epoch must be whole numbers"), "", None, True
     if not 0 <= layer < n_layers:
         return figures.message_figure(f"layer must be in 0..{n_layers - 1}, got {layer}"), "", None, True
-    if not 0 <= epoch <= ctx.config.epochs:
-        return figures.message_figure(f"epoch must be in 0..{ctx.config.epochs}, got {epoch}"), "", None, True
+    if not 0 <= epoch <= ctx.last_epoch:
+        return figures.message_figure(f"epoch must be in 0..{ctx.last_epoch}, got {epoch}"), "", None, True
     token = f"{ctx.run_id}/{layer}/{epoch}"
     store = ctx.store
     if not store.has_run(ctx.run_id):
@@ -52,8 +52,9 @@ def map_update(ctx: AppContext, layer: int, epoch: int, shown: str | None):
     fig = figures.map_figure(view.coords, view.labels, view.predictions, view.confidence, view.sample_index,
                              ctx.class_names, title=f"{name} · epoch {epoch}", revision=f"{ctx.run_id}/{layer}")
     m = view.metrics
-    caption = (f"{name}, epoch {epoch}: class silhouette of the layout {view.silhouette:.2f} · "
-               f"train accuracy {m['train_acc']:.1%} · test accuracy {m['test_acc']:.1%} · "
+    scores = (f"train accuracy {m['train_acc']:.1%} · test accuracy {m['test_acc']:.1%} · " if "test_acc" in m
+              else "")
+    caption = (f"{name}, epoch {epoch}: class silhouette of the layout {view.silhouette:.2f} · {scores}"
                f"test loss {m['test_loss']:.3f} · {len(view.coords)} probe samples")
     return fig, caption, token, True
 

@@ -47,9 +47,11 @@ class FrameView:
     ----------
     coords : ndarray of shape (n_probe, 2)
         Display coordinates (centred, unit RMS radius, aligned to the previous epoch).
-    labels, predictions : ndarray of shape (n_probe,), int
-        True and predicted class of each probe sample.
-    confidence : ndarray of shape (n_probe,), float
+    labels : ndarray of shape (n_probe,), int
+        True class of each probe sample.
+    predictions : ndarray of shape (n_probe,), int, or None
+        Predicted class (``None`` for a model that does not classify).
+    confidence : ndarray of shape (n_probe,), float, or None
         Probability of the predicted class.
     sample_index : ndarray of shape (n_probe,), int
         Index of each probe sample in the data set.
@@ -61,8 +63,8 @@ class FrameView:
 
     coords: np.ndarray
     labels: np.ndarray
-    predictions: np.ndarray
-    confidence: np.ndarray
+    predictions: np.ndarray | None
+    confidence: np.ndarray | None
     sample_index: np.ndarray
     silhouette: float
     metrics: dict[str, float]
@@ -74,7 +76,10 @@ def run_ready(store: RunStore, run_id: str) -> bool:
 
 
 def ensure_run(store: RunStore, config: RunConfig, report: Reporter | None = None) -> RunInfo:
-    """The finished run of ``config``, training it first when it is missing or was interrupted."""
+    """The finished run of ``config``, training it first when it is missing or was interrupted (a custom run
+    is recorded by its own script, never trained here: it is shown as far as it is recorded)."""
+    if config.model == "custom":
+        return store.run_info(config.run_id)
     if not run_ready(store, config.run_id):
         progress = None
         if report is not None:

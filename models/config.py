@@ -4,35 +4,67 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields
+import numbers
+import re
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 
-from models.data import DATASETS
+from models.data import DATASETS, FILE, GENERATED, N_SAMPLES_RANGE, NOISE_RANGE
 
-RECORDER_VERSION = 1
+#: bump when what a run records changes: it is part of every run id
+RECORDER_VERSION = 2
+
+#: ``mlp``: classifier; ``vae``: beta-VAE; ``custom``: a user's model recorded by :mod:`models.recorder`
+MODELS = ("mlp", "vae", "custom")
+#: ways to scramble a fraction of the samples (see :mod:`models.scramble`)
+SCRAMBLES = ("none", "labels", "noise", "permute")
+#: a custom run's name and its layer names: letters, digits, ``_ . -``, 1..64 characters
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """A training run of an MLP classifier.
+    """A training run: the model, its data and how it is trained.
 
     Parameters
     ----------
+    model : {"mlp", "vae", "custom"}
+        An MLP classifier, a beta-VAE, or a user's own model (recorded, not trained, by EpochScope).
     dataset : str
-        Built-in data set name.
+        One of :data:`models.data.DATASETS`; for ``custom`` runs, any name (letters, digits, ``_ . -``).
     hidden : tuple of int
-        Hidden layer sizes.
+        Hidden layer sizes (the VAE's encoder; its decoder mirrors them). ``custom``: the recorded layers' widths.
     epochs : int
-        Epochs to train; epoch 0 (before training) is recorded too.
+        Epochs to train, 0..1000; epoch 0 (before training) is recorded too.
     lr : float
-        Adam learning rate.
+        Adam learning rate, in (0, 10].
     batch_size : int
-        Minibatch size.
+        Minibatch size, 1..65536.
     seed : int
-        Seed of the split, the probe draw, initialisation and batching.
+        Seed of generation, split, probe draw, scrambling, initialisation and batching.
     probe_size : int or None
         Probe samples recorded each epoch; ``None`` records every sample.
+    beta : float
+        VAE only: weight of the KL term, in [0, 1000].
+    latent : int
+        VAE only: latent dimensions, 1..256.
+    scramble : {"none", "labels", "noise", "permute"}
+        Scramble ``scramble_fraction`` of the samples (training and probe alike): shuffled labels (trained on),
+        Gaussian noise on the inputs, or a random permutation of each affected input's features.
+    scramble_fraction : float
+        Share of samples scrambled, in [0, 1].
+    n_samples, noise : int, float
+        Generated data sets only: number of points and noise level.
+    data_path, label_column : str or None
+        ``dataset="file"`` only: the ``.npz`` / ``.csv`` file and the CSV's label column.
+    data_hash : str or None
+        ``dataset="file"`` only: the file's content hash, filled in when the config is made, so that a changed
+        file makes a new run.
+    layers : tuple of str
+        ``custom`` only: names of the recorded layers.
     """
 
+    model: str = "mlp"
     dataset: str = "digits"
     hidden: tuple[int, ...] = (64, 128, 64, 32)
     epochs: int = 30
@@ -40,21 +72,52 @@ class RunConfig:
     batch_size: int = 64
     seed: int = 0
     probe_size: int | None = None
+    beta: float = 1.0
+    latent: int = 8
+    scramble: str = "none"
+    scramble_fraction: float = 0.0
+    n_samples: int = 1000
+    noise: float = 0.1
+    data_path: str | None = None
+    label_column: str | None = None
+    data_hash: str | None = None
+    layers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        if self.dataset not in DATASETS:
+        object.__setattr__(self, "layers", tuple(str(n) for n in self.layers))
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        if self.model == "custom":
+            if not _NAME.match(self.dataset):
+                raise ValueError(f"dataset of a custom run must be 1..64 letters, digits or _.-, got {self.dataset!r}")
+            if len(self.layers) != len(self.hidden) or not all(_NAME.match(n) for n in self.layers):
+                raise ValueError(f"layers must name each recorded layer (letters, digits, _.-), got {self.layers}")
+        elif self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
         if not 1 <= len(self.hidden) <= 8 or not all(1 <= h <= 4096 for h in self.hidden):
             raise ValueError(f"hidden must be 1 to 8 layer sizes, each 1..4096, got {self.hidden}")
-        if not 0 <= self.epochs <= 1000:
-            raise ValueError(f"epochs must be in 0..1000, got {self.epochs}")
+        _check_range("epochs", self.epochs, 0, 1000, integer=True)
         if not 0.0 < self.lr <= 10.0:
             raise ValueError(f"lr must be in (0, 10], got {self.lr}")
-        if not 1 <= self.batch_size <= 65536:
-            raise ValueError(f"batch_size must be in 1..65536, got {self.batch_size}")
-        if self.probe_size is not None and self.probe_size < 1:
-            raise ValueError(f"probe_size must be >= 1 or None, got {self.probe_size}")
+        _check_range("batch_size", self.batch_size, 1, 65536, integer=True)
+        if self.probe_size is not None:
+            _check_range("probe_size", self.probe_size, 1, 100_000, integer=True)
+        _check_range("beta", self.beta, 0.0, 1000.0)
+        _check_range("latent", self.latent, 1, 256, integer=True)
+        if self.scramble not in SCRAMBLES:
+            raise ValueError(f"scramble must be one of {', '.join(SCRAMBLES)}, got {self.scramble!r}")
+        _check_range("scramble_fraction", self.scramble_fraction, 0.0, 1.0)
+        _check_range("n_samples", self.n_samples, *N_SAMPLES_RANGE, integer=True)
+        _check_range("noise", self.noise, *NOISE_RANGE)
+        if self.dataset == FILE and self.model != "custom":
+            if not self.data_path:
+                raise ValueError("data_path is needed with dataset 'file'")
+            if self.data_hash is None:
+                path = Path(self.data_path)
+                if not path.is_file():
+                    raise ValueError(f"data_path {self.data_path!r}: no such file")
+                object.__setattr__(self, "data_hash", hashlib.sha256(path.read_bytes()).hexdigest()[:16])
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -68,12 +131,38 @@ class RunConfig:
             raise ValueError(f"unknown RunConfig fields: {', '.join(sorted(unknown))}")
         return cls(**data)
 
+    def with_beta(self, beta: float) -> "RunConfig":
+        """The same run with another beta."""
+        return replace(self, beta=float(beta))
+
     @property
     def run_id(self) -> str:
         """Stable id: model, data set and a hash of the config and the recorder version."""
         digest = hashlib.sha256(f"{RECORDER_VERSION}:{self.to_json()}".encode()).hexdigest()[:12]
-        return f"mlp-{self.dataset}-{digest}"
+        return f"{self.model}-{self.dataset}-{digest}"
 
     @property
     def layer_names(self) -> tuple[str, ...]:
+        """Names of the recorded layers: ``h1 ..`` (MLP), ``e1 .. z`` (VAE encoder, then the latent mean), or
+        the custom model's own."""
+        if self.model == "custom":
+            return self.layers
+        if self.model == "vae":
+            return (*(f"e{i + 1}" for i in range(len(self.hidden))), "z")
         return tuple(f"h{i + 1}" for i in range(len(self.hidden)))
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """Width of each recorded layer."""
+        return (*self.hidden, self.latent) if self.model == "vae" else self.hidden
+
+    @property
+    def is_generated(self) -> bool:
+        return self.dataset in GENERATED
+
+
+def _check_range(name: str, value: float, lo: float, hi: float, *, integer: bool = False) -> None:
+    """``ValueError`` naming ``name`` and the range unless ``lo <= value <= hi`` (and an integer if asked)."""
+    kinds = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kinds) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be {'an integer' if integer else 'a number'} in {lo}..{hi}, got {value!r}")

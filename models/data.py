@@ -1,5 +1,10 @@
 """Data sets that need no download, split into train / test, with a fixed stratified probe set.
 
+Built in: scikit-learn's digits, iris, wine and breast cancer; generated 2-D sets in the spirit of TensorFlow
+Playground (moons, circles, xor, spirals, blobs); and the user's own ``.npz`` (arrays ``X`` and ``y``) or
+``.csv`` (a named label column), validated by :mod:`models.datafile`. Every input feature is scaled to [0, 1]
+(min-max over the data set), so the same networks, a Bernoulli VAE included, fit every source.
+
 The probe set is the fixed group of samples that every recorded epoch describes: the nodes of every map.
 """
 
@@ -8,10 +13,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.datasets import load_digits
+from sklearn import datasets as skd
 from sklearn.model_selection import train_test_split
 
-DATASETS = ("digits",)
+#: scikit-learn's bundled tables: name -> loader
+TABLES = {"digits": skd.load_digits, "iris": skd.load_iris, "wine": skd.load_wine,
+          "breast_cancer": skd.load_breast_cancer}
+#: generated 2-D sets; ``n_samples`` and ``noise`` of the run config apply
+GENERATED = ("moons", "circles", "xor", "spirals", "blobs")
+#: a user's file, named by the run config's ``data_path``
+FILE = "file"
+DATASETS = (*TABLES, *GENERATED, FILE)
+
+#: bounds of the generated sets' parameters
+N_SAMPLES_RANGE = (20, 20_000)
+NOISE_RANGE = (0.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -33,7 +49,7 @@ class Dataset:
     class_names : tuple of str
         A display name for each class.
     image_shape : tuple of int or None
-        Shape to show one input as an image, ``(8, 8)`` for digits.
+        Shape to show one input as an image, ``(8, 8)`` for digits; ``None`` otherwise.
     """
 
     name: str
@@ -75,27 +91,92 @@ def stratified_subset(y: np.ndarray, n: int, *, seed: int) -> np.ndarray:
     if n == len(y):
         return np.arange(len(y), dtype=np.int64)
     n_classes = len(np.unique(y))
-    if n < n_classes:
+    if n < n_classes or np.bincount(y).min() < 2:
         rng = np.random.default_rng(seed)
         return np.sort(rng.choice(len(y), size=n, replace=False)).astype(np.int64)
     idx, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
     return np.sort(idx).astype(np.int64)
 
 
+def generate(name: str, n_samples: int, noise: float, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A generated 2-D classification set.
+
+    Parameters
+    ----------
+    name : {"moons", "circles", "xor", "spirals", "blobs"}
+    n_samples : int
+        Points, in :data:`N_SAMPLES_RANGE`.
+    noise : float
+        Standard deviation of Gaussian noise, relative to the set's unit scale, in :data:`NOISE_RANGE`.
+    seed : int
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2), float64
+    y : ndarray of shape (n_samples,), int64
+        Two classes (``blobs``: four).
+    """
+    if name not in GENERATED:
+        raise ValueError(f"generated data set must be one of {', '.join(GENERATED)}, got {name!r}")
+    lo, hi = N_SAMPLES_RANGE
+    if not lo <= n_samples <= hi:
+        raise ValueError(f"n_samples must be in {lo}..{hi}, got {n_samples}")
+    if not NOISE_RANGE[0] <= noise <= NOISE_RANGE[1]:
+        raise ValueError(f"noise must be in [{NOISE_RANGE[0]}, {NOISE_RANGE[1]}], got {noise}")
+    rng = np.random.default_rng(seed)
+    if name == "moons":
+        X, y = skd.make_moons(n_samples, noise=noise, random_state=seed)
+    elif name == "circles":
+        X, y = skd.make_circles(n_samples, noise=noise, factor=0.5, random_state=seed)
+    elif name == "blobs":
+        X, y = skd.make_blobs(n_samples, centers=[[-1, -1], [-1, 1], [1, -1], [1, 1]],
+                              cluster_std=0.3 + noise, random_state=seed)
+    elif name == "xor":
+        X = rng.uniform(-1, 1, size=(n_samples, 2))
+        y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+        X = X + rng.normal(scale=noise, size=X.shape)
+    else:  # two interleaved spirals, as in TensorFlow Playground
+        y = np.arange(n_samples) % 2
+        t = rng.uniform(0.0, 1.0, n_samples) ** 0.5 * 3 * np.pi
+        angle = t + np.pi * y
+        X = np.stack([t * np.cos(angle), t * np.sin(angle)], axis=1) / (3 * np.pi)
+        X = X + rng.normal(scale=noise * 0.1, size=X.shape)
+    return X.astype(np.float64), np.asarray(y, dtype=np.int64)
+
+
+def _table(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], tuple[int, int] | None]:
+    bunch = TABLES[name]()
+    names = tuple(str(c) for c in bunch.target_names) if name != "digits" else tuple(str(c) for c in range(10))
+    return bunch.data, bunch.target, names, ((8, 8) if name == "digits" else None)
+
+
+def scale_unit(X: np.ndarray) -> np.ndarray:
+    """Min-max scale each column of ``X`` (n, d) to [0, 1]; a constant column becomes 0. float32."""
+    X = np.asarray(X, dtype=np.float64)
+    lo, span = X.min(axis=0), np.ptp(X, axis=0)
+    return ((X - lo) / np.where(span > 0, span, 1.0)).astype(np.float32)
+
+
 def load_dataset(name: str = "digits", *, seed: int = 0, test_fraction: float = 0.2,
-                 probe_size: int | None = None) -> Dataset:
-    """Load a built-in data set, split it and draw its probe set.
+                 probe_size: int | None = None, n_samples: int = 1000, noise: float = 0.1,
+                 data_path: str | None = None, label_column: str | None = None) -> Dataset:
+    """Load or generate a data set, split it and draw its probe set.
 
     Parameters
     ----------
     name : str
         One of :data:`DATASETS`.
     seed : int
-        Seed of the split and of the probe draw.
+        Seed of generation, split and probe draw.
     test_fraction : float
         Share of samples held out for testing, in (0, 1).
     probe_size : int or None
         Number of probe samples; ``None`` probes every sample.
+    n_samples, noise
+        Generated sets only: see :func:`generate`.
+    data_path, label_column
+        ``name == "file"`` only: the ``.npz`` or ``.csv`` file and, for a CSV, the label column (see
+        :func:`models.datafile.read_table`).
 
     Returns
     -------
@@ -105,11 +186,24 @@ def load_dataset(name: str = "digits", *, seed: int = 0, test_fraction: float = 
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    bunch = load_digits()
-    X = (bunch.data / 16.0).astype(np.float32)
-    y = bunch.target.astype(np.int64)
-    train_idx, test_idx = train_test_split(np.arange(len(y)), test_size=test_fraction, stratify=y,
+    image_shape = None
+    if name in TABLES:
+        X, y, class_names, image_shape = _table(name)
+        if name == "digits":
+            X = X / 16.0  # pixel intensities 0..16: keep their scale rather than each pixel's range
+    elif name in GENERATED:
+        X, y = generate(name, n_samples, noise, seed=seed)
+        class_names = tuple(str(c) for c in range(int(y.max()) + 1))
+    else:
+        from models.datafile import read_table
+        if data_path is None:
+            raise ValueError("data_path is needed for dataset 'file'")
+        X, y, class_names = read_table(data_path, label_column=label_column)
+    X = X.astype(np.float32) if name == "digits" else scale_unit(X)
+    y = np.asarray(y, dtype=np.int64)
+    stratify = y if np.bincount(y).min() >= 2 else None
+    train_idx, test_idx = train_test_split(np.arange(len(y)), test_size=test_fraction, stratify=stratify,
                                            random_state=seed)
     probe_idx = stratified_subset(y, len(y) if probe_size is None else probe_size, seed=seed)
     return Dataset(name=name, X=X, y=y, train_idx=np.sort(train_idx), test_idx=np.sort(test_idx),
-                   probe_idx=probe_idx, class_names=tuple(str(c) for c in range(10)), image_shape=(8, 8))
+                   probe_idx=probe_idx, class_names=class_names, image_shape=image_shape)

@@ -25,11 +25,18 @@ class MLP(nn.Module):
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.head = nn.Linear(sizes[-1], n_out)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Return the logits, shape (batch, n_out), and each hidden layer's activations, (batch, units)."""
+    def forward(self, x: torch.Tensor, masks: dict[int, torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Return the logits, shape (batch, n_out), and each hidden layer's activations, (batch, units).
+
+        ``masks`` maps a hidden layer's index to a (units,) tensor its activations are multiplied by (0 to
+        silence a unit), for ablations.
+        """
         activations = []
         h = x
-        for layer in self.hidden:
+        for i, layer in enumerate(self.hidden):
             h = torch.relu(layer(h))
+            if masks is not None and i in masks:
+                h = h * masks[i]
             activations.append(h)
         return self.head(h), activations

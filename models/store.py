@@ -19,7 +19,7 @@ import os
 import time
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,11 @@ class RunInfo:
     message: str
     layer_sizes: tuple[int, ...]
     n_probe: int
+    class_names: tuple[str, ...] = ()
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        return self.config.layer_names
 
 
 @dataclass(frozen=True)
@@ -76,20 +81,25 @@ class EpochRecord:
     Attributes
     ----------
     activations : list of ndarray, each (n_probe, units), float32
-        Hidden layer activations in layer order.
-    predictions : ndarray of shape (n_probe,), int64
-        Predicted class.
-    confidence : ndarray of shape (n_probe,), float32
+        Recorded layer activations in layer order.
+    predictions : ndarray of shape (n_probe,), int64, or None
+        Predicted class (``None`` for a model that does not classify, such as the VAE).
+    confidence : ndarray of shape (n_probe,), float32, or None
         Softmax probability of the predicted class.
     metrics : dict
-        ``train_loss``, ``train_acc``, ``test_loss``, ``test_acc`` (floats).
+        Scalars: ``train_loss``, ``test_loss`` and, for classifiers, ``train_acc``, ``test_acc``; a VAE adds
+        ``recon``, ``kl``, ``active_units`` (see :mod:`models.train`).
+    extras : dict of ndarray
+        Further per-epoch arrays: an MLP's sensitivity (``sens{l}`` (n_probe,), ``gxa{l}`` (n_probe, units));
+        a VAE's ``logvar``, ``kl_dim``, ``recon_loss``, ``reconstructions``, ``prior_samples``.
     """
 
     epoch: int
     activations: list[np.ndarray]
-    predictions: np.ndarray
-    confidence: np.ndarray
+    predictions: np.ndarray | None
+    confidence: np.ndarray | None
     metrics: dict[str, float]
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class RunStore:
@@ -114,15 +124,19 @@ class RunStore:
         self.derived.close()
 
     # -- runs -------------------------------------------------------------------------------------------
-    def create_run(self, config: RunConfig, probe: dict[str, np.ndarray], layer_sizes: tuple[int, ...]) -> str:
+    def create_run(self, config: RunConfig, probe: dict[str, np.ndarray], layer_sizes: tuple[int, ...],
+                   class_names: Sequence[str] = ()) -> str:
         """Start (or restart from scratch) the run of ``config``; returns its id.
 
-        ``probe`` holds ``index`` (n_probe,), ``X`` (n_probe, n_features) and ``y`` (n_probe,).
+        ``probe`` holds ``index`` (n_probe,), ``X`` (n_probe, n_features) as trained on, ``y`` (n_probe,) the
+        true class, and optionally ``y_train`` (n_probe,) the label trained on and ``scrambled`` (n_probe,)
+        bool, the samples :mod:`models.scramble` changed.
         """
         run_id = config.run_id
         self.delete_run(run_id)
         meta = {"state": "training", "epochs_done": 0, "created": time.time(), "message": "",
-                "layer_sizes": list(layer_sizes), "n_probe": int(len(probe["index"]))}
+                "layer_sizes": list(layer_sizes), "n_probe": int(len(probe["index"])),
+                "class_names": [str(c) for c in class_names]}
         with self.runs.transact():
             self.runs.set(f"run/{run_id}/config", config.to_json())
             self.runs.set(f"run/{run_id}/probe", encode_arrays(probe))
@@ -135,7 +149,9 @@ class RunStore:
         if record.epoch != meta["epochs_done"]:
             raise ValueError(f"epoch {record.epoch} out of order: run {run_id} expects epoch {meta['epochs_done']}")
         arrays = {f"act{i}": a for i, a in enumerate(record.activations)}
-        arrays.update(predictions=record.predictions.astype(np.int64), confidence=record.confidence)
+        if record.predictions is not None:
+            arrays.update(predictions=record.predictions.astype(np.int64), confidence=record.confidence)
+        arrays.update({f"x_{k}": v for k, v in record.extras.items()})
         meta["epochs_done"] = record.epoch + 1
         with self.runs.transact():
             self.runs.set(f"run/{run_id}/epoch/{record.epoch}", encode_arrays(arrays))
@@ -179,7 +195,8 @@ class RunStore:
         config = RunConfig.from_json(self.runs.get(f"run/{run_id}/config"))
         return RunInfo(run_id=run_id, config=config, state=meta["state"], epochs_done=meta["epochs_done"],
                        created=meta["created"], message=meta["message"],
-                       layer_sizes=tuple(meta["layer_sizes"]), n_probe=meta["n_probe"])
+                       layer_sizes=tuple(meta["layer_sizes"]), n_probe=meta["n_probe"],
+                       class_names=tuple(meta.get("class_names", ())))
 
     def list_runs(self) -> list[RunInfo]:
         """All stored runs, newest first."""
@@ -187,7 +204,8 @@ class RunStore:
         return sorted((self.run_info(i) for i in ids), key=lambda r: r.created, reverse=True)
 
     def probe(self, run_id: str) -> dict[str, np.ndarray]:
-        """The run's probe set: ``index`` (n_probe,), ``X`` (n_probe, n_features), ``y`` (n_probe,)."""
+        """The run's probe set: ``index``, ``X``, ``y`` and, where recorded, ``y_train`` and ``scrambled`` (see
+        :meth:`create_run`)."""
         blob = self.runs.get(f"run/{run_id}/probe")
         if blob is None:
             raise KeyError(f"run {run_id!r} is not in the store")
@@ -198,8 +216,19 @@ class RunStore:
         n_layers = len(self._visible_epoch(run_id, epoch)["layer_sizes"])
         arrays = decode_arrays(self.runs.get(f"run/{run_id}/epoch/{epoch}"))
         return EpochRecord(epoch=epoch, activations=[arrays[f"act{i}"] for i in range(n_layers)],
-                           predictions=arrays["predictions"], confidence=arrays["confidence"],
-                           metrics=json.loads(self.runs.get(f"run/{run_id}/metrics/{epoch}")))
+                           predictions=arrays.get("predictions"), confidence=arrays.get("confidence"),
+                           metrics=json.loads(self.runs.get(f"run/{run_id}/metrics/{epoch}")),
+                           extras={k[2:]: v for k, v in arrays.items() if k.startswith("x_")})
+
+    def extras(self, run_id: str, epoch: int, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Named extra arrays of a visible epoch (see :class:`EpochRecord`); ``KeyError`` naming a missing one."""
+        self._visible_epoch(run_id, epoch)
+        blob = self.runs.get(f"run/{run_id}/epoch/{epoch}")
+        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+            missing = [n for n in names if f"x_{n}" not in npz.files]
+            if missing:
+                raise KeyError(f"run {run_id!r} epoch {epoch} has no {', '.join(missing)}")
+            return {n: npz[f"x_{n}"] for n in names}
 
     def activations(self, run_id: str, epoch: int, layer: int) -> np.ndarray:
         """One hidden layer's activations at a visible epoch, (n_probe, units), without decoding the others."""
@@ -208,13 +237,15 @@ class RunStore:
             raise KeyError(f"layer {layer} of run {run_id!r} does not exist (layers: 0..{n_layers - 1})")
         return decode_arrays(self.runs.get(f"run/{run_id}/epoch/{epoch}"), [f"act{layer}"])[f"act{layer}"]
 
-    def outputs(self, run_id: str, epoch: int) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-        """Predictions (n_probe,), their confidence (n_probe,) and the metrics of a visible epoch, without
-        decoding its activations."""
+    def outputs(self, run_id: str, epoch: int) -> tuple[np.ndarray | None, np.ndarray | None, dict[str, float]]:
+        """Predictions (n_probe,), their confidence (n_probe,) (both ``None`` for a model that does not
+        classify) and the metrics of a visible epoch, without decoding its activations."""
         self._visible_epoch(run_id, epoch)
-        arrays = decode_arrays(self.runs.get(f"run/{run_id}/epoch/{epoch}"), ["predictions", "confidence"])
-        return (arrays["predictions"], arrays["confidence"],
-                json.loads(self.runs.get(f"run/{run_id}/metrics/{epoch}")))
+        metrics = json.loads(self.runs.get(f"run/{run_id}/metrics/{epoch}"))
+        with np.load(io.BytesIO(self.runs.get(f"run/{run_id}/epoch/{epoch}")), allow_pickle=False) as npz:
+            if "predictions" not in npz.files:
+                return None, None, metrics
+            return npz["predictions"], npz["confidence"], metrics
 
     def metrics(self, run_id: str) -> list[dict[str, float]]:
         """Per-epoch metrics of the visible epochs, in epoch order."""
@@ -233,6 +264,22 @@ class RunStore:
         if text is None:
             raise KeyError(f"run {run_id!r} is not in the store")
         return json.loads(text)
+
+    # -- sweeps ------------------------------------------------------------------------------------------
+    def put_sweep(self, sweep_id: str, record: dict[str, Any]) -> None:
+        """Store a sweep's description (JSON-serialisable: its base config, betas and run ids)."""
+        self.runs.set(f"sweep/{sweep_id}", json.dumps(record))
+
+    def sweep(self, sweep_id: str) -> dict[str, Any]:
+        """A sweep's description; ``KeyError`` naming it when not stored."""
+        text = self.runs.get(f"sweep/{sweep_id}")
+        if text is None:
+            raise KeyError(f"sweep {sweep_id!r} is not in the store")
+        return json.loads(text)
+
+    def list_sweeps(self) -> list[str]:
+        """Ids of the stored sweeps."""
+        return sorted(k.split("/", 1)[1] for k in self.runs.iterkeys() if isinstance(k, str) and k.startswith("sweep/"))
 
     # -- locks ------------------------------------------------------------------------------------------
     def try_lock(self, name: str, owner: str, ttl: float) -> bool:

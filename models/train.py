@@ -1,21 +1,36 @@
-"""Training loop with a per-epoch recorder on the fixed probe set.
+"""Training loops for the MLP classifier and the beta-VAE, with a per-epoch recorder on the fixed probe set.
 
 Epoch 0 is recorded before any update, then every epoch after training on it. Deterministic on the CPU for a
-given seed; uses CUDA when present.
+given seed; uses CUDA when asked for or, with ``device="auto"``, when present.
+
+What an epoch records, for the probe set (see :class:`models.store.EpochRecord`):
+
+- MLP: each hidden layer's activations; predictions and confidence; sensitivity (:mod:`models.sensitivity`)
+  as ``sens{l}`` (gradient norm per sample) and ``gxa{l}`` (gradient x activation per sample and unit);
+  train / test loss and accuracy.
+- VAE: each encoder layer's activations and the posterior mean ``z`` (the last "layer"); ``logvar``;
+  ``kl_dim`` (mean KL per latent dimension, nats); ``recon_loss`` per sample; ``reconstructions`` of the first
+  :data:`N_SHOWN` probe samples and ``prior_samples`` decoded from :data:`N_PRIOR` fixed draws of the prior
+  (Bernoulli means); train / test loss, ``recon``, ``kl`` and ``active_units`` (:func:`models.vae.active_units`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from models import vae
 from models.config import RunConfig
 from models.data import Dataset, load_dataset
 from models.mlp import MLP
+from models.scramble import scramble
+from models.sensitivity import sensitivity
 from models.store import EpochRecord, RunStore
 
 logger = logging.getLogger(__name__)
@@ -23,13 +38,90 @@ logger = logging.getLogger(__name__)
 #: ``progress(epochs_done, epochs_total) -> stop?``; return True to stop training after this epoch.
 ProgressCallback = Callable[[int, int], bool | None]
 
+#: VAE: probe samples whose reconstructions are recorded, and prior draws decoded, each epoch
+N_SHOWN, N_PRIOR = 8, 8
+DEVICES = ("auto", "cpu", "cuda")
+
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the epochs recorded before it are kept."""
 
 
-def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto``: CUDA when present, else the CPU; ``cpu``; ``cuda`` (``ValueError`` when absent)."""
+    if name not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {name!r}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for, but torch sees no CUDA device")
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """A run's data as trained on: the data set, and its scrambled inputs and labels.
+
+    Attributes
+    ----------
+    dataset : Dataset
+        Clean inputs and true labels, split and probe set.
+    X : ndarray of shape (n_samples, n_features), float32
+        Inputs as trained on.
+    y : ndarray of shape (n_samples,), int64
+        Labels as trained on.
+    scrambled : ndarray of shape (n_samples,), bool
+    """
+
+    dataset: Dataset
+    X: np.ndarray
+    y: np.ndarray
+    scrambled: np.ndarray
+
+
+def training_data(config: RunConfig) -> TrainingData:
+    """Load ``config``'s data set and scramble it as the config says (training and probe samples are used
+    scrambled; the test samples are evaluated clean, with their true labels)."""
+    data = load_dataset(config.dataset, seed=config.seed, probe_size=config.probe_size, n_samples=config.n_samples,
+                        noise=config.noise, data_path=config.data_path, label_column=config.label_column)
+    X, y, flags = scramble(data.X, data.y, config.scramble, config.scramble_fraction, n_classes=data.n_classes,
+                           seed=config.seed)
+    return TrainingData(dataset=data, X=X, y=y, scrambled=flags)
+
+
+def build_model(config: RunConfig, n_features: int, n_classes: int) -> nn.Module:
+    """The untrained network of ``config`` (seed torch first for a reproducible initialisation)."""
+    if config.model == "vae":
+        return vae.BetaVAE(n_features, config.hidden, config.latent)
+    if config.model == "mlp":
+        return MLP(n_features, config.hidden, n_classes)
+    raise ValueError(f"model {config.model!r} is not trained by EpochScope (record it with models.recorder)")
+
+
+def _classifier_loss(model: MLP, X: torch.Tensor, y: torch.Tensor, beta: float) -> torch.Tensor:
+    return F.cross_entropy(model(X)[0], y)
+
+
+def _vae_loss(model: vae.BetaVAE, X: torch.Tensor, y: torch.Tensor, beta: float) -> torch.Tensor:
+    recon, mu, logvar, _ = model(X)
+    return vae.loss(recon, X, mu, logvar, beta)[2]
+
+
+def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor,
+                batch_size: int, generator: torch.Generator, beta: float = 1.0) -> float:
+    """One pass over ``(X, y)`` in shuffled minibatches; returns the mean training loss."""
+    model.train()
+    loss_fn = _vae_loss if isinstance(model, vae.BetaVAE) else _classifier_loss
+    order = torch.randperm(len(X), generator=generator).to(X.device)
+    total = 0.0
+    for start in range(0, len(X), batch_size):
+        batch = order[start:start + batch_size]
+        loss = loss_fn(model, X[batch], y[batch], beta)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(f"loss became {loss.item()} at batch starting at sample {start}")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach()) * len(batch)
+    return total / len(X)
 
 
 @torch.no_grad()
@@ -41,67 +133,88 @@ def evaluate(model: MLP, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float
 
 
 @torch.no_grad()
-def record_epoch(model: MLP, epoch: int, X_probe: torch.Tensor, metrics: dict[str, float]) -> EpochRecord:
-    """Activations of every hidden layer and predictions on the probe set."""
+def evaluate_vae(model: vae.BetaVAE, X: torch.Tensor, beta: float) -> tuple[float, float, float]:
+    """Reconstruction, KL and total loss of ``model`` on ``X``, decoding the posterior mean (deterministic)."""
     model.eval()
-    logits, activations = model(X_probe)
-    probs = torch.softmax(logits, dim=1)
-    confidence, predictions = probs.max(dim=1)
+    recon, mu, logvar, _ = model(X)
+    return tuple(float(v) for v in vae.loss(recon, X, mu, logvar, beta))
+
+
+def record_classifier(model: MLP, epoch: int, X_probe: torch.Tensor, y_probe: torch.Tensor,
+                      metrics: dict[str, float]) -> EpochRecord:
+    """Activations, predictions and sensitivity of every hidden layer on the probe set (labels as trained on)."""
+    model.eval()
+    with torch.no_grad():
+        logits, activations = model(X_probe)
+        confidence, predictions = torch.softmax(logits, dim=1).max(dim=1)
+    norms, gxa = sensitivity(model, X_probe, y_probe)
+    extras = {f"sens{i}": n for i, n in enumerate(norms)} | {f"gxa{i}": g for i, g in enumerate(gxa)}
     return EpochRecord(epoch=epoch, activations=[a.cpu().numpy().astype(np.float32) for a in activations],
                        predictions=predictions.cpu().numpy().astype(np.int64),
-                       confidence=confidence.cpu().numpy().astype(np.float32), metrics=metrics)
+                       confidence=confidence.cpu().numpy().astype(np.float32), metrics=metrics, extras=extras)
 
 
-def train_epoch(model: MLP, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor,
-                batch_size: int, generator: torch.Generator) -> float:
-    """One pass over ``(X, y)`` in shuffled minibatches; returns the mean training loss."""
-    model.train()
-    order = torch.randperm(len(X), generator=generator).to(X.device)
-    total = 0.0
-    for start in range(0, len(X), batch_size):
-        batch = order[start:start + batch_size]
-        logits, _ = model(X[batch])
-        loss = F.cross_entropy(logits, y[batch])
-        if not torch.isfinite(loss):
-            raise TrainingDiverged(f"loss became {loss.item()} at batch starting at sample {start}")
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        total += float(loss.detach()) * len(batch)
-    return total / len(X)
+@torch.no_grad()
+def record_vae(model: vae.BetaVAE, epoch: int, X_probe: torch.Tensor, prior_z: torch.Tensor,
+               metrics: dict[str, float]) -> EpochRecord:
+    """Encoder activations, posterior, KL per dimension, reconstructions and prior samples (module doc)."""
+    model.eval()
+    recon, mu, logvar, activations = model(X_probe)
+    recon_loss = F.binary_cross_entropy_with_logits(recon, X_probe, reduction="none").sum(dim=1)
+    kl_dim = vae.kl_per_dim(mu, logvar).mean(dim=0)
+    metrics = metrics | {"active_units": float(vae.active_units(mu))}
+    numpy = lambda t: t.cpu().numpy().astype(np.float32)  # noqa: E731
+    extras = {"logvar": numpy(logvar), "kl_dim": numpy(kl_dim), "recon_loss": numpy(recon_loss),
+              "reconstructions": numpy(torch.sigmoid(recon[:N_SHOWN])),
+              "prior_samples": numpy(torch.sigmoid(model.decode(prior_z)))}
+    return EpochRecord(epoch=epoch, activations=[numpy(a) for a in (*activations, mu)], predictions=None,
+                       confidence=None, metrics=metrics, extras=extras)
 
 
 def train(config: RunConfig, store: RunStore, *, progress: ProgressCallback | None = None,
-          device: torch.device | None = None) -> str:
+          device: torch.device | str | None = None) -> str:
     """Train ``config`` from scratch, recording every epoch into ``store``; returns the run id.
 
     A diverging run is marked ``diverged`` with a message and keeps its recorded epochs; a stop requested by
     ``progress`` leaves the run in state ``training`` with the epochs recorded so far.
     """
-    device = device or pick_device()
-    data: Dataset = load_dataset(config.dataset, seed=config.seed, probe_size=config.probe_size)
+    device = device if isinstance(device, torch.device) else pick_device(device or "auto")
+    prepared = training_data(config)
+    data = prepared.dataset
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    model = MLP(data.n_features, config.hidden, data.n_classes).to(device)
+    model = build_model(config, data.n_features, data.n_classes).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
 
-    def tensors(idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.from_numpy(data.X[idx]).to(device), torch.from_numpy(data.y[idx]).to(device)
+    def tensors(X: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.from_numpy(X[idx]).to(device), torch.from_numpy(y[idx]).to(device)
 
-    X_train, y_train = tensors(data.train_idx)
-    X_test, y_test = tensors(data.test_idx)
-    X_probe, _ = tensors(data.probe_idx)
-    run_id = store.create_run(config, {"index": data.probe_idx, "X": data.X[data.probe_idx],
-                                       "y": data.y[data.probe_idx]}, config.hidden)
+    # trained and probed as scrambled; tested on the clean inputs and true labels
+    X_train, y_train = tensors(prepared.X, prepared.y, data.train_idx)
+    X_test, y_test = tensors(data.X, data.y, data.test_idx)
+    X_probe, y_probe = tensors(prepared.X, prepared.y, data.probe_idx)
+    prior_z = torch.randn(N_PRIOR, config.latent, generator=torch.Generator().manual_seed(config.seed)).to(device)
+    probe = {"index": data.probe_idx, "X": prepared.X[data.probe_idx], "y": data.y[data.probe_idx],
+             "y_train": prepared.y[data.probe_idx], "scrambled": prepared.scrambled[data.probe_idx]}
+    run_id = store.create_run(config, probe, config.layer_sizes, data.class_names)
     logger.info("Training run %s (%d epochs) on %s", run_id, config.epochs, device)
 
     def record(epoch: int) -> None:
-        tr_loss, tr_acc = evaluate(model, X_train, y_train)
-        te_loss, te_acc = evaluate(model, X_test, y_test)
-        if not (np.isfinite(tr_loss) and np.isfinite(te_loss)):
+        if config.model == "vae":
+            tr = evaluate_vae(model, X_train, config.beta)
+            te = evaluate_vae(model, X_test, config.beta)
+            metrics = {"train_loss": tr[2], "test_loss": te[2], "recon": te[0], "kl": te[1], "beta": config.beta}
+            finite = np.isfinite([tr[2], te[2]]).all()
+            entry = record_vae(model, epoch, X_probe, prior_z, metrics)
+        else:
+            tr_loss, tr_acc = evaluate(model, X_train, y_train)
+            te_loss, te_acc = evaluate(model, X_test, y_test)
+            metrics = {"train_loss": tr_loss, "train_acc": tr_acc, "test_loss": te_loss, "test_acc": te_acc}
+            finite = np.isfinite([tr_loss, te_loss]).all()
+            entry = record_classifier(model, epoch, X_probe, y_probe, metrics) if finite else None
+        if not finite:
             raise TrainingDiverged(f"evaluation loss is not finite after epoch {epoch}")
-        metrics = {"train_loss": tr_loss, "train_acc": tr_acc, "test_loss": te_loss, "test_acc": te_acc}
-        store.put_epoch(run_id, record_epoch(model, epoch, X_probe, metrics))
+        store.put_epoch(run_id, entry)
 
     try:
         record(0)
@@ -109,7 +222,7 @@ def train(config: RunConfig, store: RunStore, *, progress: ProgressCallback | No
             if progress is not None and progress(epoch - 1, config.epochs):
                 logger.info("Training of %s stopped after epoch %d", run_id, epoch - 1)
                 return run_id
-            train_epoch(model, optimizer, X_train, y_train, config.batch_size, generator)
+            train_epoch(model, optimizer, X_train, y_train, config.batch_size, generator, config.beta)
             record(epoch)
     except TrainingDiverged as exc:
         message = f"Training diverged in epoch {store.run_info(run_id).epochs_done}: {exc}. Lower the learning rate."
@@ -123,10 +236,10 @@ def train(config: RunConfig, store: RunStore, *, progress: ProgressCallback | No
     return run_id
 
 
-def load_model(store: RunStore, run_id: str) -> MLP:
+def load_model(store: RunStore, run_id: str) -> nn.Module:
     """The trained network of a finished run, on the CPU, in eval mode."""
     info = store.run_info(run_id)
-    data = load_dataset(info.config.dataset, seed=info.config.seed, probe_size=info.config.probe_size)
-    model = MLP(data.n_features, info.config.hidden, data.n_classes)
+    data = training_data(info.config).dataset
+    model = build_model(info.config, data.n_features, data.n_classes)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in store.checkpoint(run_id).items()})
     return model.eval()

@@ -19,28 +19,77 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_app_serves_the_page_on_loopback(tmp_path):
+def serve(*args: str) -> tuple[subprocess.Popen, str, str]:
+    """Start ``app.py`` with ``args``; the process, its page and its layout JSON once it answers."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--store", str(tmp_path)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 60
+    while True:
+        try:
+            page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail(f"server did not come up: {proc.stdout.read()}")
+            time.sleep(0.5)
+    layout = urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=5).read().decode()
+    return proc, page, layout
+
+
+def find(node, component_id: str) -> dict | None:
+    """The props of the component ``component_id`` in a Dash layout JSON."""
+    if isinstance(node, dict):
+        props = node.get("props", {})
+        if props.get("id") == component_id:
+            return props
+        children = props.get("children")
+        return find(children, component_id) if children is not None else None
+    if isinstance(node, list):
+        return next((p for p in (find(c, component_id) for c in node) if p is not None), None)
+    return None
+
+
+def test_app_serves_the_page_on_loopback(tmp_path):
+    proc, page, layout = serve("--store", str(tmp_path))
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    pytest.fail(f"server did not come up: {proc.stdout.read() if proc.poll() is not None else ''}")
-                time.sleep(0.5)
         assert "<title>EpochScope</title>" in page
-        layout = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=5).read())
-        text = json.dumps(layout)
+        text = json.dumps(json.loads(layout))
         assert all(i in text for i in ('"layer-slider"', '"epoch-slider"', '"play-button"', '"map"'))
         assert "h4 \\u00b7 32" in text  # the default run's last hidden layer, 32 units
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_recorded_run_of_your_own_model_opens_in_the_dashboard(tmp_path):
+    import torch
+    from torch import nn
+
+    from models.recorder import Recorder
+    from models.store import RunStore
+
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+    store = RunStore(tmp_path)
+    with Recorder(store, model, layers=["1"], probe_X=torch.rand(30, 4), probe_y=[0, 1] * 15, name="mine") as rec:
+        rec.record()
+        rec.record()
+    store.close()
+    proc, _, layout = serve("--store", str(tmp_path), "--run", rec.run_id)
+    try:
+        assert rec.run_id in layout and "custom model 6 on mine" in layout
+        assert find(json.loads(layout), "epoch-slider")["max"] == 1  # the last recorded epoch
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_an_unknown_run_is_refused_with_its_name(tmp_path):
+    result = subprocess.run([sys.executable, "app.py", "--store", str(tmp_path), "--run", "mlp-nope"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--run: run 'mlp-nope' is not in the store" in result.stderr
 
 
 def test_bad_port_is_refused_with_the_range():

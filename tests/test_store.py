@@ -82,11 +82,11 @@ def test_locks_exclude_other_owners_until_released(store):
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"epochs": -1}, "epochs must be in 0..1000"),
+    ({"epochs": -1}, "epochs must be an integer in 0..1000"),
     ({"hidden": ()}, "hidden must be 1 to 8 layer sizes"),
     ({"lr": 0}, "lr must be in \\(0, 10\\]"),
     ({"dataset": "mnist"}, "dataset must be one of digits"),
-    ({"batch_size": 0}, "batch_size must be in 1..65536"),
+    ({"batch_size": 0}, "batch_size must be an integer in 1..65536"),
 ])
 def test_invalid_run_config_names_the_field(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -1,0 +1,173 @@
+"""Command line: train a run, sweep beta over VAE runs, list the stored runs.
+
+    python -m models train --model mlp --dataset digits --epochs 30
+    python -m models train --model vae --beta 4 --epochs 20
+    python -m models sweep --betas 0,0.5,1,2,4,8,16 --epochs 20
+    python -m models list
+
+Every option has a range; a value outside it names the option and the range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import fields
+
+from tqdm import tqdm
+
+from models.config import MODELS, SCRAMBLES, RunConfig
+from models.data import DATASETS, FILE
+from models.store import RunStore, default_store_dir
+from models.sweep import DEFAULT_BETAS, check_betas, run_sweep, sweep_runs
+from models.train import DEVICES, train
+
+logger = logging.getLogger("models")
+
+#: option name -> RunConfig field, for the options that make the config
+_FIELDS = {"model": "model", "dataset": "dataset", "hidden": "hidden", "epochs": "epochs", "lr": "lr",
+           "batch_size": "batch_size", "seed": "seed", "probe_size": "probe_size", "beta": "beta",
+           "latent": "latent", "scramble": "scramble", "scramble_fraction": "scramble_fraction",
+           "n_samples": "n_samples", "noise": "noise", "data_file": "data_path", "label_column": "label_column"}
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 64,128,64, got {text!r}") from None
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0,1,4, got {text!r}") from None
+
+
+def _add_run_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None:
+    d = RunConfig()
+    if not sweep:
+        parser.add_argument("--model", choices=[m for m in MODELS if m != "custom"], default=d.model,
+                            help="mlp: classifier; vae: beta-VAE (default %(default)s)")
+    parser.add_argument("--dataset", choices=DATASETS, default=d.dataset,
+                        help=f"data set (default %(default)s); '{FILE}' reads --data-file")
+    parser.add_argument("--hidden", type=_sizes, default=d.hidden, metavar="N,N,..",
+                        help="hidden layer sizes, 1 to 8 of 1..4096 (the VAE's encoder; default 64,128,64,32)")
+    parser.add_argument("--epochs", type=int, default=d.epochs, help="epochs, 0..1000 (default %(default)s)")
+    parser.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate, (0, 10] (default %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size, help="minibatch, 1..65536 (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=d.seed, help="seed of everything random (default %(default)s)")
+    parser.add_argument("--probe-size", type=int, default=None,
+                        help="probe samples recorded per epoch, 1..n_samples (default: all)")
+    if not sweep:
+        parser.add_argument("--beta", type=float, default=d.beta, help="VAE: KL weight, 0..1000 (default %(default)s)")
+    parser.add_argument("--latent", type=int, default=d.latent, help="VAE: latent dimensions, 1..256 (default %(default)s)")
+    parser.add_argument("--scramble", choices=SCRAMBLES, default=d.scramble,
+                        help="scramble samples: labels (label noise), noise (Gaussian), permute (pixels)")
+    parser.add_argument("--scramble-fraction", type=float, default=d.scramble_fraction,
+                        help="share of samples scrambled, 0..1 (default %(default)s)")
+    parser.add_argument("--n-samples", type=int, default=d.n_samples,
+                        help="generated data sets: points, 20..20000 (default %(default)s)")
+    parser.add_argument("--noise", type=float, default=d.noise, help="generated data sets: noise, 0..2 (default %(default)s)")
+    parser.add_argument("--data-file", default=None, help=f"--dataset {FILE}: a .npz (X, y) or .csv file")
+    parser.add_argument("--label-column", default=None, help="--data-file CSV: the label column (default 'label')")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="training device (default %(default)s)")
+    parser.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m models", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_run_options(commands.add_parser("train", help="train one run and record every epoch"), sweep=False)
+    sweep = commands.add_parser("sweep", help="train one beta-VAE run per beta (resumes an interrupted sweep)")
+    sweep.add_argument("--betas", type=_floats, default=DEFAULT_BETAS, metavar="B,B,..",
+                       help="betas, each 0..1000 (default 0,0.5,1,2,4,8,16)")
+    _add_run_options(sweep, sweep=True)
+    listing = commands.add_parser("list", help="list the stored runs and sweeps")
+    listing.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> RunConfig:
+    """The run config the options describe; a bad value exits with the option's name and range."""
+    values = {field: getattr(args, option) for option, field in _FIELDS.items() if hasattr(args, option)}
+    if args.command == "sweep":
+        values["model"] = "vae"
+    try:
+        return RunConfig(**values)
+    except ValueError as exc:
+        message = str(exc)
+        field = message.split(" ", 1)[0]
+        option = next((o for o, f in _FIELDS.items() if f == field), None)
+        parser.error(f"argument --{option.replace('_', '-')}: {message}" if option else message)
+        raise  # unreachable: parser.error exits
+
+
+class _Bar:
+    """A tqdm bar over epochs (and runs, for a sweep)."""
+
+    def __init__(self, label: str) -> None:
+        self.bar = tqdm(desc=label, unit="epoch", file=sys.stderr)
+
+    def __call__(self, done: int, total: int) -> bool:
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+        return False
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
+    store = RunStore(args.store or default_store_dir())
+    try:
+        if args.command == "list":
+            for info in store.list_runs():
+                print(f"{info.run_id}  {info.state:<9} epochs {info.epochs_done - 1:>4}  "
+                      f"beta {info.config.beta:g}" if info.config.model == "vae" else
+                      f"{info.run_id}  {info.state:<9} epochs {info.epochs_done - 1:>4}")
+            for sid in store.list_sweeps():
+                print(f"{sid}  betas {', '.join(f'{b:g}' for b, _ in sweep_runs(store, sid))}")
+            return 0
+        config = config_from_args(args, parser)
+        if args.command == "train":
+            bar = _Bar(config.run_id)
+            run_id = train(config, store, progress=bar, device=args.device)
+            bar.close()
+            info = store.run_info(run_id)
+            print(f"{run_id} {info.state} {info.message}".strip())
+            return 0 if info.state == "complete" else 1
+        try:
+            betas = check_betas(args.betas)
+        except ValueError as exc:
+            parser.error(f"argument --betas: {exc}")
+        bar = tqdm(total=len(betas) * (config.epochs + 1), unit="epoch", file=sys.stderr, desc="sweep")
+
+        def report(i: int, n: int, done: int, total: int) -> bool:
+            bar.n = i * (total + 1) + done
+            bar.set_postfix_str(f"beta {betas[i]:g}")
+            return False
+
+        sid = run_sweep(config, store, betas, progress=report, device=args.device)
+        bar.close()
+        for beta, run_id in sweep_runs(store, sid):
+            info = store.run_info(run_id)
+            last = store.metrics(run_id)[-1] if info.epochs_done else {}
+            print(f"beta {beta:>6g}  {run_id}  {info.state:<9} active units {last.get('active_units', float('nan')):.0f}"
+                  f"  KL {last.get('kl', float('nan')):.2f}")
+        print(sid)
+        return 0
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

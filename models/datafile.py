@@ -1,0 +1,151 @@
+"""A user's own data set from a ``.npz`` (arrays ``X`` and ``y``) or ``.csv`` (a named label column) file.
+
+Every check names the problem: the file's type and size, the arrays' shapes and dtypes, NaN or infinite values,
+the number of samples, features and classes. ``.npz`` files are read with ``allow_pickle=False``: an object
+array is rejected, never unpickled.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+#: largest file accepted, bytes
+MAX_FILE_BYTES = 64 * 2**20
+#: accepted numbers of samples, features and classes
+SAMPLES_RANGE = (10, 100_000)
+FEATURES_RANGE = (1, 4096)
+CLASSES_RANGE = (2, 100)
+SUFFIXES = (".npz", ".csv")
+
+
+class DataFileError(ValueError):
+    """A data file was rejected; the message names the file and the problem."""
+
+
+def read_table(path: str | Path, *, label_column: str | None = None) -> tuple[np.ndarray, np.ndarray,
+                                                                              tuple[str, ...]]:
+    """Read and validate a user's data set.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.npz`` file with a 2-D numeric array ``X`` and a 1-D array ``y`` of labels (integers or strings),
+        or a ``.csv`` file with a header row, numeric feature columns and the label column.
+    label_column : str, optional
+        The CSV's label column (default ``"label"``); ignored for ``.npz``.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float64
+    y : ndarray of shape (n_samples,), int64
+        Labels mapped to ``0 .. n_classes - 1`` in sorted order of the original labels.
+    class_names : tuple of str
+        The original label of each class.
+
+    Raises
+    ------
+    DataFileError
+        Naming the file and what is wrong with it.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in SUFFIXES:
+        raise DataFileError(f"{path.name}: file type must be one of {', '.join(SUFFIXES)}, got {path.suffix!r}")
+    if not path.is_file():
+        raise DataFileError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise DataFileError(f"{path.name}: file is {size:,} bytes, the limit is {MAX_FILE_BYTES:,} bytes")
+    data = path.read_bytes()
+    if path.suffix.lower() == ".npz":
+        X, labels = _read_npz(path.name, data)
+    else:
+        X, labels = _read_csv(path.name, data, label_column or "label")
+    return _validate(path.name, X, labels)
+
+
+def _read_npz(name: str, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            missing = [k for k in ("X", "y") if k not in npz.files]
+            if missing:
+                raise DataFileError(f"{name}: arrays {', '.join(missing)} missing (found: {', '.join(npz.files) or 'none'})")
+            return npz["X"], npz["y"]
+    except DataFileError:
+        raise
+    except ValueError as exc:  # object arrays need pickle, which is refused
+        raise DataFileError(f"{name}: arrays must be plain numbers or strings, not Python objects ({exc})") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataFileError(f"{name}: not a readable .npz file ({exc})") from None
+
+
+def _read_csv(name: str, data: bytes, label_column: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataFileError(f"{name}: a CSV file must be UTF-8 text") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    rows = [r for r in rows if r]
+    if len(rows) < 2:
+        raise DataFileError(f"{name}: needs a header row and at least one data row")
+    header = [h.strip() for h in rows[0]]
+    if label_column not in header:
+        raise DataFileError(f"{name}: label column {label_column!r} not in the header ({', '.join(header)})")
+    target = header.index(label_column)
+    labels, features = [], []
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataFileError(f"{name}: line {line} has {len(row)} fields, the header has {len(header)}")
+        labels.append(row[target].strip())
+        try:
+            features.append([float(v) for i, v in enumerate(row) if i != target])
+        except ValueError:
+            bad = next(v for i, v in enumerate(row) if i != target and not _is_number(v))
+            raise DataFileError(f"{name}: line {line}: feature value {bad!r} is not a number") from None
+    return np.asarray(features, dtype=np.float64).reshape(len(features), len(header) - 1), np.asarray(labels)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _validate(name: str, X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    if X.ndim != 2:
+        raise DataFileError(f"{name}: X must be 2-D (samples x features), got shape {X.shape}")
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise DataFileError(f"{name}: X must be numeric, got dtype {X.dtype}")
+    if labels.ndim != 1:
+        raise DataFileError(f"{name}: y must be 1-D, got shape {labels.shape}")
+    n, d = X.shape
+    if len(labels) != n:
+        raise DataFileError(f"{name}: X has {n} samples but y has {len(labels)} labels")
+    if not SAMPLES_RANGE[0] <= n <= SAMPLES_RANGE[1]:
+        raise DataFileError(f"{name}: number of samples must be in {SAMPLES_RANGE[0]}..{SAMPLES_RANGE[1]}, got {n}")
+    if not FEATURES_RANGE[0] <= d <= FEATURES_RANGE[1]:
+        raise DataFileError(f"{name}: number of features must be in {FEATURES_RANGE[0]}..{FEATURES_RANGE[1]}, got {d}")
+    X = X.astype(np.float64)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        kind = "NaN" if np.isnan(X[row, col]) else "infinite"
+        raise DataFileError(f"{name}: X has {int(bad.sum())} NaN or infinite values (first: {kind} at sample "
+                            f"{row}, feature {col})")
+    if labels.dtype.kind == "f":
+        if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
+            raise DataFileError(f"{name}: y must hold class labels (integers or strings), not real numbers")
+        labels = labels.astype(np.int64)
+    elif labels.dtype.kind not in "iubUS":
+        raise DataFileError(f"{name}: y must hold integers or strings, got dtype {labels.dtype}")
+    classes, y = np.unique(labels, return_inverse=True)
+    if not CLASSES_RANGE[0] <= len(classes) <= CLASSES_RANGE[1]:
+        raise DataFileError(f"{name}: number of classes must be in {CLASSES_RANGE[0]}..{CLASSES_RANGE[1]}, "
+                            f"got {len(classes)}")
+    return X, y.astype(np.int64), tuple(str(c) for c in classes)

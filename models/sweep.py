@@ -1,0 +1,82 @@
+"""A beta sweep: one beta-VAE run per beta, everything else shared, grouped under a sweep id.
+
+Each run is an ordinary cached run (its id hashes its config, beta included), so an interrupted sweep resumes
+by training only the runs that are not complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from models.config import RunConfig
+from models.store import RunStore
+from models.train import train
+
+logger = logging.getLogger(__name__)
+
+#: the seed's betas: from an autoencoder (0) to strong pressure towards the prior
+DEFAULT_BETAS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+#: ``progress(run_index, n_runs, epochs_done, epochs_total) -> stop?``
+SweepProgress = Callable[[int, int, int, int], bool | None]
+
+
+def sweep_id(base: RunConfig, betas: Sequence[float]) -> str:
+    """Stable id of the sweep of ``base`` over ``betas`` (``base``'s own beta does not matter)."""
+    text = json.dumps({"base": base.with_beta(0.0).to_json(), "betas": [float(b) for b in betas]})
+    return f"sweep-{base.dataset}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def check_betas(betas: Sequence[float]) -> tuple[float, ...]:
+    """The betas as floats, each in 0..1000, at least one, no repeats; ``ValueError`` naming the problem."""
+    out = tuple(float(b) for b in betas)
+    if not out:
+        raise ValueError("betas must name at least one beta")
+    if len(set(out)) != len(out):
+        raise ValueError(f"betas must not repeat, got {list(out)}")
+    bad = [b for b in out if not 0.0 <= b <= 1000.0]
+    if bad:
+        raise ValueError(f"each beta must be in 0..1000, got {bad}")
+    return out
+
+
+def run_sweep(base: RunConfig, store: RunStore, betas: Sequence[float] = DEFAULT_BETAS, *,
+              progress: SweepProgress | None = None, device: str | None = None) -> str:
+    """Train the runs of ``base`` (a VAE config) for each beta that is not complete yet; returns the sweep id.
+
+    The sweep's record (base config, betas, run ids) is stored first, so a sweep cut short shows which runs
+    it still lacks; a later call with the same arguments trains only those.
+    """
+    if base.model != "vae":
+        raise ValueError(f"a beta sweep needs model 'vae', got {base.model!r}")
+    betas = check_betas(betas)
+    sid = sweep_id(base, betas)
+    configs = [base.with_beta(b) for b in betas]
+    store.put_sweep(sid, {"base": base.to_json(), "betas": list(betas), "run_ids": [c.run_id for c in configs],
+                          "created": time.time()})
+    for i, config in enumerate(configs):
+        if store.has_run(config.run_id) and store.run_info(config.run_id).state == "complete":
+            logger.info("beta %g: run %s already complete", config.beta, config.run_id)
+            continue
+        stopped = False
+
+        def report(done: int, total: int, i: int = i) -> bool:
+            nonlocal stopped
+            stopped = bool(progress(i, len(configs), done, total)) if progress else False
+            return stopped
+
+        train(config, store, progress=report, device=device)
+        if stopped:
+            logger.info("sweep %s stopped at beta %g", sid, config.beta)
+            break
+    return sid
+
+
+def sweep_runs(store: RunStore, sid: str) -> list[tuple[float, str]]:
+    """(beta, run id) of a stored sweep, in beta order."""
+    record = store.sweep(sid)
+    return sorted(zip(record["betas"], record["run_ids"]))

@@ -1,0 +1,72 @@
+"""``python -m models``: real subprocesses against a real store."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from models.__main__ import main
+from models.store import RunStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "models", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_train_records_a_run_with_a_progress_bar_and_list_shows_it(tmp_path):
+    result = cli("train", "--model", "mlp", "--dataset", "moons", "--n-samples", "200", "--hidden", "16,8",
+                 "--epochs", "2", "--scramble", "labels", "--scramble-fraction", "0.1", "--store", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    run_id, state = result.stdout.split()[:2]
+    assert state == "complete" and run_id.startswith("mlp-moons-")
+    assert "epoch" in result.stderr and "2/2" in result.stderr  # tqdm's bar
+    store = RunStore(tmp_path)
+    info = store.run_info(run_id)
+    assert info.config.hidden == (16, 8) and info.epochs_done == 3 and info.config.scramble == "labels"
+    store.close()
+    listing = cli("list", "--store", str(tmp_path))
+    assert run_id in listing.stdout and "complete" in listing.stdout
+
+
+def help_text(capsys, command: str) -> str:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    return capsys.readouterr().out
+
+
+def test_help_documents_every_option(capsys):
+    text = help_text(capsys, "train")
+    for option in ("--model", "--dataset", "--hidden", "--epochs", "--lr", "--batch-size", "--seed", "--probe-size",
+                   "--beta", "--latent", "--scramble", "--scramble-fraction", "--n-samples", "--noise",
+                   "--data-file", "--label-column", "--device", "--store"):
+        assert option in text
+    assert "--betas" in help_text(capsys, "sweep")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--epochs", "5000"], "argument --epochs: epochs must be an integer in 0..1000, got 5000"),
+    (["train", "--hidden", "64,x"], "argument --hidden: expected comma-separated integers"),
+    (["train", "--lr", "0"], "argument --lr: lr must be in (0, 10], got 0.0"),
+    (["train", "--scramble-fraction", "2"], "argument --scramble-fraction: scramble_fraction must be a number in 0.0..1.0"),
+    (["train", "--model", "cnn"], "argument --model: invalid choice: 'cnn'"),
+    (["train", "--dataset", "file"], "data_path is needed with dataset 'file'"),
+    (["sweep", "--betas", "1,1"], "argument --betas: betas must not repeat"),
+    (["sweep", "--betas", "0,-2"], "argument --betas: each beta must be in 0..1000"),
+])
+def test_bad_arguments_name_the_option_and_its_range(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--store", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_short_sweep_from_the_command_line(tmp_path):
+    result = cli("sweep", "--betas", "0,8", "--hidden", "16", "--latent", "2", "--epochs", "1", "--probe-size",
+                 "100", "--store", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1].startswith("sweep-digits-") and sum("active units" in line for line in lines) == 2
