@@ -53,8 +53,9 @@ def _add_run_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None:
                             help="mlp: classifier; vae: beta-VAE (default %(default)s)")
     parser.add_argument("--dataset", choices=DATASETS, default=d.dataset,
                         help=f"data set (default %(default)s); '{FILE}' reads --data-file")
-    parser.add_argument("--hidden", type=_sizes, default=d.hidden, metavar="N,N,..",
-                        help="hidden layer sizes, 1 to 8 of 1..4096 (the VAE's encoder; default 64,128,64,32)")
+    parser.add_argument("--hidden", type=_sizes, default=None, metavar="N,N,..",
+                        help="hidden layer sizes, 1 to 8 of 1..4096 (default 64,128,64,32 for the MLP; "
+                             "64,128,64 for the VAE's encoder, mirrored by its decoder)")
     parser.add_argument("--epochs", type=int, default=d.epochs, help="epochs, 0..1000 (default %(default)s)")
     parser.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate, (0, 10] (default %(default)s)")
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help="minibatch, 1..65536 (default %(default)s)")
@@ -161,8 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         for beta, run_id in sweep_runs(store, sid):
             info = store.run_info(run_id)
             last = store.metrics(run_id)[-1] if info.epochs_done else {}
-            print(f"beta {beta:>6g}  {run_id}  {info.state:<9} active units {last.get('active_units', float('nan')):.0f}"
-                  f"  KL {last.get('kl', float('nan')):.2f}")
+            nan = float("nan")
+            print(f"beta {beta:>6g}  {run_id}  {info.state:<9} active units {last.get('active_units', nan):.0f} "
+                  f"(by KL: {last.get('active_units_kl', nan):.0f})  KL {last.get('kl', nan):.2f} nats  "
+                  f"reconstruction {last.get('recon', nan):.2f} nats")
         print(sid)
         return 0
     finally:

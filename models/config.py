@@ -12,12 +12,14 @@ from pathlib import Path
 from models.data import DATASETS, FILE, GENERATED, N_SAMPLES_RANGE, NOISE_RANGE
 
 #: bump when what a run records changes: it is part of every run id
-RECORDER_VERSION = 2
+RECORDER_VERSION = 3
 
 #: ``mlp``: classifier; ``vae``: beta-VAE; ``custom``: a user's model recorded by :mod:`models.recorder`
 MODELS = ("mlp", "vae", "custom")
 #: ways to scramble a fraction of the samples (see :mod:`models.scramble`)
 SCRAMBLES = ("none", "labels", "noise", "permute")
+#: hidden layer sizes when the config gives none: the MLP's, and the VAE encoder's (its decoder mirrors it)
+DEFAULT_HIDDEN = {"mlp": (64, 128, 64, 32), "vae": (64, 128, 64)}
 #: a custom run's name and its layer names: letters, digits, ``_ . -``, 1..64 characters
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -32,8 +34,9 @@ class RunConfig:
         An MLP classifier, a beta-VAE, or a user's own model (recorded, not trained, by EpochScope).
     dataset : str
         One of :data:`models.data.DATASETS`; for ``custom`` runs, any name (letters, digits, ``_ . -``).
-    hidden : tuple of int
-        Hidden layer sizes (the VAE's encoder; its decoder mirrors them). ``custom``: the recorded layers' widths.
+    hidden : tuple of int, optional
+        Hidden layer sizes (the VAE's encoder; its decoder mirrors them); default :data:`DEFAULT_HIDDEN`.
+        ``custom``: the recorded layers' widths.
     epochs : int
         Epochs to train, 0..1000; epoch 0 (before training) is recorded too.
     lr : float
@@ -66,7 +69,7 @@ class RunConfig:
 
     model: str = "mlp"
     dataset: str = "digits"
-    hidden: tuple[int, ...] = (64, 128, 64, 32)
+    hidden: tuple[int, ...] | None = None
     epochs: int = 30
     lr: float = 1e-3
     batch_size: int = 64
@@ -84,10 +87,13 @@ class RunConfig:
     layers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        object.__setattr__(self, "layers", tuple(str(n) for n in self.layers))
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        if self.hidden is None and self.model == "custom":
+            raise ValueError("hidden must give the recorded layers' widths for a custom run")
+        hidden = DEFAULT_HIDDEN[self.model] if self.hidden is None else self.hidden
+        object.__setattr__(self, "hidden", tuple(int(h) for h in hidden))
+        object.__setattr__(self, "layers", tuple(str(n) for n in self.layers))
         if self.model == "custom":
             if not _NAME.match(self.dataset):
                 raise ValueError(f"dataset of a custom run must be 1..64 letters, digits or _.-, got {self.dataset!r}")

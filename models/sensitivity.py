@@ -3,8 +3,9 @@
 For a probe sample ``x`` with label ``y`` and hidden activations ``a_l``, the sensitivity at layer ``l`` is
 ``g_l = d loss(x, y) / d a_l``. Its L2 norm says how much the sample would still pull on the network; the
 product ``g_l * a_l`` per unit (gradient x activation) is a first-order estimate of the loss change if the unit
-were silenced on that sample. Averaging ``|g x a|`` over samples ranks the units; :func:`ablation` checks the
-ranking by silencing the top units and as many random ones.
+were silenced on that sample. Averaged over samples it ranks the units (:func:`unit_importance`), as the mean of
+``|g x a|`` or of ``(g x a)^2`` (the Fisher pruning criterion of Theis et al. 2018, which weighs the samples a
+unit matters most to); :func:`ablation` checks a ranking by silencing the top units and as many random ones.
 """
 
 from __future__ import annotations
@@ -46,9 +47,16 @@ def sensitivity(model: MLP, X: torch.Tensor, y: torch.Tensor) -> tuple[list[np.n
     return norms, gxa
 
 
-def unit_importance(gxa: np.ndarray) -> np.ndarray:
-    """Mean ``|gradient x activation|`` over samples: (units,) from (n_samples, units)."""
-    return np.abs(gxa).mean(axis=0)
+#: how :func:`unit_importance` averages gradient x activation over samples
+CRITERIA = ("abs", "fisher")
+
+
+def unit_importance(gxa: np.ndarray, criterion: str = "abs") -> np.ndarray:
+    """Per unit, (units,) from (n_samples, units): mean ``|gradient x activation|`` (``abs``) or mean
+    ``(gradient x activation)^2`` (``fisher``) over samples."""
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
+    return np.abs(gxa).mean(axis=0) if criterion == "abs" else np.square(gxa).mean(axis=0)
 
 
 @torch.no_grad()
@@ -66,6 +74,7 @@ class Ablation:
     """Test accuracy with no unit silenced, with the top units by importance silenced, and with random ones."""
 
     layer: int
+    criterion: str
     n_units: int
     intact: float
     top: float
@@ -73,16 +82,16 @@ class Ablation:
 
 
 def ablation(model: MLP, X_probe: torch.Tensor, y_probe: torch.Tensor, X_test: torch.Tensor,
-             y_test: torch.Tensor, layer: int, *, fraction: float = 0.1, n_random: int = 20,
-             seed: int = 0) -> Ablation:
+             y_test: torch.Tensor, layer: int, *, criterion: str = "abs", fraction: float = 0.1,
+             n_random: int = 50, seed: int = 0) -> Ablation:
     """Silence the ``fraction`` of layer ``layer``'s units that matter most by :func:`unit_importance` on the
     probe set, and (averaged over ``n_random`` draws) as many random units; report test accuracies."""
     _, gxa = sensitivity(model, X_probe, y_probe)
-    importance = unit_importance(gxa[layer])
+    importance = unit_importance(gxa[layer], criterion)
     k = max(1, int(round(fraction * len(importance))))
     top = np.argsort(-importance)[:k]
     rng = np.random.default_rng(seed)
     random = np.mean([accuracy_without(model, X_test, y_test, layer, rng.choice(len(importance), k, replace=False))
                       for _ in range(n_random)])
-    return Ablation(layer=layer, n_units=k, intact=accuracy_without(model, X_test, y_test, layer, np.array([], int)),
+    return Ablation(layer=layer, criterion=criterion, n_units=k, intact=accuracy_without(model, X_test, y_test, layer, np.array([], int)),
                     top=accuracy_without(model, X_test, y_test, layer, top), random=float(random))

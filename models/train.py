@@ -11,7 +11,8 @@ What an epoch records, for the probe set (see :class:`models.store.EpochRecord`)
 - VAE: each encoder layer's activations and the posterior mean ``z`` (the last "layer"); ``logvar``;
   ``kl_dim`` (mean KL per latent dimension, nats); ``recon_loss`` per sample; ``reconstructions`` of the first
   :data:`N_SHOWN` probe samples and ``prior_samples`` decoded from :data:`N_PRIOR` fixed draws of the prior
-  (Bernoulli means); train / test loss, ``recon``, ``kl`` and ``active_units`` (:func:`models.vae.active_units`).
+  (Bernoulli means); train / test loss, ``recon``, ``kl``, ``active_units`` (:func:`models.vae.active_units`:
+  variance of the posterior mean over the probe set > 0.01) and ``active_units_kl`` (mean KL_j > 0.01 nats).
 """
 
 from __future__ import annotations
@@ -162,7 +163,8 @@ def record_vae(model: vae.BetaVAE, epoch: int, X_probe: torch.Tensor, prior_z: t
     recon, mu, logvar, activations = model(X_probe)
     recon_loss = F.binary_cross_entropy_with_logits(recon, X_probe, reduction="none").sum(dim=1)
     kl_dim = vae.kl_per_dim(mu, logvar).mean(dim=0)
-    metrics = metrics | {"active_units": float(vae.active_units(mu))}
+    metrics = metrics | {"active_units": float(vae.active_units(mu)),
+                         "active_units_kl": float((kl_dim > vae.ACTIVE_THRESHOLD).sum())}
     numpy = lambda t: t.cpu().numpy().astype(np.float32)  # noqa: E731
     extras = {"logvar": numpy(logvar), "kl_dim": numpy(kl_dim), "recon_loss": numpy(recon_loss),
               "reconstructions": numpy(torch.sigmoid(recon[:N_SHOWN])),

@@ -48,7 +48,8 @@ def test_silencing_the_most_sensitive_units_costs_more_than_silencing_random_one
     probe = torch.from_numpy(prepared.X[data.probe_idx]), torch.from_numpy(prepared.y[data.probe_idx])
     test = torch.from_numpy(data.X[data.test_idx]), torch.from_numpy(data.y[data.test_idx])
     for layer in (0, 1):
-        result = ablation(model, *probe, *test, layer)
-        assert result.n_units == round(0.1 * config.hidden[layer])
-        assert result.top < result.random <= result.intact + 0.01
+        for criterion in ("abs", "fisher"):
+            result = ablation(model, *probe, *test, layer, criterion=criterion)
+            assert result.n_units == round(0.1 * config.hidden[layer])
+            assert result.top < result.random <= result.intact + 0.01
     store.close()

@@ -54,7 +54,7 @@ def test_a_recorded_vae_run_holds_what_posterior_collapse_is_read_from(tmp_path)
     assert record.extras["kl_dim"].shape == (4,)
     assert record.extras["reconstructions"].shape == (8, 64) and record.extras["prior_samples"].shape == (8, 64)
     assert np.all((record.extras["reconstructions"] >= 0) & (record.extras["reconstructions"] <= 1))
-    assert {"recon", "kl", "active_units", "beta"} <= set(record.metrics)
+    assert {"recon", "kl", "active_units", "active_units_kl", "beta"} <= set(record.metrics)
     metrics = store.metrics(config.run_id)
     assert metrics[-1]["test_loss"] < metrics[0]["test_loss"]
     store.close()
@@ -68,6 +68,7 @@ def test_a_sweep_shows_posterior_collapse_and_resumes_without_retraining(tmp_pat
     active = {beta: store.metrics(run_id)[-1]["active_units"] for beta, run_id in runs.items()}
     kl = {beta: store.metrics(run_id)[-1]["kl"] for beta, run_id in runs.items()}
     assert active[16.0] < active[0.0]
+    assert store.metrics(runs[16.0])[-1]["active_units_kl"] < store.metrics(runs[0.0])[-1]["active_units_kl"]
     assert kl[16.0] < kl[0.0]
     monkeypatch.setattr(sweep_module, "train", lambda *a, **k: pytest.fail("a finished run was retrained"))
     assert run_sweep(base, store, betas=(0.0, 16.0)) == sid
