@@ -19,6 +19,8 @@ class AppContext:
     config: RunConfig
     params: LayoutParams
     class_names: tuple[str, ...] = tuple(str(c) for c in range(10))
+    #: shape to show one input as an image (digits: 8 x 8), or None
+    image_shape: tuple[int, int] | None = None
     #: the run's last epoch when its config does not say (a custom run: the last recorded)
     recorded_last_epoch: int | None = None
 

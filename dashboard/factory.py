@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import diskcache
-from dash import Dash, html
+from dash import Dash, dcc, html
 
-from dashboard import controls, jobs, map_panel
+from dashboard import controls, inspector, jobs, map_panel, training_panel, url_state
 from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams
@@ -47,22 +47,38 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
         config, class_names = info.config, info.class_names
         last_epoch = info.epochs_done - 1 if config.model == "custom" else None
     ctx = AppContext(store_dir=store_dir, config=config, params=params or LayoutParams(), class_names=class_names,
-                     recorded_last_epoch=last_epoch)
+                     image_shape=(8, 8) if config.dataset == "digits" else None, recorded_last_epoch=last_epoch)
     manager = SpawnDiskcacheManager(diskcache.Cache(str(ctx.store_dir / "jobs")))
     app = Dash(__name__, title="EpochScope", assets_folder=str(ASSETS), background_callback_manager=manager)
-    app.layout = html.Div(className="page", children=[
+    app.layout = page(ctx)
+    controls.register(app)
+    jobs.register(app, ctx)
+    map_panel.register(app, ctx)
+    inspector.register(app, ctx)
+    training_panel.register(app, ctx)
+    url_state.register(app, ctx)
+    return app
+
+
+def page(ctx: AppContext) -> html.Div:
+    """The page; the URL's query then sets the view (see :mod:`dashboard.url_state`)."""
+    return html.Div(className="page", children=[
+        dcc.Location(id="url-in", refresh=False),
+        dcc.Location(id="url", refresh=False),
+        dcc.Store(id="url-applied", data=False),
+        dcc.Store(id="selected"),
         html.Header(className="header", children=[
             html.H1("EpochScope"),
             html.Span(f"{ctx.run_id} · {_describe(ctx.config)} on {ctx.config.dataset}", className="run-name"),
         ]),
+        html.Div(id="url-problems", className="url-problems"),
         jobs.layout(),
         controls.layout(ctx),
-        map_panel.layout(),
+        html.Div(className="workspace", children=[
+            map_panel.layout(),
+            html.Aside(className="side", children=[inspector.layout(), training_panel.layout()]),
+        ]),
     ])
-    controls.register(app)
-    jobs.register(app, ctx)
-    map_panel.register(app, ctx)
-    return app
 
 
 def _describe(config: RunConfig) -> str:

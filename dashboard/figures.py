@@ -14,62 +14,79 @@ CLASS_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
 _AXIS = dict(visible=False, showgrid=False, zeroline=False)
 
 
-def class_colour(label: int) -> str:
-    return CLASS_COLOURS[int(label) % len(CLASS_COLOURS)]
-
-
-def map_figure(coords: np.ndarray, labels: np.ndarray, predictions: np.ndarray | None, confidence: np.ndarray | None,
-               sample_index: np.ndarray, class_names: Sequence[str], *, title: str = "",
-               revision: str = "map") -> go.Figure:
-    """Scatter map of probe samples coloured by true class, one WebGL trace per class.
-
-    Parameters
-    ----------
-    coords : ndarray of shape (n, 2)
-        Node positions.
-    labels : ndarray of shape (n,), int
-        True classes.
-    predictions : ndarray of shape (n,), int, or None
-        Predicted classes; ``None`` for a model that does not classify (a VAE).
-    confidence : ndarray of shape (n,), or None
-        Probability of the predicted class.
-    sample_index : ndarray of shape (n,), int
-        Data set index of each node; carried in ``customdata[:, 0]`` so a click names its sample.
-    class_names : sequence of str
-        Legend names by class.
-    title : str
-        Figure title.
-    revision : str
-        ``uirevision``: zoom and legend toggles survive redraws while it stays the same.
-    """
-    fig = go.Figure()
-    classifies = predictions is not None
-    if not classifies:
-        predictions, confidence = np.full(len(labels), -1), np.full(len(labels), np.nan)
-    predicted = "<br>predicted %{customdata[2]:d} (%{customdata[3]:.0%})" if classifies else ""
-    for cls in np.unique(labels):
-        members = np.flatnonzero(labels == cls)
-        custom = np.stack([sample_index[members], labels[members], predictions[members],
-                           confidence[members]], axis=1)
-        fig.add_trace(go.Scattergl(
-            x=coords[members, 0], y=coords[members, 1], mode="markers", name=class_names[int(cls)],
-            marker=dict(size=6, color=class_colour(cls), line=dict(width=0.4, color="white")),
-            customdata=custom,
-            hovertemplate="sample %{customdata[0]:d}<br>true %{customdata[1]:d}" + predicted + "<extra></extra>"))
-    lo, hi = (coords.min(axis=0), coords.max(axis=0)) if len(coords) else (np.full(2, -1.0), np.ones(2))
-    pad = 0.04 * float(max(hi - lo)) + 1e-6
-    fig.update_layout(
-        title=dict(text=title, x=0.01, font=dict(size=14)), uirevision=revision, template="plotly_white",
-        margin=dict(l=10, r=10, t=40, b=10), legend=dict(title="class", itemsizing="constant"),
-        xaxis=dict(_AXIS, range=[lo[0] - pad, hi[0] + pad]),
-        yaxis=dict(_AXIS, range=[lo[1] - pad, hi[1] + pad], scaleanchor="x", scaleratio=1))
-    return fig
-
-
 def message_figure(message: str) -> go.Figure:
     """An empty, axis-free figure that says what is happening or what to do."""
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, font=dict(size=15, color="#555"),
                        xref="paper", yref="paper", x=0.5, y=0.5)
     fig.update_layout(template="plotly_white", xaxis=_AXIS, yaxis=_AXIS, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def sample_figure(x: np.ndarray, image_shape: tuple[int, int] | None) -> go.Figure:
+    """One input: an image (grey levels, e.g. an 8 x 8 digit) when it has an image shape, else its features as
+    bars (a point of a 2-D data set: its two coordinates).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_features,)
+        Values in [0, 1].
+    image_shape : tuple of int, optional
+    """
+    x = np.asarray(x, dtype=float)
+    if image_shape is not None and int(np.prod(image_shape)) == x.size:
+        fig = go.Figure(go.Heatmap(z=x.reshape(image_shape)[::-1], colorscale="Greys", zmin=0, zmax=1,
+                                   showscale=False, hovertemplate="%{z:.2f}<extra></extra>"))
+        fig.update_layout(xaxis=dict(_AXIS, scaleanchor="y", scaleratio=1), yaxis=_AXIS)
+    else:
+        fig = go.Figure(go.Bar(x=[f"x{i}" for i in range(x.size)], y=x, marker_color="#777777"))
+        fig.update_layout(yaxis=dict(range=[0, 1], title="value"))
+    fig.update_layout(template="plotly_white", margin=dict(l=4, r=4, t=4, b=4), height=150)
+    return fig
+
+
+def activation_figure(activations: np.ndarray, layer_name: str) -> go.Figure:
+    """A sample's activations at one layer, one bar per unit; ``activations`` is (units,)."""
+    fig = go.Figure(go.Bar(y=np.asarray(activations, dtype=float), marker_color=CLASS_COLOURS[0],
+                           hovertemplate="unit %{x}: %{y:.3f}<extra></extra>"))
+    fig.update_layout(template="plotly_white", margin=dict(l=30, r=4, t=24, b=20), height=130,
+                      title=dict(text=f"activations at {layer_name}", font=dict(size=12), x=0.01),
+                      xaxis=dict(showticklabels=False), bargap=0.1)
+    return fig
+
+
+def training_figure(metrics: list[dict[str, float]], silhouettes: list[float | None], epoch: int,
+                    layer_name: str) -> go.Figure:
+    """Loss and accuracy over epochs (top) and the layer's class silhouette (bottom), the current epoch marked.
+
+    Parameters
+    ----------
+    metrics : list of dict
+        Per epoch, as recorded (``train_loss``, ``test_loss``, and ``train_acc``, ``test_acc`` when classifying).
+    silhouettes : list of float or None
+        Per epoch, the class silhouette of the layer's layout (None where not laid out yet).
+    epoch : int
+        The epoch on the slider.
+    layer_name : str
+    """
+    from plotly.subplots import make_subplots
+
+    epochs = list(range(len(metrics)))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.6, 0.4],
+                        specs=[[{"secondary_y": True}], [{}]])
+    for key, name, dash in (("train_loss", "train loss", "dot"), ("test_loss", "test loss", "solid")):
+        fig.add_trace(go.Scatter(x=epochs, y=[m.get(key) for m in metrics], name=name, mode="lines+markers",
+                                 line=dict(color="#CC6677", dash=dash), marker=dict(size=4)), row=1, col=1)
+    if metrics and "test_acc" in metrics[0]:
+        for key, name, dash in (("train_acc", "train accuracy", "dot"), ("test_acc", "test accuracy", "solid")):
+            fig.add_trace(go.Scatter(x=epochs, y=[m.get(key) for m in metrics], name=name, mode="lines+markers",
+                                     line=dict(color="#332288", dash=dash), marker=dict(size=4)),
+                          row=1, col=1, secondary_y=True)
+    fig.add_trace(go.Scatter(x=epochs, y=silhouettes, name=f"class silhouette ({layer_name})", mode="lines+markers",
+                             line=dict(color="#117733"), marker=dict(size=4), connectgaps=False), row=2, col=1)
+    fig.add_vline(x=epoch, line=dict(color="#555", width=1, dash="dash"))
+    fig.update_layout(template="plotly_white", margin=dict(l=40, r=40, t=10, b=30), height=300,
+                      legend=dict(orientation="h", y=-0.15, font=dict(size=11)), clickmode="event",
+                      hovermode="x unified")
+    fig.update_xaxes(title_text="epoch (click to jump)", row=2, col=1)
     return fig

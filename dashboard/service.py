@@ -180,6 +180,69 @@ def _progress_in_store(store: RunStore, run_id: str, params: LayoutParams) -> tu
     return count_ready(store, info, params), len(info.layer_sizes) * info.epochs_done
 
 
+def _rounded(values: np.ndarray, decimals: int) -> list:
+    return np.round(np.asarray(values, dtype=np.float64), decimals).tolist()
+
+
+def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutParams,
+                     have: int = 0) -> dict | None:
+    """Everything the browser needs to draw every ready epoch of one layer without asking again.
+
+    Parameters
+    ----------
+    store, run_id, layer, params
+        Which run, hidden layer (0-based) and layout.
+    have : int
+        Frames the browser already holds for this layer; ``None`` is returned when no more are ready.
+
+    Returns
+    -------
+    dict or None
+        JSON-ready: ``run``, ``layer``, ``name`` (e.g. ``"h2 (128 units)"``), ``last_epoch``, ``labels``,
+        ``index``, ``scrambled`` (n_probe,), ``class_names``, ``classifies``, ``complete`` (every recorded epoch
+        is laid out), and ``frames``: epoch (as a string) -> ``x``, ``y`` (display coordinates), ``pred``,
+        ``conf``, ``sens`` (gradient norm at this layer, or absent), ``silhouette``, ``metrics``.
+    """
+    info = store.run_info(run_id)
+    keys = [store.derived.get(_index_key(run_id, params, layer, epoch)) for epoch in range(info.epochs_done)]
+    ready = [e for e, k in enumerate(keys) if k is not None]
+    if len(ready) <= have and have > 0:
+        return None
+    probe = store.probe(run_id)
+    frames = {}
+    for epoch in ready:
+        cached = store.get_derived(keys[epoch])
+        if cached is None:  # evicted or corrupt since: the job lays it out again
+            continue
+        predictions, confidence, metrics = store.outputs(run_id, epoch)
+        frame = {"x": _rounded(cached["display"][:, 0], 4), "y": _rounded(cached["display"][:, 1], 4),
+                 "silhouette": round(float(cached["silhouette"]), 4), "metrics": metrics}
+        if predictions is not None:
+            frame.update(pred=predictions.tolist(), conf=_rounded(confidence, 3))
+        try:
+            frame["sens"] = _rounded(store.extras(run_id, epoch, [f"sens{layer}"])[f"sens{layer}"], 5)
+        except KeyError:
+            pass
+        frames[str(epoch)] = frame
+    scrambled = probe.get("scrambled", np.zeros(len(probe["y"]), dtype=bool))
+    return {"run": run_id, "layer": layer, "name": f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)",
+            "last_epoch": info.epochs_done - 1, "labels": probe["y"].tolist(), "index": probe["index"].tolist(),
+            "scrambled": scrambled.astype(int).tolist(),
+            "class_names": list(info.class_names) or [str(c) for c in range(int(probe["y"].max()) + 1)],
+            "classifies": info.config.model != "vae", "complete": len(frames) == info.epochs_done and
+            info.state != "training", "frames": frames}
+
+
+def silhouettes(store: RunStore, run_id: str, layer: int, params: LayoutParams) -> list[float | None]:
+    """Per recorded epoch, the class silhouette of the layer's layout, ``None`` where it is not laid out."""
+    out: list[float | None] = []
+    for epoch in range(store.run_info(run_id).epochs_done):
+        key = store.derived.get(_index_key(run_id, params, layer, epoch))
+        cached = store.get_derived(key) if key is not None else None
+        out.append(None if cached is None else float(cached["silhouette"]))
+    return out
+
+
 def frame_view(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams) -> FrameView | None:
     """The cached frame of (layer, epoch) with what the map needs, or ``None`` while it is not computed."""
     key = store.derived.get(_index_key(run_id, params, layer, epoch))

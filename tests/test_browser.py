@@ -106,3 +106,82 @@ def test_progress_shows_while_the_job_runs_and_cancel_stops_it(dash_duo, tmp_pat
     store.close()
     assert info.state == "complete" and 0 < ready < 3 * 41  # stopped part-way; what was done is kept
     assert dash_duo.get_logs() == []
+
+
+def point_offset(dash_duo, trace: int = 0, point: int = 0) -> tuple[int, int]:
+    """Where a point of the map is, from the top-left of its plot area (the drag layer)."""
+    dx, dy = dash_duo.driver.execute_script(f"""
+        const gd = document.querySelector('#map .js-plotly-plot');
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, t = gd._fullData[{trace}];
+        return [xa.l2p(t.x[{point}]), ya.l2p(t.y[{point}])];""")
+    return int(dx), int(dy)
+
+
+def test_the_researchers_path_colour_click_inspect_and_share_the_view(dash_duo, trained_store_dir, tiny_config,
+                                                                       tmp_path):
+    store_dir = tmp_path / "store"
+    shutil.copytree(trained_store_dir, store_dir)
+    dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
+    dash_duo.wait_for_contains_text("#job-message", "8/8 frames ready", timeout=60)
+    press(dash_duo, "epoch-slider", Keys.END)
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 3", timeout=20)
+
+    # colour by sensitivity: one trace with a colour scale instead of one per class
+    dash_duo.find_element("#colour-by input[value='sensitivity']").click()
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(
+        "const gd = document.querySelector('#map .js-plotly-plot');"
+        "return gd._fullData.length === 1 && Array.isArray(gd._fullData[0].marker.color);"))
+
+    # click a node: the inspector names the sample, its labels, sensitivity and neighbours
+    dx, dy = point_offset(dash_duo)
+    ActionChains(dash_duo.driver).move_to_element_with_offset(
+        dash_duo.find_element("#map .nsewdrag"), dx, dy).click().perform()
+    dash_duo.wait_for_contains_text("#inspector-body", "Sample", timeout=20)
+    body = dash_duo.find_element("#inspector-body").text
+    assert "true class" in body and "predicted" in body and "sensitivity" in body and "at h1, epoch 3" in body
+    sample = body.split("Sample ")[1].split()[0]
+    assert f"sample={sample}" in dash_duo.driver.current_url and "colour=sensitivity" in dash_duo.driver.current_url
+    # the selected node is ringed on the map
+    assert dash_duo.driver.execute_script(
+        "return document.querySelector('#map .js-plotly-plot')._fullData.some(t => t.name === 'selected');")
+
+    # a neighbour is clickable and becomes the selected sample
+    neighbour = dash_duo.find_element(".neighbours button")
+    other = neighbour.text.split(" ·")[0]
+    neighbour.click()
+    dash_duo.wait_for_contains_text("#inspector-body", f"Sample {other}", timeout=20)
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: f"sample={other}" in d.current_url)
+
+    # copy the URL, open it again: the same view
+    url = dash_duo.driver.current_url
+    dash_duo.driver.get(url)
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 3", timeout=30)
+    dash_duo.wait_for_contains_text("#inspector-body", f"Sample {other}", timeout=20)
+    assert dash_duo.find_element("#colour-by input[value='sensitivity']").is_selected()
+
+    # the training curves jump the epoch slider
+    dash_duo.wait_for_element("#training-curves .js-plotly-plot", timeout=20)
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        "const gd = document.querySelector('#training-curves .js-plotly-plot');"
+        "return gd && gd._fullData && gd._fullData.length >= 3;"))
+    dash_duo.driver.execute_script(
+        "const gd = document.querySelector('#training-curves .js-plotly-plot');"
+        "gd.emit('plotly_click', {points: [{x: 1, y: 0, curveNumber: 0, pointNumber: 1}]});")
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 1", timeout=20)
+
+    if SCREENSHOTS:
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, "inspect.png"))
+    assert dash_duo.get_logs() == []
+
+
+def test_a_bad_url_names_the_field_and_shows_the_default_view(dash_duo, trained_store_dir, tiny_config, tmp_path):
+    store_dir = tmp_path / "store"
+    shutil.copytree(trained_store_dir, store_dir)
+    dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
+    dash_duo.driver.get(dash_duo.server_url + "/?layer=9&epoch=x&colour=rainbow")
+    dash_duo.wait_for_contains_text("#url-problems", "layer must be in 0..1, got 9", timeout=30)
+    text = dash_duo.find_element("#url-problems").text
+    assert "epoch must be a whole number, got 'x'" in text and "colour must be one of" in text
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 0", timeout=60)
+    assert dash_duo.get_logs() == []

@@ -6,7 +6,7 @@ from dash import no_update
 
 from dashboard import figures, service
 from dashboard.context import AppContext
-from dashboard.map_panel import map_update
+from dashboard.map_panel import sequence_update
 from layout_engine.pipeline import LayoutParams
 
 FAST = LayoutParams(n_iter=80, warm_n_iter=20)
@@ -60,32 +60,21 @@ def test_frame_view_is_none_until_computed(store_copy, tiny_config):
     assert service.frame_view(store_copy, tiny_config.run_id, 0, 0, FAST) is None
 
 
-def test_map_update_shows_the_frame_once_and_polls_while_waiting(store_copy, tiny_config):
+def test_the_sequence_goes_to_the_browser_as_frames_get_ready(store_copy, tiny_config):
     ctx = AppContext(store_dir=store_copy.directory, config=tiny_config, params=FAST)
-    fig, caption, token, poll_disabled = map_update(ctx, 0, 2, None)
-    assert token is None and poll_disabled is False  # not laid out yet: keep polling
-    assert "Laying out h1 (24 units), epoch 2" in fig.layout.annotations[0].text
+    payload, poll_disabled = sequence_update(ctx, 0, 0)
+    assert payload["frames"] == {} and poll_disabled is False  # nothing laid out yet: keep polling
     service.prepare(store_copy, tiny_config, FAST)
-    fig, caption, token, poll_disabled = map_update(ctx, 0, 2, None)
-    assert poll_disabled is True and token.endswith("/0/2")
-    assert "h1 (24 units), epoch 2: class silhouette" in caption
-    shown = np.concatenate([np.asarray(t.customdata)[:, 0] for t in fig.data]).astype(int)
-    np.testing.assert_array_equal(np.sort(shown), store_copy.probe(tiny_config.run_id)["index"])
-    assert map_update(ctx, 0, 2, token)[0] is no_update
-
-
-def test_map_figure_carries_sample_index_and_labels_per_class():
-    coords = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
-    fig = figures.map_figure(coords, labels=np.array([0, 1, 0]), predictions=np.array([0, 0, 0]),
-                             confidence=np.array([0.9, 0.6, 0.8]), sample_index=np.array([10, 11, 12]),
-                             class_names=[str(i) for i in range(10)], title="t")
-    assert [t.name for t in fig.data] == ["0", "1"]
-    assert all(t.type == "scattergl" for t in fig.data)
-    np.testing.assert_array_equal(np.asarray(fig.data[0].customdata)[:, 0], [10, 12])
-    np.testing.assert_array_equal(np.asarray(fig.data[1].customdata)[0, :3], [11, 1, 0])
-    assert "predicted %{customdata[2]:d}" in fig.data[0].hovertemplate
-    assert fig.data[0].marker.color != fig.data[1].marker.color
-    assert fig.layout.xaxis.visible is False
+    payload, poll_disabled = sequence_update(ctx, 1, 0)
+    assert poll_disabled is True and payload["complete"] and payload["name"] == "h2 (12 units)"
+    assert sorted(payload["frames"]) == ["0", "1", "2", "3"] and payload["last_epoch"] == 3
+    frame = payload["frames"]["2"]
+    assert len(frame["x"]) == len(frame["pred"]) == len(frame["sens"]) == len(payload["labels"]) == 240
+    np.testing.assert_array_equal(payload["index"], store_copy.probe(tiny_config.run_id)["index"])
+    assert "test_acc" in frame["metrics"] and -1 <= frame["silhouette"] <= 1
+    view = service.frame_view(store_copy, tiny_config.run_id, 1, 2, FAST)
+    np.testing.assert_allclose(frame["x"], view.coords[:, 0], atol=1e-4)
+    assert sequence_update(ctx, 1, 4)[0] is no_update  # the browser has every frame: nothing is sent again
 
 
 def test_an_evicted_frame_is_recomputed_alone_and_identically(store_copy, tiny_config, monkeypatch):
@@ -106,13 +95,12 @@ def test_an_evicted_frame_is_recomputed_alone_and_identically(store_copy, tiny_c
     np.testing.assert_array_equal(store_copy.get_derived(key)["display"], before)
 
 
-@pytest.mark.parametrize(("layer", "epoch", "message"), [
-    (7, 0, "layer must be in 0..1, got 7"),
-    (-1, 0, "layer must be in 0..1, got -1"),
-    (0, 99, "epoch must be in 0..3, got 99"),
-    ("x", 0, "layer and epoch must be whole numbers"),
+@pytest.mark.parametrize(("layer", "message"), [
+    (7, "layer must be in 0..1, got 7"),
+    (-1, "layer must be in 0..1, got -1"),
+    ("x", "layer must be a whole number"),
 ])
-def test_out_of_range_slider_values_get_a_message_not_an_error(store_copy, tiny_config, layer, epoch, message):
+def test_out_of_range_layers_get_a_message_not_an_error(store_copy, tiny_config, layer, message):
     ctx = AppContext(store_dir=store_copy.directory, config=tiny_config, params=FAST)
-    fig, caption, token, poll_disabled = map_update(ctx, layer, epoch, None)
-    assert fig.layout.annotations[0].text == message and token is None and poll_disabled is True
+    payload, poll_disabled = sequence_update(ctx, layer, 0)
+    assert payload == {"error": message} and poll_disabled is True

@@ -1,0 +1,157 @@
+"""Inspector: click a node to see the sample, its labels, its activations and sensitivity at this layer and
+epoch, and its nearest neighbours there (click one to move to it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from dash import ALL, Dash, Input, Output, ctx as callback_ctx, dcc, html, no_update
+
+from dashboard import figures
+from dashboard.context import AppContext
+from models.store import RunStore
+
+#: nearest neighbours listed
+N_NEIGHBOURS = 8
+
+
+@dataclass(frozen=True)
+class SampleView:
+    """What the inspector shows for one probe sample at one (layer, epoch).
+
+    Attributes
+    ----------
+    position : int
+        Row of the sample in the probe set.
+    index : int
+        The sample's index in its data set.
+    x : ndarray of shape (n_features,)
+        Its input as trained on.
+    label : int
+    trained_label : int
+        The label it was trained with (differs from ``label`` under label noise).
+    predicted : int or None
+    confidence : float or None
+    scrambled : bool
+    activations : ndarray of shape (units,)
+    sensitivity : float or None
+        Gradient norm at this layer.
+    sensitivity_rank : float or None
+        Share of probe samples with a smaller gradient norm.
+    neighbours : ndarray of shape (N_NEIGHBOURS,), int
+        Probe positions of its nearest neighbours in this layer's activation space, nearest first.
+    neighbour_index : ndarray of shape (N_NEIGHBOURS,), int
+        Their indices in the data set.
+    """
+
+    position: int
+    index: int
+    x: np.ndarray
+    label: int
+    trained_label: int
+    predicted: int | None
+    confidence: float | None
+    scrambled: bool
+    activations: np.ndarray
+    sensitivity: float | None
+    sensitivity_rank: float | None
+    neighbours: np.ndarray
+    neighbour_index: np.ndarray
+
+
+def sample_view(store: RunStore, run_id: str, layer: int, epoch: int, sample: int) -> SampleView:
+    """Gather :class:`SampleView` for the probe sample with data-set index ``sample``; ``KeyError`` names what
+    is missing."""
+    probe = store.probe(run_id)
+    n = len(probe["y"])
+    hits = np.flatnonzero(probe["index"] == sample)
+    if not len(hits):
+        raise KeyError(f"sample {sample} is not in the probe set")
+    position = int(hits[0])
+    A = store.activations(run_id, epoch, layer)
+    predictions, confidence, _ = store.outputs(run_id, epoch)
+    distances = np.linalg.norm(A - A[position], axis=1)
+    distances[position] = np.inf
+    neighbours = np.argsort(distances, kind="stable")[:min(N_NEIGHBOURS, n - 1)]
+    try:
+        sens = store.extras(run_id, epoch, [f"sens{layer}"])[f"sens{layer}"]
+        sensitivity, rank = float(sens[position]), float(np.mean(sens < sens[position]))
+    except KeyError:
+        sensitivity = rank = None
+    return SampleView(position=position, index=int(probe["index"][position]), x=probe["X"][position],
+                      label=int(probe["y"][position]), trained_label=int(probe.get("y_train", probe["y"])[position]),
+                      predicted=None if predictions is None else int(predictions[position]),
+                      confidence=None if confidence is None else float(confidence[position]),
+                      scrambled=bool(probe.get("scrambled", np.zeros(n, bool))[position]),
+                      activations=A[position], sensitivity=sensitivity, sensitivity_rank=rank, neighbours=neighbours,
+                      neighbour_index=probe["index"][neighbours])
+
+
+def layout() -> html.Div:
+    return html.Div(className="inspector", children=[
+        html.H3("Inspector"),
+        html.Div(id="inspector-body", children=html.P("Click a node on the map to inspect its sample.",
+                                                      className="empty")),
+    ])
+
+
+def render(ctx: AppContext, view: SampleView, layer: int, epoch: int, labels: np.ndarray) -> list:
+    names = ctx.class_names
+    name = lambda c: names[c] if 0 <= c < len(names) else str(c)  # noqa: E731
+    facts = [html.Li(f"true class {name(view.label)}")]
+    if view.trained_label != view.label:
+        facts.append(html.Li(f"trained as {name(view.trained_label)} (label noise)", className="warn"))
+    if view.predicted is not None:
+        verdict = "correct" if view.predicted == view.label else "wrong"
+        facts.append(html.Li(f"predicted {name(view.predicted)} ({view.confidence:.0%}), {verdict}"))
+    if view.sensitivity is not None:
+        facts.append(html.Li(f"sensitivity {view.sensitivity:.3g} (above {view.sensitivity_rank:.0%} of samples)"))
+    facts.append(html.Li("scrambled" if view.scrambled else "not scrambled", className="warn" if view.scrambled else ""))
+    layer_name = ctx.config.layer_names[layer]
+    return [
+        html.Div(className="inspector-head", children=[
+            html.Strong(f"Sample {view.index}"), html.Span(f" at {layer_name}, epoch {epoch}", className="muted")]),
+        dcc.Graph(id="inspector-sample", figure=figures.sample_figure(view.x, ctx.image_shape),
+                  config={"displayModeBar": False}, className="inspector-sample"),
+        html.Ul(facts, className="facts"),
+        dcc.Graph(id="inspector-activations", figure=figures.activation_figure(view.activations, layer_name),
+                  config={"displayModeBar": False}, className="inspector-activations"),
+        html.Div("Nearest neighbours here:", className="muted"),
+        html.Div(className="neighbours", children=[
+            html.Button(f"{int(index)} · {name(int(labels[j]))}", id={"type": "neighbour", "sample": int(index)},
+                        className="button button-small", n_clicks=0)
+            for j, index in zip(view.neighbours, view.neighbour_index)]),
+    ]
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(
+        Output("selected", "data"),
+        Input("map", "clickData"), Input({"type": "neighbour", "sample": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def select(click, _neighbour_clicks):
+        trigger = callback_ctx.triggered_id
+        if isinstance(trigger, dict):  # a neighbour button; ignore its creation (n_clicks 0)
+            if not any(t["value"] for t in callback_ctx.triggered):
+                return no_update
+            return int(trigger["sample"])
+        try:
+            return int(click["points"][0]["customdata"][0])
+        except (TypeError, KeyError, IndexError, ValueError):
+            return no_update
+
+    @app.callback(
+        Output("inspector-body", "children"),
+        Input("selected", "data"), Input("layer-slider", "value"), Input("epoch-slider", "value"),
+    )
+    def inspect(sample, layer, epoch):
+        if sample is None:
+            return html.P("Click a node on the map to inspect its sample.", className="empty")
+        try:
+            layer, epoch, sample = int(layer), int(epoch), int(sample)
+            view = sample_view(ctx.store, ctx.run_id, layer, epoch, sample)
+        except (KeyError, TypeError, ValueError) as exc:
+            return html.P(f"Nothing to inspect here: {exc.args[0] if exc.args else exc}", className="empty")
+        return render(ctx, view, layer, epoch, ctx.store.probe(ctx.run_id)["y"])

@@ -1,0 +1,45 @@
+"""Training panel: loss, accuracy and the layer's class separation over epochs, linked to the epoch slider."""
+
+from __future__ import annotations
+
+from dash import Dash, Input, Output, dcc, html, no_update
+
+from dashboard import figures, service
+from dashboard.context import AppContext
+
+
+def layout() -> html.Div:
+    return html.Div(className="training", children=[
+        html.H3("Training"),
+        dcc.Graph(id="training-curves", figure=figures.message_figure("Curves appear once the run is trained."),
+                  config={"displayModeBar": False}, className="training-curves"),
+    ])
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(
+        Output("training-curves", "figure"),
+        Input("layer-slider", "value"), Input("epoch-slider", "value"), Input("job-message", "children"),
+    )
+    def curves(layer, epoch, _job):
+        store = ctx.store
+        try:
+            layer, epoch = int(layer), int(epoch)
+            metrics = store.metrics(ctx.run_id)
+        except (KeyError, TypeError, ValueError):
+            return figures.message_figure("Curves appear once the run is trained.")
+        if not metrics or not 0 <= layer < len(ctx.config.layer_sizes):
+            return figures.message_figure("Curves appear once the run is trained.")
+        silhouettes = service.silhouettes(store, ctx.run_id, layer, ctx.params)
+        return figures.training_figure(metrics, silhouettes, epoch, ctx.config.layer_names[layer])
+
+    @app.callback(
+        Output("epoch-slider", "value", allow_duplicate=True),
+        Input("training-curves", "clickData"),
+        prevent_initial_call=True,
+    )
+    def jump(click):
+        try:
+            return int(round(click["points"][0]["x"]))
+        except (TypeError, KeyError, IndexError, ValueError):
+            return no_update

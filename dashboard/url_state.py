@@ -1,0 +1,97 @@
+"""The view in the URL: ``?layer=1&epoch=12&colour=sensitivity&sample=345`` opens the same view again.
+
+On page load one callback reads the query (``url-in``) and sets the controls, once; a client-side callback
+keeps the query (``url``, a second location component, so the callback graph has no cycle) in step with the
+controls.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from dash import ClientsideFunction, Dash, Input, Output, State, no_update
+
+from dashboard.context import AppContext
+from dashboard.map_panel import COLOURS
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """The view a URL asks for, each field checked against the run; a bad field falls back to its default.
+
+    Attributes
+    ----------
+    layer, epoch : int
+    colour : str
+        One of :data:`dashboard.map_panel.COLOURS`.
+    sample : int or None
+        Data-set index of the selected sample.
+    problems : tuple of str
+        What was wrong with the query, one message per field (shown in the page).
+    """
+
+    layer: int = 0
+    epoch: int = 0
+    colour: str = "class"
+    sample: int | None = None
+    problems: tuple[str, ...] = ()
+
+
+def parse(query: Mapping[str, str], *, n_layers: int, last_epoch: int, sample_index: np.ndarray | None) -> ViewState:
+    """The :class:`ViewState` of a URL query; ``sample`` is a data-set index, which must be in ``sample_index``
+    (the probe set's indices) when the run is stored."""
+    problems = []
+
+    def integer(name: str, lo: int, hi: int) -> int | None:
+        if name not in query:
+            return None
+        try:
+            value = int(query[name])
+        except ValueError:
+            problems.append(f"{name} must be a whole number, got {query[name]!r}")
+            return None
+        if not lo <= value <= hi:
+            problems.append(f"{name} must be in {lo}..{hi}, got {value}")
+            return None
+        return value
+
+    layer = integer("layer", 0, n_layers - 1) or 0
+    epoch = integer("epoch", 0, last_epoch) or 0
+    colour = query.get("colour", "class")
+    if colour not in COLOURS:
+        problems.append(f"colour must be one of {', '.join(COLOURS)}, got {colour!r}")
+        colour = "class"
+    sample = integer("sample", 0, 10**9) if "sample" in query else None
+    if sample is not None and sample_index is not None and sample not in set(np.asarray(sample_index).tolist()):
+        problems.append(f"sample {sample} is not in the probe set")
+        sample = None
+    return ViewState(layer=layer, epoch=epoch, colour=colour, sample=sample, problems=tuple(problems))
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(
+        Output("layer-slider", "value"), Output("epoch-slider", "value", allow_duplicate=True),
+        Output("colour-by", "value"), Output("selected", "data", allow_duplicate=True),
+        Output("url-problems", "children"), Output("url-applied", "data"),
+        Input("url-in", "search"), State("url-applied", "data"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def apply(search, applied):
+        if applied:
+            return (no_update,) * 6
+        query = dict(urllib.parse.parse_qsl((search or "").lstrip("?")))
+        store = ctx.store
+        sample_index = store.probe(ctx.run_id)["index"] if "sample" in query and store.has_run(ctx.run_id) else None
+        view = parse(query, n_layers=len(ctx.config.layer_sizes), last_epoch=ctx.last_epoch,
+                     sample_index=sample_index)
+        return view.layer, view.epoch, view.colour, view.sample, " · ".join(view.problems), True
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="urlState"),
+        Output("url", "search"),
+        Input("layer-slider", "value"), Input("epoch-slider", "value"), Input("colour-by", "value"),
+        Input("selected", "data"), State("url", "search"),
+    )

@@ -1,0 +1,57 @@
+"""Dashboard pieces without a browser: the URL's view, the inspector's sample, the figure builders."""
+
+import numpy as np
+import pytest
+
+from dashboard import figures, service
+from dashboard.inspector import N_NEIGHBOURS, sample_view
+from dashboard.url_state import parse
+from layout_engine.pipeline import LayoutParams
+
+FAST = LayoutParams(n_iter=80, warm_n_iter=20)
+
+
+def test_a_url_query_becomes_a_view_and_bad_fields_are_named():
+    index = np.array([3, 8, 20])
+    view = parse({"layer": "1", "epoch": "12", "colour": "sensitivity", "sample": "8"}, n_layers=4, last_epoch=30,
+                 sample_index=index)
+    assert (view.layer, view.epoch, view.colour, view.sample, view.problems) == (1, 12, "sensitivity", 8, ())
+    bad = parse({"layer": "7", "epoch": "-1", "colour": "rainbow", "sample": "9"}, n_layers=4, last_epoch=30,
+                sample_index=index)
+    assert (bad.layer, bad.epoch, bad.colour, bad.sample) == (0, 0, "class", None)
+    assert bad.problems == ("layer must be in 0..3, got 7", "epoch must be in 0..30, got -1",
+                            "colour must be one of class, predicted, correct, sensitivity, scrambled, got 'rainbow'",
+                            "sample 9 is not in the probe set")
+    assert parse({"epoch": "1e9"}, n_layers=1, last_epoch=3, sample_index=None).problems == (
+        "epoch must be a whole number, got '1e9'",)
+
+
+def test_the_inspector_gathers_a_sample_and_its_nearest_neighbours(store_copy, tiny_config):
+    probe = store_copy.probe(tiny_config.run_id)
+    sample = int(probe["index"][5])
+    view = sample_view(store_copy, tiny_config.run_id, 1, 3, sample)
+    A = store_copy.activations(tiny_config.run_id, 3, 1)
+    assert view.position == 5 and view.label == probe["y"][5] and view.activations.shape == (12,)
+    assert len(view.neighbours) == N_NEIGHBOURS and 5 not in view.neighbours
+    d = np.linalg.norm(A - A[5], axis=1)
+    assert d[view.neighbours].max() <= np.sort(d)[N_NEIGHBOURS]  # really the nearest (self is at 0)
+    np.testing.assert_array_equal(view.neighbour_index, probe["index"][view.neighbours])
+    assert view.sensitivity is not None and 0 <= view.sensitivity_rank <= 1 and view.predicted is not None
+    with pytest.raises(KeyError, match="not in the probe set"):
+        sample_view(store_copy, tiny_config.run_id, 1, 3, -5)
+
+
+def test_figure_builders_draw_a_digit_features_activations_and_curves(store_copy, tiny_config):
+    digit = figures.sample_figure(np.linspace(0, 1, 64), (8, 8))
+    assert digit.data[0].type == "heatmap" and np.asarray(digit.data[0].z).shape == (8, 8)
+    point = figures.sample_figure(np.array([0.2, 0.7]), None)
+    assert point.data[0].type == "bar" and list(point.data[0].y) == [0.2, 0.7]
+    assert len(figures.activation_figure(np.ones(12), "h2").data[0].y) == 12
+    service.prepare(store_copy, tiny_config, FAST)
+    metrics = store_copy.metrics(tiny_config.run_id)
+    silhouettes = service.silhouettes(store_copy, tiny_config.run_id, 0, FAST)
+    assert len(silhouettes) == 4 and all(s is not None for s in silhouettes)
+    fig = figures.training_figure(metrics, silhouettes, 2, "h1")
+    names = [t.name for t in fig.data]
+    assert names == ["train loss", "test loss", "train accuracy", "test accuracy", "class silhouette (h1)"]
+    assert any(shape.x0 == 2 for shape in fig.layout.shapes)  # the current epoch is marked
