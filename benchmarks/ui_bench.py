@@ -1,0 +1,152 @@
+"""Scrubbing speed in a real browser: time from an epoch-slider key press to the redrawn map.
+
+    python -m benchmarks.ui_bench [--store DIR] [--steps 60] [--port 8061]
+
+On the default run (n = 1,797 probe samples; trained and laid out first if the store lacks it), it starts
+``app.py`` as a user does, opens it in headless Debian Chromium, waits for every frame, then presses the
+epoch slider's arrow keys ``--steps`` times on each of two layers (forward to the end, back to the start),
+timing each step in the page: from the ``keydown`` event to Plotly's ``plotly_afterplot`` of the redrawn map.
+It also times a layer switch (which fetches that layer's frames once). Prints a table and last
+``RESULT slider_median_ms=<f> slider_p95_ms=<f>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from selenium import webdriver
+from selenium.webdriver.common.keys import Keys
+
+from dashboard import service
+from layout_engine.pipeline import LayoutParams
+from models.config import RunConfig
+from models.store import RunStore, default_store_dir
+
+logger = logging.getLogger("benchmarks.ui_bench")
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1366,768")
+
+#: records the time of the last keydown, and of the map's last redraw, in the page's clock
+HOOK = """
+window.__es = {key: 0, plot: 0};
+document.addEventListener('keydown', () => { window.__es.key = performance.now(); }, true);
+const gd = document.querySelector('#map .js-plotly-plot');
+gd.on('plotly_afterplot', () => { window.__es.plot = performance.now(); });
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def browser() -> webdriver.Chrome:
+    options = webdriver.ChromeOptions()
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    for binary in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
+        if os.path.exists(binary):
+            options.binary_location = binary
+    return webdriver.Chrome(options=options)
+
+
+def wait(predicate, timeout: float, what: str):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def step(driver, thumb, key: str) -> float:
+    """Press ``key`` on the focused slider thumb; milliseconds from keydown to the map's redraw."""
+    driver.execute_script("window.__es.plot = 0; window.__es.key = 0;")
+    thumb.send_keys(key)
+    wait(lambda: driver.execute_script("return window.__es.plot > window.__es.key && window.__es.key > 0;"), 30,
+         "the map to redraw")
+    return driver.execute_script("return window.__es.plot - window.__es.key;")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
+    parser.add_argument("--steps", type=int, default=60, help="key presses per layer, 2..1000 (default %(default)s)")
+    args = parser.parse_args(argv)
+    if not 2 <= args.steps <= 1000:
+        parser.error(f"argument --steps: must be in 2..1000, got {args.steps}")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    store_dir = Path(args.store or default_store_dir())
+    config, params = RunConfig(), LayoutParams()
+    store = RunStore(store_dir)
+    logger.info("preparing the default run and its frames (trained and laid out if missing)...")
+    info, ready = service.prepare(store, config, params)
+    store.close()
+    logger.info("%d frames ready", ready)
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--store", str(store_dir)], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    driver = None
+    try:
+        wait(lambda: _answers(port), 60, "the server")
+        driver = browser()
+        driver.get(f"http://127.0.0.1:{port}/")
+        wait(lambda: "epoch 0" in driver.find_element("id", "frame-info").text, 60, "the first map")
+        rows = []
+        for layer in (0, 2):
+            if layer:
+                layer_thumb = driver.find_element("css selector", "#layer-slider [role=slider]")
+                layer_thumb.click()
+                driver.execute_script(HOOK)
+                t0 = time.perf_counter()
+                for _ in range(layer):
+                    layer_thumb.send_keys(Keys.ARROW_RIGHT)
+                wait(lambda: f"{config.layer_names[layer]} (" in driver.find_element("id", "frame-info").text, 60,
+                     "the layer switch")
+                rows.append(("layer switch", [1000 * (time.perf_counter() - t0)]))
+            thumb = driver.find_element("css selector", "#epoch-slider [role=slider]")
+            thumb.click()
+            driver.execute_script(HOOK)
+            half = args.steps // 2
+            times = [step(driver, thumb, Keys.ARROW_RIGHT) for _ in range(half)]
+            times += [step(driver, thumb, Keys.ARROW_LEFT) for _ in range(args.steps - half)]
+            rows.append((f"epoch steps on {config.layer_names[layer]}", times))
+        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    finally:
+        if driver is not None:
+            driver.quit()
+        server.terminate()
+        server.wait(timeout=10)
+
+    steps = [t for name, ts in rows if name.startswith("epoch") for t in ts]
+    print(f"\nuptime: {os.popen('uptime').read().strip()}   n = {info.n_probe} samples, {ready} frames")
+    print(f"{'what':<22}{'n':>5}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}")
+    for name, ts in rows:
+        print(f"{name:<22}{len(ts):>5}{np.median(ts):>11.1f}{np.percentile(ts, 95):>9.1f}{max(ts):>9.1f}")
+    print(f"browser console errors: {len(errors)}")
+    print(f"RESULT slider_median_ms={np.median(steps):.1f} slider_p95_ms={np.percentile(steps, 95):.1f}")
+
+
+def _answers(port: int) -> bool:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+        return True
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    main()
