@@ -56,7 +56,7 @@
     return by(i => labels[i], className, classColour);
   }
 
-  function render(payload, epoch, colour, sizeBySensitivity, selected) {
+  function render(payload, epoch, colour, flags, selected) {
     const noUpdate = window.dash_clientside.no_update;
     if (!payload) { return [message("Preparing the run…"), ""]; }
     if (payload.error) { return [message(payload.error), ""]; }
@@ -67,7 +67,8 @@
     const frame = payload.frames[String(e)];
     if (!frame) { return [message("Laying out " + payload.name + ", epoch " + e + "…"), ""]; }
     const sens = frame.sens, maxSens = sens ? Math.max(...sens, 1e-12) : 1;
-    const bySize = Array.isArray(sizeBySensitivity) ? sizeBySensitivity.length > 0 : Boolean(sizeBySensitivity);
+    flags = Array.isArray(flags) ? flags : [];
+    const bySize = flags.includes("size");
     const size = i => (bySize && sens ? 4 + 12 * Math.sqrt(sens[i] / maxSens) : 6);
     const traces = groups(payload, frame, colour).map(g => {
       const m = g.members;
@@ -88,6 +89,16 @@
                 (sens ? "<br>sensitivity %{customdata[4]:.3g}" : "") + "<extra></extra>"};
     });
     const at = selected === null || selected === undefined ? -1 : payload.index.indexOf(selected);
+    if (at >= 0 && flags.includes("trail")) {
+      // the selected sample's path over the epochs so far (display frames are aligned epoch to epoch)
+      const xs = [], ys = [];
+      for (let t = 0; t <= e; t++) {
+        const f = payload.frames[String(t)];
+        if (f) { xs.push(f.x[at]); ys.push(f.y[at]); }
+      }
+      traces.push({type: "scattergl", mode: "lines+markers", name: "trail", x: xs, y: ys, showlegend: false,
+                   hoverinfo: "skip", line: {color: "rgba(0,0,0,0.55)", width: 1.5}, marker: {size: 3, color: "#000"}});
+    }
     if (at >= 0) {
       traces.push({type: "scattergl", mode: "markers", name: "selected", x: [frame.x[at]],
                    y: [frame.y[at]], showlegend: false, hoverinfo: "skip",
@@ -116,7 +127,23 @@
     return next === search ? window.dash_clientside.no_update : next;
   }
 
+  function downloadImage(pngClicks, svgClicks) {
+    // the map as drawn, by Plotly in the browser (WebGL points are rasterised into the SVG)
+    const trig = window.dash_clientside.callback_context.triggered.map(t => t.prop_id)[0] || "";
+    const gd = document.querySelector("#map .js-plotly-plot");
+    if (gd) {
+      const svg = trig.startsWith("export-svg");
+      window.Plotly.downloadImage(gd, {format: svg ? "svg" : "png", filename: "epochscope-map",
+                                       width: 1200, height: 900, scale: svg ? 1 : 2});
+    }
+    return window.dash_clientside.no_update;
+  }
+
+  function playSpeed(speed) {
+    return Math.round(700 / Number(speed || 1));
+  }
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    epochscope: {render: render, urlState: urlState},
+    epochscope: {render: render, urlState: urlState, downloadImage: downloadImage, playSpeed: playSpeed},
   });
 })();

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dash import Dash, Input, Output, State, dcc, html
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 
 from dashboard.context import AppContext
 
 PLAY_INTERVAL_MS = 700
+#: play speeds offered, as multiples of one epoch per PLAY_INTERVAL_MS
+SPEEDS = (0.5, 1, 2, 4)
 
 
 def layout(ctx: AppContext) -> html.Div:
@@ -30,6 +32,8 @@ def layout(ctx: AppContext) -> html.Div:
                 dcc.Slider(id="epoch-slider", min=0, max=last, step=1, value=0, marks=epoch_marks,
                            updatemode="drag", tooltip={"placement": "bottom", "always_visible": False},
                            className="epoch-slider"),
+                dcc.Dropdown(id="play-speed", options=[{"label": f"{v}x", "value": v} for v in SPEEDS], value=1,
+                             clearable=False, searchable=False, className="speed"),
             ]),
         ]),
         dcc.Interval(id="play-interval", interval=PLAY_INTERVAL_MS, disabled=True),
@@ -37,7 +41,11 @@ def layout(ctx: AppContext) -> html.Div:
 
 
 def register(app: Dash) -> None:
-    """Play / pause steps the epoch slider in the browser, without a server round trip."""
+    """Play / pause steps the epoch slider in the browser, without a server round trip, at the chosen speed."""
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="playSpeed"),
+        Output("play-interval", "interval"), Input("play-speed", "value"),
+    )
     app.clientside_callback(
         """
         function(nClicks, nIntervals, epoch, maxEpoch, disabled) {

@@ -8,7 +8,7 @@ from pathlib import Path
 import diskcache
 from dash import Dash, dcc, html
 
-from dashboard import controls, inspector, jobs, map_panel, training_panel, url_state
+from dashboard import controls, export, inspector, jobs, map_panel, training_panel, url_state
 from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams
@@ -57,6 +57,7 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     inspector.register(app, ctx)
     training_panel.register(app, ctx)
     url_state.register(app, ctx)
+    export.register(app, ctx)
     return app
 
 

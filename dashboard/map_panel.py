@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard import figures, service
+from dashboard import export, figures, service
 from dashboard.context import AppContext
 
 POLL_MS = 700
@@ -24,12 +24,14 @@ def layout() -> html.Div:
             html.Label("Colour by", htmlFor="colour-by"),
             dcc.RadioItems(id="colour-by", options=[{"label": v, "value": k} for k, v in COLOURS.items()],
                            value="class", inline=True, className="radio"),
-            dcc.Checklist(id="size-by", options=[{"label": "size by sensitivity", "value": "sensitivity"}],
+            dcc.Checklist(id="map-flags", options=[{"label": "size by sensitivity", "value": "size"},
+                                                   {"label": "trail of the selected sample", "value": "trail"}],
                           value=[], inline=True, className="radio"),
         ]),
         dcc.Graph(id="map", className="map", figure=figures.message_figure("Preparing the run…"),
                   config={"displaylogo": False, "scrollZoom": True}),
         html.Div(id="frame-info", className="frame-info"),
+        export.layout(),
         dcc.Store(id="sequence"),
         # polls the store only while the layer's sequence is incomplete
         dcc.Interval(id="map-poll", interval=POLL_MS, disabled=False),
@@ -69,5 +71,5 @@ def register(app: Dash, ctx: AppContext) -> None:
         ClientsideFunction(namespace="epochscope", function_name="render"),
         Output("map", "figure"), Output("frame-info", "children"),
         Input("sequence", "data"), Input("epoch-slider", "value"), Input("colour-by", "value"),
-        Input("size-by", "value"), Input("selected", "data"),
+        Input("map-flags", "value"), Input("selected", "data"),
     )

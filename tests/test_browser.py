@@ -152,6 +152,23 @@ def test_the_researchers_path_colour_click_inspect_and_share_the_view(dash_duo, 
     dash_duo.wait_for_contains_text("#inspector-body", f"Sample {other}", timeout=20)
     WebDriverWait(dash_duo.driver, 10).until(lambda d: f"sample={other}" in d.current_url)
 
+    # the trail draws the selected sample's path over epochs 0..3
+    dash_duo.find_element("#map-flags input[value='trail']").click()
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(
+        "const t = document.querySelector('#map .js-plotly-plot')._fullData.find(t => t.name === 'trail');"
+        "return t && t.x.length === 4;"))
+
+    # export the frame as CSV and its graph as GraphML: real downloads
+    dash_duo.find_element("#export-csv").click()
+    dash_duo.find_element("#export-graphml").click()
+    folder = dash_duo.download_path
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: len([f for f in os.listdir(folder)
+                                                            if f.endswith((".csv", ".graphml"))]) == 2)
+    csv_file = next(f for f in os.listdir(folder) if f.endswith(".csv"))
+    with open(os.path.join(folder, csv_file)) as fh:
+        lines = fh.read().splitlines()
+    assert lines[0].startswith("sample,x,y,true_class") and len(lines) == 241 and csv_file.endswith("epoch3.csv")
+
     # copy the URL, open it again: the same view
     url = dash_duo.driver.current_url
     dash_duo.driver.get(url)

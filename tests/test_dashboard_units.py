@@ -55,3 +55,31 @@ def test_figure_builders_draw_a_digit_features_activations_and_curves(store_copy
     names = [t.name for t in fig.data]
     assert names == ["train loss", "test loss", "train accuracy", "test accuracy", "class silhouette (h1)"]
     assert any(shape.x0 == 2 for shape in fig.layout.shapes)  # the current epoch is marked
+
+
+def test_exports_write_the_frame_its_graph_and_the_animation(store_copy, tiny_config):
+    import csv
+    import io
+    import xml.etree.ElementTree as ET
+
+    from dashboard.export import animation_html, frame_csv, frame_graphml
+
+    run = tiny_config.run_id
+    with pytest.raises(KeyError, match="not laid out yet"):
+        frame_csv(store_copy, run, 0, 1, FAST)
+    service.prepare(store_copy, tiny_config, FAST)
+    rows = list(csv.DictReader(io.StringIO(frame_csv(store_copy, run, 1, 2, FAST))))
+    view = service.frame_view(store_copy, run, 1, 2, FAST)
+    assert len(rows) == 240 and rows[0]["layer"] == "h2" and rows[0]["epoch"] == "2"
+    assert [int(r["sample"]) for r in rows] == view.sample_index.tolist()
+    np.testing.assert_allclose([float(r["x"]) for r in rows], view.coords[:, 0], atol=1e-5)
+    assert {r["predicted_class"] for r in rows} <= {str(c) for c in range(10)} and rows[0]["sensitivity"] != ""
+
+    ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
+    root = ET.fromstring(frame_graphml(store_copy, run, 1, 2, FAST, tuple(str(c) for c in range(10))))
+    graph = service.cached_graph(store_copy, store_copy.activations(run, 2, 1), FAST)
+    assert len(root.findall(".//g:node", ns)) == 240
+    assert len(root.findall(".//g:edge", ns)) == graph.nnz // 2  # each undirected edge once
+
+    page = animation_html(store_copy, run, 0, FAST, tuple(str(c) for c in range(10)))
+    assert "<html>" in page[:100] and page.count('"name":"3"') >= 1 and "epoch 3" in page and "h1 (24 units)" in page

@@ -1,0 +1,173 @@
+"""Exports of what the map shows: the frame as CSV, its graph as GraphML (Gephi), the layer's epoch sequence as
+a standalone HTML animation, and the map as PNG / SVG (drawn by Plotly in the browser)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from xml.sax.saxutils import escape
+
+import numpy as np
+import plotly.graph_objects as go
+import scipy.sparse as sp
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
+from dash import ctx as callback_ctx
+
+from dashboard import service
+from dashboard.context import AppContext
+from dashboard.figures import CLASS_COLOURS
+from layout_engine.pipeline import LayoutParams
+from models.store import RunStore
+
+
+def frame_csv(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams) -> str:
+    """One laid-out frame as CSV: a row per probe sample with its display coordinates and metadata.
+
+    Columns: ``sample, x, y, true_class, predicted_class, confidence, sensitivity, scrambled, layer, epoch``
+    (prediction columns empty for a model that does not classify). ``KeyError`` when the frame is not laid out.
+    """
+    view = service.frame_view(store, run_id, layer, epoch, params)
+    if view is None:
+        raise KeyError(f"layer {layer}, epoch {epoch} of run {run_id!r} is not laid out yet")
+    probe = store.probe(run_id)
+    try:
+        sens = store.extras(run_id, epoch, [f"sens{layer}"])[f"sens{layer}"]
+    except KeyError:
+        sens = None
+    scrambled = probe.get("scrambled", np.zeros(len(view.labels), dtype=bool))
+    name = store.run_info(run_id).layer_names[layer]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["sample", "x", "y", "true_class", "predicted_class", "confidence", "sensitivity", "scrambled",
+                     "layer", "epoch"])
+    for i in range(len(view.labels)):
+        writer.writerow([int(view.sample_index[i]), f"{view.coords[i, 0]:.6f}", f"{view.coords[i, 1]:.6f}",
+                         int(view.labels[i]),
+                         "" if view.predictions is None else int(view.predictions[i]),
+                         "" if view.confidence is None else f"{view.confidence[i]:.4f}",
+                         "" if sens is None else f"{sens[i]:.6g}", int(bool(scrambled[i])), name, epoch])
+    return out.getvalue()
+
+
+def graphml(graph: sp.spmatrix, coords: np.ndarray, sample_index: np.ndarray, labels: np.ndarray,
+            class_names: list[str] | tuple[str, ...]) -> str:
+    """A frame's graph as GraphML, for Gephi: nodes with their position, class and colour, weighted edges.
+
+    Parameters
+    ----------
+    graph : sparse matrix of shape (n, n)
+        Symmetric weights; each edge is written once.
+    coords : ndarray of shape (n, 2)
+    sample_index, labels : ndarray of shape (n,), int
+    class_names : sequence of str
+    """
+    upper = sp.triu(sp.coo_matrix(graph), k=1)
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">',
+             '  <key id="x" for="node" attr.name="x" attr.type="double"/>',
+             '  <key id="y" for="node" attr.name="y" attr.type="double"/>',
+             '  <key id="label" for="node" attr.name="label" attr.type="string"/>',
+             '  <key id="class" for="node" attr.name="class" attr.type="string"/>',
+             '  <key id="colour" for="node" attr.name="colour" attr.type="string"/>',
+             '  <key id="weight" for="edge" attr.name="weight" attr.type="double"/>',
+             '  <graph id="frame" edgedefault="undirected">']
+    for i, (index, label) in enumerate(zip(sample_index, labels)):
+        name = class_names[int(label)] if int(label) < len(class_names) else str(label)
+        lines.append(f'    <node id="n{i}"><data key="x">{coords[i, 0]:.6f}</data><data key="y">{coords[i, 1]:.6f}'
+                     f'</data><data key="label">{int(index)}</data><data key="class">{escape(name)}</data>'
+                     f'<data key="colour">{CLASS_COLOURS[int(label) % len(CLASS_COLOURS)]}</data></node>')
+    for i, j, w in zip(upper.row, upper.col, upper.data):
+        lines.append(f'    <edge source="n{i}" target="n{j}"><data key="weight">{w:.6f}</data></edge>')
+    lines += ["  </graph>", "</graphml>", ""]
+    return "\n".join(lines)
+
+
+def frame_graphml(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams,
+                  class_names: tuple[str, ...]) -> str:
+    """:func:`graphml` of a laid-out frame's kNN graph; ``KeyError`` when the frame is not laid out."""
+    view = service.frame_view(store, run_id, layer, epoch, params)
+    if view is None:
+        raise KeyError(f"layer {layer}, epoch {epoch} of run {run_id!r} is not laid out yet")
+    graph = service.cached_graph(store, store.activations(run_id, epoch, layer), params)
+    return graphml(graph, view.coords, view.sample_index, view.labels, class_names)
+
+
+def animation_html(store: RunStore, run_id: str, layer: int, params: LayoutParams,
+                   class_names: tuple[str, ...]) -> str:
+    """The layer's laid-out epochs as one standalone HTML file (plotly.js inlined): play / pause and an epoch
+    slider, points coloured by class; ``KeyError`` when no frame is laid out."""
+    info = store.run_info(run_id)
+    views = [(e, service.frame_view(store, run_id, layer, e, params)) for e in range(info.epochs_done)]
+    views = [(e, v) for e, v in views if v is not None]
+    if not views:
+        raise KeyError(f"no frame of layer {layer} of run {run_id!r} is laid out yet")
+    labels = views[0][1].labels
+    classes = np.unique(labels)
+
+    def traces(view):
+        return [go.Scatter(x=view.coords[labels == c, 0], y=view.coords[labels == c, 1], mode="markers",
+                           name=class_names[int(c)] if int(c) < len(class_names) else str(c),
+                           marker=dict(size=5, color=CLASS_COLOURS[int(c) % len(CLASS_COLOURS)])) for c in classes]
+
+    allc = np.vstack([v.coords for _, v in views])
+    lo, hi = allc.min(axis=0), allc.max(axis=0)
+    name = f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)"
+    fig = go.Figure(data=traces(views[0][1]),
+                    frames=[go.Frame(data=traces(v), name=str(e), layout=dict(title=f"{name} · epoch {e}"))
+                            for e, v in views])
+    steps = [dict(method="animate", label=str(e), args=[[str(e)], dict(mode="immediate", frame=dict(duration=300),
+                                                                       transition=dict(duration=250))])
+             for e, _ in views]
+    fig.update_layout(
+        title=f"{name} · epoch {views[0][0]}", template="plotly_white", width=900, height=800,
+        xaxis=dict(visible=False, range=[lo[0], hi[0]]), yaxis=dict(visible=False, range=[lo[1], hi[1]],
+                                                                    scaleanchor="x"),
+        updatemenus=[dict(type="buttons", x=0.02, y=0, xanchor="left", yanchor="top", buttons=[
+            dict(label="Play", method="animate", args=[None, dict(frame=dict(duration=500), transition=dict(duration=400),
+                                                                  fromcurrent=True)]),
+            dict(label="Pause", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))])])],
+        sliders=[dict(active=0, steps=steps, x=0.15, len=0.85, currentvalue=dict(prefix="epoch "))])
+    return fig.to_html(include_plotlyjs=True, full_html=True)
+
+
+def layout() -> html.Div:
+    return html.Div(className="exports", children=[
+        html.Span("Export", className="muted"),
+        html.Button("CSV", id="export-csv", className="button button-small", n_clicks=0),
+        html.Button("GraphML", id="export-graphml", className="button button-small", n_clicks=0),
+        html.Button("Animation (HTML)", id="export-html", className="button button-small", n_clicks=0),
+        html.Button("PNG", id="export-png", className="button button-small", n_clicks=0),
+        html.Button("SVG", id="export-svg", className="button button-small", n_clicks=0),
+        html.Span(id="export-message", className="muted"),
+        dcc.Download(id="download"),
+    ])
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(
+        Output("download", "data"), Output("export-message", "children"),
+        Input("export-csv", "n_clicks"), Input("export-graphml", "n_clicks"), Input("export-html", "n_clicks"),
+        State("layer-slider", "value"), State("epoch-slider", "value"),
+        prevent_initial_call=True,
+    )
+    def export(_csv, _graphml, _html, layer, epoch):
+        what = callback_ctx.triggered_id
+        try:
+            layer, epoch = int(layer), int(epoch)
+            stem = f"{ctx.run_id}-{ctx.config.layer_names[layer]}"
+            if what == "export-csv":
+                text = frame_csv(ctx.store, ctx.run_id, layer, epoch, ctx.params)
+                return dict(content=text, filename=f"{stem}-epoch{epoch}.csv", type="text/csv"), ""
+            if what == "export-graphml":
+                text = frame_graphml(ctx.store, ctx.run_id, layer, epoch, ctx.params, ctx.class_names)
+                return dict(content=text, filename=f"{stem}-epoch{epoch}.graphml", type="application/xml"), ""
+            text = animation_html(ctx.store, ctx.run_id, layer, ctx.params, ctx.class_names)
+            return dict(content=text, filename=f"{stem}-epochs.html", type="text/html"), ""
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            return no_update, f"Nothing to export yet: {exc.args[0] if exc.args else exc}"
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="downloadImage"),
+        Output("export-png", "title"), Input("export-png", "n_clicks"), Input("export-svg", "n_clicks"),
+        prevent_initial_call=True,
+    )
