@@ -29,7 +29,7 @@
   }
 
   function groups(payload, frame, colour) {
-    const n = payload.labels.length, labels = payload.labels;
+    const n = payload.n_samples, labels = payload.labels;
     const by = (key, names, colours) => {
       const out = new Map();
       for (let i = 0; i < n; i++) {
@@ -56,7 +56,18 @@
     return by(i => labels[i], className, classColour);
   }
 
-  function render(payload, epoch, colour, flags, selected) {
+  function edgeTrace(edges, frame) {
+    // one line trace of all edges, segments separated by gaps, under the nodes
+    const xs = [], ys = [];
+    for (let k = 0; k < edges.i.length; k++) {
+      const a = edges.i[k], b = edges.j[k];
+      xs.push(frame.x[a], frame.x[b], null); ys.push(frame.y[a], frame.y[b], null);
+    }
+    return {type: "scattergl", mode: "lines", name: "edges", x: xs, y: ys, showlegend: false, hoverinfo: "skip",
+            line: {color: "rgba(120,120,120,0.25)", width: 0.6}};
+  }
+
+  function render(payload, epoch, colour, flags, selected, edges) {
     const noUpdate = window.dash_clientside.no_update;
     if (!payload) { return [message("Preparing the run…"), ""]; }
     if (payload.error) { return [message(payload.error), ""]; }
@@ -70,7 +81,12 @@
     flags = Array.isArray(flags) ? flags : [];
     const bySize = flags.includes("size");
     const size = i => (bySize && sens ? 4 + 12 * Math.sqrt(sens[i] / maxSens) : 6);
-    const traces = groups(payload, frame, colour).map(g => {
+    const traces = [];
+    if (flags.includes("edges") && edges && edges.run === payload.run && edges.layer === payload.layer &&
+        edges.epoch === e && edges.graph === payload.graph) {
+      traces.push(edgeTrace(edges, frame));
+    }
+    traces.push(...groups(payload, frame, colour).map(g => {
       const m = g.members;
       const custom = m.map(i => [payload.index[i], payload.labels[i], frame.pred ? frame.pred[i] : -1,
                                  frame.conf ? frame.conf[i] : NaN, sens ? sens[i] : NaN, i]);
@@ -87,7 +103,15 @@
               hovertemplate: "sample %{customdata[0]:d}<br>true " + "%{customdata[1]:d}" +
                 (frame.pred ? "<br>predicted %{customdata[2]:d} (%{customdata[3]:.0%})" : "") +
                 (sens ? "<br>sensitivity %{customdata[4]:.3g}" : "") + "<extra></extra>"};
-    });
+    }));
+    if (payload.graph === "bipartite") {
+      // the layer's neurons, black, after the samples
+      const nx = frame.x.slice(payload.n_samples), ny = frame.y.slice(payload.n_samples);
+      traces.push({type: "scattergl", mode: "markers", name: "neurons", x: nx, y: ny,
+                   customdata: nx.map((_, k) => [-1, -1, -1, NaN, NaN, k]),
+                   marker: {size: 7, color: "#000", symbol: "diamond"},
+                   hovertemplate: "neuron %{customdata[5]:d}<extra></extra>"});
+    }
     const at = selected === null || selected === undefined ? -1 : payload.index.indexOf(selected);
     if (at >= 0 && flags.includes("trail")) {
       // the selected sample's path over the epochs so far (display frames are aligned epoch to epoch)

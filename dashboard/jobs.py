@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, dcc, html, no_update
 from tqdm import tqdm
 
 from dashboard import service
@@ -22,6 +22,8 @@ def layout() -> html.Div:
         html.Span(id="job-message", className="job-message", children="Starting…"),
         html.Button("Cancel", id="job-cancel", className="button button-quiet", disabled=True),
         dcc.Store(id="job-start", data=0),
+        html.Span(id="graph-job-message", className="job-message"),
+        dcc.Store(id="graph-job-start"),
     ])
 
 
@@ -68,7 +70,57 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None
             f"after {info.epochs_done - 1} epochs")
 
 
+def run_graph_job(ctx: AppContext, graph: str, layer: int, set_progress: Callable[[str], None]) -> str:
+    """Lay out one layer's sequence in another graph mode (the neuron x sample graph) once the run is trained;
+    returns the final message. Runs in a background process, so it opens its own store."""
+    if graph == "knn":
+        return ""
+    from dashboard.map_panel import layout_params
+
+    params = layout_params(ctx, graph)
+    store = ctx.open_store()
+    try:
+        if not service.run_ready(store, ctx.run_id):
+            return "The neuron x sample graph is laid out once the run is trained: choose it again then."
+        info = store.run_info(ctx.run_id)
+
+        def report(stage: str, done: int, total: int) -> None:
+            set_progress(f"neuron x sample graph of {info.layer_names[layer]}: {done}/{total}")
+
+        ready = service.compute_frames(store, info, params, report, layers=[layer])
+    finally:
+        store.close()
+    return f"neuron x sample graph of {info.layer_names[layer]}: {ready}/{info.epochs_done} frames ready"
+
+
 def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(
+        Output("graph-job-start", "data"),
+        Input("graph-mode", "value"), Input("layer-slider", "value"),
+        prevent_initial_call=True,
+    )
+    def start_graph_job(graph, layer):
+        """Start a background job only for a graph mode other than the default (whose frames the main job
+        lays out), and only for a valid layer."""
+        try:
+            layer = int(layer)
+        except (TypeError, ValueError):
+            return no_update
+        if graph == "knn" or not 0 <= layer < len(ctx.config.layer_sizes):
+            return no_update
+        return {"graph": graph, "layer": layer}
+
+    @app.callback(
+        Output("graph-job-message", "children"),
+        Input("graph-job-start", "data"),
+        background=True,
+        progress=[Output("graph-job-message", "children")],
+        interval=300,
+        prevent_initial_call=True,
+    )
+    def graph_job(set_progress, start):
+        return run_graph_job(ctx, start["graph"], start["layer"], lambda text: set_progress((text,)))
+
     @app.callback(
         Output("job-message", "children"),
         Input("job-start", "data"),

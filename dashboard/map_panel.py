@@ -7,13 +7,18 @@ sample never wait for the server. While frames are still being laid out the pane
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard import export, figures, service
 from dashboard.context import AppContext
+from layout_engine.pipeline import LayoutParams
 
 POLL_MS = 700
 #: colour-by choices: value -> label
+#: graph-mode choices: LayoutParams.graph -> label
+GRAPH_MODES = {"knn": "samples", "bipartite": "neuron x sample"}
 COLOURS = {"class": "true class", "predicted": "predicted class", "correct": "correct / wrong",
            "sensitivity": "sensitivity", "scrambled": "scrambled"}
 
@@ -21,10 +26,14 @@ COLOURS = {"class": "true class", "predicted": "predicted class", "correct": "co
 def layout() -> html.Div:
     return html.Div(className="map-panel", children=[
         html.Div(className="map-options", children=[
+            html.Label("Graph", htmlFor="graph-mode"),
+            dcc.RadioItems(id="graph-mode", options=[{"label": v, "value": k} for k, v in GRAPH_MODES.items()],
+                           value="knn", inline=True, className="radio"),
             html.Label("Colour by", htmlFor="colour-by"),
             dcc.RadioItems(id="colour-by", options=[{"label": v, "value": k} for k, v in COLOURS.items()],
                            value="class", inline=True, className="radio"),
-            dcc.Checklist(id="map-flags", options=[{"label": "size by sensitivity", "value": "size"},
+            dcc.Checklist(id="map-flags", options=[{"label": "edges", "value": "edges"},
+                                                   {"label": "size by sensitivity", "value": "size"},
                                                    {"label": "trail of the selected sample", "value": "trail"}],
                           value=[], inline=True, className="radio"),
         ]),
@@ -33,14 +42,27 @@ def layout() -> html.Div:
         html.Div(id="frame-info", className="frame-info"),
         export.layout(),
         dcc.Store(id="sequence"),
+        dcc.Store(id="edges"),
         # polls the store only while the layer's sequence is incomplete
         dcc.Interval(id="map-poll", interval=POLL_MS, disabled=False),
     ])
 
 
-def sequence_update(ctx: AppContext, layer, have: int):
-    """The ``sequence`` payload for ``layer`` (or ``no_update`` when the browser has every ready frame) and
-    whether to stop polling; a bad ``layer`` gets a message naming the range."""
+def layout_params(ctx: AppContext, graph: str) -> LayoutParams:
+    """The app's layout parameters for graph mode ``graph`` (``ValueError`` naming the modes if unknown)."""
+    if graph not in GRAPH_MODES:
+        raise ValueError(f"graph must be one of {', '.join(GRAPH_MODES)}, got {graph!r}")
+    return replace(ctx.params, graph=graph)
+
+
+def sequence_update(ctx: AppContext, layer, have: int, graph: str = "knn"):
+    """The ``sequence`` payload for ``layer`` in graph mode ``graph`` (or ``no_update`` when the browser has
+    every ready frame) and whether to stop polling; a bad ``layer`` or ``graph`` gets a message naming the
+    accepted values."""
+    try:
+        params = layout_params(ctx, graph)
+    except ValueError as exc:
+        return {"error": str(exc)}, True
     n_layers = len(ctx.config.layer_sizes)
     try:
         layer = int(layer or 0)
@@ -51,7 +73,7 @@ def sequence_update(ctx: AppContext, layer, have: int):
     store = ctx.store
     if not store.has_run(ctx.run_id):
         return no_update, False
-    payload = service.sequence_payload(store, ctx.run_id, layer, ctx.params, have=have)
+    payload = service.sequence_payload(store, ctx.run_id, layer, params, have=have)
     if payload is None:
         return no_update, False
     return payload, payload["complete"]
@@ -60,16 +82,30 @@ def sequence_update(ctx: AppContext, layer, have: int):
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("sequence", "data"), Output("map-poll", "disabled"),
-        Input("layer-slider", "value"), Input("map-poll", "n_intervals"),
+        Input("layer-slider", "value"), Input("graph-mode", "value"), Input("map-poll", "n_intervals"),
         State("sequence", "data"),
     )
-    def update_sequence(layer, _tick, current):
-        same_layer = current is not None and current.get("layer") == layer and "frames" in current
-        return sequence_update(ctx, layer, len(current["frames"]) if same_layer else 0)
+    def update_sequence(layer, graph, _tick, current):
+        same = (current is not None and "frames" in current and current.get("layer") == layer
+                and current.get("graph") == graph)
+        return sequence_update(ctx, layer, len(current["frames"]) if same else 0, graph)
+
+    @app.callback(
+        Output("edges", "data"),
+        Input("map-flags", "value"), Input("layer-slider", "value"), Input("epoch-slider", "value"),
+        Input("graph-mode", "value"),
+    )
+    def update_edges(flags, layer, epoch, graph):
+        if "edges" not in (flags or []):
+            return None
+        try:
+            return service.frame_edges(ctx.store, ctx.run_id, int(layer), int(epoch), layout_params(ctx, graph))
+        except (KeyError, TypeError, ValueError):
+            return None
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="render"),
         Output("map", "figure"), Output("frame-info", "children"),
         Input("sequence", "data"), Input("epoch-slider", "value"), Input("colour-by", "value"),
-        Input("map-flags", "value"), Input("selected", "data"),
+        Input("map-flags", "value"), Input("selected", "data"), Input("edges", "data"),
     )

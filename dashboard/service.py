@@ -93,22 +93,27 @@ def _index_key(run_id: str, params: LayoutParams, layer: int, epoch: int) -> str
     return f"frames/{run_id}/{params.digest()}/{layer}/{epoch}"
 
 
-def count_ready(store: RunStore, info: RunInfo, params: LayoutParams) -> int:
-    """Number of (layer, epoch) frames of the run whose layout is cached."""
+def count_ready(store: RunStore, info: RunInfo, params: LayoutParams, *, layers: list[int] | None = None) -> int:
+    """Number of (layer, epoch) frames of the run (or of ``layers``) whose layout is cached."""
+    layers = range(len(info.layer_sizes)) if layers is None else layers
     return sum(_index_key(info.run_id, params, layer, epoch) in store.derived
-               for layer in range(len(info.layer_sizes)) for epoch in range(info.epochs_done))
+               for layer in layers for epoch in range(info.epochs_done))
 
 
-def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report: Reporter | None = None) -> int:
-    """Lay out every (layer, epoch) frame of a run, layer by layer, each epoch warm-started from the last.
+def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report: Reporter | None = None,
+                   *, layers: list[int] | None = None) -> int:
+    """Lay out every (layer, epoch) frame of a run (or of ``layers``), layer by layer, each epoch warm-started
+    from the last, as ``params.graph`` says (sample kNN graph, or neuron x sample graph: samples first).
 
     Frames already cached are loaded, not recomputed. Returns the number of frames ready; stops early (with
     the frames so far kept) when ``report`` returns True.
     """
-    total = len(info.layer_sizes) * info.epochs_done
+    layers = list(range(len(info.layer_sizes))) if layers is None else layers
+    total = len(layers) * info.epochs_done
     done = 0
     labels = store.probe(info.run_id)["y"]
-    for layer in range(len(info.layer_sizes)):
+    n = len(labels)
+    for layer in layers:
         key, frame, graph, previous_X = None, None, None, None
         for epoch in range(info.epochs_done):
             X = store.activations(info.run_id, epoch, layer)
@@ -120,7 +125,7 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
                 previous_graph, graph = graph, cached_graph(store, X, params)
                 frame, _ = next_frame(X, params, frame, previous_graph=previous_graph, graph=graph)
                 store.put_derived(key, {"raw": frame.raw, "display": frame.display, "churn": np.array(frame.churn),
-                                        "silhouette": np.array(class_silhouette(frame.display, labels,
+                                        "silhouette": np.array(class_silhouette(frame.display[:n], labels,
                                                                                 max_points=SILHOUETTE_POINTS))})
             else:
                 frame = Frame(index=epoch, raw=cached["raw"], display=cached["display"], churn=float(cached["churn"]))
@@ -130,7 +135,7 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
             done += 1
             if report is not None and report(LAYOUT, done, total):
                 logger.info("Frame computation of %s stopped at %d/%d", info.run_id, done, total)
-                return count_ready(store, info, params)
+                return count_ready(store, info, params, layers=layers)
     return done
 
 
@@ -198,10 +203,12 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
     Returns
     -------
     dict or None
-        JSON-ready: ``run``, ``layer``, ``name`` (e.g. ``"h2 (128 units)"``), ``last_epoch``, ``labels``,
+        JSON-ready: ``run``, ``layer``, ``graph``, ``n_samples``, ``name`` (e.g. ``"h2 (128 units)"``),
+        ``last_epoch``, ``labels``,
         ``index``, ``scrambled`` (n_probe,), ``class_names``, ``classifies``, ``complete`` (every recorded epoch
         is laid out), and ``frames``: epoch (as a string) -> ``x``, ``y`` (display coordinates), ``pred``,
-        ``conf``, ``sens`` (gradient norm at this layer, or absent), ``silhouette``, ``metrics``.
+        ``conf``, ``sens`` (gradient norm at this layer, or absent), ``silhouette``, ``metrics``. In the neuron x
+        sample graph ``x`` and ``y`` hold the samples, then the layer's neurons.
     """
     info = store.run_info(run_id)
     keys = [store.derived.get(_index_key(run_id, params, layer, epoch)) for epoch in range(info.epochs_done)]
@@ -225,12 +232,22 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
             pass
         frames[str(epoch)] = frame
     scrambled = probe.get("scrambled", np.zeros(len(probe["y"]), dtype=bool))
-    return {"run": run_id, "layer": layer, "name": f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)",
+    return {"run": run_id, "layer": layer, "graph": params.graph, "n_samples": int(len(probe["y"])),
+            "name": f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)",
             "last_epoch": info.epochs_done - 1, "labels": probe["y"].tolist(), "index": probe["index"].tolist(),
             "scrambled": scrambled.astype(int).tolist(),
             "class_names": list(info.class_names) or [str(c) for c in range(int(probe["y"].max()) + 1)],
             "classifies": info.config.model != "vae", "complete": len(frames) == info.epochs_done and
             info.state != "training", "frames": frames}
+
+
+def frame_edges(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams) -> dict:
+    """The edges of a frame's graph, each once, as node rows ``{"i": [...], "j": [...]}`` (in the neuron x
+    sample graph, neuron ``k`` is node ``n_samples + k``); ``KeyError`` when the epoch is not recorded."""
+    graph = cached_graph(store, store.activations(run_id, epoch, layer), params)
+    upper = sp.triu(sp.coo_matrix(graph), k=1)
+    return {"run": run_id, "layer": layer, "epoch": epoch, "graph": params.graph, "i": upper.row.tolist(),
+            "j": upper.col.tolist()}
 
 
 def silhouettes(store: RunStore, run_id: str, layer: int, params: LayoutParams) -> list[float | None]:

@@ -202,3 +202,28 @@ def test_a_bad_url_names_the_field_and_shows_the_default_view(dash_duo, trained_
     assert "epoch must be a whole number, got 'x'" in text and "colour must be one of" in text
     dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 0", timeout=60)
     assert dash_duo.get_logs() == []
+
+
+def test_the_neuron_x_sample_graph_shows_black_neurons_and_edges(dash_duo, trained_store_dir, tiny_config, tmp_path):
+    store_dir = tmp_path / "store"
+    shutil.copytree(trained_store_dir, store_dir)
+    dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
+    dash_duo.wait_for_contains_text("#job-message", "8/8 frames ready", timeout=60)
+    dash_duo.find_element("#graph-mode input[value='bipartite']").click()
+    dash_duo.wait_for_contains_text("#graph-job-message", "4/4 frames ready", timeout=60)
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        "const gd = document.querySelector('#map .js-plotly-plot');"
+        "const t = gd._fullData.find(t => t.name === 'neurons');"
+        "return t && t.x.length === 24 && t.marker.color === '#000';"))  # h1's 24 neurons, black
+    samples = dash_duo.driver.execute_script(
+        "return document.querySelector('#map .js-plotly-plot')._fullData"
+        ".filter(t => !['neurons', 'edges'].includes(t.name)).reduce((n, t) => n + t.x.length, 0);")
+    assert samples == 240
+    dash_duo.find_element("#map-flags input[value='edges']").click()
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        "const t = document.querySelector('#map .js-plotly-plot')._fullData.find(t => t.name === 'edges');"
+        "return t && t.x.length > 3 * 240;"))  # every sample links to >= top_k = 3 neurons
+    if SCREENSHOTS:
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, "bipartite.png"))
+    assert dash_duo.get_logs() == []
