@@ -85,8 +85,8 @@ def training_figure(metrics: list[dict[str, float]], silhouettes: list[float | N
     fig.add_trace(go.Scatter(x=epochs, y=silhouettes, name=f"class silhouette ({layer_name})", mode="lines+markers",
                              line=dict(color="#117733"), marker=dict(size=4), connectgaps=False), row=2, col=1)
     fig.add_vline(x=epoch, line=dict(color="#555", width=1, dash="dash"))
-    fig.update_layout(template="plotly_white", margin=dict(l=40, r=40, t=10, b=30), height=300,
-                      legend=dict(orientation="h", y=-0.15, font=dict(size=11)), clickmode="event",
+    fig.update_layout(template="plotly_white", margin=dict(l=40, r=40, t=10, b=10), height=300,
+                      legend=dict(orientation="h", y=-0.12, font=dict(size=11)), clickmode="event",
                       hovermode="x unified")
-    fig.update_xaxes(title_text="epoch (click to jump)", row=2, col=1)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=1, secondary_y=True)
     return fig

@@ -70,45 +70,50 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None
             f"after {info.epochs_done - 1} epochs")
 
 
-def run_graph_job(ctx: AppContext, graph: str, layer: int, set_progress: Callable[[str], None]) -> str:
-    """Lay out one layer's sequence in another graph mode (the neuron x sample graph) once the run is trained;
-    returns the final message. Runs in a background process, so it opens its own store."""
-    if graph == "knn":
-        return ""
-    from dashboard.map_panel import layout_params
+def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_progress: Callable[[str], None]) -> str:
+    """Lay out one layer's sequence in another graph mode (the neuron x sample graph) or by a reference method
+    (UMAP, t-SNE, PCA) once the run is trained; returns the final message. Runs in a background process, so it
+    opens its own store."""
+    from dashboard.map_panel import METHOD_LABELS, layout_params
 
-    params = layout_params(ctx, graph)
+    what = "neuron x sample graph" if method == "ours" else METHOD_LABELS.get(method, method)
     store = ctx.open_store()
     try:
         if not service.run_ready(store, ctx.run_id):
-            return "The neuron x sample graph is laid out once the run is trained: choose it again then."
+            return f"The {what} is laid out once the run is trained: choose it again then."
         info = store.run_info(ctx.run_id)
+        label = f"{what} of {info.layer_names[layer]}"
 
         def report(stage: str, done: int, total: int) -> None:
-            set_progress(f"neuron x sample graph of {info.layer_names[layer]}: {done}/{total}")
+            set_progress(f"{label}: {done}/{total}")
 
-        ready = service.compute_frames(store, info, params, report, layers=[layer])
+        if method == "ours":
+            ready = service.compute_frames(store, info, layout_params(ctx, graph), report, layers=[layer])
+        else:
+            ready = service.compute_baseline_frames(store, info, layer, method, report)
     finally:
         store.close()
-    return f"neuron x sample graph of {info.layer_names[layer]}: {ready}/{info.epochs_done} frames ready"
+    return f"{label}: {ready}/{info.epochs_done} frames ready"
 
 
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("graph-job-start", "data"),
-        Input("graph-mode", "value"), Input("layer-slider", "value"),
+        Input("graph-mode", "value"), Input("method", "value"), Input("layer-slider", "value"),
         prevent_initial_call=True,
     )
-    def start_graph_job(graph, layer):
-        """Start a background job only for a graph mode other than the default (whose frames the main job
-        lays out), and only for a valid layer."""
+    def start_graph_job(graph, method, layer):
+        """Start a background job only for frames the main job does not lay out (another graph mode or
+        method), and only for valid choices."""
         try:
             layer = int(layer)
         except (TypeError, ValueError):
             return no_update
-        if graph == "knn" or not 0 <= layer < len(ctx.config.layer_sizes):
+        if (graph, method) == ("knn", "ours") or not 0 <= layer < len(ctx.config.layer_sizes):
             return no_update
-        return {"graph": graph, "layer": layer}
+        if method not in service.METHODS or (method != "ours" and graph != "knn"):
+            return no_update
+        return {"graph": graph, "method": method, "layer": layer}
 
     @app.callback(
         Output("graph-job-message", "children"),
@@ -119,7 +124,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         prevent_initial_call=True,
     )
     def graph_job(set_progress, start):
-        return run_graph_job(ctx, start["graph"], start["layer"], lambda text: set_progress((text,)))
+        return run_graph_job(ctx, start["graph"], start["method"], start["layer"], lambda text: set_progress((text,)))
 
     @app.callback(
         Output("job-message", "children"),

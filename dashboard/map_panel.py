@@ -19,6 +19,8 @@ POLL_MS = 700
 #: colour-by choices: value -> label
 #: graph-mode choices: LayoutParams.graph -> label
 GRAPH_MODES = {"knn": "samples", "bipartite": "neuron x sample"}
+#: layout-method choices: service.METHODS -> label
+METHOD_LABELS = {"ours": "ours", "umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
 COLOURS = {"class": "true class", "predicted": "predicted class", "correct": "correct / wrong",
            "sensitivity": "sensitivity", "scrambled": "scrambled"}
 
@@ -29,6 +31,9 @@ def layout() -> html.Div:
             html.Label("Graph", htmlFor="graph-mode"),
             dcc.RadioItems(id="graph-mode", options=[{"label": v, "value": k} for k, v in GRAPH_MODES.items()],
                            value="knn", inline=True, className="radio"),
+            html.Label("Method", htmlFor="method"),
+            dcc.RadioItems(id="method", options=[{"label": METHOD_LABELS[m], "value": m} for m in service.METHODS],
+                           value="ours", inline=True, className="radio"),
             html.Label("Colour by", htmlFor="colour-by"),
             dcc.RadioItems(id="colour-by", options=[{"label": v, "value": k} for k, v in COLOURS.items()],
                            value="class", inline=True, className="radio"),
@@ -55,14 +60,18 @@ def layout_params(ctx: AppContext, graph: str) -> LayoutParams:
     return replace(ctx.params, graph=graph)
 
 
-def sequence_update(ctx: AppContext, layer, have: int, graph: str = "knn"):
-    """The ``sequence`` payload for ``layer`` in graph mode ``graph`` (or ``no_update`` when the browser has
-    every ready frame) and whether to stop polling; a bad ``layer`` or ``graph`` gets a message naming the
-    accepted values."""
+def sequence_update(ctx: AppContext, layer, have: int, graph: str = "knn", method: str = "ours"):
+    """The ``sequence`` payload for ``layer`` in graph mode ``graph`` by ``method`` (or ``no_update`` when the
+    browser has every ready frame) and whether to stop polling; a bad ``layer``, ``graph`` or ``method`` gets a
+    message naming the accepted values."""
     try:
         params = layout_params(ctx, graph)
     except ValueError as exc:
         return {"error": str(exc)}, True
+    if method not in service.METHODS:
+        return {"error": f"method must be one of {', '.join(service.METHODS)}, got {method!r}"}, True
+    if method != "ours" and graph != "knn":
+        return {"error": f"{METHOD_LABELS[method]} lays out samples only: choose the samples graph"}, True
     n_layers = len(ctx.config.layer_sizes)
     try:
         layer = int(layer or 0)
@@ -73,7 +82,7 @@ def sequence_update(ctx: AppContext, layer, have: int, graph: str = "knn"):
     store = ctx.store
     if not store.has_run(ctx.run_id):
         return no_update, False
-    payload = service.sequence_payload(store, ctx.run_id, layer, params, have=have)
+    payload = service.sequence_payload(store, ctx.run_id, layer, params, have=have, method=method)
     if payload is None:
         return no_update, False
     return payload, payload["complete"]
@@ -82,13 +91,13 @@ def sequence_update(ctx: AppContext, layer, have: int, graph: str = "knn"):
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("sequence", "data"), Output("map-poll", "disabled"),
-        Input("layer-slider", "value"), Input("graph-mode", "value"), Input("map-poll", "n_intervals"),
-        State("sequence", "data"),
+        Input("layer-slider", "value"), Input("graph-mode", "value"), Input("method", "value"),
+        Input("map-poll", "n_intervals"), State("sequence", "data"),
     )
-    def update_sequence(layer, graph, _tick, current):
+    def update_sequence(layer, graph, method, _tick, current):
         same = (current is not None and "frames" in current and current.get("layer") == layer
-                and current.get("graph") == graph)
-        return sequence_update(ctx, layer, len(current["frames"]) if same else 0, graph)
+                and current.get("graph") == graph and current.get("method") == method)
+        return sequence_update(ctx, layer, len(current["frames"]) if same else 0, graph, method)
 
     @app.callback(
         Output("edges", "data"),

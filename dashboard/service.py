@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from layout_engine.align import align_to, normalize
+from layout_engine.baselines import BASELINES
 from layout_engine.metrics import class_silhouette
-from layout_engine.pipeline import Frame, LayoutParams, build_graph, frame_key, graph_key, next_frame
+from layout_engine.pipeline import Frame, LayoutParams, build_graph, content_hash, frame_key, graph_key, next_frame
 from models.config import RunConfig
 from models.store import RunInfo, RunStore
 from models.train import train
@@ -89,8 +91,43 @@ def ensure_run(store: RunStore, config: RunConfig, report: Reporter | None = Non
     return store.run_info(config.run_id)
 
 
-def _index_key(run_id: str, params: LayoutParams, layer: int, epoch: int) -> str:
-    return f"frames/{run_id}/{params.digest()}/{layer}/{epoch}"
+#: layout methods the map offers: ours, or a reference tool behind :data:`layout_engine.baselines.BASELINES`
+METHODS = ("ours", *BASELINES)
+#: bump when a baseline frame's content changes (part of its cache keys)
+BASELINE_VERSION = "1"
+
+
+def _index_key(run_id: str, params: LayoutParams, layer: int, epoch: int, method: str = "ours") -> str:
+    digest = params.digest() if method == "ours" else f"{method}-v{BASELINE_VERSION}"
+    return f"frames/{run_id}/{digest}/{layer}/{epoch}"
+
+
+def compute_baseline_frames(store: RunStore, info: RunInfo, layer: int, method: str,
+                            report: Reporter | None = None) -> int:
+    """Lay out one layer's epochs with a reference tool (``umap``, ``tsne``, ``pca``), each epoch on its own as
+    the tool does, then Procrustes-aligned to the previous epoch for display (the fairest steady view a
+    per-frame tool allows). Cached like our frames; returns the number ready; stops when ``report`` says so."""
+    if method not in BASELINES:
+        raise ValueError(f"method must be one of {', '.join(BASELINES)}, got {method!r}")
+    labels = store.probe(info.run_id)["y"]
+    previous, done = None, 0
+    for epoch in range(info.epochs_done):
+        index = _index_key(info.run_id, LayoutParams(), layer, epoch, method)
+        X = store.activations(info.run_id, epoch, layer)
+        key = f"baseline/{method}-v{BASELINE_VERSION}/{content_hash(X)}"
+        cached = store.get_derived(key)
+        if cached is None:
+            coords = BASELINES[method](X, random_state=0)
+            display = normalize(coords) if previous is None else align_to(coords, previous)
+            cached = {"raw": coords, "display": display, "churn": np.array(np.nan),
+                      "silhouette": np.array(class_silhouette(display, labels, max_points=SILHOUETTE_POINTS))}
+            store.put_derived(key, cached)
+        previous = cached["display"]
+        store.derived.set(index, key)
+        done += 1
+        if report is not None and report(LAYOUT, done, info.epochs_done):
+            break
+    return done
 
 
 def count_ready(store: RunStore, info: RunInfo, params: LayoutParams, *, layers: list[int] | None = None) -> int:
@@ -190,7 +227,7 @@ def _rounded(values: np.ndarray, decimals: int) -> list:
 
 
 def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutParams,
-                     have: int = 0) -> dict | None:
+                     have: int = 0, method: str = "ours") -> dict | None:
     """Everything the browser needs to draw every ready epoch of one layer without asking again.
 
     Parameters
@@ -199,6 +236,8 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
         Which run, hidden layer (0-based) and layout.
     have : int
         Frames the browser already holds for this layer; ``None`` is returned when no more are ready.
+    method : str
+        One of :data:`METHODS`: our layout, or a reference tool's.
 
     Returns
     -------
@@ -211,7 +250,7 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
         sample graph ``x`` and ``y`` hold the samples, then the layer's neurons.
     """
     info = store.run_info(run_id)
-    keys = [store.derived.get(_index_key(run_id, params, layer, epoch)) for epoch in range(info.epochs_done)]
+    keys = [store.derived.get(_index_key(run_id, params, layer, epoch, method)) for epoch in range(info.epochs_done)]
     ready = [e for e, k in enumerate(keys) if k is not None]
     if len(ready) <= have and have > 0:
         return None
@@ -232,7 +271,7 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
             pass
         frames[str(epoch)] = frame
     scrambled = probe.get("scrambled", np.zeros(len(probe["y"]), dtype=bool))
-    return {"run": run_id, "layer": layer, "graph": params.graph, "n_samples": int(len(probe["y"])),
+    return {"run": run_id, "layer": layer, "graph": params.graph, "method": method, "n_samples": int(len(probe["y"])),
             "name": f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)",
             "last_epoch": info.epochs_done - 1, "labels": probe["y"].tolist(), "index": probe["index"].tolist(),
             "scrambled": scrambled.astype(int).tolist(),
@@ -250,11 +289,12 @@ def frame_edges(store: RunStore, run_id: str, layer: int, epoch: int, params: La
             "j": upper.col.tolist()}
 
 
-def silhouettes(store: RunStore, run_id: str, layer: int, params: LayoutParams) -> list[float | None]:
+def silhouettes(store: RunStore, run_id: str, layer: int, params: LayoutParams,
+                method: str = "ours") -> list[float | None]:
     """Per recorded epoch, the class silhouette of the layer's layout, ``None`` where it is not laid out."""
     out: list[float | None] = []
     for epoch in range(store.run_info(run_id).epochs_done):
-        key = store.derived.get(_index_key(run_id, params, layer, epoch))
+        key = store.derived.get(_index_key(run_id, params, layer, epoch, method))
         cached = store.get_derived(key) if key is not None else None
         out.append(None if cached is None else float(cached["silhouette"]))
     return out

@@ -10,7 +10,7 @@ from dashboard.context import AppContext
 
 def layout() -> html.Div:
     return html.Div(className="training", children=[
-        html.H3("Training"),
+        html.H3(["Training ", html.Span("· click an epoch to jump to it", className="muted")]),
         dcc.Graph(id="training-curves", figure=figures.message_figure("Curves appear once the run is trained."),
                   config={"displayModeBar": False}, className="training-curves"),
     ])

@@ -1,4 +1,5 @@
-"""The view in the URL: ``?layer=1&epoch=12&colour=sensitivity&sample=345`` opens the same view again.
+"""The view in the URL: ``?layer=1&epoch=12&colour=sensitivity&graph=knn&method=ours&sample=345`` opens the
+same view again.
 
 On page load one callback reads the query (``url-in``) and sets the controls, once; a client-side callback
 keeps the query (``url``, a second location component, so the callback graph has no cycle) in step with the
@@ -15,7 +16,8 @@ import numpy as np
 from dash import ClientsideFunction, Dash, Input, Output, State, no_update
 
 from dashboard.context import AppContext
-from dashboard.map_panel import COLOURS
+from dashboard.map_panel import COLOURS, GRAPH_MODES
+from dashboard.service import METHODS
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class ViewState:
     layer, epoch : int
     colour : str
         One of :data:`dashboard.map_panel.COLOURS`.
+    graph, method : str
+        Graph mode and layout method (:data:`dashboard.map_panel.GRAPH_MODES`, :data:`dashboard.service.METHODS`).
     sample : int or None
         Data-set index of the selected sample.
     problems : tuple of str
@@ -36,6 +40,8 @@ class ViewState:
     layer: int = 0
     epoch: int = 0
     colour: str = "class"
+    graph: str = "knn"
+    method: str = "ours"
     sample: int | None = None
     problems: tuple[str, ...] = ()
 
@@ -60,38 +66,47 @@ def parse(query: Mapping[str, str], *, n_layers: int, last_epoch: int, sample_in
 
     layer = integer("layer", 0, n_layers - 1) or 0
     epoch = integer("epoch", 0, last_epoch) or 0
-    colour = query.get("colour", "class")
-    if colour not in COLOURS:
-        problems.append(f"colour must be one of {', '.join(COLOURS)}, got {colour!r}")
-        colour = "class"
+    def choice(name: str, accepted, default: str) -> str:
+        value = query.get(name, default)
+        if value not in accepted:
+            problems.append(f"{name} must be one of {', '.join(accepted)}, got {value!r}")
+            return default
+        return value
+
+    colour = choice("colour", COLOURS, "class")
+    graph = choice("graph", GRAPH_MODES, "knn")
+    method = choice("method", METHODS, "ours")
     sample = integer("sample", 0, 10**9) if "sample" in query else None
     if sample is not None and sample_index is not None and sample not in set(np.asarray(sample_index).tolist()):
         problems.append(f"sample {sample} is not in the probe set")
         sample = None
-    return ViewState(layer=layer, epoch=epoch, colour=colour, sample=sample, problems=tuple(problems))
+    return ViewState(layer=layer, epoch=epoch, colour=colour, graph=graph, method=method, sample=sample,
+                     problems=tuple(problems))
 
 
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("layer-slider", "value"), Output("epoch-slider", "value", allow_duplicate=True),
-        Output("colour-by", "value"), Output("selected", "data", allow_duplicate=True),
+        Output("colour-by", "value"), Output("graph-mode", "value"), Output("method", "value"),
+        Output("selected", "data", allow_duplicate=True),
         Output("url-problems", "children"), Output("url-applied", "data"),
         Input("url-in", "search"), State("url-applied", "data"),
         prevent_initial_call="initial_duplicate",
     )
     def apply(search, applied):
         if applied:
-            return (no_update,) * 6
+            return (no_update,) * 8
         query = dict(urllib.parse.parse_qsl((search or "").lstrip("?")))
         store = ctx.store
         sample_index = store.probe(ctx.run_id)["index"] if "sample" in query and store.has_run(ctx.run_id) else None
         view = parse(query, n_layers=len(ctx.config.layer_sizes), last_epoch=ctx.last_epoch,
                      sample_index=sample_index)
-        return view.layer, view.epoch, view.colour, view.sample, " · ".join(view.problems), True
+        return (view.layer, view.epoch, view.colour, view.graph, view.method, view.sample, " · ".join(view.problems),
+                True)
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="urlState"),
         Output("url", "search"),
         Input("layer-slider", "value"), Input("epoch-slider", "value"), Input("colour-by", "value"),
-        Input("selected", "data"), State("url", "search"),
+        Input("graph-mode", "value"), Input("method", "value"), Input("selected", "data"), State("url", "search"),
     )

@@ -204,7 +204,7 @@ def test_a_bad_url_names_the_field_and_shows_the_default_view(dash_duo, trained_
     assert dash_duo.get_logs() == []
 
 
-def test_the_neuron_x_sample_graph_shows_black_neurons_and_edges(dash_duo, trained_store_dir, tiny_config, tmp_path):
+def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_store_dir, tiny_config, tmp_path):
     store_dir = tmp_path / "store"
     shutil.copytree(trained_store_dir, store_dir)
     dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
@@ -223,6 +223,18 @@ def test_the_neuron_x_sample_graph_shows_black_neurons_and_edges(dash_duo, train
     WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "const t = document.querySelector('#map .js-plotly-plot')._fullData.find(t => t.name === 'edges');"
         "return t && t.x.length > 3 * 240;"))  # every sample links to >= top_k = 3 neurons
+    # a reference method lays out samples only: it says so, then PCA on the samples graph shows no neurons
+    dash_duo.find_element("#method input[value='pca']").click()
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: "lays out samples only" in d.execute_script(
+        "const gd = document.querySelector('#map .js-plotly-plot');"
+        "return (gd.layout.annotations || []).map(a => a.text).join(' ');"))
+    dash_duo.find_element("#graph-mode input[value='knn']").click()
+    dash_duo.wait_for_contains_text("#graph-job-message", "PCA of h1: 4/4 frames ready", timeout=60)
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        "const gd = document.querySelector('#map .js-plotly-plot');"
+        "return !gd._fullData.some(t => t.name === 'neurons') &&"
+        " gd._fullData.filter(t => t.name !== 'edges').reduce((n, t) => n + t.x.length, 0) === 240;"))
+    assert "method=pca" in dash_duo.driver.current_url
     if SCREENSHOTS:
         os.makedirs(SCREENSHOTS, exist_ok=True)
         dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, "bipartite.png"))

@@ -83,3 +83,21 @@ def test_exports_write_the_frame_its_graph_and_the_animation(store_copy, tiny_co
 
     page = animation_html(store_copy, run, 0, FAST, tuple(str(c) for c in range(10)))
     assert "<html>" in page[:100] and page.count('"name":"3"') >= 1 and "epoch 3" in page and "h1 (24 units)" in page
+
+
+def test_a_reference_method_lays_out_each_epoch_aligned_to_the_last(store_copy, tiny_config):
+    run = tiny_config.run_id
+    info = store_copy.run_info(run)
+    assert service.compute_baseline_frames(store_copy, info, 1, "pca") == 4
+    payload = service.sequence_payload(store_copy, run, 1, FAST, method="pca")
+    assert payload["method"] == "pca" and sorted(payload["frames"]) == ["0", "1", "2", "3"]
+    # the display frames are PCA, normalized and rotated onto the previous epoch: unit RMS radius
+    x, y = np.array(payload["frames"]["2"]["x"]), np.array(payload["frames"]["2"]["y"])
+    assert np.sqrt(np.mean(x ** 2 + y ** 2)) == pytest.approx(1.0, abs=1e-3)
+    assert service.sequence_payload(store_copy, run, 1, FAST)["frames"] == {}  # ours is separate
+    with pytest.raises(ValueError, match="method must be one of umap, tsne, pca"):
+        service.compute_baseline_frames(store_copy, info, 1, "mds")
+    view = parse({"graph": "bipartite", "method": "umap"}, n_layers=2, last_epoch=3, sample_index=None)
+    assert (view.graph, view.method, view.problems) == ("bipartite", "umap", ())
+    assert parse({"method": "mds"}, n_layers=2, last_epoch=3, sample_index=None).problems == (
+        "method must be one of ours, umap, tsne, pca, got 'mds'",)
