@@ -143,9 +143,9 @@
     return [figure, caption];
   }
 
-  function urlState(layer, epoch, colour, graph, method, selected, search) {
+  function urlState(run, layer, epoch, colour, graph, method, selected, search) {
     const params = new URLSearchParams(search || "");
-    params.set("layer", layer); params.set("epoch", epoch); params.set("colour", colour);
+    params.set("run", run); params.set("layer", layer); params.set("epoch", epoch); params.set("colour", colour);
     params.set("graph", graph); params.set("method", method);
     if (selected !== null && selected !== undefined) { params.set("sample", selected); } else { params.delete("sample"); }
     const next = "?" + params.toString();

@@ -1,19 +1,25 @@
-"""What every panel of one app needs to know: where the store is, which run, which layout parameters."""
+"""What every panel needs to know: where the store is, which run, which layout parameters."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
 from models.store import RunStore
 
+#: one store handle per directory per process (opening one costs ~5 ms, too much per slider step); diskcache
+#: handles are thread-safe and reconnect in a forked child
+_STORES: dict[Path, RunStore] = {}
+
 
 @dataclass(frozen=True)
 class AppContext:
-    """Immutable settings of one app; the store is opened from ``store_dir`` in each process that uses it."""
+    """Immutable settings of the app and of the run on show; :meth:`for_run` gives another run's.
+
+    The store is opened from ``store_dir`` in each process that uses it.
+    """
 
     store_dir: Path
     config: RunConfig
@@ -37,10 +43,21 @@ class AppContext:
         """A new handle on the store, for a job that opens and closes its own."""
         return RunStore(self.store_dir)
 
-    @cached_property
+    @property
     def store(self) -> RunStore:
-        """This process's shared handle for callbacks: opening one costs ~5 ms, too much per slider step.
+        """This process's shared handle for callbacks."""
+        if self.store_dir not in _STORES:
+            _STORES[self.store_dir] = self.open_store()
+        return _STORES[self.store_dir]
 
-        diskcache handles are thread-safe and reconnect in a forked child, so one per process serves all.
-        """
-        return self.open_store()
+    def for_run(self, run_id: str | None) -> "AppContext":
+        """The context of the stored run ``run_id`` (this one when ``None`` or the same); ``KeyError`` naming
+        the run when the store does not have it."""
+        if not run_id or run_id == self.run_id:
+            return self
+        if not isinstance(run_id, str):
+            raise KeyError(f"run must be a run id, got {run_id!r}")
+        info = self.store.run_info(run_id)
+        return replace(self, config=info.config, class_names=info.class_names or self.class_names,
+                       image_shape=(8, 8) if info.config.dataset == "digits" else None,
+                       recorded_last_epoch=info.epochs_done - 1 if info.config.model == "custom" else None)

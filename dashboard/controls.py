@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.context import AppContext
+from models.config import RunConfig
 
 PLAY_INTERVAL_MS = 700
 #: play speeds offered, as multiples of one epoch per PLAY_INTERVAL_MS
 SPEEDS = (0.5, 1, 2, 4)
 
 
+def describe_config(config: RunConfig) -> str:
+    """``MLP 64-128-64-32 on digits``, ``beta-VAE 64-128-64-8 (beta 4) on digits``, ..."""
+    sizes = "-".join(map(str, config.layer_sizes))
+    if config.model == "vae":
+        return f"beta-VAE {sizes} (beta {config.beta:g}) on {config.dataset}"
+    return f"{'MLP' if config.model == 'mlp' else 'custom model'} {sizes} on {config.dataset}"
+
+
 def layout(ctx: AppContext) -> html.Div:
-    cfg = ctx.config
-    layer_marks = {i: f"{name} · {size}" for i, (name, size) in enumerate(zip(cfg.layer_names, cfg.layer_sizes))}
-    last = ctx.last_epoch
-    step = max(1, last // 10)
-    epoch_marks = {e: str(e) for e in range(0, last + 1, step)}
-    epoch_marks[last] = str(last)
+    layer_marks, last_layer, epoch_marks, last = slider_props(ctx)
     return html.Div(className="controls", children=[
         html.Div(className="control", children=[
             html.Label("Hidden layer", htmlFor="layer-slider"),
-            dcc.Slider(id="layer-slider", min=0, max=len(cfg.layer_sizes) - 1, step=1, value=0, marks=layer_marks,
+            dcc.Slider(id="layer-slider", min=0, max=last_layer, step=1, value=0, marks=layer_marks,
                        allow_direct_input=False,
                        updatemode="drag"),
         ]),
@@ -40,8 +44,32 @@ def layout(ctx: AppContext) -> html.Div:
     ])
 
 
-def register(app: Dash) -> None:
-    """Play / pause steps the epoch slider in the browser, without a server round trip, at the chosen speed."""
+def slider_props(ctx: AppContext) -> tuple[dict, int, dict, int]:
+    """Layer marks and last index, epoch marks and last epoch, for the run of ``ctx``."""
+    cfg = ctx.config
+    layer_marks = {i: f"{name} · {size}" for i, (name, size) in enumerate(zip(cfg.layer_names, cfg.layer_sizes))}
+    last = ctx.last_epoch
+    step = max(1, last // 10)
+    epoch_marks = {e: str(e) for e in range(0, last + 1, step)}
+    epoch_marks[last] = str(last)
+    return layer_marks, len(cfg.layer_sizes) - 1, epoch_marks, last
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    """The sliders follow the run on show; play / pause steps the epoch slider in the browser, without a server
+    round trip, at the chosen speed."""
+    @app.callback(
+        Output("layer-slider", "marks"), Output("layer-slider", "max"), Output("epoch-slider", "marks"),
+        Output("epoch-slider", "max"), Output("run-name", "children"),
+        Input("run-picker", "value"),
+    )
+    def follow_run(run):
+        try:
+            run_ctx = ctx.for_run(run)
+        except KeyError:
+            return (no_update,) * 5
+        return (*slider_props(run_ctx), f"{run_ctx.run_id} · {describe_config(run_ctx.config)}")
+
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="playSpeed"),
         Output("play-interval", "interval"), Input("play-speed", "value"),

@@ -143,16 +143,17 @@ def layout() -> html.Div:
     ])
 
 
-def register(app: Dash, ctx: AppContext) -> None:
+def register(app: Dash, app_ctx: AppContext) -> None:
     @app.callback(
         Output("download", "data"), Output("export-message", "children"),
         Input("export-csv", "n_clicks"), Input("export-graphml", "n_clicks"), Input("export-html", "n_clicks"),
-        State("layer-slider", "value"), State("epoch-slider", "value"),
+        State("run-picker", "value"), State("layer-slider", "value"), State("epoch-slider", "value"),
         prevent_initial_call=True,
     )
-    def export(_csv, _graphml, _html, layer, epoch):
+    def export(_csv, _graphml, _html, run, layer, epoch):
         what = callback_ctx.triggered_id
         try:
+            ctx = app_ctx.for_run(run)
             layer, epoch = int(layer), int(epoch)
             stem = f"{ctx.run_id}-{ctx.config.layer_names[layer]}"
             if what == "export-csv":

@@ -8,12 +8,12 @@ from pathlib import Path
 import diskcache
 from dash import Dash, dcc, html
 
-from dashboard import controls, export, inspector, jobs, map_panel, training_panel, url_state
+from dashboard import controls, export, inspector, jobs, map_panel, runs_panel, training_panel, url_state
 from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
-from models.store import RunStore, default_store_dir
+from models.store import default_store_dir
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -37,21 +37,13 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     store_dir = Path(store_dir) if store_dir else default_store_dir()
     store_dir.mkdir(parents=True, exist_ok=True)
     config = config or RunConfig()
-    class_names, last_epoch = tuple(str(c) for c in range(10)), None
-    if run_id is not None:
-        store = RunStore(store_dir)
-        try:
-            info = store.run_info(run_id)
-        finally:
-            store.close()
-        config, class_names = info.config, info.class_names
-        last_epoch = info.epochs_done - 1 if config.model == "custom" else None
-    ctx = AppContext(store_dir=store_dir, config=config, params=params or LayoutParams(), class_names=class_names,
-                     image_shape=(8, 8) if config.dataset == "digits" else None, recorded_last_epoch=last_epoch)
+    ctx = AppContext(store_dir=store_dir, config=config, params=params or LayoutParams(),
+                     image_shape=(8, 8) if config.dataset == "digits" else None).for_run(run_id)
     manager = SpawnDiskcacheManager(diskcache.Cache(str(ctx.store_dir / "jobs")))
     app = Dash(__name__, title="EpochScope", assets_folder=str(ASSETS), background_callback_manager=manager)
     app.layout = page(ctx)
-    controls.register(app)
+    controls.register(app, ctx)
+    runs_panel.register(app, ctx)
     jobs.register(app, ctx)
     map_panel.register(app, ctx)
     inspector.register(app, ctx)
@@ -70,8 +62,10 @@ def page(ctx: AppContext) -> html.Div:
         dcc.Store(id="selected"),
         html.Header(className="header", children=[
             html.H1("EpochScope"),
-            html.Span(f"{ctx.run_id} · {_describe(ctx.config)} on {ctx.config.dataset}", className="run-name"),
+            html.Span(f"{ctx.run_id} · {controls.describe_config(ctx.config)}", id="run-name",
+                      className="run-name"),
         ]),
+        runs_panel.layout(ctx),
         html.Div(id="url-problems", className="url-problems"),
         jobs.layout(),
         controls.layout(ctx),
@@ -81,9 +75,3 @@ def page(ctx: AppContext) -> html.Div:
         ]),
     ])
 
-
-def _describe(config: RunConfig) -> str:
-    sizes = "-".join(map(str, config.layer_sizes))
-    if config.model == "vae":
-        return f"beta-VAE {sizes} (beta {config.beta:g})"
-    return f"{'MLP' if config.model == 'mlp' else 'custom model'} {sizes}"

@@ -144,14 +144,16 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     @app.callback(
         Output("inspector-body", "children"),
-        Input("selected", "data"), Input("layer-slider", "value"), Input("epoch-slider", "value"),
+        Input("selected", "data"), Input("run-picker", "value"), Input("layer-slider", "value"),
+        Input("epoch-slider", "value"),
     )
-    def inspect(sample, layer, epoch):
+    def inspect(sample, run, layer, epoch):
         if sample is None:
             return html.P("Click a node on the map to inspect its sample.", className="empty")
         try:
+            run_ctx = ctx.for_run(run)
             layer, epoch, sample = int(layer), int(epoch), int(sample)
-            view = sample_view(ctx.store, ctx.run_id, layer, epoch, sample)
+            view = sample_view(ctx.store, run_ctx.run_id, layer, epoch, sample)
         except (KeyError, TypeError, ValueError) as exc:
             return html.P(f"Nothing to inspect here: {exc.args[0] if exc.args else exc}", className="empty")
-        return render(ctx, view, layer, epoch, ctx.store.probe(ctx.run_id)["y"])
+        return render(run_ctx, view, layer, epoch, ctx.store.probe(run_ctx.run_id)["y"])

@@ -21,7 +21,6 @@ def layout() -> html.Div:
         html.Progress(id="job-progress", value="0", max="1", className="progress"),
         html.Span(id="job-message", className="job-message", children="Starting…"),
         html.Button("Cancel", id="job-cancel", className="button button-quiet", disabled=True),
-        dcc.Store(id="job-start", data=0),
         html.Span(id="graph-job-message", className="job-message"),
         dcc.Store(id="graph-job-start"),
     ])
@@ -66,8 +65,9 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None
     total = len(info.layer_sizes) * info.epochs_done
     if info.state == "diverged":
         return f"{info.message} · {ready}/{total} frames ready"
-    return (f"{ready}/{total} frames ready · test accuracy {final['test_acc']:.1%} "
-            f"after {info.epochs_done - 1} epochs")
+    score = (f"test accuracy {final['test_acc']:.1%}" if "test_acc" in final
+             else f"test loss {final['test_loss']:.3f}" if "test_loss" in final else "recorded")
+    return f"{ready}/{total} frames ready · {score} after {info.epochs_done - 1} epochs"
 
 
 def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_progress: Callable[[str], None]) -> str:
@@ -99,21 +99,26 @@ def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_prog
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("graph-job-start", "data"),
-        Input("graph-mode", "value"), Input("method", "value"), Input("layer-slider", "value"),
+        Input("run-picker", "value"), Input("graph-mode", "value"), Input("method", "value"),
+        Input("layer-slider", "value"),
         prevent_initial_call=True,
     )
-    def start_graph_job(graph, method, layer):
+    def start_graph_job(run, graph, method, layer):
         """Start a background job only for frames the main job does not lay out (another graph mode or
         method), and only for valid choices."""
         try:
             layer = int(layer)
         except (TypeError, ValueError):
             return no_update
-        if (graph, method) == ("knn", "ours") or not 0 <= layer < len(ctx.config.layer_sizes):
+        try:
+            run_ctx = ctx.for_run(run)
+        except KeyError:
+            return no_update
+        if (graph, method) == ("knn", "ours") or not 0 <= layer < len(run_ctx.config.layer_sizes):
             return no_update
         if method not in service.METHODS or (method != "ours" and graph != "knn"):
             return no_update
-        return {"graph": graph, "method": method, "layer": layer}
+        return {"run": run_ctx.run_id, "graph": graph, "method": method, "layer": layer}
 
     @app.callback(
         Output("graph-job-message", "children"),
@@ -124,11 +129,12 @@ def register(app: Dash, ctx: AppContext) -> None:
         prevent_initial_call=True,
     )
     def graph_job(set_progress, start):
-        return run_graph_job(ctx, start["graph"], start["method"], start["layer"], lambda text: set_progress((text,)))
+        return run_graph_job(ctx.for_run(start["run"]), start["graph"], start["method"], start["layer"],
+                             lambda text: set_progress((text,)))
 
     @app.callback(
         Output("job-message", "children"),
-        Input("job-start", "data"),
+        Input("run-picker", "value"),
         background=True,
         progress=[Output("job-progress", "value"), Output("job-progress", "max"), Output("job-message", "children")],
         progress_default=["0", "1", "Starting…"],
@@ -137,5 +143,9 @@ def register(app: Dash, ctx: AppContext) -> None:
         cancel=[Input("job-cancel", "n_clicks")],
         interval=250,
     )
-    def prepare(set_progress, _start):
-        return run_job(ctx, set_progress)
+    def prepare(set_progress, run):
+        try:
+            run_ctx = ctx.for_run(run)
+        except KeyError as exc:
+            return f"Cannot show this run: {exc.args[0]}"
+        return run_job(run_ctx, set_progress)

@@ -91,24 +91,30 @@ def sequence_update(ctx: AppContext, layer, have: int, graph: str = "knn", metho
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("sequence", "data"), Output("map-poll", "disabled"),
-        Input("layer-slider", "value"), Input("graph-mode", "value"), Input("method", "value"),
-        Input("map-poll", "n_intervals"), State("sequence", "data"),
+        Input("run-picker", "value"), Input("layer-slider", "value"), Input("graph-mode", "value"),
+        Input("method", "value"), Input("map-poll", "n_intervals"), State("sequence", "data"),
     )
-    def update_sequence(layer, graph, method, _tick, current):
-        same = (current is not None and "frames" in current and current.get("layer") == layer
-                and current.get("graph") == graph and current.get("method") == method)
-        return sequence_update(ctx, layer, len(current["frames"]) if same else 0, graph, method)
+    def update_sequence(run, layer, graph, method, _tick, current):
+        try:
+            run_ctx = ctx.for_run(run)
+        except KeyError as exc:
+            return {"error": exc.args[0]}, True
+        same = (current is not None and "frames" in current and current.get("run") == run_ctx.run_id
+                and current.get("layer") == layer and current.get("graph") == graph
+                and current.get("method") == method)
+        return sequence_update(run_ctx, layer, len(current["frames"]) if same else 0, graph, method)
 
     @app.callback(
         Output("edges", "data"),
-        Input("map-flags", "value"), Input("layer-slider", "value"), Input("epoch-slider", "value"),
-        Input("graph-mode", "value"),
+        Input("map-flags", "value"), Input("run-picker", "value"), Input("layer-slider", "value"),
+        Input("epoch-slider", "value"), Input("graph-mode", "value"),
     )
-    def update_edges(flags, layer, epoch, graph):
+    def update_edges(flags, run, layer, epoch, graph):
         if "edges" not in (flags or []):
             return None
         try:
-            return service.frame_edges(ctx.store, ctx.run_id, int(layer), int(epoch), layout_params(ctx, graph))
+            run_ctx = ctx.for_run(run)
+            return service.frame_edges(ctx.store, run_ctx.run_id, int(layer), int(epoch), layout_params(ctx, graph))
         except (KeyError, TypeError, ValueError):
             return None
 

@@ -19,19 +19,21 @@ def layout() -> html.Div:
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("training-curves", "figure"),
-        Input("layer-slider", "value"), Input("epoch-slider", "value"), Input("job-message", "children"),
+        Input("run-picker", "value"), Input("layer-slider", "value"), Input("epoch-slider", "value"),
+        Input("job-message", "children"),
     )
-    def curves(layer, epoch, _job):
+    def curves(run, layer, epoch, _job):
         store = ctx.store
         try:
+            run_ctx = ctx.for_run(run)
             layer, epoch = int(layer), int(epoch)
-            metrics = store.metrics(ctx.run_id)
+            metrics = store.metrics(run_ctx.run_id)
         except (KeyError, TypeError, ValueError):
             return figures.message_figure("Curves appear once the run is trained.")
-        if not metrics or not 0 <= layer < len(ctx.config.layer_sizes):
+        if not metrics or not 0 <= layer < len(run_ctx.config.layer_sizes):
             return figures.message_figure("Curves appear once the run is trained.")
-        silhouettes = service.silhouettes(store, ctx.run_id, layer, ctx.params)
-        return figures.training_figure(metrics, silhouettes, epoch, ctx.config.layer_names[layer])
+        silhouettes = service.silhouettes(store, run_ctx.run_id, layer, ctx.params)
+        return figures.training_figure(metrics, silhouettes, epoch, run_ctx.config.layer_names[layer])
 
     @app.callback(
         Output("epoch-slider", "value", allow_duplicate=True),

@@ -1,5 +1,5 @@
-"""The view in the URL: ``?layer=1&epoch=12&colour=sensitivity&graph=knn&method=ours&sample=345`` opens the
-same view again.
+"""The view in the URL: ``?run=mlp-digits-...&layer=1&epoch=12&colour=sensitivity&graph=knn&method=ours&sample=345``
+opens the same view again.
 
 On page load one callback reads the query (``url-in``) and sets the controls, once; a client-side callback
 keeps the query (``url``, a second location component, so the callback graph has no cycle) in step with the
@@ -86,6 +86,7 @@ def parse(query: Mapping[str, str], *, n_layers: int, last_epoch: int, sample_in
 
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
+        Output("run-picker", "value", allow_duplicate=True),
         Output("layer-slider", "value"), Output("epoch-slider", "value", allow_duplicate=True),
         Output("colour-by", "value"), Output("graph-mode", "value"), Output("method", "value"),
         Output("selected", "data", allow_duplicate=True),
@@ -95,18 +96,27 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
     def apply(search, applied):
         if applied:
-            return (no_update,) * 8
+            return (no_update,) * 9
         query = dict(urllib.parse.parse_qsl((search or "").lstrip("?")))
+        problems = []
+        run_ctx = ctx
+        if "run" in query:
+            try:
+                run_ctx = ctx.for_run(query["run"])
+            except KeyError as exc:
+                problems.append(exc.args[0])
         store = ctx.store
-        sample_index = store.probe(ctx.run_id)["index"] if "sample" in query and store.has_run(ctx.run_id) else None
-        view = parse(query, n_layers=len(ctx.config.layer_sizes), last_epoch=ctx.last_epoch,
+        sample_index = (store.probe(run_ctx.run_id)["index"] if "sample" in query and store.has_run(run_ctx.run_id)
+                        else None)
+        view = parse(query, n_layers=len(run_ctx.config.layer_sizes), last_epoch=run_ctx.last_epoch,
                      sample_index=sample_index)
-        return (view.layer, view.epoch, view.colour, view.graph, view.method, view.sample, " · ".join(view.problems),
-                True)
+        return (run_ctx.run_id, view.layer, view.epoch, view.colour, view.graph, view.method, view.sample,
+                " · ".join([*problems, *view.problems]), True)
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="urlState"),
         Output("url", "search"),
-        Input("layer-slider", "value"), Input("epoch-slider", "value"), Input("colour-by", "value"),
-        Input("graph-mode", "value"), Input("method", "value"), Input("selected", "data"), State("url", "search"),
+        Input("run-picker", "value"), Input("layer-slider", "value"), Input("epoch-slider", "value"),
+        Input("colour-by", "value"), Input("graph-mode", "value"), Input("method", "value"),
+        Input("selected", "data"), State("url", "search"),
     )

@@ -239,3 +239,34 @@ def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_stor
         os.makedirs(SCREENSHOTS, exist_ok=True)
         dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, "bipartite.png"))
     assert dash_duo.get_logs() == []
+
+
+def test_pick_a_run_and_sweep_beta(dash_duo, tmp_path):
+    from models.config import RunConfig
+    from models.store import RunStore
+    from models.sweep import run_sweep, sweep_runs
+
+    store = RunStore(tmp_path / "store")
+    base = RunConfig(model="vae", hidden=(16,), latent=2, epochs=2, probe_size=120, lr=3e-3)
+    runs = dict(sweep_runs(store, run_sweep(base, store, betas=(0.0, 4.0))))
+    store.close()
+    dash_duo.start_server(create_app(store_dir=tmp_path / "store", run_id=runs[0.0], params=FAST))
+    dash_duo.wait_for_contains_text("#job-message", "6/6 frames ready", timeout=60)  # e1 and z, epochs 0..2
+    dash_duo.wait_for_contains_text("#frame-info", "e1 (16 units), epoch 0", timeout=30)
+    assert "beta 0" in dash_duo.find_element("#run-name").text
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: d.find_element("id", "beta-row").is_displayed())
+    marks = [m.text for m in dash_duo.driver.find_elements("css selector", "#beta-slider .dash-slider-mark")]
+    assert marks == ["0", "4"]
+    press(dash_duo, "beta-slider", Keys.END)  # snaps to the sweep's betas: the next one is 4
+    dash_duo.wait_for_contains_text("#run-name", "beta 4", timeout=20)
+    dash_duo.wait_for_contains_text("#job-message", "6/6 frames ready", timeout=60)
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: runs[4.0] in d.current_url)
+    dash_duo.wait_for_contains_text("#frame-info", "e1 (16 units), epoch 0", timeout=30)
+    # the latent layer is the last on the layer slider; a VAE's map has no prediction, so no accuracy
+    press(dash_duo, "layer-slider", Keys.END)
+    dash_duo.wait_for_contains_text("#frame-info", "z (2 units), epoch 0", timeout=30)
+    assert "accuracy" not in dash_duo.find_element("#frame-info").text
+    if SCREENSHOTS:
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, "beta.png"))
+    assert dash_duo.get_logs() == []

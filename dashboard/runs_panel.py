@@ -1,0 +1,78 @@
+"""Runs panel: pick any stored run (trained here, from the command line, a sweep, or recorded from your own
+loop); for a run of a beta sweep, a beta slider moves between the sweep's runs, snapping to its betas."""
+
+from __future__ import annotations
+
+import time
+
+from dash import Dash, Input, Output, ctx as callback_ctx, dcc, html, no_update
+
+from dashboard.context import AppContext
+from models.store import RunInfo, RunStore
+
+
+def describe(info: RunInfo) -> str:
+    """One line for a run: model and sizes, data set, beta, epochs, date, state."""
+    config = info.config
+    sizes = "-".join(map(str, config.layer_sizes))
+    model = {"mlp": f"MLP {sizes}", "vae": f"beta-VAE {sizes}, beta {config.beta:g}"}.get(config.model,
+                                                                                          f"custom {sizes}")
+    scrambled = f", {config.scramble} {config.scramble_fraction:.0%}" if config.scramble != "none" else ""
+    date = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created))
+    return f"{model} on {config.dataset}{scrambled} · {info.epochs_done - 1} epochs · {date} · {info.state}"
+
+
+def run_options(store: RunStore, default: AppContext) -> list[dict]:
+    """Dropdown options: every stored run, newest first, and the app's own run even before it is trained."""
+    infos = store.list_runs()
+    options = [{"label": describe(i), "value": i.run_id} for i in infos]
+    if default.run_id not in {i.run_id for i in infos}:
+        options.insert(0, {"label": f"{default.run_id} (training…)", "value": default.run_id})
+    return options
+
+
+def sweep_of(store: RunStore, run_id: str) -> list[tuple[float, str]] | None:
+    """(beta, run id) of the newest stored sweep holding ``run_id``, in beta order; ``None`` if none does."""
+    for sid in reversed(store.list_sweeps()):
+        record = store.sweep(sid)
+        if run_id in record["run_ids"]:
+            return sorted(zip(record["betas"], record["run_ids"]))
+    return None
+
+
+def layout(ctx: AppContext) -> html.Div:
+    return html.Div(className="runs", children=[
+        html.Label("Run", htmlFor="run-picker"),
+        dcc.Dropdown(id="run-picker", options=run_options(ctx.store, ctx), value=ctx.run_id, clearable=False,
+                     className="run-picker"),
+        html.Div(id="beta-row", className="beta-row", style={"display": "none"}, children=[
+            html.Label("beta", htmlFor="beta-slider"),
+            dcc.Slider(id="beta-slider", min=0, max=1, step=None, marks={0: "0"}, value=0, className="beta-slider"),
+        ]),
+    ])
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(Output("run-picker", "options"), Input("job-message", "children"))
+    def refresh(_message):
+        return run_options(ctx.store, ctx)
+
+    @app.callback(
+        Output("run-picker", "value"), Output("beta-slider", "marks"), Output("beta-slider", "max"),
+        Output("beta-slider", "value"), Output("beta-row", "style"),
+        Input("run-picker", "value"), Input("beta-slider", "value"),
+    )
+    def sync(run, position):
+        """The run picker and the beta slider, kept in step (one callback: each sets the other)."""
+        store = ctx.store
+        if callback_ctx.triggered_id == "beta-slider":
+            sweep = sweep_of(store, run) if run else None
+            if sweep is None or not isinstance(position, int) or not 0 <= position < len(sweep):
+                return (no_update,) * 5
+            return sweep[position][1], no_update, no_update, no_update, no_update
+        sweep = sweep_of(store, run) if run else None
+        if sweep is None:
+            return no_update, {0: "0"}, 1, 0, {"display": "none"}
+        marks = {i: f"{beta:g}" for i, (beta, _) in enumerate(sweep)}
+        at = next(i for i, (_, rid) in enumerate(sweep) if rid == run)
+        return no_update, marks, len(sweep) - 1, at, {"display": "flex"}
