@@ -8,7 +8,7 @@ from pathlib import Path
 import diskcache
 from dash import Dash, dcc, html
 
-from dashboard import controls, export, inspector, jobs, map_panel, runs_panel, training_panel, url_state
+from dashboard import controls, export, inspector, jobs, map_panel, runs_panel, training_panel, url_state, vae_panel
 from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams
@@ -50,6 +50,7 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     training_panel.register(app, ctx)
     url_state.register(app, ctx)
     export.register(app, ctx)
+    vae_panel.register(app, ctx)
     return app
 
 
@@ -71,7 +72,7 @@ def page(ctx: AppContext) -> html.Div:
         controls.layout(ctx),
         html.Div(className="workspace", children=[
             map_panel.layout(),
-            html.Aside(className="side", children=[inspector.layout(), training_panel.layout()]),
+            html.Aside(className="side", children=[inspector.layout(), vae_panel.layout(), training_panel.layout()]),
         ]),
     ])
 

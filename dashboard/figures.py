@@ -90,3 +90,50 @@ def training_figure(metrics: list[dict[str, float]], silhouettes: list[float | N
                       hovermode="x unified")
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=1, secondary_y=True)
     return fig
+
+
+def kl_figure(kl_dim: np.ndarray, threshold: float) -> go.Figure:
+    """KL to the prior per latent dimension (nats), bars, the active-unit threshold as a line; ``kl_dim`` is
+    (latent,)."""
+    kl_dim = np.asarray(kl_dim, dtype=float)
+    colours = [CLASS_COLOURS[0] if v > threshold else "#BBBBBB" for v in kl_dim]
+    fig = go.Figure(go.Bar(x=[f"z{j}" for j in range(len(kl_dim))], y=kl_dim, marker_color=colours,
+                           hovertemplate="%{x}: %{y:.3f} nats<extra></extra>"))
+    fig.add_hline(y=threshold, line=dict(color="#CC3311", width=1, dash="dot"))
+    fig.update_layout(template="plotly_white", margin=dict(l=40, r=4, t=24, b=24), height=150,
+                      title=dict(text="KL per latent dimension (nats)", font=dict(size=12), x=0.01),
+                      yaxis=dict(type="log" if kl_dim.max(initial=0) > 100 * max(kl_dim.min(initial=1), 1e-3)
+                                 else "linear"))
+    return fig
+
+
+def active_units_figure(betas: list[float], active: list[float], beta: float) -> go.Figure:
+    """Active latent units against beta over a sweep, the run on show marked."""
+    fig = go.Figure(go.Scatter(x=betas, y=active, mode="lines+markers", line=dict(color=CLASS_COLOURS[0]),
+                               hovertemplate="beta %{x:g}: %{y:.0f} active<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[beta], y=[active[betas.index(beta)]] if beta in betas else [], mode="markers",
+                             marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(width=2, color="#000")),
+                             hoverinfo="skip"))
+    fig.update_layout(template="plotly_white", margin=dict(l=40, r=4, t=24, b=30), height=150, showlegend=False,
+                      title=dict(text="active units against beta (last epoch)", font=dict(size=12), x=0.01),
+                      xaxis=dict(type="category", title=None))
+    return fig
+
+
+def images_figure(rows: list[tuple[str, np.ndarray]], image_shape: tuple[int, int]) -> go.Figure:
+    """Rows of small images (e.g. inputs, their reconstructions, prior samples): each ``(title, (k, n_pixels))``
+    with values in [0, 1]."""
+    from plotly.subplots import make_subplots
+
+    k = max(len(images) for _, images in rows)
+    fig = make_subplots(rows=len(rows), cols=k, horizontal_spacing=0.01, vertical_spacing=0.08,
+                        row_titles=[title for title, _ in rows])
+    for r, (_, images) in enumerate(rows, start=1):
+        for c, image in enumerate(images, start=1):
+            fig.add_trace(go.Heatmap(z=np.asarray(image, dtype=float).reshape(image_shape)[::-1], zmin=0, zmax=1,
+                                     colorscale="Greys", showscale=False, hoverinfo="skip"), row=r, col=c)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(template="plotly_white", margin=dict(l=4, r=70, t=4, b=4), height=60 * len(rows) + 20)
+    fig.for_each_annotation(lambda a: a.update(font=dict(size=11)))
+    return fig

@@ -257,6 +257,9 @@ def test_pick_a_run_and_sweep_beta(dash_duo, tmp_path):
     WebDriverWait(dash_duo.driver, 10).until(lambda d: d.find_element("id", "beta-row").is_displayed())
     marks = [m.text for m in dash_duo.driver.find_elements("css selector", "#beta-slider .dash-slider-mark")]
     assert marks == ["0", "4"]
+    # the beta-VAE panel: KL per dimension, active units against beta, collapse in words
+    dash_duo.wait_for_contains_text("#collapse-message", "beta 0", timeout=20)
+    assert dash_duo.driver.find_elements("css selector", "#vae-panel .js-plotly-plot")
     press(dash_duo, "beta-slider", Keys.END)  # snaps to the sweep's betas: the next one is 4
     dash_duo.wait_for_contains_text("#run-name", "beta 4", timeout=20)
     dash_duo.wait_for_contains_text("#job-message", "6/6 frames ready", timeout=60)
@@ -266,6 +269,7 @@ def test_pick_a_run_and_sweep_beta(dash_duo, tmp_path):
     press(dash_duo, "layer-slider", Keys.END)
     dash_duo.wait_for_contains_text("#frame-info", "z (2 units), epoch 0", timeout=30)
     assert "accuracy" not in dash_duo.find_element("#frame-info").text
+    dash_duo.wait_for_contains_text("#collapse-message", "beta 4", timeout=20)
     if SCREENSHOTS:
         os.makedirs(SCREENSHOTS, exist_ok=True)
         dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, "beta.png"))
