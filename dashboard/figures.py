@@ -92,16 +92,15 @@ def training_figure(metrics: list[dict[str, float]], silhouettes: list[float | N
     return fig
 
 
-def kl_figure(kl_dim: np.ndarray, threshold: float) -> go.Figure:
-    """KL to the prior per latent dimension (nats), bars, the active-unit threshold as a line; ``kl_dim`` is
-    (latent,)."""
+def kl_figure(kl_dim: np.ndarray, active: np.ndarray) -> go.Figure:
+    """KL to the prior per latent dimension (nats) as bars, the active units coloured and the collapsed ones
+    grey; ``kl_dim`` and ``active`` (bool) are (latent,)."""
     kl_dim = np.asarray(kl_dim, dtype=float)
-    colours = [CLASS_COLOURS[0] if v > threshold else "#BBBBBB" for v in kl_dim]
+    colours = [CLASS_COLOURS[0] if a else "#BBBBBB" for a in active]
     fig = go.Figure(go.Bar(x=[f"z{j}" for j in range(len(kl_dim))], y=kl_dim, marker_color=colours,
                            hovertemplate="%{x}: %{y:.3f} nats<extra></extra>"))
-    fig.add_hline(y=threshold, line=dict(color="#CC3311", width=1, dash="dot"))
     fig.update_layout(template="plotly_white", margin=dict(l=40, r=4, t=24, b=24), height=150,
-                      title=dict(text="KL per latent dimension (nats)", font=dict(size=12), x=0.01),
+                      title=dict(text="KL per latent dimension (nats); grey: collapsed", font=dict(size=12), x=0.01),
                       yaxis=dict(type="log" if kl_dim.max(initial=0) > 100 * max(kl_dim.min(initial=1), 1e-3)
                                  else "linear"))
     return fig

@@ -13,7 +13,8 @@ from models.vae import ACTIVE_THRESHOLD
 
 
 def collapse_message(active: float, latent: int, kl: float, beta: float) -> str:
-    """Posterior collapse in words, from the active units of ``latent`` and the total KL (nats)."""
+    """Posterior collapse in words, from the active units of ``latent`` (variance over samples of the posterior
+    mean > 0.01, :func:`models.vae.active_units`) and the total KL (nats)."""
     active = int(active)
     if active == 0:
         return (f"Posterior collapse: no latent unit is active at beta {beta:g} (KL {kl:.2f} nats); the decoder "
@@ -32,10 +33,12 @@ def panel(store: RunStore, ctx: AppContext, epoch: int) -> list:
     run = ctx.run_id
     extras = store.extras(run, epoch, ["kl_dim", "reconstructions", "prior_samples"])
     metrics = store.metrics(run)[epoch]
+    mu = store.activations(run, epoch, len(ctx.config.layer_sizes) - 1)  # the posterior mean: the last layer
+    active = mu.var(axis=0) > ACTIVE_THRESHOLD  # models.vae.active_units, per unit
     children = [html.H3(f"beta-VAE · epoch {epoch}"),
                 html.P(collapse_message(metrics["active_units"], ctx.config.latent, metrics["kl"], ctx.config.beta),
                        id="collapse-message", className="collapse"),
-                dcc.Graph(figure=figures.kl_figure(extras["kl_dim"], ACTIVE_THRESHOLD), config={"displayModeBar": False})]
+                dcc.Graph(figure=figures.kl_figure(extras["kl_dim"], active), config={"displayModeBar": False})]
     sweep = sweep_of(store, run)
     if sweep is not None:
         done = [(b, r) for b, r in sweep if store.has_run(r) and store.run_info(r).epochs_done]

@@ -109,7 +109,7 @@ def test_posterior_collapse_is_called_out_in_words():
     assert collapse_message(0, 8, 0.0, 16).startswith("Posterior collapse: no latent unit is active at beta 16")
     assert collapse_message(3, 8, 2.5, 1).startswith("Partial collapse: 3 of 8 latent units active at beta 1")
     assert collapse_message(8, 8, 190.0, 0).startswith("All 8 latent units active at beta 0")
-    kl = figures.kl_figure(np.array([0.001, 0.5, 2.0]), 0.01)
+    kl = figures.kl_figure(np.array([0.001, 0.5, 2.0]), np.array([False, True, True]))
     assert list(kl.data[0].marker.color)[0] == "#BBBBBB"  # an inactive unit is greyed
     images = figures.images_figure([("input", np.random.rand(3, 64)), ("prior", np.random.rand(3, 64))], (8, 8))
     assert len(images.data) == 6
