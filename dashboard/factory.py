@@ -8,7 +8,8 @@ from pathlib import Path
 import diskcache
 from dash import Dash, dcc, html
 
-from dashboard import controls, export, inspector, jobs, map_panel, runs_panel, training_panel, url_state, vae_panel
+from dashboard import (controls, export, inspector, jobs, map_panel, new_run, runs_panel, training_panel, url_state,
+                       vae_panel)
 from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams
@@ -51,6 +52,7 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     url_state.register(app, ctx)
     export.register(app, ctx)
     vae_panel.register(app, ctx)
+    new_run.register(app, ctx)
     return app
 
 
@@ -67,6 +69,7 @@ def page(ctx: AppContext) -> html.Div:
                       className="run-name"),
         ]),
         runs_panel.layout(ctx),
+        new_run.layout(),
         html.Div(id="url-problems", className="url-problems"),
         jobs.layout(),
         controls.layout(ctx),

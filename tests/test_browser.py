@@ -274,3 +274,29 @@ def test_pick_a_run_and_sweep_beta(dash_duo, tmp_path):
         os.makedirs(SCREENSHOTS, exist_ok=True)
         dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, "beta.png"))
     assert dash_duo.get_logs() == []
+
+
+def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, tiny_config, tmp_path):
+    store_dir = tmp_path / "store"
+    shutil.copytree(trained_store_dir, store_dir)
+    dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
+    dash_duo.wait_for_contains_text("#job-message", "8/8 frames ready", timeout=60)
+    dash_duo.find_element(".new-run summary").click()
+
+    def fill(field_id: str, text: str) -> None:
+        box = dash_duo.find_element(f"#{field_id}")
+        box.clear()
+        box.send_keys(text, Keys.TAB)
+
+    fill("new-hidden", "16,x")
+    fill("new-epochs", "2")
+    dash_duo.find_element("#new-train").click()
+    dash_duo.wait_for_contains_text("#new-hidden-error", "comma-separated whole numbers", timeout=10)
+    fill("new-hidden", "16")
+    dash_duo.find_element("#new-train").click()
+    dash_duo.wait_for_contains_text("#new-message", "complete", timeout=60)
+    assert dash_duo.find_element("#new-hidden-error").text == ""
+    dash_duo.wait_for_contains_text("#run-name", "MLP 16 on digits", timeout=20)
+    dash_duo.wait_for_contains_text("#job-message", "3/3 frames ready", timeout=60)  # 1 layer x epochs 0..2
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 0", timeout=30)
+    assert dash_duo.get_logs() == []

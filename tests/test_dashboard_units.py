@@ -113,3 +113,31 @@ def test_posterior_collapse_is_called_out_in_words():
     assert list(kl.data[0].marker.color)[0] == "#BBBBBB"  # an inactive unit is greyed
     images = figures.images_figure([("input", np.random.rand(3, 64)), ("prior", np.random.rand(3, 64))], (8, 8))
     assert len(images.data) == 6
+
+
+@pytest.mark.parametrize(("values", "field", "message"), [
+    (("mlp", "digits", "64,x", 10, "1", "none", 0), "hidden", "comma-separated whole numbers"),
+    (("mlp", "digits", "", 10, "1", "none", 0), "hidden", "comma-separated whole numbers"),
+    (("mlp", "digits", "64,5000", 10, "1", "none", 0), "hidden", "hidden must be 1 to 8 layer sizes, each 1..4096"),
+    (("mlp", "digits", "64", 5000, "1", "none", 0), "epochs", "epochs must be an integer in 0..1000, got 5000"),
+    (("mlp", "digits", "64", None, "1", "none", 0), "epochs", "epochs must be an integer in 0..1000"),
+    (("vae", "digits", "64", 10, "1,-1", "none", 0), "beta", "each beta must be in 0..1000"),
+    (("vae", "digits", "64", 10, "big", "none", 0), "beta", "beta must be numbers in 0..1000"),
+    (("mlp", "digits", "64", 10, "0,4", "none", 0), "beta", "needs the beta-VAE model"),
+    (("mlp", "digits", "64", 10, "1", "labels", 1.5), "fraction", "scramble_fraction must be a number in 0.0..1.0"),
+])
+def test_the_new_run_form_names_each_bad_field_and_its_range(values, field, message):
+    from dashboard.new_run import check_form
+
+    result = check_form(*values)
+    assert result.config is None and message in result.errors[field]
+
+
+def test_a_good_form_gives_a_run_or_a_sweep():
+    from dashboard.new_run import check_form
+
+    one = check_form("mlp", "moons", "16,8", 5.0, "1", "labels", 0.1)
+    assert one.errors == {} and one.config.hidden == (16, 8) and one.config.epochs == 5
+    assert one.config.scramble == "labels" and one.config.dataset == "moons"
+    sweep = check_form("vae", "digits", "32", 3, "0,1,4", "none", None)
+    assert sweep.errors == {} and sweep.betas == (0.0, 1.0, 4.0) and sweep.config.model == "vae"
