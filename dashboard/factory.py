@@ -63,6 +63,7 @@ def page(ctx: AppContext) -> html.Div:
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="url-applied", data=False),
         dcc.Store(id="selected"),
+        dcc.Store(id="selected-neuron"),
         html.Header(className="header", children=[
             html.H1("EpochScope"),
             html.Span(f"{ctx.run_id} · {controls.describe_config(ctx.config)}", id="run-name",

@@ -136,3 +136,13 @@ def images_figure(rows: list[tuple[str, np.ndarray]], image_shape: tuple[int, in
     fig.update_layout(template="plotly_white", margin=dict(l=4, r=70, t=4, b=4), height=60 * len(rows) + 20)
     fig.for_each_annotation(lambda a: a.update(font=dict(size=11)))
     return fig
+
+
+def class_means_figure(means: np.ndarray, class_names: Sequence[str]) -> go.Figure:
+    """A neuron's mean activation per class, bars in the class colours; ``means`` is (n_classes,)."""
+    fig = go.Figure(go.Bar(x=list(class_names), y=np.asarray(means, dtype=float),
+                           marker_color=[CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(len(means))],
+                           hovertemplate="class %{x}: %{y:.3f}<extra></extra>"))
+    fig.update_layout(template="plotly_white", margin=dict(l=30, r=4, t=24, b=20), height=130,
+                      title=dict(text="mean activation per class", font=dict(size=12), x=0.01), bargap=0.15)
+    return fig

@@ -88,6 +88,71 @@ def sample_view(store: RunStore, run_id: str, layer: int, epoch: int, sample: in
                       neighbour_index=probe["index"][neighbours])
 
 
+@dataclass(frozen=True)
+class NeuronView:
+    """What the inspector shows for one neuron (unit) of a layer at one epoch.
+
+    Attributes
+    ----------
+    unit : int
+    top_index : ndarray of shape (k,), int
+        Data-set indices of the probe samples that activate it most, most first.
+    top_labels : ndarray of shape (k,), int
+    class_means : ndarray of shape (n_classes,)
+        Its mean activation over each class's probe samples.
+    selectivity : float
+        Class selectivity index (Morcos et al. 2018): ``(mu_max - mu_rest) / (mu_max + mu_rest)``, from 0 (no
+        class preference) to 1 (active for one class only); NaN for a dead unit.
+    dead : bool
+        Never active on the probe set.
+    """
+
+    unit: int
+    top_index: np.ndarray
+    top_labels: np.ndarray
+    class_means: np.ndarray
+    selectivity: float
+    dead: bool
+
+
+def neuron_view(store: RunStore, run_id: str, layer: int, epoch: int, unit: int) -> NeuronView:
+    """Gather :class:`NeuronView`; ``KeyError`` naming a unit out of range."""
+    A = store.activations(run_id, epoch, layer)
+    if not 0 <= unit < A.shape[1]:
+        raise KeyError(f"unit must be in 0..{A.shape[1] - 1}, got {unit}")
+    probe = store.probe(run_id)
+    a, labels = A[:, unit], probe["y"]
+    top = np.argsort(-a, kind="stable")[:N_NEIGHBOURS]
+    means = np.array([a[labels == c].mean() if np.any(labels == c) else 0.0 for c in range(int(labels.max()) + 1)])
+    dead = bool(np.all(a <= 0))
+    best = int(np.argmax(means))
+    rest = float(np.delete(means, best).mean()) if len(means) > 1 else 0.0
+    total = means[best] + rest
+    selectivity = float((means[best] - rest) / total) if total > 0 and not dead else float("nan")
+    return NeuronView(unit=unit, top_index=probe["index"][top], top_labels=labels[top], class_means=means,
+                      selectivity=selectivity, dead=dead)
+
+
+def render_neuron(ctx: AppContext, view: NeuronView, layer: int, epoch: int) -> list:
+    names = ctx.class_names
+    name = lambda c: names[c] if 0 <= c < len(names) else str(c)  # noqa: E731
+    layer_name = ctx.config.layer_names[layer]
+    summary = ("dead: never active on the probe set" if view.dead else
+               f"class selectivity {view.selectivity:.2f} (prefers class {name(int(np.argmax(view.class_means)))})")
+    return [
+        html.Div(className="inspector-head", children=[
+            html.Strong(f"Neuron {view.unit}"), html.Span(f" of {layer_name}, epoch {epoch}", className="muted")]),
+        html.Ul([html.Li(summary, className="warn" if view.dead else "")], className="facts"),
+        dcc.Graph(figure=figures.class_means_figure(view.class_means, [name(c) for c in range(len(view.class_means))]),
+                  config={"displayModeBar": False}, className="inspector-activations"),
+        html.Div("Samples that activate it most:", className="muted"),
+        html.Div(className="neighbours", children=[
+            html.Button(f"{int(index)} · {name(int(label))}", id={"type": "neighbour", "sample": int(index)},
+                        className="button button-small", n_clicks=0)
+            for index, label in zip(view.top_index, view.top_labels)]),
+    ]
+
+
 def layout() -> html.Div:
     return html.Div(className="inspector", children=[
         html.H3("Inspector"),
@@ -127,33 +192,38 @@ def render(ctx: AppContext, view: SampleView, layer: int, epoch: int, labels: np
 
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
-        Output("selected", "data"),
+        Output("selected", "data"), Output("selected-neuron", "data"),
         Input("map", "clickData"), Input({"type": "neighbour", "sample": ALL}, "n_clicks"),
         prevent_initial_call=True,
     )
     def select(click, _neighbour_clicks):
+        """A sample (a node, a neighbour button) or a neuron (a black node of the neuron x sample graph)."""
         trigger = callback_ctx.triggered_id
         if isinstance(trigger, dict):  # a neighbour button; ignore its creation (n_clicks 0)
             if not any(t["value"] for t in callback_ctx.triggered):
-                return no_update
-            return int(trigger["sample"])
+                return no_update, no_update
+            return int(trigger["sample"]), None
         try:
-            return int(click["points"][0]["customdata"][0])
+            custom = click["points"][0]["customdata"]
+            return (None, int(custom[5])) if int(custom[0]) < 0 else (int(custom[0]), None)
         except (TypeError, KeyError, IndexError, ValueError):
-            return no_update
+            return no_update, no_update
 
     @app.callback(
         Output("inspector-body", "children"),
-        Input("selected", "data"), Input("run-picker", "value"), Input("layer-slider", "value"),
-        Input("epoch-slider", "value"),
+        Input("selected", "data"), Input("selected-neuron", "data"), Input("run-picker", "value"),
+        Input("layer-slider", "value"), Input("epoch-slider", "value"),
     )
-    def inspect(sample, run, layer, epoch):
-        if sample is None:
+    def inspect(sample, neuron, run, layer, epoch):
+        if sample is None and neuron is None:
             return html.P("Click a node on the map to inspect its sample.", className="empty")
         try:
             run_ctx = ctx.for_run(run)
-            layer, epoch, sample = int(layer), int(epoch), int(sample)
-            view = sample_view(ctx.store, run_ctx.run_id, layer, epoch, sample)
+            layer, epoch = int(layer), int(epoch)
+            if neuron is not None:
+                return render_neuron(run_ctx, neuron_view(ctx.store, run_ctx.run_id, layer, epoch, int(neuron)),
+                                     layer, epoch)
+            view = sample_view(ctx.store, run_ctx.run_id, layer, epoch, int(sample))
         except (KeyError, TypeError, ValueError) as exc:
             return html.P(f"Nothing to inspect here: {exc.args[0] if exc.args else exc}", className="empty")
         return render(run_ctx, view, layer, epoch, ctx.store.probe(run_ctx.run_id)["y"])

@@ -141,3 +141,18 @@ def test_a_good_form_gives_a_run_or_a_sweep():
     assert one.config.scramble == "labels" and one.config.dataset == "moons"
     sweep = check_form("vae", "digits", "32", 3, "0,1,4", "none", None)
     assert sweep.errors == {} and sweep.betas == (0.0, 1.0, 4.0) and sweep.config.model == "vae"
+
+
+def test_a_neurons_view_lists_its_top_samples_and_class_selectivity(store_copy, tiny_config):
+    from dashboard.inspector import neuron_view
+
+    run = tiny_config.run_id
+    A = store_copy.activations(run, 3, 1)
+    labels = store_copy.probe(run)["y"]
+    unit = int(np.argmax(A.var(axis=0)))
+    view = neuron_view(store_copy, run, 1, 3, unit)
+    order = np.argsort(-A[:, unit], kind="stable")[:N_NEIGHBOURS]
+    np.testing.assert_array_equal(view.top_index, store_copy.probe(run)["index"][order])
+    assert view.class_means[labels[order[0]]] > 0 and 0 <= view.selectivity <= 1 and not view.dead
+    with pytest.raises(KeyError, match="unit must be in 0..11"):
+        neuron_view(store_copy, run, 1, 3, 12)
