@@ -71,13 +71,23 @@ def test_hover_names_the_sample_and_its_labels(dash_duo, trained_store_dir, tiny
     store_dir = tmp_path / "store"
     shutil.copytree(trained_store_dir, store_dir)
     dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
+    dash_duo.wait_for_contains_text("#job-message", "8/8 frames ready", timeout=60)  # no redraw under the mouse
     dash_duo.wait_for_contains_text("#frame-info", "epoch 0", timeout=60)
-    # where the first point of the first trace is, from the top-left of the plot area (the drag layer);
-    # selenium 4.2 (pinned by dash[testing]) measures element offsets from the top-left corner
+    # the whole map in the window: W3C pointer offsets count from the centre of an element's visible part
+    dash_duo.driver.set_window_size(1366, 1600)
+    time.sleep(0.5)
+    # the point of class 0 farthest from every other point, from the top-left of the plot area (the drag
+    # layer); selenium 4.2 (pinned by dash[testing]) measures element offsets from the top-left corner
     dx, dy = dash_duo.driver.execute_script("""
         const gd = document.querySelector('#map .js-plotly-plot');
-        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, t = gd._fullData[0];
-        return [xa.l2p(t.x[0]), ya.l2p(t.y[0])];""")
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        const all = gd._fullData.flatMap((t, c) => Array.from(t.x).map((x, i) => [xa.l2p(x), ya.l2p(t.y[i]), c]));
+        let best = null, bestGap = -1;
+        for (const p of all.filter(p => p[2] === 0)) {
+            const gap = Math.min(...all.filter(q => q !== p).map(q => Math.hypot(p[0] - q[0], p[1] - q[1])));
+            if (gap > bestGap) { bestGap = gap; best = p; }
+        }
+        return [best[0], best[1]];""")
     ActionChains(dash_duo.driver).move_to_element_with_offset(
         dash_duo.find_element("#map .nsewdrag"), int(dx), int(dy)).perform()
     text = WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(
@@ -220,13 +230,23 @@ def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_stor
         ".filter(t => !['neurons', 'edges'].includes(t.name)).reduce((n, t) => n + t.x.length, 0);")
     assert samples == 240
     # click a neuron: the inspector shows its class selectivity and the samples it responds to most
-    # (the click event as Plotly emits it for a neuron node: at 24 neurons among 240 samples a real click
-    # usually lands on a sample drawn nearby)
-    dash_duo.driver.execute_script("""
+    dash_duo.driver.set_window_size(1366, 1600)  # the whole map in view (see the hover test)
+    time.sleep(0.5)
+    dx, dy = dash_duo.driver.execute_script("""
         const gd = document.querySelector('#map .js-plotly-plot');
-        const c = gd._fullData.findIndex(t => t.name === 'neurons'), t = gd._fullData[c];
-        gd.emit('plotly_click', {points: [{curveNumber: c, pointNumber: 5, x: t.x[5], y: t.y[5],
-                                           customdata: t.customdata[5]}]});""")
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        const t = gd._fullData.find(t => t.name === 'neurons');
+        const others = gd._fullData.filter(o => o.name !== 'neurons' && o.name !== 'edges')
+            .flatMap(o => Array.from(o.x).map((x, i) => [xa.l2p(x), ya.l2p(o.y[i])]));
+        let best = null, bestGap = -1;   // the neuron farthest from every sample, so the click is unambiguous
+        for (let k = 0; k < t.x.length; k++) {
+            const p = [xa.l2p(t.x[k]), ya.l2p(t.y[k])];
+            const gap = Math.min(...others.map(q => Math.hypot(p[0] - q[0], p[1] - q[1])));
+            if (gap > bestGap) { bestGap = gap; best = p; }
+        }
+        return best;""")
+    ActionChains(dash_duo.driver).move_to_element_with_offset(
+        dash_duo.find_element("#map .nsewdrag"), int(dx), int(dy)).click().perform()
     dash_duo.wait_for_contains_text("#inspector-body", "Neuron", timeout=20)
     text = dash_duo.find_element("#inspector-body").text
     assert "of h1, epoch 0" in text and ("class selectivity" in text or "dead" in text)
