@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from dash import Dash, Input, Output, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from tqdm import tqdm
 
 from dashboard import service
@@ -23,6 +23,7 @@ def layout() -> html.Div:
         html.Button("Cancel", id="job-cancel", className="button button-quiet", disabled=True),
         html.Span(id="graph-job-message", className="job-message"),
         dcc.Store(id="graph-job-start"),
+        dcc.Store(id="job-run"),
     ])
 
 
@@ -132,9 +133,15 @@ def register(app: Dash, ctx: AppContext) -> None:
         return run_graph_job(ctx.for_run(start["run"]), start["graph"], start["method"], start["layer"],
                              lambda text: set_progress((text,)))
 
+    @app.callback(Output("job-run", "data"), Input("run-picker", "value"), State("job-run", "data"))
+    def follow_run(run, current):
+        """The run to prepare: changes only when the run on show does (the URL setting the same run again at
+        page load would otherwise start its job twice)."""
+        return no_update if run == current else run
+
     @app.callback(
         Output("job-message", "children"),
-        Input("run-picker", "value"),
+        Input("job-run", "data"),
         background=True,
         progress=[Output("job-progress", "value"), Output("job-progress", "max"), Output("job-message", "children")],
         progress_default=["0", "1", "Starting…"],
@@ -142,6 +149,7 @@ def register(app: Dash, ctx: AppContext) -> None:
                  (Output("job-progress", "className"), "progress", "progress done")],
         cancel=[Input("job-cancel", "n_clicks")],
         interval=250,
+        prevent_initial_call=True,  # started by follow_run, once per run
     )
     def prepare(set_progress, run):
         try:

@@ -174,6 +174,12 @@ def test_the_researchers_path_colour_click_inspect_and_share_the_view(dash_duo, 
     folder = dash_duo.download_path
     WebDriverWait(dash_duo.driver, 20).until(lambda d: len([f for f in os.listdir(folder)
                                                             if f.endswith((".csv", ".graphml"))]) == 2)
+    dash_duo.find_element("#export-html").click()
+    dash_duo.find_element("#export-png").click()
+    WebDriverWait(dash_duo.driver, 30).until(lambda d: {os.path.splitext(f)[1] for f in os.listdir(folder)}
+                                             >= {".csv", ".graphml", ".html", ".png"})
+    with open(os.path.join(folder, "epochscope-map.png"), "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
     csv_file = next(f for f in os.listdir(folder) if f.endswith(".csv"))
     with open(os.path.join(folder, csv_file)) as fh:
         lines = fh.read().splitlines()
