@@ -23,18 +23,30 @@ def message_figure(message: str) -> go.Figure:
     return fig
 
 
-def sample_figure(x: np.ndarray, image_shape: tuple[int, int] | None) -> go.Figure:
-    """One input: an image (grey levels, e.g. an 8 x 8 digit) when it has an image shape, else its features as
-    bars (a point of a 2-D data set: its two coordinates).
+def sample_figure(x: np.ndarray, image_shape: tuple[int, int] | None, context: np.ndarray | None = None,
+                  context_labels: np.ndarray | None = None) -> go.Figure:
+    """One input: an image (grey levels, e.g. an 8 x 8 digit) when it has an image shape; a point of a 2-D data
+    set shown on the data set (``context``, coloured by ``context_labels``); else its features as bars.
 
     Parameters
     ----------
     x : ndarray of shape (n_features,)
         Values in [0, 1].
     image_shape : tuple of int, optional
+    context : ndarray of shape (n, 2), optional
+        The other samples of a 2-D data set.
+    context_labels : ndarray of shape (n,), optional
     """
     x = np.asarray(x, dtype=float)
-    if image_shape is not None and int(np.prod(image_shape)) == x.size:
+    if context is not None and x.size == 2:
+        labels = np.zeros(len(context), int) if context_labels is None else np.asarray(context_labels)
+        fig = go.Figure(go.Scattergl(x=context[:, 0], y=context[:, 1], mode="markers", hoverinfo="skip",
+                                     marker=dict(size=4, opacity=0.5,
+                                                 color=[CLASS_COLOURS[int(c) % len(CLASS_COLOURS)] for c in labels])))
+        fig.add_trace(go.Scatter(x=[x[0]], y=[x[1]], mode="markers", hoverinfo="skip",
+                                 marker=dict(size=14, color="rgba(0,0,0,0)", line=dict(width=2.5, color="#000"))))
+        fig.update_layout(showlegend=False, xaxis=dict(_AXIS, scaleanchor="y", scaleratio=1), yaxis=_AXIS)
+    elif image_shape is not None and int(np.prod(image_shape)) == x.size:
         fig = go.Figure(go.Heatmap(z=x.reshape(image_shape)[::-1], colorscale="Greys", zmin=0, zmax=1,
                                    showscale=False, hovertemplate="%{z:.2f}<extra></extra>"))
         fig.update_layout(xaxis=dict(_AXIS, scaleanchor="y", scaleratio=1), yaxis=_AXIS)
@@ -55,16 +67,18 @@ def activation_figure(activations: np.ndarray, layer_name: str) -> go.Figure:
     return fig
 
 
-def training_figure(metrics: list[dict[str, float]], silhouettes: list[float | None], epoch: int,
+def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[float | None]], epoch: int,
                     layer_name: str) -> go.Figure:
-    """Loss and accuracy over epochs (top) and the layer's class silhouette (bottom), the current epoch marked.
+    """Loss and accuracy over epochs (top) and the layer's class separation and the layout's faithfulness
+    (bottom: class silhouette, intra / inter-class distance ratio, trustworthiness), the current epoch marked.
 
     Parameters
     ----------
     metrics : list of dict
         Per epoch, as recorded (``train_loss``, ``test_loss``, and ``train_acc``, ``test_acc`` when classifying).
-    silhouettes : list of float or None
-        Per epoch, the class silhouette of the layer's layout (None where not laid out yet).
+    scores : dict of list of float or None
+        ``silhouette``, ``ratio``, ``trust`` per epoch (None where not laid out yet), as
+        :func:`dashboard.service.scores` gives them.
     epoch : int
         The epoch on the slider.
     layer_name : str
@@ -82,8 +96,11 @@ def training_figure(metrics: list[dict[str, float]], silhouettes: list[float | N
             fig.add_trace(go.Scatter(x=epochs, y=[m.get(key) for m in metrics], name=name, mode="lines+markers",
                                      line=dict(color="#332288", dash=dash), marker=dict(size=4)),
                           row=1, col=1, secondary_y=True)
-    fig.add_trace(go.Scatter(x=epochs, y=silhouettes, name=f"class silhouette ({layer_name})", mode="lines+markers",
-                             line=dict(color="#117733"), marker=dict(size=4), connectgaps=False), row=2, col=1)
+    for key, name, colour in (("silhouette", f"class silhouette ({layer_name})", "#117733"),
+                              ("ratio", "intra / inter-class distance", "#999933"),
+                              ("trust", "trustworthiness of the layout", "#777777")):
+        fig.add_trace(go.Scatter(x=epochs, y=scores.get(key, []), name=name, mode="lines+markers",
+                                 line=dict(color=colour), marker=dict(size=4), connectgaps=False), row=2, col=1)
     fig.add_vline(x=epoch, line=dict(color="#555", width=1, dash="dash"))
     fig.update_layout(template="plotly_white", margin=dict(l=40, r=40, t=10, b=10), height=300,
                       legend=dict(orientation="h", y=-0.12, font=dict(size=11)), clickmode="event",

@@ -161,8 +161,11 @@ def layout() -> html.Div:
     ])
 
 
-def render(ctx: AppContext, view: SampleView, layer: int, epoch: int, labels: np.ndarray) -> list:
+def render(ctx: AppContext, view: SampleView, layer: int, epoch: int, labels: np.ndarray,
+           probe_X: np.ndarray | None = None) -> list:
     names = ctx.class_names
+    # a point of a 2-D data set is shown on the data set
+    context = (probe_X, labels) if probe_X is not None and probe_X.shape[1] == 2 else (None, None)
     name = lambda c: names[c] if 0 <= c < len(names) else str(c)  # noqa: E731
     facts = [html.Li(f"true class {name(view.label)}")]
     if view.trained_label != view.label:
@@ -177,7 +180,7 @@ def render(ctx: AppContext, view: SampleView, layer: int, epoch: int, labels: np
     return [
         html.Div(className="inspector-head", children=[
             html.Strong(f"Sample {view.index}"), html.Span(f" at {layer_name}, epoch {epoch}", className="muted")]),
-        dcc.Graph(id="inspector-sample", figure=figures.sample_figure(view.x, ctx.image_shape),
+        dcc.Graph(id="inspector-sample", figure=figures.sample_figure(view.x, ctx.image_shape, *context),
                   config={"displayModeBar": False}, className="inspector-sample"),
         html.Ul(facts, className="facts"),
         dcc.Graph(id="inspector-activations", figure=figures.activation_figure(view.activations, layer_name),
@@ -226,4 +229,5 @@ def register(app: Dash, ctx: AppContext) -> None:
             view = sample_view(ctx.store, run_ctx.run_id, layer, epoch, int(sample))
         except (KeyError, TypeError, ValueError) as exc:
             return html.P(f"Nothing to inspect here: {exc.args[0] if exc.args else exc}", className="empty")
-        return render(run_ctx, view, layer, epoch, ctx.store.probe(run_ctx.run_id)["y"])
+        probe = ctx.store.probe(run_ctx.run_id)
+        return render(run_ctx, view, layer, epoch, probe["y"], probe["X"])

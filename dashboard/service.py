@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from layout_engine.align import align_to, normalize
 from layout_engine.baselines import BASELINES
-from layout_engine.metrics import class_silhouette
+from layout_engine.metrics import class_distance_ratio, class_silhouette, trustworthiness
 from layout_engine.pipeline import Frame, LayoutParams, build_graph, content_hash, frame_key, graph_key, next_frame
 from models.config import RunConfig
 from models.store import RunInfo, RunStore
@@ -33,8 +33,32 @@ Reporter = Callable[[str, int, int], bool | None]
 #: seconds a job's lock outlives its last sign of life (a killed job frees the run after this)
 LOCK_TTL = 30.0
 TRAINING, LAYOUT, WAITING = "Training", "Laying out frames", "Following another job"
-#: the map's class silhouette is estimated on this many samples (exact is O(n^2) per frame)
+#: a frame's scores (silhouette, trustworthiness, distance ratio) are estimated on this many samples
 SILHOUETTE_POINTS = 600
+
+
+#: per-frame scores the training panel plots, each estimated on SILHOUETTE_POINTS samples
+SCORES = ("silhouette", "trust", "ratio")
+
+
+def frame_scores(X: np.ndarray, display: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """A frame's class silhouette, trustworthiness (k = 15) and intra / inter-class distance ratio, on a seeded
+    subset of :data:`SILHOUETTE_POINTS` samples (exact versions cost O(n^2) per frame).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        The layer's activations.
+    display : ndarray of shape (n, 2)
+        The frame's layout of the same samples.
+    labels : ndarray of shape (n,)
+    """
+    n = len(labels)
+    subset = np.sort(np.random.default_rng(0).choice(n, size=min(n, SILHOUETTE_POINTS), replace=False))
+    k = min(15, (len(subset) - 1) // 2)
+    trust = trustworthiness(X[subset], display[subset], n_neighbors=k) if k >= 1 else float("nan")
+    return {"silhouette": np.array(class_silhouette(display[subset], labels[subset])),
+            "trust": np.array(trust), "ratio": np.array(class_distance_ratio(display[subset], labels[subset]))}
 
 
 class JobStopped(RuntimeError):
@@ -120,7 +144,7 @@ def compute_baseline_frames(store: RunStore, info: RunInfo, layer: int, method: 
             coords = BASELINES[method](X, random_state=0)
             display = normalize(coords) if previous is None else align_to(coords, previous)
             cached = {"raw": coords, "display": display, "churn": np.array(np.nan),
-                      "silhouette": np.array(class_silhouette(display, labels, max_points=SILHOUETTE_POINTS))}
+                      **frame_scores(X, display, labels)}
             store.put_derived(key, cached)
         previous = cached["display"]
         store.derived.set(index, key)
@@ -162,8 +186,7 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
                 previous_graph, graph = graph, cached_graph(store, X, params)
                 frame, _ = next_frame(X, params, frame, previous_graph=previous_graph, graph=graph)
                 store.put_derived(key, {"raw": frame.raw, "display": frame.display, "churn": np.array(frame.churn),
-                                        "silhouette": np.array(class_silhouette(frame.display[:n], labels,
-                                                                                max_points=SILHOUETTE_POINTS))})
+                                        **frame_scores(X, frame.display[:n], labels)})
             else:
                 frame = Frame(index=epoch, raw=cached["raw"], display=cached["display"], churn=float(cached["churn"]))
                 graph = None
@@ -289,14 +312,15 @@ def frame_edges(store: RunStore, run_id: str, layer: int, epoch: int, params: La
             "j": upper.col.tolist()}
 
 
-def silhouettes(store: RunStore, run_id: str, layer: int, params: LayoutParams,
-                method: str = "ours") -> list[float | None]:
-    """Per recorded epoch, the class silhouette of the layer's layout, ``None`` where it is not laid out."""
-    out: list[float | None] = []
+def scores(store: RunStore, run_id: str, layer: int, params: LayoutParams,
+           method: str = "ours") -> dict[str, list[float | None]]:
+    """Per recorded epoch, each of :data:`SCORES` of the layer's layout, ``None`` where it is not laid out."""
+    out: dict[str, list[float | None]] = {name: [] for name in SCORES}
     for epoch in range(store.run_info(run_id).epochs_done):
         key = store.derived.get(_index_key(run_id, params, layer, epoch, method))
         cached = store.get_derived(key) if key is not None else None
-        out.append(None if cached is None else float(cached["silhouette"]))
+        for name in SCORES:
+            out[name].append(None if cached is None or name not in cached else float(cached[name]))
     return out
 
 

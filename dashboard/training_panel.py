@@ -32,8 +32,8 @@ def register(app: Dash, ctx: AppContext) -> None:
             return figures.message_figure("Curves appear once the run is trained.")
         if not metrics or not 0 <= layer < len(run_ctx.config.layer_sizes):
             return figures.message_figure("Curves appear once the run is trained.")
-        silhouettes = service.silhouettes(store, run_ctx.run_id, layer, ctx.params)
-        return figures.training_figure(metrics, silhouettes, epoch, run_ctx.config.layer_names[layer])
+        scores = service.scores(store, run_ctx.run_id, layer, ctx.params)
+        return figures.training_figure(metrics, scores, epoch, run_ctx.config.layer_names[layer])
 
     @app.callback(
         Output("epoch-slider", "value", allow_duplicate=True),

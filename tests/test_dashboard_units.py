@@ -44,16 +44,21 @@ def test_the_inspector_gathers_a_sample_and_its_nearest_neighbours(store_copy, t
 def test_figure_builders_draw_a_digit_features_activations_and_curves(store_copy, tiny_config):
     digit = figures.sample_figure(np.linspace(0, 1, 64), (8, 8))
     assert digit.data[0].type == "heatmap" and np.asarray(digit.data[0].z).shape == (8, 8)
-    point = figures.sample_figure(np.array([0.2, 0.7]), None)
-    assert point.data[0].type == "bar" and list(point.data[0].y) == [0.2, 0.7]
+    point = figures.sample_figure(np.array([0.2, 0.7, 0.1]), None)
+    assert point.data[0].type == "bar" and list(point.data[0].y) == [0.2, 0.7, 0.1]
+    on_set = figures.sample_figure(np.array([0.2, 0.7]), None, np.random.rand(50, 2), np.arange(50) % 2)
+    assert len(on_set.data[0].x) == 50 and list(on_set.data[1].x) == [0.2]  # the point, ringed, on its data set
     assert len(figures.activation_figure(np.ones(12), "h2").data[0].y) == 12
     service.prepare(store_copy, tiny_config, FAST)
     metrics = store_copy.metrics(tiny_config.run_id)
-    silhouettes = service.silhouettes(store_copy, tiny_config.run_id, 0, FAST)
-    assert len(silhouettes) == 4 and all(s is not None for s in silhouettes)
-    fig = figures.training_figure(metrics, silhouettes, 2, "h1")
+    scores = service.scores(store_copy, tiny_config.run_id, 0, FAST)
+    assert all(len(v) == 4 and all(s is not None for s in v) for v in scores.values())
+    assert all(0.5 < t <= 1 for t in scores["trust"]) and all(0 < r < 1.5 for r in scores["ratio"])
+    assert scores["ratio"][-1] < scores["ratio"][0]  # classes pull apart over training
+    fig = figures.training_figure(metrics, scores, 2, "h1")
     names = [t.name for t in fig.data]
-    assert names == ["train loss", "test loss", "train accuracy", "test accuracy", "class silhouette (h1)"]
+    assert names == ["train loss", "test loss", "train accuracy", "test accuracy", "class silhouette (h1)",
+                     "intra / inter-class distance", "trustworthiness of the layout"]
     assert any(shape.x0 == 2 for shape in fig.layout.shapes)  # the current epoch is marked
 
 
