@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import fields
 
 from tqdm import tqdm
 
