@@ -68,11 +68,11 @@ def page(ctx: AppContext) -> html.Div:
             html.H1("EpochScope"),
             html.Span(f"{ctx.run_id} · {controls.describe_config(ctx.config)}", id="run-name",
                       className="run-name"),
+            jobs.layout(),
         ]),
         runs_panel.layout(ctx),
         new_run.layout(),
         html.Div(id="url-problems", className="url-problems"),
-        jobs.layout(),
         controls.layout(ctx),
         html.Div(className="workspace", children=[
             map_panel.layout(),

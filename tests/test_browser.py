@@ -36,6 +36,7 @@ def test_scrub_layers_and_epochs_and_play(dash_duo, trained_store_dir, tiny_conf
     shutil.copytree(trained_store_dir, store_dir)
     app = create_app(store_dir=store_dir, config=tiny_config, params=FAST)
     dash_duo.start_server(app)
+    dash_duo.driver.set_window_size(1366, 768)  # a laptop screen: the page must read at this size
 
     dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 0", timeout=60)
     markers = dash_duo.driver.execute_script(
