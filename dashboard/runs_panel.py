@@ -23,9 +23,12 @@ def describe(info: RunInfo) -> str:
 
 
 def run_options(store: RunStore, default: AppContext) -> list[dict]:
-    """Dropdown options: every stored run, newest first, and the app's own run even before it is trained."""
+    """Dropdown options: every stored run, newest first (a sweep's runs labelled with their sweep), and the
+    app's own run even before it is trained."""
     infos = store.list_runs()
-    options = [{"label": describe(i), "value": i.run_id} for i in infos]
+    sweeps = {run_id: sid for sid in store.list_sweeps() for run_id in store.sweep(sid)["run_ids"]}
+    options = [{"label": describe(i) + (f" · {sweeps[i.run_id]}" if i.run_id in sweeps else ""), "value": i.run_id}
+               for i in infos]
     if default.run_id not in {i.run_id for i in infos}:
         options.insert(0, {"label": f"{default.run_id} (training…)", "value": default.run_id})
     return options

@@ -161,3 +161,22 @@ def test_a_neurons_view_lists_its_top_samples_and_class_selectivity(store_copy, 
     assert view.class_means[labels[order[0]]] > 0 and 0 <= view.selectivity <= 1 and not view.dead
     with pytest.raises(KeyError, match="unit must be in 0..11"):
         neuron_view(store_copy, run, 1, 3, 12)
+
+
+def test_the_run_picker_lists_every_run_and_names_a_sweeps_runs(tmp_path, tiny_config):
+    from dashboard.context import AppContext
+    from dashboard.runs_panel import run_options, sweep_of
+    from models.config import RunConfig
+    from models.store import RunStore
+    from models.sweep import run_sweep
+
+    store = RunStore(tmp_path)
+    ctx = AppContext(store_dir=tmp_path, config=tiny_config, params=FAST)
+    assert run_options(store, ctx) == [{"label": f"{tiny_config.run_id} (training…)", "value": tiny_config.run_id}]
+    sid = run_sweep(RunConfig(model="vae", hidden=(8,), latent=2, epochs=1, probe_size=50), store, betas=(0.0, 2.0))
+    options = run_options(store, ctx)
+    assert len(options) == 3 and sum(sid in o["label"] for o in options) == 2
+    assert all("beta-VAE 8-2, beta" in o["label"] for o in options if sid in o["label"])
+    runs = store.sweep(sid)["run_ids"]
+    assert sweep_of(store, runs[1]) == [(0.0, runs[0]), (2.0, runs[1])] and sweep_of(store, "nope") is None
+    store.close()
