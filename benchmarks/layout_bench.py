@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dashboard import service
 from layout_engine.baselines import aligned_umap_layouts, tsne_layout, umap_layout
 from layout_engine.metrics import displacement, trustworthiness
 from layout_engine.pipeline import LayoutParams, layout_frame, next_frame
@@ -119,9 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     store = RunStore(args.store or default_store_dir())
     config = RunConfig()
-    if not (store.has_run(config.run_id) and store.run_info(config.run_id).state == "complete"):
-        logger.info("training the default run %s", config.run_id)
-        train(config, store)
+    service.ensure_run(store, config)  # trains the default run when the store lacks it
     try:
         store.checkpoint(config.run_id)
     except KeyError:  # recorded by an earlier version without checkpoints

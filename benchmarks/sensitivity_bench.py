@@ -17,10 +17,11 @@ import logging
 import numpy as np
 import torch
 
+from dashboard import service
 from models.config import RunConfig
 from models.sensitivity import ablation
 from models.store import RunStore, default_store_dir
-from models.train import load_model, train, training_data
+from models.train import load_model, training_data
 
 logger = logging.getLogger("benchmarks.sensitivity_bench")
 
@@ -35,9 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     store = RunStore(args.store or default_store_dir())
     config = RunConfig()
-    if not (store.has_run(config.run_id) and store.run_info(config.run_id).state == "complete"):
-        logger.info("training the default run %s", config.run_id)
-        train(config, store)
+    service.ensure_run(store, config)  # trains the default run when the store lacks it
     model = load_model(store, config.run_id)
     prepared = training_data(config)
     data = prepared.dataset

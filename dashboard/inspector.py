@@ -133,9 +133,21 @@ def neuron_view(store: RunStore, run_id: str, layer: int, epoch: int, unit: int)
                       selectivity=selectivity, dead=dead)
 
 
-def render_neuron(ctx: AppContext, view: NeuronView, layer: int, epoch: int) -> list:
+def _class_name(ctx: AppContext, label: int) -> str:
     names = ctx.class_names
-    name = lambda c: names[c] if 0 <= c < len(names) else str(c)  # noqa: E731
+    return names[label] if 0 <= label < len(names) else str(label)
+
+
+def _sample_buttons(ctx: AppContext, indices: np.ndarray, labels: np.ndarray) -> html.Div:
+    """Clickable samples (data-set index and class); a click selects the sample."""
+    return html.Div(className="neighbours", children=[
+        html.Button(f"{int(index)} · {_class_name(ctx, int(label))}", id={"type": "neighbour", "sample": int(index)},
+                    className="button button-small", n_clicks=0)
+        for index, label in zip(indices, labels)])
+
+
+def render_neuron(ctx: AppContext, view: NeuronView, layer: int, epoch: int) -> list:
+    name = lambda c: _class_name(ctx, c)  # noqa: E731
     layer_name = ctx.config.layer_names[layer]
     summary = ("dead: never active on the probe set" if view.dead else
                f"class selectivity {view.selectivity:.2f} (prefers class {name(int(np.argmax(view.class_means)))})")
@@ -146,10 +158,7 @@ def render_neuron(ctx: AppContext, view: NeuronView, layer: int, epoch: int) -> 
         dcc.Graph(figure=figures.class_means_figure(view.class_means, [name(c) for c in range(len(view.class_means))]),
                   config={"displayModeBar": False}, className="inspector-activations"),
         html.Div("Samples that activate it most:", className="muted"),
-        html.Div(className="neighbours", children=[
-            html.Button(f"{int(index)} · {name(int(label))}", id={"type": "neighbour", "sample": int(index)},
-                        className="button button-small", n_clicks=0)
-            for index, label in zip(view.top_index, view.top_labels)]),
+        _sample_buttons(ctx, view.top_index, view.top_labels),
     ]
 
 
@@ -163,10 +172,9 @@ def layout() -> html.Div:
 
 def render(ctx: AppContext, view: SampleView, layer: int, epoch: int, labels: np.ndarray,
            probe_X: np.ndarray | None = None) -> list:
-    names = ctx.class_names
     # a point of a 2-D data set is shown on the data set
     context = (probe_X, labels) if probe_X is not None and probe_X.shape[1] == 2 else (None, None)
-    name = lambda c: names[c] if 0 <= c < len(names) else str(c)  # noqa: E731
+    name = lambda c: _class_name(ctx, c)  # noqa: E731
     facts = [html.Li(f"true class {name(view.label)}")]
     if view.trained_label != view.label:
         facts.append(html.Li(f"trained as {name(view.trained_label)} (label noise)", className="warn"))
@@ -186,10 +194,7 @@ def render(ctx: AppContext, view: SampleView, layer: int, epoch: int, labels: np
         dcc.Graph(id="inspector-activations", figure=figures.activation_figure(view.activations, layer_name),
                   config={"displayModeBar": False}, className="inspector-activations"),
         html.Div("Nearest neighbours here:", className="muted"),
-        html.Div(className="neighbours", children=[
-            html.Button(f"{int(index)} · {name(int(labels[j]))}", id={"type": "neighbour", "sample": int(index)},
-                        className="button button-small", n_clicks=0)
-            for j, index in zip(view.neighbours, view.neighbour_index)]),
+        _sample_buttons(ctx, view.neighbour_index, labels[view.neighbours]),
     ]
 
 

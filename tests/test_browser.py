@@ -25,6 +25,20 @@ def first_xs(dash_duo) -> list[float]:
         "return gd && gd._fullData && gd._fullData.length ? Array.from(gd._fullData[0].x).slice(0, 8) : null;")
 
 
+def start_on_trained_run(dash_duo, trained_store_dir, tiny_config, tmp_path) -> None:
+    """Serve the app on a private copy of the session's trained store (no frames laid out yet)."""
+    store_dir = tmp_path / "store"
+    shutil.copytree(trained_store_dir, store_dir)
+    dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
+
+
+def screenshot(dash_duo, name: str) -> None:
+    """Save ``name``.png in $EPOCHSCOPE_SCREENSHOTS when set, to look at."""
+    if SCREENSHOTS:
+        os.makedirs(SCREENSHOTS, exist_ok=True)
+        dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, f"{name}.png"))
+
+
 def press(dash_duo, slider_id: str, key: str) -> None:
     thumb = dash_duo.find_element(f"#{slider_id} [role=slider]")
     thumb.click()
@@ -32,10 +46,7 @@ def press(dash_duo, slider_id: str, key: str) -> None:
 
 
 def test_scrub_layers_and_epochs_and_play(dash_duo, trained_store_dir, tiny_config, tmp_path):
-    store_dir = tmp_path / "store"
-    shutil.copytree(trained_store_dir, store_dir)
-    app = create_app(store_dir=store_dir, config=tiny_config, params=FAST)
-    dash_duo.start_server(app)
+    start_on_trained_run(dash_duo, trained_store_dir, tiny_config, tmp_path)
     dash_duo.driver.set_window_size(1366, 768)  # a laptop screen: the page must read at this size
 
     dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 0", timeout=60)
@@ -62,16 +73,12 @@ def test_scrub_layers_and_epochs_and_play(dash_duo, trained_store_dir, tiny_conf
     dash_duo.wait_for_contains_text("#frame-info", "h2 (12 units), epoch 3", timeout=20)
     dash_duo.wait_for_text_to_equal("#play-button", "▶ Play", timeout=10)  # stops at the last epoch
 
-    if SCREENSHOTS:
-        os.makedirs(SCREENSHOTS, exist_ok=True)
-        dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, "scrub.png"))
+    screenshot(dash_duo, "scrub")
     assert dash_duo.get_logs() == []
 
 
 def test_hover_names_the_sample_and_its_labels(dash_duo, trained_store_dir, tiny_config, tmp_path):
-    store_dir = tmp_path / "store"
-    shutil.copytree(trained_store_dir, store_dir)
-    dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
+    start_on_trained_run(dash_duo, trained_store_dir, tiny_config, tmp_path)
     dash_duo.wait_for_contains_text("#job-message", "8/8 frames ready", timeout=60)  # no redraw under the mouse
     dash_duo.wait_for_contains_text("#frame-info", "epoch 0", timeout=60)
     # the whole map in the window: W3C pointer offsets count from the centre of an element's visible part
@@ -130,9 +137,7 @@ def point_offset(dash_duo, trace: int = 0, point: int = 0) -> tuple[int, int]:
 
 def test_the_researchers_path_colour_click_inspect_and_share_the_view(dash_duo, trained_store_dir, tiny_config,
                                                                        tmp_path):
-    store_dir = tmp_path / "store"
-    shutil.copytree(trained_store_dir, store_dir)
-    dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
+    start_on_trained_run(dash_duo, trained_store_dir, tiny_config, tmp_path)
     dash_duo.wait_for_contains_text("#job-message", "8/8 frames ready", timeout=60)
     press(dash_duo, "epoch-slider", Keys.END)
     dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 3", timeout=20)
@@ -203,16 +208,12 @@ def test_the_researchers_path_colour_click_inspect_and_share_the_view(dash_duo, 
         "gd.emit('plotly_click', {points: [{x: 1, y: 0, curveNumber: 0, pointNumber: 1}]});")
     dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 1", timeout=20)
 
-    if SCREENSHOTS:
-        os.makedirs(SCREENSHOTS, exist_ok=True)
-        dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, "inspect.png"))
+    screenshot(dash_duo, "inspect")
     assert dash_duo.get_logs() == []
 
 
 def test_a_bad_url_names_the_field_and_shows_the_default_view(dash_duo, trained_store_dir, tiny_config, tmp_path):
-    store_dir = tmp_path / "store"
-    shutil.copytree(trained_store_dir, store_dir)
-    dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
+    start_on_trained_run(dash_duo, trained_store_dir, tiny_config, tmp_path)
     dash_duo.driver.get(dash_duo.server_url + "/?layer=9&epoch=x&colour=rainbow")
     dash_duo.wait_for_contains_text("#url-problems", "layer must be in 0..1, got 9", timeout=30)
     text = dash_duo.find_element("#url-problems").text
@@ -222,9 +223,7 @@ def test_a_bad_url_names_the_field_and_shows_the_default_view(dash_duo, trained_
 
 
 def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_store_dir, tiny_config, tmp_path):
-    store_dir = tmp_path / "store"
-    shutil.copytree(trained_store_dir, store_dir)
-    dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
+    start_on_trained_run(dash_duo, trained_store_dir, tiny_config, tmp_path)
     dash_duo.wait_for_contains_text("#job-message", "8/8 frames ready", timeout=60)
     dash_duo.find_element("#graph-mode input[value='bipartite']").click()
     dash_duo.wait_for_contains_text("#graph-job-message", "4/4 frames ready", timeout=60)
@@ -273,9 +272,7 @@ def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_stor
         "return !gd._fullData.some(t => t.name === 'neurons') &&"
         " gd._fullData.filter(t => t.name !== 'edges').reduce((n, t) => n + t.x.length, 0) === 240;"))
     assert "method=pca" in dash_duo.driver.current_url
-    if SCREENSHOTS:
-        os.makedirs(SCREENSHOTS, exist_ok=True)
-        dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, "bipartite.png"))
+    screenshot(dash_duo, "bipartite")
     assert dash_duo.get_logs() == []
 
 
@@ -308,16 +305,12 @@ def test_pick_a_run_and_sweep_beta(dash_duo, tmp_path):
     dash_duo.wait_for_contains_text("#frame-info", "z (2 units), epoch 0", timeout=30)
     assert "accuracy" not in dash_duo.find_element("#frame-info").text
     dash_duo.wait_for_contains_text("#collapse-message", "beta 4", timeout=20)
-    if SCREENSHOTS:
-        os.makedirs(SCREENSHOTS, exist_ok=True)
-        dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, "beta.png"))
+    screenshot(dash_duo, "beta")
     assert dash_duo.get_logs() == []
 
 
 def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, tiny_config, tmp_path):
-    store_dir = tmp_path / "store"
-    shutil.copytree(trained_store_dir, store_dir)
-    dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
+    start_on_trained_run(dash_duo, trained_store_dir, tiny_config, tmp_path)
     dash_duo.wait_for_contains_text("#job-message", "8/8 frames ready", timeout=60)
     dash_duo.find_element(".new-run summary").click()
 
