@@ -67,6 +67,50 @@
             line: {color: "rgba(120,120,120,0.25)", width: 0.6}};
   }
 
+  // Gliding between epochs: scattergl has no transitions, so the map is drawn where the points are now and then
+  // moved to the new frame by interpolating every node's position over GLIDE_MS, one restyle per animation frame.
+  // `shown` holds each node's position on screen for the sequence drawn last (key: run / layer / graph / method).
+  const GLIDE_MS = 240;
+  const shown = {key: null, x: null, y: null, token: 0};
+
+  function ease(s) { return s < 0.5 ? 2 * s * s : 1 - 2 * (1 - s) * (1 - s); }
+
+  function moving(state) {
+    // the map's `data-glide` attribute: "moving" while points glide, "still" once they are in place
+    const map = document.getElementById("map");
+    if (map) { map.dataset.glide = state ? "moving" : "still"; }
+  }
+
+  function glideTo(token, parts, fromX, fromY, toX, toY) {
+    // parts: [trace index, node indices]; waits until Dash has put the figure of `token` on the page
+    let started = null;
+    const asked = performance.now();
+    moving(true);
+    function tick(now) {
+      if (shown.token !== token) { return; }  // a newer frame took over from where this one got to
+      const gd = document.querySelector("#map .js-plotly-plot");
+      const ready = gd && gd.layout && gd.layout.meta && gd.layout.meta.glide === token;
+      if (!ready) {
+        if (now - asked < 2000) { window.requestAnimationFrame(tick); } else { moving(false); }
+        return;
+      }
+      started = started === null ? now : started;
+      const s = Math.min(1, (now - started) / GLIDE_MS), w = ease(s);
+      for (let i = 0; i < toX.length; i++) {
+        shown.x[i] = fromX[i] + (toX[i] - fromX[i]) * w;
+        shown.y[i] = fromY[i] + (toY[i] - fromY[i]) * w;
+      }
+      window.Plotly.restyle(gd, {x: parts.map(p => p[1].map(i => shown.x[i])),
+                                 y: parts.map(p => p[1].map(i => shown.y[i]))}, parts.map(p => p[0]));
+      if (s < 1) {
+        window.requestAnimationFrame(tick);
+      } else {
+        moving(false);
+      }
+    }
+    window.requestAnimationFrame(tick);
+  }
+
   function render(payload, epoch, colour, flags, selected, edges) {
     const noUpdate = window.dash_clientside.no_update;
     if (!payload) { return [message("Preparing the run…"), ""]; }
@@ -79,6 +123,15 @@
     if (!frame) { return [message("Laying out " + payload.name + ", epoch " + e + "…"), ""]; }
     const sens = frame.sens, maxSens = sens ? Math.max(...sens, 1e-12) : 1;
     flags = Array.isArray(flags) ? flags : [];
+    // where each node starts: where it is on screen if this sequence is on show and gliding is on, else its place
+    const key = [payload.run, payload.layer, payload.graph, payload.method].join("/");
+    const nodes = frame.x.length;
+    const glide = flags.includes("glide") && shown.key === key && shown.x.length === nodes;
+    const fromX = glide ? Float64Array.from(shown.x) : Float64Array.from(frame.x);
+    const fromY = glide ? Float64Array.from(shown.y) : Float64Array.from(frame.y);
+    const token = ++shown.token;
+    Object.assign(shown, {key: key, x: Float64Array.from(fromX), y: Float64Array.from(fromY)});
+    const parts = [];  // [trace index, node indices] of the traces that glide
     const bySize = flags.includes("size");
     const size = i => (bySize && sens ? 4 + 12 * Math.sqrt(sens[i] / maxSens) : 6);
     const traces = [];
@@ -86,6 +139,7 @@
         edges.epoch === e && edges.graph === payload.graph) {
       traces.push(edgeTrace(edges, frame));
     }
+    const first = traces.length;
     traces.push(...groups(payload, frame, colour).map(g => {
       const m = g.members;
       const custom = m.map(i => [payload.index[i], payload.labels[i], frame.pred ? frame.pred[i] : -1,
@@ -98,7 +152,8 @@
         marker.colorscale = "Viridis";
         marker.colorbar = {title: {text: "‖∂loss/∂a‖"}, thickness: 12};
       }
-      return {type: "scattergl", mode: "markers", name: g.name, x: m.map(i => frame.x[i]), y: m.map(i => frame.y[i]),
+      parts.push([first + parts.length, m]);
+      return {type: "scattergl", mode: "markers", name: g.name, x: m.map(i => fromX[i]), y: m.map(i => fromY[i]),
               customdata: custom, marker: marker, showlegend: Boolean(g.colour),
               hovertemplate: "sample %{customdata[0]:d}<br>true " + "%{customdata[1]:d}" +
                 (frame.pred ? "<br>predicted %{customdata[2]:d} (%{customdata[3]:.0%})" : "") +
@@ -106,9 +161,10 @@
     }));
     if (payload.graph === "bipartite") {
       // the layer's neurons, black, after the samples
-      const nx = frame.x.slice(payload.n_samples), ny = frame.y.slice(payload.n_samples);
-      traces.push({type: "scattergl", mode: "markers", name: "neurons", x: nx, y: ny,
-                   customdata: nx.map((_, k) => [-1, -1, -1, NaN, NaN, k]),
+      const neurons = [...Array(nodes - payload.n_samples).keys()].map(k => payload.n_samples + k);
+      parts.push([traces.length, neurons]);
+      traces.push({type: "scattergl", mode: "markers", name: "neurons", x: neurons.map(i => fromX[i]),
+                   y: neurons.map(i => fromY[i]), customdata: neurons.map((_, k) => [-1, -1, -1, NaN, NaN, k]),
                    marker: {size: 7, color: "#000", symbol: "diamond"},
                    hovertemplate: "neuron %{customdata[5]:d}<extra></extra>"});
     }
@@ -124,16 +180,18 @@
                    hoverinfo: "skip", line: {color: "rgba(0,0,0,0.55)", width: 1.5}, marker: {size: 3, color: "#000"}});
     }
     if (at >= 0) {
-      traces.push({type: "scattergl", mode: "markers", name: "selected", x: [frame.x[at]],
-                   y: [frame.y[at]], showlegend: false, hoverinfo: "skip",
+      parts.push([traces.length, [at]]);
+      traces.push({type: "scattergl", mode: "markers", name: "selected", x: [fromX[at]],
+                   y: [fromY[at]], showlegend: false, hoverinfo: "skip",
                    marker: {size: 18, color: "rgba(0,0,0,0)", line: {width: 2.5, color: "#000"}}});
     }
     const box = payload.box || (payload.box = bounds(payload));
     const figure = {data: traces, layout: {
       title: {text: payload.name + " · epoch " + e, x: 0.01, font: {size: 14}}, uirevision: payload.run + "/" + payload.layer,
-      template: "plotly_white", margin: {l: 10, r: 10, t: 40, b: 10},
+      template: "plotly_white", margin: {l: 10, r: 10, t: 40, b: 10}, meta: {glide: token},
       legend: {title: {text: colour === "class" ? "class" : ""}, itemsizing: "constant"},
       xaxis: Object.assign({range: box[0]}, AXIS), yaxis: Object.assign({range: box[1], scaleanchor: "x", scaleratio: 1}, AXIS)}};
+    if (glide) { glideTo(token, parts, fromX, fromY, frame.x, frame.y); } else { moving(false); }
     const m = frame.metrics;
     const scores = m.test_acc !== undefined ?
       "train accuracy " + (100 * m.train_acc).toFixed(1) + "% · test accuracy " + (100 * m.test_acc).toFixed(1) + "% · " : "";

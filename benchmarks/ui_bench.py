@@ -5,9 +5,10 @@
 On the default run (n = 1,797 probe samples; trained and laid out first if the store lacks it), it starts
 ``app.py`` as a user does, opens it in headless Debian Chromium, waits for every frame, then presses the
 epoch slider's arrow keys ``--steps`` times on each of two layers (forward to the end, back to the start),
-timing each step in the page: from the ``keydown`` event to Plotly's ``plotly_afterplot`` of the redrawn map.
-It also times a layer switch (which fetches that layer's frames once). Prints a table and last
-``RESULT slider_median_ms=<f> slider_p95_ms=<f>``.
+timing each step in the page: from the ``keydown`` event to Plotly's ``plotly_afterplot`` of the redrawn map
+(the first redraw: the points start to glide), and to the end of the glide (the map's ``data-glide`` turns
+``still``: the points stand on the new frame). It also times a layer switch (which fetches that layer's frames
+once). Prints a table and last ``RESULT slider_median_ms=<f> slider_p95_ms=<f> settled_median_ms=<f>``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException
 from selenium.webdriver.common.keys import Keys
 
 from dashboard import service
@@ -38,10 +40,13 @@ CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
 
 #: records the time of the last keydown, and of the map's last redraw, in the page's clock
 HOOK = """
-window.__es = {key: 0, plot: 0};
+window.__es = {key: 0, plot: 0, still: 0};
 document.addEventListener('keydown', () => { window.__es.key = performance.now(); }, true);
 const gd = document.querySelector('#map .js-plotly-plot');
-gd.on('plotly_afterplot', () => { window.__es.plot = performance.now(); });
+gd.on('plotly_afterplot', () => { if (!window.__es.plot) { window.__es.plot = performance.now(); } });
+new MutationObserver(() => {
+  if (document.getElementById('map').dataset.glide === 'still') { window.__es.still = performance.now(); }
+}).observe(document.getElementById('map'), {attributes: true, attributeFilter: ['data-glide']});
 """
 
 
@@ -64,20 +69,24 @@ def browser() -> webdriver.Chrome:
 def wait(predicate, timeout: float, what: str):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except NoSuchElementException:  # the page has not rendered it yet
+            value = None
         if value:
             return value
         time.sleep(0.05)
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def step(driver, thumb, key: str) -> float:
-    """Press ``key`` on the focused slider thumb; milliseconds from keydown to the map's redraw."""
-    driver.execute_script("window.__es.plot = 0; window.__es.key = 0;")
+def step(driver, thumb, key: str) -> tuple[float, float]:
+    """Press ``key`` on the focused slider thumb; milliseconds from keydown to the map's first redraw, and to
+    the end of its glide."""
+    driver.execute_script("window.__es.plot = 0; window.__es.key = 0; window.__es.still = 0;")
     thumb.send_keys(key)
-    wait(lambda: driver.execute_script("return window.__es.plot > window.__es.key && window.__es.key > 0;"), 30,
-         "the map to redraw")
-    return driver.execute_script("return window.__es.plot - window.__es.key;")
+    wait(lambda: driver.execute_script("const e = window.__es; return e.key > 0 && e.plot > e.key && e.still > e.key;"),
+         30, "the map to redraw and stand still")
+    return tuple(driver.execute_script("const e = window.__es; return [e.plot - e.key, e.still - e.key];"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -123,7 +132,8 @@ def main(argv: list[str] | None = None) -> None:
             half = args.steps // 2
             times = [step(driver, thumb, Keys.ARROW_RIGHT) for _ in range(half)]
             times += [step(driver, thumb, Keys.ARROW_LEFT) for _ in range(args.steps - half)]
-            rows.append((f"epoch steps on {config.layer_names[layer]}", times))
+            rows.append((f"epoch steps on {config.layer_names[layer]}", [t[0] for t in times]))
+            rows.append(("  ...glide settled", [t[1] for t in times]))
         errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
     finally:
         if driver is not None:
@@ -132,12 +142,16 @@ def main(argv: list[str] | None = None) -> None:
         server.wait(timeout=10)
 
     steps = [t for name, ts in rows if name.startswith("epoch") for t in ts]
+    settled = [t for name, ts in rows if name.endswith("settled") for t in ts]
     print(f"\nuptime: {os.popen('uptime').read().strip()}   n = {info.n_probe} samples, {ready} frames")
     print(f"{'what':<22}{'n':>5}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}")
     for name, ts in rows:
         print(f"{name:<22}{len(ts):>5}{np.median(ts):>11.1f}{np.percentile(ts, 95):>9.1f}{max(ts):>9.1f}")
     print(f"browser console errors: {len(errors)}")
-    print(f"RESULT slider_median_ms={np.median(steps):.1f} slider_p95_ms={np.percentile(steps, 95):.1f}")
+    for error in errors:
+        print(f"  {error.get('message', error)}")
+    print(f"RESULT slider_median_ms={np.median(steps):.1f} slider_p95_ms={np.percentile(steps, 95):.1f} "
+          f"settled_median_ms={np.median(settled):.1f}")
 
 
 def _answers(port: int) -> bool:

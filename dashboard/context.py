@@ -12,6 +12,8 @@ from models.store import RunStore
 #: one store handle per directory per process (opening one costs ~5 ms, too much per slider step); diskcache
 #: handles are thread-safe and reconnect in a forked child
 _STORES: dict[Path, RunStore] = {}
+#: a run picker value naming a sweep (``sweep:<id>``) stands for the sweep's run of lowest beta
+SWEEP_PREFIX = "sweep:"
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,15 @@ class AppContext:
         return _STORES[self.store_dir]
 
     def for_run(self, run_id: str | None) -> "AppContext":
-        """The context of the stored run ``run_id`` (this one when ``None`` or the same); ``KeyError`` naming
-        the run when the store does not have it."""
+        """The context of the stored run ``run_id`` (this one when ``None`` or the same; ``sweep:<id>``: the
+        sweep's run of lowest beta); ``KeyError`` naming the run or sweep when the store does not have it."""
         if not run_id or run_id == self.run_id:
             return self
         if not isinstance(run_id, str):
             raise KeyError(f"run must be a run id, got {run_id!r}")
+        if run_id.startswith(SWEEP_PREFIX):
+            record = self.store.sweep(run_id[len(SWEEP_PREFIX):])
+            return self.for_run(min(zip(record["betas"], record["run_ids"]))[1])
         info = self.store.run_info(run_id)
         return replace(self, config=info.config, class_names=info.class_names or self.class_names,
                        image_shape=(8, 8) if info.config.dataset == "digits" else None,

@@ -55,20 +55,31 @@ def slider_props(ctx: AppContext) -> tuple[dict, int, dict, int]:
     return layer_marks, len(cfg.layer_sizes) - 1, epoch_marks, last
 
 
+def clamped(value, last: int):
+    """``last`` when ``value`` is a number beyond it, else ``no_update``."""
+    return last if isinstance(value, (int, float)) and value > last else no_update
+
+
 def register(app: Dash, ctx: AppContext) -> None:
     """The sliders follow the run on show; play / pause steps the epoch slider in the browser, without a server
     round trip, at the chosen speed."""
     @app.callback(
         Output("layer-slider", "marks"), Output("layer-slider", "max"), Output("epoch-slider", "marks"),
         Output("epoch-slider", "max"), Output("run-name", "children"),
-        Input("run-picker", "value"),
+        Output("layer-slider", "value", allow_duplicate=True), Output("epoch-slider", "value", allow_duplicate=True),
+        Input("run-picker", "value"), State("layer-slider", "value"), State("epoch-slider", "value"),
+        prevent_initial_call="initial_duplicate",
     )
-    def follow_run(run):
+    def follow_run(run, layer, epoch):
+        """Marks and ranges of the run on show; a layer or epoch beyond the new run's is brought to its last
+        (one within range is left alone: the URL may be setting it in the same step)."""
         try:
             run_ctx = ctx.for_run(run)
         except KeyError:
-            return (no_update,) * 5
-        return (*slider_props(run_ctx), f"{run_ctx.run_id} · {describe_config(run_ctx.config)}")
+            return (no_update,) * 7
+        layer_marks, last_layer, epoch_marks, last = slider_props(run_ctx)
+        return (layer_marks, last_layer, epoch_marks, last, f"{run_ctx.run_id} · {describe_config(run_ctx.config)}",
+                clamped(layer, last_layer), clamped(epoch, last))
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="playSpeed"),

@@ -16,7 +16,8 @@ from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams
 
 POLL_MS = 700
-#: colour-by choices: value -> label
+#: how often the table of ready sequences is refreshed
+READINESS_MS = 2000
 #: graph-mode choices: LayoutParams.graph -> label
 GRAPH_MODES = {"knn": "samples", "bipartite": "neuron x sample"}
 #: layout-method choices: service.METHODS -> label
@@ -39,12 +40,15 @@ def layout() -> html.Div:
                            value="class", inline=True, className="radio"),
             dcc.Checklist(id="map-flags", options=[{"label": "edges", "value": "edges"},
                                                    {"label": "size by sensitivity", "value": "size"},
-                                                   {"label": "trail of the selected sample", "value": "trail"}],
-                          value=[], inline=True, className="radio"),
+                                                   {"label": "trail of the selected sample", "value": "trail"},
+                                                   {"label": "glide between epochs", "value": "glide"}],
+                          value=["glide"], inline=True, className="radio"),
         ]),
         dcc.Graph(id="map", className="map", figure=figures.message_figure("Preparing the run…"),
                   config={"displaylogo": False, "scrollZoom": True}),
         html.Div(id="frame-info", className="frame-info"),
+        html.Div(id="readiness", className="readiness"),
+        dcc.Interval(id="readiness-poll", interval=READINESS_MS),
         export.layout(),
         dcc.Store(id="sequence"),
         dcc.Store(id="edges"),
@@ -88,7 +92,42 @@ def sequence_update(ctx: AppContext, layer, have: int, graph: str = "knn", metho
     return payload, payload["complete"]
 
 
+def readiness_table(ready: dict[tuple[str, str], list[int]], epochs: int, layer_names: tuple[str, ...],
+                    current: tuple[str, str, int] | None = None) -> html.Table:
+    """Which sequences are laid out: one row per (graph, method), one cell per layer (✓ all epochs, ``k/n``
+    part-way, – not started: chosen sequences are laid out on demand); ``current`` (graph, method, layer) is
+    marked."""
+    def cell(graph: str, method: str, layer: int, count: int) -> html.Td:
+        text = "✓" if count == epochs else f"{count}/{epochs}" if count else "–"
+        state = "ready" if count == epochs else "partial" if count else "none"
+        here = " current" if current == (graph, method, layer) else ""
+        return html.Td(text, className=f"ready-{state}{here}")
+
+    return html.Table(className="readiness-table", children=[
+        html.Thead(html.Tr([html.Th("frames ready")] + [html.Th(name) for name in layer_names])),
+        html.Tbody([html.Tr([html.Th(f"{GRAPH_MODES[graph]} · {METHOD_LABELS[method]}")] +
+                            [cell(graph, method, layer, count) for layer, count in enumerate(counts)])
+                    for (graph, method), counts in ready.items()]),
+    ])
+
+
 def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(
+        Output("readiness", "children"),
+        Input("readiness-poll", "n_intervals"), Input("run-picker", "value"), Input("graph-mode", "value"),
+        Input("method", "value"), Input("layer-slider", "value"),
+    )
+    def update_readiness(_tick, run, graph, method, layer):
+        try:
+            run_ctx = ctx.for_run(run)
+        except KeyError:
+            return no_update
+        if not run_ctx.store.has_run(run_ctx.run_id):
+            return "Frames are laid out once the run is trained."
+        info = run_ctx.store.run_info(run_ctx.run_id)
+        ready = service.readiness(run_ctx.store, run_ctx.run_id, ctx.params)
+        return readiness_table(ready, info.epochs_done, info.layer_names, (graph, method, layer))
+
     @app.callback(
         Output("sequence", "data"), Output("map-poll", "disabled"),
         Input("run-picker", "value"), Input("layer-slider", "value"), Input("graph-mode", "value"),

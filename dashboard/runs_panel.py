@@ -7,7 +7,8 @@ import time
 
 from dash import Dash, Input, Output, ctx as callback_ctx, dcc, html, no_update
 
-from dashboard.context import AppContext
+from dashboard.context import SWEEP_PREFIX, AppContext
+from models.config import RunConfig
 from models.store import RunInfo, RunStore
 
 
@@ -22,13 +23,31 @@ def describe(info: RunInfo) -> str:
     return f"{model} on {config.dataset}{scrambled} · {info.epochs_done - 1} epochs · {date} · {info.state}"
 
 
+def describe_sweep(sweep_id: str, record: dict, infos: dict[str, RunInfo]) -> str:
+    """One line for a sweep: its model, data set, betas, runs stored of all, date."""
+    base = RunConfig.from_json(record["base"])
+    sizes = "-".join(map(str, base.layer_sizes))
+    stored = sum(run_id in infos for run_id in record["run_ids"])
+    states = {infos[r].state for r in record["run_ids"] if r in infos}
+    state = "complete" if stored == len(record["run_ids"]) and states == {"complete"} else "incomplete"
+    date = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.get("created", 0)))
+    betas = ", ".join(f"{b:g}" for b in sorted(record["betas"]))
+    return (f"Sweep {sweep_id}: beta-VAE {sizes} on {base.dataset} · betas {betas} · "
+            f"{stored}/{len(record['run_ids'])} runs · {base.epochs} epochs · {date} · {state}")
+
+
 def run_options(store: RunStore, default: AppContext) -> list[dict]:
-    """Dropdown options: every stored run, newest first (a sweep's runs labelled with their sweep), and the
-    app's own run even before it is trained."""
+    """Dropdown options: every stored sweep (choosing one shows its run of lowest beta, with the beta slider),
+    then every stored run, newest first (a sweep's runs labelled with their sweep), and the app's own run even
+    before it is trained."""
     infos = store.list_runs()
-    sweeps = {run_id: sid for sid in store.list_sweeps() for run_id in store.sweep(sid)["run_ids"]}
-    options = [{"label": describe(i) + (f" · {sweeps[i.run_id]}" if i.run_id in sweeps else ""), "value": i.run_id}
-               for i in infos]
+    by_id = {i.run_id: i for i in infos}
+    records = {sid: store.sweep(sid) for sid in store.list_sweeps()}
+    sweeps = {run_id: sid for sid, record in records.items() for run_id in record["run_ids"]}
+    options = [{"label": describe_sweep(sid, record, by_id), "value": SWEEP_PREFIX + sid}
+               for sid, record in sorted(records.items(), key=lambda item: -item[1].get("created", 0))]
+    options += [{"label": describe(i) + (f" · {sweeps[i.run_id]}" if i.run_id in sweeps else ""), "value": i.run_id}
+                for i in infos]
     if default.run_id not in {i.run_id for i in infos}:
         options.insert(0, {"label": f"{default.run_id} (training…)", "value": default.run_id})
     return options
@@ -73,9 +92,15 @@ def register(app: Dash, ctx: AppContext) -> None:
             if sweep is None or not isinstance(position, int) or not 0 <= position < len(sweep):
                 return (no_update,) * 5
             return sweep[position][1], no_update, no_update, no_update, no_update
+        chosen = no_update
+        if isinstance(run, str) and run.startswith(SWEEP_PREFIX):  # a sweep: show its run of lowest beta
+            try:
+                run = chosen = ctx.for_run(run).run_id
+            except KeyError:
+                return (no_update,) * 5
         sweep = sweep_of(store, run) if run else None
         if sweep is None:
-            return no_update, {0: "0"}, 1, 0, {"display": "none"}
+            return chosen, {0: "0"}, 1, 0, {"display": "none"}
         marks = {i: f"{beta:g}" for i, (beta, _) in enumerate(sweep)}
         at = next(i for i, (_, rid) in enumerate(sweep) if rid == run)
-        return no_update, marks, len(sweep) - 1, at, {"display": "flex"}
+        return chosen, marks, len(sweep) - 1, at, {"display": "flex"}

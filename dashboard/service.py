@@ -12,7 +12,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -159,6 +159,20 @@ def count_ready(store: RunStore, info: RunInfo, params: LayoutParams, *, layers:
     layers = range(len(info.layer_sizes)) if layers is None else layers
     return sum(_index_key(info.run_id, params, layer, epoch) in store.derived
                for layer in layers for epoch in range(info.epochs_done))
+
+
+#: the sequences a layer can be shown as: (graph mode, method)
+SEQUENCES = (("knn", "ours"), ("bipartite", "ours"), *(("knn", m) for m in BASELINES))
+
+
+def readiness(store: RunStore, run_id: str, params: LayoutParams) -> dict[tuple[str, str], list[int]]:
+    """Frames laid out so far per sequence of :data:`SEQUENCES` ((graph, method) -> count per layer), out of the
+    run's recorded epochs; key lookups only, no frame is read."""
+    info = store.run_info(run_id)
+    layers = range(len(info.layer_sizes))
+    return {(graph, method): [sum(_index_key(run_id, replace(params, graph=graph), layer, epoch, method)
+                                  in store.derived for epoch in range(info.epochs_done)) for layer in layers]
+            for graph, method in SEQUENCES}
 
 
 def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report: Reporter | None = None,

@@ -56,10 +56,29 @@ def test_scrub_layers_and_epochs_and_play(dash_duo, trained_store_dir, tiny_conf
     dash_duo.wait_for_contains_text("#job-message", "8/8 frames ready", timeout=60)
     before = first_xs(dash_duo)
 
+    # moving to another epoch, the points glide: several redraws, each a step between the two frames
+    dash_duo.driver.execute_script(
+        "window.__xs = []; document.querySelector('#map .js-plotly-plot')"
+        ".on('plotly_restyle', () => window.__xs.push(document.querySelector('#map .js-plotly-plot')"
+        "._fullData[0].x[0]));")
     press(dash_duo, "epoch-slider", Keys.END)
     dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 3", timeout=20)
+    dash_duo.wait_for_element("#map[data-glide='still']", timeout=10)
     after = first_xs(dash_duo)
     assert after is not None and after != before, "the map did not change with the epoch"
+    xs = dash_duo.driver.execute_script("return window.__xs;")
+    assert len(xs) >= 3 and xs[-1] == pytest.approx(after[0])
+    assert all(min(before[0], after[0]) - 1e-9 <= x <= max(before[0], after[0]) + 1e-9 for x in xs)
+    assert len(set(xs)) >= 3, "the points jumped instead of gliding"
+    # without the glide the same frame is drawn at once, where the glide ended
+    dash_duo.find_element("#map-flags input[value='glide']").click()
+    press(dash_duo, "epoch-slider", Keys.HOME)
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 0", timeout=20)
+    assert first_xs(dash_duo) == pytest.approx(before)
+    press(dash_duo, "epoch-slider", Keys.END)
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 3", timeout=20)
+    assert first_xs(dash_duo) == pytest.approx(after)
+    dash_duo.find_element("#map-flags input[value='glide']").click()
 
     press(dash_duo, "layer-slider", Keys.END)
     dash_duo.wait_for_contains_text("#frame-info", "h2 (12 units), epoch 3", timeout=20)
@@ -127,7 +146,8 @@ def test_progress_shows_while_the_job_runs_and_cancel_stops_it(dash_duo, tmp_pat
 
 
 def point_offset(dash_duo, trace: int = 0, point: int = 0) -> tuple[int, int]:
-    """Where a point of the map is, from the top-left of its plot area (the drag layer)."""
+    """Where a point of the map is, from the top-left of its plot area (the drag layer), once it stands still."""
+    dash_duo.wait_for_element("#map[data-glide='still']", timeout=10)
     dx, dy = dash_duo.driver.execute_script(f"""
         const gd = document.querySelector('#map .js-plotly-plot');
         const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, t = gd._fullData[{trace}];
@@ -276,17 +296,36 @@ def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_stor
     assert dash_duo.get_logs() == []
 
 
-def test_pick_a_run_and_sweep_beta(dash_duo, tmp_path):
+def test_pick_a_sweep_and_sweep_beta(dash_duo, tmp_path):
     from models.config import RunConfig
     from models.store import RunStore
     from models.sweep import run_sweep, sweep_runs
+    from models.train import train
 
     store = RunStore(tmp_path / "store")
     base = RunConfig(model="vae", hidden=(16,), latent=2, epochs=2, probe_size=120, lr=3e-3)
-    runs = dict(sweep_runs(store, run_sweep(base, store, betas=(0.0, 4.0))))
+    sid = run_sweep(base, store, betas=(0.0, 4.0))
+    runs = dict(sweep_runs(store, sid))
+    mlp = RunConfig(hidden=(8, 8, 8), epochs=4, probe_size=120)
+    train(mlp, store)
     store.close()
-    dash_duo.start_server(create_app(store_dir=tmp_path / "store", run_id=runs[0.0], params=FAST))
+    dash_duo.start_server(create_app(store_dir=tmp_path / "store", config=mlp, params=FAST))
+    dash_duo.driver.set_window_size(1366, 900)
+    dash_duo.wait_for_contains_text("#job-message", "15/15 frames ready", timeout=60)
+    press(dash_duo, "layer-slider", Keys.END)
+    press(dash_duo, "epoch-slider", Keys.END)
+    dash_duo.wait_for_contains_text("#frame-info", "h3 (8 units), epoch 4", timeout=30)
+    # the sweep is an entry of its own in the run picker: choosing it shows its run of lowest beta, and the
+    # sliders come within the new run's layers (e1, z) and epochs (0..2)
+    dash_duo.find_element("#run-picker").click()
+    option = WebDriverWait(dash_duo.driver, 10).until(lambda d: next(
+        (o for o in d.find_elements("css selector", "[role=option]") if o.text.startswith(f"Sweep {sid}")), None))
+    option.click()
+    dash_duo.wait_for_contains_text("#run-name", runs[0.0], timeout=20)
     dash_duo.wait_for_contains_text("#job-message", "6/6 frames ready", timeout=60)  # e1 and z, epochs 0..2
+    dash_duo.wait_for_contains_text("#frame-info", "z (2 units), epoch 2", timeout=30)
+    press(dash_duo, "layer-slider", Keys.HOME)
+    press(dash_duo, "epoch-slider", Keys.HOME)
     dash_duo.wait_for_contains_text("#frame-info", "e1 (16 units), epoch 0", timeout=30)
     assert "beta 0" in dash_duo.find_element("#run-name").text
     WebDriverWait(dash_duo.driver, 10).until(lambda d: d.find_element("id", "beta-row").is_displayed())

@@ -175,8 +175,38 @@ def test_the_run_picker_lists_every_run_and_names_a_sweeps_runs(tmp_path, tiny_c
     assert run_options(store, ctx) == [{"label": f"{tiny_config.run_id} (training…)", "value": tiny_config.run_id}]
     sid = run_sweep(RunConfig(model="vae", hidden=(8,), latent=2, epochs=1, probe_size=50), store, betas=(0.0, 2.0))
     options = run_options(store, ctx)
-    assert len(options) == 3 and sum(sid in o["label"] for o in options) == 2
-    assert all("beta-VAE 8-2, beta" in o["label"] for o in options if sid in o["label"])
+    # the sweep first, as its own entry, then its two runs, each naming the sweep, then the app's run
+    assert len(options) == 4 and options[0]["value"] == f"sweep:{sid}"
+    assert options[0]["label"].startswith(f"Sweep {sid}: beta-VAE 8-2 on digits · betas 0, 2 · 2/2 runs")
+    assert options[0]["label"].endswith("complete")
+    assert sum(sid in o["label"] for o in options[1:]) == 2
+    assert all("beta-VAE 8-2, beta" in o["label"] for o in options[1:] if sid in o["label"])
     runs = store.sweep(sid)["run_ids"]
     assert sweep_of(store, runs[1]) == [(0.0, runs[0]), (2.0, runs[1])] and sweep_of(store, "nope") is None
+    # choosing the sweep shows its run of lowest beta; an unknown sweep is named
+    assert ctx.for_run(f"sweep:{sid}").run_id == runs[0]
+    with pytest.raises(KeyError, match="sweep 'nope' is not in the store"):
+        ctx.for_run("sweep:nope")
+    store.delete_run(runs[1])  # a sweep missing a run says so
+    assert "1/2 runs" in run_options(store, ctx)[0]["label"] and run_options(store, ctx)[0]["label"].endswith(
+        "incomplete")
     store.close()
+
+
+def test_the_readiness_table_counts_each_sequences_frames_per_layer(store_copy, tiny_config):
+    from dashboard.map_panel import readiness_table
+
+    run = tiny_config.run_id
+    info = store_copy.run_info(run)
+    ready = service.readiness(store_copy, run, FAST)
+    assert set(ready) == set(service.SEQUENCES) and all(c == [0, 0] for c in ready.values())
+    service.compute_baseline_frames(store_copy, info, 1, "pca")
+    service.compute_frames(store_copy, info, FAST, layers=[0])
+    ready = service.readiness(store_copy, run, FAST)
+    assert ready[("knn", "pca")] == [0, 4] and ready[("knn", "ours")] == [4, 0]
+    assert ready[("bipartite", "ours")] == [0, 0]
+    table = readiness_table(ready, 4, info.layer_names, ("knn", "pca", 1))
+    cells = [[td.children for td in row.children[1:]] for row in table.children[1].children]
+    assert cells[0] == ["✓", "–"] and cells[-1] == ["–", "✓"]
+    assert [td.className for td in table.children[1].children[-1].children[1:]] == ["ready-none",
+                                                                                    "ready-ready current"]
