@@ -175,12 +175,12 @@ def test_the_run_picker_lists_every_run_and_names_a_sweeps_runs(tmp_path, tiny_c
     assert run_options(store, ctx) == [{"label": f"{tiny_config.run_id} (training…)", "value": tiny_config.run_id}]
     sid = run_sweep(RunConfig(model="vae", hidden=(8,), latent=2, epochs=1, probe_size=50), store, betas=(0.0, 2.0))
     options = run_options(store, ctx)
-    # the sweep first, as its own entry, then its two runs, each naming the sweep, then the app's run
-    assert len(options) == 4 and options[0]["value"] == f"sweep:{sid}"
-    assert options[0]["label"].startswith(f"Sweep {sid}: beta-VAE 8-2 on digits · betas 0, 2 · 2/2 runs")
-    assert options[0]["label"].endswith("complete")
-    assert sum(sid in o["label"] for o in options[1:]) == 2
-    assert all("beta-VAE 8-2, beta" in o["label"] for o in options[1:] if sid in o["label"])
+    # the app's run (not trained yet), the sweep as its own entry, then its two runs, each naming the sweep
+    assert [o["value"] for o in options[:2]] == [tiny_config.run_id, f"sweep:{sid}"] and len(options) == 4
+    assert options[1]["label"].startswith(f"Sweep {sid}: beta-VAE 8-2 on digits · betas 0, 2 · 2/2 runs")
+    assert options[1]["label"].endswith("complete")
+    assert sum(sid in o["label"] for o in options[2:]) == 2
+    assert all("beta-VAE 8-2, beta" in o["label"] for o in options[2:] if sid in o["label"])
     runs = store.sweep(sid)["run_ids"]
     assert sweep_of(store, runs[1]) == [(0.0, runs[0]), (2.0, runs[1])] and sweep_of(store, "nope") is None
     # choosing the sweep shows its run of lowest beta; an unknown sweep is named
@@ -188,8 +188,8 @@ def test_the_run_picker_lists_every_run_and_names_a_sweeps_runs(tmp_path, tiny_c
     with pytest.raises(KeyError, match="sweep 'nope' is not in the store"):
         ctx.for_run("sweep:nope")
     store.delete_run(runs[1])  # a sweep missing a run says so
-    assert "1/2 runs" in run_options(store, ctx)[0]["label"] and run_options(store, ctx)[0]["label"].endswith(
-        "incomplete")
+    label = run_options(store, ctx)[1]["label"]
+    assert "1/2 runs" in label and label.endswith("incomplete")
     store.close()
 
 
