@@ -66,12 +66,14 @@ def page(ctx: AppContext) -> html.Div:
         dcc.Store(id="selected-neuron"),
         html.Header(className="header", children=[
             html.H1("EpochScope"),
+            runs_panel.layout(ctx),
+            new_run.layout(),
+        ]),
+        html.Div(className="status", children=[
+            jobs.layout(),
             html.Span(f"{ctx.run_id} · {controls.describe_config(ctx.config)}", id="run-name",
                       className="run-name"),
-            jobs.layout(),
         ]),
-        runs_panel.layout(ctx),
-        new_run.layout(),
         html.Div(id="url-problems", className="url-problems"),
         controls.layout(ctx),
         html.Div(className="workspace", children=[

@@ -92,20 +92,21 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
         fig.add_trace(go.Scatter(x=epochs, y=[m.get(key) for m in metrics], name=name, mode="lines+markers",
                                  line=dict(color="#CC6677", dash=dash), marker=dict(size=4)), row=1, col=1)
     if metrics and "test_acc" in metrics[0]:
-        for key, name, dash in (("train_acc", "train accuracy", "dot"), ("test_acc", "test accuracy", "solid")):
+        for key, name, dash in (("train_acc", "train acc.", "dot"), ("test_acc", "test acc.", "solid")):
             fig.add_trace(go.Scatter(x=epochs, y=[m.get(key) for m in metrics], name=name, mode="lines+markers",
                                      line=dict(color="#332288", dash=dash), marker=dict(size=4)),
                           row=1, col=1, secondary_y=True)
-    for key, name, colour in (("silhouette", f"class silhouette ({layer_name})", "#117733"),
-                              ("ratio", "intra / inter-class distance", "#999933"),
-                              ("trust", "trustworthiness of the layout", "#777777")):
+    for key, name, colour in (("silhouette", f"silhouette ({layer_name})", "#117733"),
+                              ("ratio", "intra / inter distance", "#999933"),
+                              ("trust", "trustworthiness", "#777777")):
         fig.add_trace(go.Scatter(x=epochs, y=scores.get(key, []), name=name, mode="lines+markers",
                                  line=dict(color=colour), marker=dict(size=4), connectgaps=False), row=2, col=1)
     fig.add_vline(x=epoch, line=dict(color="#555", width=1, dash="dash"))
     fig.update_layout(template="plotly_white", margin=dict(l=40, r=40, t=10, b=10), height=300,
-                      legend=dict(orientation="h", y=-0.12, font=dict(size=11)), clickmode="event",
-                      hovermode="x unified")
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=1, secondary_y=True)
+                      legend=dict(orientation="h", y=-0.1, font=dict(size=10), entrywidth=0.33, entrywidthmode="fraction"),
+                      clickmode="event", hovermode="x unified")
+    fig.update_yaxes(range=[0, 1.02], tickvals=[0, 0.5, 1], tickformat=".0%", showgrid=False, row=1, col=1,
+                     secondary_y=True)
     return fig
 
 

@@ -29,15 +29,19 @@ COLOURS = {"class": "true class", "predicted": "predicted class", "correct": "co
 def layout() -> html.Div:
     return html.Div(className="map-panel", children=[
         html.Div(className="map-options", children=[
-            html.Label("Graph", htmlFor="graph-mode"),
-            dcc.RadioItems(id="graph-mode", options=[{"label": v, "value": k} for k, v in GRAPH_MODES.items()],
-                           value="knn", inline=True, className="radio"),
-            html.Label("Method", htmlFor="method"),
-            dcc.RadioItems(id="method", options=[{"label": METHOD_LABELS[m], "value": m} for m in service.METHODS],
-                           value="ours", inline=True, className="radio"),
-            html.Label("Colour by", htmlFor="colour-by"),
-            dcc.RadioItems(id="colour-by", options=[{"label": v, "value": k} for k, v in COLOURS.items()],
-                           value="class", inline=True, className="radio"),
+            html.Div(className="option-group", children=[
+                html.Label("Graph", htmlFor="graph-mode"),
+                dcc.RadioItems(id="graph-mode", options=[{"label": v, "value": k} for k, v in GRAPH_MODES.items()],
+                               value="knn", inline=True, className="radio")]),
+            html.Div(className="option-group", children=[
+                html.Label("Method", htmlFor="method"),
+                dcc.RadioItems(id="method", options=[{"label": METHOD_LABELS[m], "value": m}
+                                                     for m in service.METHODS],
+                               value="ours", inline=True, className="radio")]),
+            html.Div(className="option-group", children=[
+                html.Label("Colour by", htmlFor="colour-by"),
+                dcc.RadioItems(id="colour-by", options=[{"label": v, "value": k} for k, v in COLOURS.items()],
+                               value="class", inline=True, className="radio")]),
             dcc.Checklist(id="map-flags", options=[{"label": "edges", "value": "edges"},
                                                    {"label": "size by sensitivity", "value": "size"},
                                                    {"label": "trail of the selected sample", "value": "trail"},

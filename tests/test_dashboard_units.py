@@ -57,8 +57,8 @@ def test_figure_builders_draw_a_digit_features_activations_and_curves(store_copy
     assert scores["ratio"][-1] < scores["ratio"][0]  # classes pull apart over training
     fig = figures.training_figure(metrics, scores, 2, "h1")
     names = [t.name for t in fig.data]
-    assert names == ["train loss", "test loss", "train accuracy", "test accuracy", "class silhouette (h1)",
-                     "intra / inter-class distance", "trustworthiness of the layout"]
+    assert names == ["train loss", "test loss", "train acc.", "test acc.", "silhouette (h1)",
+                     "intra / inter distance", "trustworthiness"]
     assert any(shape.x0 == 2 for shape in fig.layout.shapes)  # the current epoch is marked
 
 
