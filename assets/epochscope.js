@@ -210,16 +210,15 @@
     return next === search ? window.dash_clientside.no_update : next;
   }
 
-  function downloadImage(pngClicks, svgClicks) {
-    // the map as drawn, by Plotly in the browser (WebGL points are rasterised into the SVG)
+  function shownFigure(pngClicks, svgClicks) {
+    // the map as it is on screen, for the server to draw as PNG / SVG (dashboard/export.py map_image)
     const trig = window.dash_clientside.callback_context.triggered.map(t => t.prop_id)[0] || "";
     const gd = document.querySelector("#map .js-plotly-plot");
-    if (gd) {
-      const svg = trig.startsWith("export-svg");
-      window.Plotly.downloadImage(gd, {format: svg ? "svg" : "png", filename: "epochscope-map",
-                                       width: 1200, height: 900, scale: svg ? 1 : 2});
-    }
-    return window.dash_clientside.no_update;
+    if (!gd || !gd.data) { return window.dash_clientside.no_update; }
+    const layout = Object.assign({}, gd.layout, {xaxis: Object.assign({}, gd.layout.xaxis, {autorange: false}),
+                                                 yaxis: Object.assign({}, gd.layout.yaxis, {autorange: false})});
+    return {format: trig.startsWith("export-svg") ? "svg" : "png", at: Date.now(),
+            figure: {data: gd.data.map(t => Object.assign({}, t)), layout: layout}};
   }
 
   function playSpeed(speed) {
@@ -227,6 +226,6 @@
   }
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    epochscope: {render: render, urlState: urlState, downloadImage: downloadImage, playSpeed: playSpeed},
+    epochscope: {render: render, urlState: urlState, shownFigure: shownFigure, playSpeed: playSpeed},
   });
 })();

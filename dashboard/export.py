@@ -1,5 +1,5 @@
 """Exports of what the map shows: the frame as CSV, its graph as GraphML (Gephi), the layer's epoch sequence as
-a standalone HTML animation, and the map as PNG / SVG (drawn by Plotly in the browser)."""
+a standalone HTML animation, and the map as PNG / SVG (the figure on the page, drawn by kaleido on the server)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 import scipy.sparse as sp
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as callback_ctx
@@ -130,6 +131,36 @@ def animation_html(store: RunStore, run_id: str, layer: int, params: LayoutParam
     return fig.to_html(include_plotlyjs=True, full_html=True)
 
 
+#: image formats of :func:`map_image`
+IMAGE_FORMATS = ("png", "svg")
+#: the largest figure accepted for an image, in points over all traces (the map holds samples + neurons + edges)
+MAX_IMAGE_POINTS = 2_000_000
+
+
+def map_image(figure: dict, fmt: str, *, width: int = 1200, height: int = 900) -> bytes:
+    """The map's figure as PNG or SVG, drawn by kaleido (headless Chromium).
+
+    WebGL traces become SVG ones, so an SVG holds one vector element per point (editable in Inkscape or
+    Illustrator) and a PNG needs no GPU. ``ValueError`` naming the field for a bad format or figure;
+    ``RuntimeError`` when kaleido cannot start Chromium.
+    """
+    if fmt not in IMAGE_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(IMAGE_FORMATS)}, got {fmt!r}")
+    if not isinstance(figure, dict) or not isinstance(figure.get("data"), list):
+        raise ValueError("figure must be a Plotly figure with a list of traces")
+    data = [dict(trace, type="scatter") if isinstance(trace, dict) and trace.get("type") == "scattergl" else trace
+            for trace in figure["data"]]
+    points = sum(len(t.get("x") or ()) for t in data if isinstance(t, dict) and isinstance(t.get("x"), list))
+    if points > MAX_IMAGE_POINTS:
+        raise ValueError(f"figure must hold at most {MAX_IMAGE_POINTS} points, got {points}")
+    fig = go.Figure(data=data, layout=figure.get("layout") or {})  # ValueError names a bad property
+    try:
+        return pio.to_image(fig, format=fmt, width=width, height=height, scale=2 if fmt == "png" else 1)
+    except Exception as exc:  # kaleido raises its own types when Chromium is missing or fails
+        raise RuntimeError(f"kaleido could not draw the image ({exc}); it needs Chromium: "
+                           "apt-get install chromium") from exc
+
+
 def layout() -> html.Div:
     return html.Div(className="exports", children=[
         html.Span("Export", className="muted"),
@@ -140,6 +171,8 @@ def layout() -> html.Div:
         html.Button("SVG", id="export-svg", className="button button-small", n_clicks=0),
         html.Span(id="export-message", className="muted"),
         dcc.Download(id="download"),
+        dcc.Download(id="download-image"),
+        dcc.Store(id="export-figure"),
     ])
 
 
@@ -167,8 +200,31 @@ def register(app: Dash, app_ctx: AppContext) -> None:
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             return no_update, f"Nothing to export yet: {exc.args[0] if exc.args else exc}"
 
+    # the figure as it is on screen (after any glide, zoom or pan) goes to the server, which draws the image
     app.clientside_callback(
-        ClientsideFunction(namespace="epochscope", function_name="downloadImage"),
-        Output("export-png", "title"), Input("export-png", "n_clicks"), Input("export-svg", "n_clicks"),
+        ClientsideFunction(namespace="epochscope", function_name="shownFigure"),
+        Output("export-figure", "data"), Input("export-png", "n_clicks"), Input("export-svg", "n_clicks"),
         prevent_initial_call=True,
     )
+
+    @app.callback(
+        Output("download-image", "data"), Output("export-message", "children", allow_duplicate=True),
+        Input("export-figure", "data"), State("run-picker", "value"), State("layer-slider", "value"),
+        State("epoch-slider", "value"),
+        prevent_initial_call=True,
+    )
+    def export_image(request, run, layer, epoch):
+        if not isinstance(request, dict):
+            return no_update, "Nothing to export yet: the map is not drawn"
+        fmt = request.get("format")
+        try:
+            image = map_image(request.get("figure"), fmt)
+        except (ValueError, RuntimeError) as exc:
+            return no_update, f"Cannot export the image: {exc}"
+        stem = "epochscope-map"
+        try:
+            ctx = app_ctx.for_run(run)
+            stem = f"{ctx.run_id}-{ctx.config.layer_names[int(layer)]}-epoch{int(epoch)}"
+        except (KeyError, IndexError, TypeError, ValueError):
+            pass
+        return dcc.send_bytes(image, f"{stem}.{fmt}"), ""

@@ -2,6 +2,7 @@
 background job, shows the map, and redraws it as the sliders and the play button move."""
 
 import os
+import re
 import shutil
 import time
 
@@ -202,10 +203,16 @@ def test_the_researchers_path_colour_click_inspect_and_share_the_view(dash_duo, 
                                                             if f.endswith((".csv", ".graphml"))]) == 2)
     dash_duo.find_element("#export-html").click()
     dash_duo.find_element("#export-png").click()
-    WebDriverWait(dash_duo.driver, 30).until(lambda d: {os.path.splitext(f)[1] for f in os.listdir(folder)}
+    WebDriverWait(dash_duo.driver, 60).until(lambda d: {os.path.splitext(f)[1] for f in os.listdir(folder)}
                                              >= {".csv", ".graphml", ".html", ".png"})
-    with open(os.path.join(folder, "epochscope-map.png"), "rb") as fh:
+    # the images are drawn by kaleido from the figure on screen: a PNG, and an SVG with a vector point per sample
+    with open(os.path.join(folder, f"{tiny_config.run_id}-h1-epoch3.png"), "rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    dash_duo.find_element("#export-svg").click()
+    WebDriverWait(dash_duo.driver, 60).until(lambda d: any(f.endswith(".svg") for f in os.listdir(folder)))
+    with open(os.path.join(folder, f"{tiny_config.run_id}-h1-epoch3.svg")) as fh:
+        svg = fh.read()
+    assert svg.startswith("<svg") and len(re.findall(r'class="point[ "]', svg)) >= 240
     csv_file = next(f for f in os.listdir(folder) if f.endswith(".csv"))
     with open(os.path.join(folder, csv_file)) as fh:
         lines = fh.read().splitlines()

@@ -1,5 +1,7 @@
 """Dashboard pieces without a browser: the URL's view, the inspector's sample, the figure builders."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -210,3 +212,20 @@ def test_the_readiness_table_counts_each_sequences_frames_per_layer(store_copy, 
     assert cells[0] == ["✓", "–"] and cells[-1] == ["–", "✓"]
     assert [td.className for td in table.children[1].children[-1].children[1:]] == ["ready-none",
                                                                                     "ready-ready current"]
+
+
+def test_the_map_image_is_drawn_by_kaleido_and_bad_requests_are_named():
+    from dashboard.export import MAX_IMAGE_POINTS, map_image
+
+    figure = {"data": [{"type": "scattergl", "mode": "markers", "x": [0, 1, 2], "y": [2, 0, 1]}],
+              "layout": {"xaxis": {"visible": False}}}
+    svg = map_image(figure, "svg").decode()
+    assert svg.startswith("<svg") and len(re.findall(r'class="point[ "]', svg)) == 3  # WebGL points become vector ones
+    with pytest.raises(ValueError, match="format must be one of png, svg, got 'gif'"):
+        map_image(figure, "gif")
+    with pytest.raises(ValueError, match="figure must be a Plotly figure"):
+        map_image({"data": "x"}, "png")
+    with pytest.raises(ValueError, match=f"at most {MAX_IMAGE_POINTS} points"):
+        map_image({"data": [{"type": "scatter", "x": [0] * (MAX_IMAGE_POINTS + 1)}]}, "png")
+    with pytest.raises(ValueError, match="nonsense"):
+        map_image({"data": [{"type": "scatter", "nonsense": 1}]}, "png")
