@@ -19,6 +19,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -106,8 +107,9 @@ def main(argv: list[str] | None = None) -> None:
     logger.info("%d frames ready", ready)
 
     port = free_port()
+    server_log = tempfile.NamedTemporaryFile("w+", prefix="ui_bench-server-", suffix=".log", delete=False)
     server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--store", str(store_dir)], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=server_log, stderr=subprocess.STDOUT)
     driver = None
     try:
         wait(lambda: _answers(port), 60, "the server")
@@ -150,6 +152,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"browser console errors: {len(errors)}")
     for error in errors:
         print(f"  {error.get('message', error)}")
+    problems = [line.rstrip() for line in open(server_log.name) if "WARNING" in line or "ERROR" in line]
+    print(f"server warnings and errors: {len(problems)} (log: {server_log.name})")
+    for line in problems[:10]:
+        print(f"  {line}")
     print(f"RESULT slider_median_ms={np.median(steps):.1f} slider_p95_ms={np.percentile(steps, 95):.1f} "
           f"settled_median_ms={np.median(settled):.1f}")
 

@@ -16,6 +16,12 @@ _STORES: dict[Path, RunStore] = {}
 SWEEP_PREFIX = "sweep:"
 
 
+def forget_stores() -> None:
+    """Drop this process's store handles without closing them: a forked child calls it so that it opens its
+    own SQLite connections instead of using its parent's."""
+    _STORES.clear()
+
+
 @dataclass(frozen=True)
 class AppContext:
     """Immutable settings of the app and of the run on show; :meth:`for_run` gives another run's.

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import diskcache
-from dash import Dash, dcc, html
+from dash import CeleryManager, Dash, dcc, html
 
-from dashboard import (controls, export, inspector, jobs, map_panel, new_run, runs_panel, training_panel, url_state,
+from dashboard import (controls, export, guard, inspector, jobs, map_panel, new_run, runs_panel, training_panel, url_state,
                        vae_panel)
 from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
@@ -20,7 +20,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig | None = None,
-               run_id: str | None = None, params: LayoutParams | None = None) -> Dash:
+               run_id: str | None = None, params: LayoutParams | None = None, celery=None) -> Dash:
     """Build the EpochScope app.
 
     Parameters
@@ -34,15 +34,21 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
         recorded from your own loop); ``KeyError`` naming it when it is not there.
     params : LayoutParams, optional
         Layout parameters.
+    celery : celery.Celery, optional
+        Run background jobs on this Celery application's workers (:mod:`dashboard.deploy`) instead of in
+        processes beside the server.
     """
     store_dir = Path(store_dir) if store_dir else default_store_dir()
     store_dir.mkdir(parents=True, exist_ok=True)
     config = config or RunConfig()
     ctx = AppContext(store_dir=store_dir, config=config, params=params or LayoutParams(),
                      image_shape=(8, 8) if config.dataset == "digits" else None).for_run(run_id)
-    manager = SpawnDiskcacheManager(diskcache.Cache(str(ctx.store_dir / "jobs")))
-    app = Dash(__name__, title="EpochScope", assets_folder=str(ASSETS), background_callback_manager=manager)
-    app.layout = page(ctx)
+    manager = (CeleryManager(celery) if celery is not None
+               else SpawnDiskcacheManager(diskcache.Cache(str(ctx.store_dir / "jobs"))))
+    app = Dash(__name__, title="EpochScope", assets_folder=str(ASSETS), background_callback_manager=manager,
+               on_error=guard.callback_error)
+    guard.install(app)
+    app.layout = lambda: page(ctx)  # built per page load: the run list is current, and no store is opened here
     controls.register(app, ctx)
     runs_panel.register(app, ctx)
     jobs.register(app, ctx)
@@ -75,6 +81,7 @@ def page(ctx: AppContext) -> html.Div:
                       className="run-name"),
         ]),
         html.Div(id="url-problems", className="url-problems"),
+        html.Div(id="server-problems", className="url-problems"),
         controls.layout(ctx),
         html.Div(className="workspace", children=[
             map_panel.layout(),

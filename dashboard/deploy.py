@@ -1,0 +1,63 @@
+"""Serving EpochScope to many users: the app built from the environment, for gunicorn and Celery workers.
+
+Environment
+-----------
+``EPOCHSCOPE_HOME``
+    The store directory, shared by every server and worker process (default: see
+    :func:`models.store.default_store_dir`).
+``EPOCHSCOPE_RUN``
+    A stored run to open on (default: the built-in experiment).
+``EPOCHSCOPE_CONFIG``
+    Instead, a run configuration as JSON (:meth:`models.config.RunConfig.to_json`) to open on, trained on first use.
+``EPOCHSCOPE_REDIS_URL``
+    When set (``redis://127.0.0.1:6379/0``), background jobs (training, sweeps, frames) run on Celery workers over
+    this Redis, which may be on other machines sharing the store directory; otherwise on Dash's disk-cache manager
+    in processes beside the server.
+
+Commands (see the README)::
+
+    gunicorn --workers 4 --threads 4 --bind 127.0.0.1:8050 dashboard.wsgi:server
+    celery --app dashboard.worker:celery_app worker --loglevel INFO        # with EPOCHSCOPE_REDIS_URL
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from dash import Dash
+
+from models.config import RunConfig
+
+REDIS_ENV = "EPOCHSCOPE_REDIS_URL"
+
+
+def celery_app(redis_url: str):
+    """A Celery application with ``redis_url`` as broker and result backend (JSON messages only: no pickle)."""
+    from celery import Celery
+
+    app = Celery("epochscope", broker=redis_url, backend=redis_url)
+    app.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"],
+                    broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
+                    task_acks_late=False, worker_prefetch_multiplier=1)
+    return app
+
+
+def app_from_env(environ: Mapping[str, str] = os.environ) -> tuple[Dash, object | None]:
+    """The Dash app as the environment says, and its Celery application (``None`` without Redis).
+
+    ``ValueError`` naming the variable when ``EPOCHSCOPE_CONFIG`` is not a valid configuration; ``KeyError``
+    naming the run when ``EPOCHSCOPE_RUN`` is not in the store.
+    """
+    from dashboard.factory import create_app
+
+    config = None
+    if environ.get("EPOCHSCOPE_CONFIG"):
+        try:
+            config = RunConfig.from_json(environ["EPOCHSCOPE_CONFIG"])
+        except (ValueError, TypeError) as exc:  # bad JSON, unknown field or value out of range
+            raise ValueError(f"EPOCHSCOPE_CONFIG must be a run configuration as JSON: {exc}") from exc
+    celery = celery_app(environ[REDIS_ENV]) if environ.get(REDIS_ENV) else None
+    app = create_app(store_dir=environ.get("EPOCHSCOPE_HOME") or None, config=config,
+                     run_id=environ.get("EPOCHSCOPE_RUN") or None, celery=celery)
+    return app, celery

@@ -1,0 +1,102 @@
+"""What stands between a request and the callbacks: bad requests get a 4xx naming what is wrong, a callback that
+fails on what it was sent gets a message in the page, and neither takes the server down or shows a traceback.
+
+The browser only sends what the page's own components hold, but anyone can POST to ``/_dash-update-component``:
+the body must be a JSON object naming a registered callback with exactly its inputs and states, within
+:data:`MAX_BODY_BYTES`. Each callback checks the values it receives (ranges, types, run ids) and answers with a
+message; :func:`callback_error` is the backstop for anything they did not foresee.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dash import Dash, set_props
+from flask import jsonify, request
+from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+#: the largest request body accepted (the map's figure, sent for a PNG / SVG export, is the largest: ~2 MB)
+MAX_BODY_BYTES = 32 * 2**20
+DISPATCH = "/_dash-update-component"
+
+
+def _bad(message: str, status: int = 400):
+    response = jsonify(error=message)
+    response.status_code = status
+    return response
+
+
+def _dependencies(items, what: str, declared: list[dict]) -> str | None:
+    """Why ``items`` (a request's inputs, state or outputs) do not match the callback's ``declared`` ones."""
+    if not isinstance(items, list):
+        return f"{what} must be a list"
+    if len(items) != len(declared):
+        return f"{what} must have {len(declared)} items, got {len(items)}"
+    for k, (item, want) in enumerate(zip(items, declared)):
+        if not isinstance(item, dict) or item.get("id") != want["id"] or item.get("property") != want["property"]:
+            return f"{what}[{k}] must be {want['id']}.{want['property']}"
+    return None
+
+
+def check_body(app: Dash, body) -> str | None:
+    """Why a callback request's JSON ``body`` is not one the page could send (``None`` when it is)."""
+    if not isinstance(body, dict):
+        return "the body must be a JSON object"
+    output = body.get("output")
+    if not isinstance(output, str) or "callback" not in app.callback_map.get(output, {}):
+        return "output must name one of the app's server callbacks"
+    spec = app.callback_map[output]
+    multi = output.startswith("..")
+    declared = [dict(zip(("id", "property"), part.rsplit(".", 1)))
+                for part in (output[2:-2].split("...") if multi else [output])]
+    outputs = body.get("outputs")
+    problem = _dependencies(outputs if multi else [outputs], "outputs", declared)
+    if problem:
+        return problem
+    for field, key in (("inputs", "inputs"), ("state", "state")):
+        problem = _dependencies(body.get(field, []), field, spec.get(key, []))
+        if problem:
+            return problem
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+        return "changedPropIds must be a list of strings"
+    return None
+
+
+def install(app: Dash) -> None:
+    """Check callback requests before Dash sees them, cap their size, and answer any failure in dispatching one
+    with a 400 (logged with its traceback), never a 500 page."""
+    server = app.server
+    server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
+    @server.before_request
+    def _check_callback_request():
+        if request.method != "POST" or not request.path.endswith(DISPATCH):
+            return None
+        body = request.get_json(silent=True)
+        problem = check_body(app, body)
+        if problem:
+            logger.warning("Refused a callback request from %s: %s", request.remote_addr, problem)
+            return _bad(f"bad callback request: {problem}")
+        return None
+
+    @server.errorhandler(Exception)
+    def _answer(exc):
+        if isinstance(exc, HTTPException):
+            return exc
+        if request.path.endswith(DISPATCH):
+            logger.exception("A callback request failed in dispatch")
+            return _bad(f"bad callback request: {type(exc).__name__}")
+        logger.exception("Request %s failed", request.path)
+        return _bad("internal error (see the server log)", 500)
+
+
+def callback_error(exc: Exception):
+    """Dash's ``on_error``: a callback raised on what it was sent. The page says so; its outputs stay as they were
+    (``None`` means no update)."""
+    logger.warning("A callback failed: %s: %s", type(exc).__name__, exc, exc_info=logger.isEnabledFor(logging.DEBUG))
+    set_props("server-problems", {"children": f"The server could not use that request ({type(exc).__name__}: "
+                                              f"{str(exc)[:200]}); the view is unchanged."})
+    return None
