@@ -1,0 +1,147 @@
+"""Serving many users: the app under gunicorn (several workers and threads sharing the store), and every
+callback request a forger could send it answered with a message in the page or a 4xx, never a 500, with the
+server serving on."""
+
+import http.client
+import json
+import shutil
+import urllib.parse
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dashboard import service
+from dashboard.client import DashClient
+from layout_engine.pipeline import LayoutParams
+from models.store import RunStore
+from tests.processes import answers, free_port, gunicorn, stop
+
+
+@pytest.fixture(scope="module")
+def served(trained_store_dir, tiny_config, tmp_path_factory):
+    """gunicorn (2 workers x 4 threads) on a copy of the trained store with its frames laid out."""
+    home = tmp_path_factory.mktemp("serving")
+    store_dir = home / "store"
+    shutil.copytree(trained_store_dir, store_dir)
+    store = RunStore(store_dir)
+    service.compute_frames(store, store.run_info(tiny_config.run_id), LayoutParams())
+    store.close()
+    port, log = free_port(), home / "gunicorn.log"
+    process = gunicorn(port, log, {"EPOCHSCOPE_HOME": str(store_dir), "EPOCHSCOPE_RUN": tiny_config.run_id})
+    yield DashClient(f"http://127.0.0.1:{port}"), log
+    stop(process)
+
+
+def response_of(reply) -> dict:
+    assert reply.status == 200, reply.text[:500]
+    return reply.json()["response"]
+
+
+def test_gunicorn_serves_the_page_and_a_layers_frames(served, tiny_config):
+    client, _ = served
+    assert answers(client.base + "/")
+    reply = client.call("sequence.data", {"run-picker.value": tiny_config.run_id, "layer-slider.value": 1,
+                                          "graph-mode.value": "knn", "method.value": "ours"})
+    payload = response_of(reply)["sequence"]["data"]
+    assert payload["run"] == tiny_config.run_id and sorted(payload["frames"]) == ["0", "1", "2", "3"]
+    assert len(payload["frames"]["3"]["x"]) == 240
+
+
+SEQUENCE = {"graph-mode.value": "knn", "method.value": "ours", "layer-slider.value": 0}
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"layer-slider.value": 99}, "layer must be in 0..1, got 99"),
+    ({"layer-slider.value": -1}, "layer must be in 0..1, got -1"),
+    ({"layer-slider.value": "1; rm -rf /"}, "layer must be a whole number"),
+    ({"layer-slider.value": 10 ** 30}, "layer must be in 0..1"),
+    ({"layer-slider.value": [1]}, "layer must be a whole number"),
+    ({"run-picker.value": "../../etc/passwd"}, "run '../../etc/passwd' is not in the store"),
+    ({"run-picker.value": "sweep:../x"}, "sweep '../x' is not in the store"),
+    ({"run-picker.value": 12345}, "run must be a run id, got 12345"),
+    ({"graph-mode.value": "<script>"}, "graph must be one of knn, bipartite"),
+    ({"method.value": "__import__('os')"}, "method must be one of ours, umap, tsne, pca"),
+])
+def test_a_forged_map_request_gets_a_message_naming_the_field(served, tiny_config, values, message):
+    client, _ = served
+    reply = client.call("sequence.data", {"run-picker.value": tiny_config.run_id, **SEQUENCE, **values})
+    assert message in response_of(reply)["sequence"]["data"]["error"]
+
+
+def test_values_no_check_foresaw_get_a_message_in_the_page(served, tiny_config):
+    client, _ = served
+    # Python's JSON reads Infinity: int(inf) raises OverflowError, which no callback checks for itself
+    body = client.body(client.output_key("sequence.data"),
+                       {"run-picker.value": tiny_config.run_id, **SEQUENCE, "layer-slider.value": 0})
+    body["inputs"][1]["value"] = float("inf")
+    reply = client.post(None, raw=json.dumps(body).encode())
+    assert reply.status == 200
+    side = reply.json()["sideUpdate"]["server-problems"]["children"]
+    assert "could not use that request" in side and "OverflowError" in side
+
+
+@pytest.mark.parametrize(("raw", "status", "message"), [
+    (b"not json", 400, "the body must be a JSON object"),
+    (b"[1, 2]", 400, "the body must be a JSON object"),
+    (b'{"output": "nope.children"}', 400, "output must name one of the app's server callbacks"),
+    (b'{"output": "play-interval.interval"}', 400, "server callbacks"),  # a clientside callback
+    (b'{"output": "sequence.data"}', 400, None),  # not the full output list of the callback
+])
+def test_a_malformed_request_gets_a_400_naming_the_problem(served, raw, status, message):
+    client, _ = served
+    reply = client.post(None, raw=raw)
+    assert reply.status == status and "Traceback" not in reply.text
+    if message:
+        assert message in reply.json()["error"]
+
+
+def test_wrong_dependencies_and_huge_bodies_are_refused(served, tiny_config):
+    client, _ = served
+    body = client.body(client.output_key("sequence.data"), {"run-picker.value": tiny_config.run_id, **SEQUENCE})
+    short = dict(body, inputs=body["inputs"][:2])
+    assert client.post(short).status == 400 and "inputs must have 5 items" in client.post(short).json()["error"]
+    renamed = json.loads(json.dumps(body))
+    renamed["inputs"][0]["id"] = "epoch-slider"
+    assert "inputs[0] must be run-picker.value" in client.post(renamed).json()["error"]
+    # a 40 MiB body is refused from its Content-Length, before it is read
+    connection = http.client.HTTPConnection(urllib.parse.urlparse(client.base).netloc, timeout=30)
+    connection.putrequest("POST", "/_dash-update-component")
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Content-Length", str(40 * 2**20))
+    connection.endheaders()
+    connection.send(b"{" + b" " * 4096)
+    assert connection.getresponse().status == 413
+    connection.close()
+
+
+#: anything JSON can carry, NaN and Infinity included (Python's JSON reads them)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
+    | st.sampled_from(["../../etc/passwd", "sweep:x", "mlp-digits-000000000000", "knn", "ours", "class"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=8)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_values_to_any_callback_never_get_a_500(served, data):
+    """Every server callback (background jobs aside: each would start a process) with values of any type."""
+    client, log = served
+    callbacks = sorted(k for k, d in client.dependencies.items()
+                       if not d.get("clientside_function") and not d.get("background"))
+    output = data.draw(st.sampled_from(callbacks), label="callback")
+    spec = client.dependencies[output]
+    values = {f"{d['id']}.{d['property']}": data.draw(JSON_VALUES, label=d["id"]) for d in spec["inputs"]}
+    state = {f"{d['id']}.{d['property']}": data.draw(JSON_VALUES, label=d["id"]) for d in spec.get("state", [])}
+    reply = client.post(client.body(output, values, state))
+    assert reply.status in (200, 204), (output, reply.status, reply.text[:300])
+    assert "Traceback" not in reply.text
+
+
+def test_the_server_kept_serving_and_nothing_failed_in_dispatch(served):
+    client, log = served
+    assert answers(client.base + "/")
+    text = log.read_text()
+    assert "failed in dispatch" not in text and "Traceback" not in text, text[-3000:]
