@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8050
 
-.PHONY: run test bench browser clean
+.PHONY: run serve test bench system clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +20,20 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 run: $(VENV)/.runtime
 	$(PY) app.py --host $(HOST) --port $(PORT)
 
-# Debian's chromium and chromedriver for the browser tests (installed when missing and we may use apt-get)
-browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+# Debian's chromium and chromedriver for the browser tests and redis-server for the Celery test (installed when
+# missing and we may use apt-get)
+system:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v redis-server >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
-	  else echo "Install chromium and chromium-driver (as root: apt-get install chromium chromium-driver)"; exit 1; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server; \
+	  else echo "Install chromium, chromium-driver and redis-server (as root: apt-get install chromium chromium-driver redis-server)"; exit 1; fi; }
 
-test: $(VENV)/.dev browser
+# production: gunicorn, WORKERS processes x 4 threads sharing the store ($$EPOCHSCOPE_HOME); README "Serving many users"
+WORKERS ?= 4
+serve: $(VENV)/.runtime
+	$(VENV)/bin/gunicorn --workers $(WORKERS) --threads 4 --bind $(HOST):$(PORT) --timeout 120 dashboard.wsgi:server
+
+test: $(VENV)/.dev system
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev
