@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from dashboard import create_app
+from dashboard.deploy import warm_up
 from models.store import default_store_dir
 
 
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
         app = create_app(store_dir=args.store, run_id=args.run)
     except KeyError as exc:
         parser.error(f"--run: {exc.args[0]} (see python -m models list --store ...)")
+    warm_up(app)
     logging.getLogger("epochscope").info("EpochScope at http://%s:%d (store %s)", args.host, args.port,
                                          args.store or default_store_dir())
     app.run(host=args.host, port=args.port, debug=False)

@@ -43,6 +43,15 @@ def celery_app(redis_url: str):
     return app
 
 
+def warm_up(app: Dash) -> None:
+    """Run Dash's first-request set-up (assets, scripts, the layout's check) now, in this process, before any
+    serving thread exists: done lazily it races, and a request that arrives while another thread is still
+    setting up finds no registered scripts (a 500 for the page's JavaScript under gunicorn's threads)."""
+    response = app.server.test_client().get("/_dash-layout")
+    if response.status_code != 200:
+        raise RuntimeError(f"the app's layout did not build ({response.status_code}): see the log")
+
+
 def app_from_env(environ: Mapping[str, str] = os.environ) -> tuple[Dash, object | None]:
     """The Dash app as the environment says, and its Celery application (``None`` without Redis).
 

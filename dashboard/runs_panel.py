@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 
-from dash import Dash, Input, Output, ctx as callback_ctx, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx as callback_ctx, dcc, html, no_update
 
 from dashboard.context import SWEEP_PREFIX, AppContext
 from models.config import RunConfig
-from models.store import RunInfo, RunStore
+from models.store import INTERRUPTED, RunInfo, RunStore
 
 
 def describe(info: RunInfo) -> str:
@@ -20,7 +20,8 @@ def describe(info: RunInfo) -> str:
                                                                                           f"custom {sizes}")
     scrambled = f", {config.scramble} {config.scramble_fraction:.0%}" if config.scramble != "none" else ""
     date = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created))
-    return f"{model} on {config.dataset}{scrambled} · {info.epochs_done - 1} epochs · {date} · {info.state}"
+    state = "interrupted: show it to resume" if info.state == INTERRUPTED else info.state
+    return f"{model} on {config.dataset}{scrambled} · {info.epochs_done - 1} epochs · {date} · {state}"
 
 
 def describe_sweep(sweep_id: str, record: dict, infos: dict[str, RunInfo]) -> str:
@@ -67,6 +68,9 @@ def layout(ctx: AppContext) -> html.Div:
         html.Label("Run", htmlFor="run-picker"),
         dcc.Dropdown(id="run-picker", options=run_options(ctx.store, ctx), value=ctx.run_id, clearable=False,
                      className="run-picker"),
+        dcc.ConfirmDialogProvider(id="delete-confirm", message="Delete this run?", children=[
+            html.Button("Delete", id="delete-run", className="button button-quiet", title="delete the run on show")]),
+        html.Span(id="runs-message", className="muted"),
         html.Div(id="beta-row", className="beta-row", style={"display": "none"}, children=[
             html.Label("beta", htmlFor="beta-slider"),
             dcc.Slider(id="beta-slider", min=0, max=1, step=None, marks={0: "0"}, value=0, className="beta-slider"),
@@ -74,10 +78,39 @@ def layout(ctx: AppContext) -> html.Div:
     ])
 
 
+def delete(store: RunStore, run_id: str) -> str:
+    """Delete a stored run (and its frame indices); ``ValueError`` naming it when it is being trained or is
+    not stored. Returns what was done, in words."""
+    if not isinstance(run_id, str) or not store.has_run(run_id):
+        raise ValueError(f"run {run_id!r} is not in the store")
+    if store.run_info(run_id).state == "training":
+        raise ValueError(f"run {run_id} is being trained: cancel its job first")
+    store.delete_run(run_id)
+    return f"Deleted run {run_id}."
+
+
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output("run-picker", "options"), Input("job-message", "children"))
     def refresh(_message):
         return run_options(ctx.store, ctx)
+
+    @app.callback(Output("delete-confirm", "message"), Input("run-picker", "value"))
+    def confirm_text(run):
+        return f"Delete run {run} with its recorded epochs and frames? This cannot be undone."
+
+    @app.callback(
+        Output("run-picker", "options", allow_duplicate=True), Output("run-picker", "value", allow_duplicate=True),
+        Output("runs-message", "children"),
+        Input("delete-confirm", "submit_n_clicks"), State("run-picker", "value"),
+        prevent_initial_call=True,
+    )
+    def delete_run(_submitted, run):
+        try:
+            message = delete(ctx.store, run)
+        except ValueError as exc:
+            return no_update, no_update, str(exc)
+        remaining = ctx.store.list_runs()
+        return run_options(ctx.store, ctx), remaining[0].run_id if remaining else ctx.run_id, message
 
     @app.callback(
         Output("run-picker", "value"), Output("beta-slider", "marks"), Output("beta-slider", "max"),

@@ -8,7 +8,6 @@ follow its progress.
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from layout_engine.baselines import BASELINES
 from layout_engine.metrics import class_distance_ratio, class_silhouette, trustworthiness
 from layout_engine.pipeline import Frame, LayoutParams, build_graph, content_hash, frame_key, graph_key, next_frame
 from models.config import RunConfig
-from models.store import RunInfo, RunStore
+from models.store import RunInfo, RunStore, process_owner
 from models.train import train
 
 logger = logging.getLogger(__name__)
@@ -232,7 +231,7 @@ def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Re
     Only one job prepares a run at a time; another job for the same run follows its progress (stage
     :data:`WAITING`) and then finds everything cached.
     """
-    owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    owner = f"{process_owner()}:{uuid.uuid4().hex[:8]}"
     lock = f"prepare/{config.run_id}/{params.digest()}"
     while not store.try_lock(lock, owner, LOCK_TTL):
         if report is not None and report(WAITING, *_progress_in_store(store, config.run_id, params)):

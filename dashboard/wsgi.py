@@ -3,8 +3,9 @@
 
 import logging
 
-from dashboard.deploy import app_from_env
+from dashboard.deploy import app_from_env, warm_up
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 app, _ = app_from_env()
+warm_up(app)
 server = app.server

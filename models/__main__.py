@@ -1,9 +1,10 @@
-"""Command line: train a run, sweep beta over VAE runs, list the stored runs.
+"""Command line: train a run (an interrupted one resumes), sweep beta over VAE runs, list or delete stored runs.
 
     python -m models train --model mlp --dataset digits --epochs 30
     python -m models train --model vae --beta 4 --epochs 20
     python -m models sweep --betas 0,0.5,1,2,4,8,16 --epochs 20
     python -m models list
+    python -m models delete mlp-digits-0123456789ab
 
 Every option has a range; a value outside it names the option and the range.
 """
@@ -82,11 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", required=True)
-    _add_run_options(commands.add_parser("train", help="train one run and record every epoch"), sweep=False)
+    _add_run_options(commands.add_parser("train", help="train one run and record every epoch (an interrupted run resumes after its last epoch)"), sweep=False)
     sweep = commands.add_parser("sweep", help="train one beta-VAE run per beta (resumes an interrupted sweep)")
     sweep.add_argument("--betas", type=_floats, default=DEFAULT_BETAS, metavar="B,B,..",
                        help="betas, each 0..1000 (default 0,0.5,1,2,4,8,16)")
     _add_run_options(sweep, sweep=True)
+    removal = commands.add_parser("delete", help="delete a stored run (its epochs and frame indices)")
+    removal.add_argument("run_id", help="a run id from `list`")
+    removal.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
     listing = commands.add_parser("list", help="list the stored runs and sweeps")
     listing.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
     return parser
@@ -136,6 +140,14 @@ def main(argv: list[str] | None = None) -> int:
                       f"{info.run_id}  {info.state:<9} epochs {info.epochs_done - 1:>4}")
             for sid in store.list_sweeps():
                 print(f"{sid}  betas {', '.join(f'{b:g}' for b, _ in sweep_runs(store, sid))}")
+            return 0
+        if args.command == "delete":
+            if not store.has_run(args.run_id):
+                parser.error(f"run {args.run_id!r} is not in the store (see `list`)")
+            if store.run_info(args.run_id).state == "training":
+                parser.error(f"run {args.run_id} is being trained by a live process: stop it first")
+            store.delete_run(args.run_id)
+            print(f"deleted {args.run_id}")
             return 0
         config = config_from_args(args, parser)
         if args.command == "train":

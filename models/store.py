@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import socket
 import time
 import zipfile
 from collections.abc import Sequence
@@ -31,6 +32,38 @@ from models.config import RunConfig
 logger = logging.getLogger(__name__)
 
 RUN_STATES = ("training", "complete", "diverged", "failed")
+#: what :meth:`RunStore.run_info` reports for a run left in ``training`` by a process that is gone (killed, or
+#: stopped by Cancel): its epochs so far are kept, and training it again resumes after the last one
+INTERRUPTED = "interrupted"
+#: seconds after its last write that a run written from another machine counts as interrupted
+REMOTE_WRITER_TTL = 600.0
+
+
+def process_owner() -> str:
+    """``host:pid`` of the calling process: who writes a run, or holds a lock."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str, since: float | None = None) -> bool:
+    """Whether the process ``owner`` (``host:pid[:...]``) still runs: checked directly on this host; elsewhere
+    assumed while ``since`` (its last sign of life) is within :data:`REMOTE_WRITER_TTL`."""
+    if not owner:
+        return False
+    host, _, rest = str(owner).partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return since is None or time.time() - since < REMOTE_WRITER_TTL
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    try:  # a killed process nobody has reaped yet (a zombie) is gone too
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except OSError:
+        return True
 
 
 def default_store_dir() -> Path:
@@ -135,6 +168,7 @@ class RunStore:
         run_id = config.run_id
         self.delete_run(run_id)
         meta = {"state": "training", "epochs_done": 0, "created": time.time(), "message": "",
+                "writer": process_owner(), "updated": time.time(),
                 "layer_sizes": list(layer_sizes), "n_probe": int(len(probe["index"])),
                 "class_names": [str(c) for c in class_names]}
         with self.runs.transact():
@@ -143,8 +177,9 @@ class RunStore:
             self.runs.set(f"run/{run_id}/meta", json.dumps(meta))
         return run_id
 
-    def put_epoch(self, run_id: str, record: EpochRecord) -> None:
-        """Write one epoch and make it visible, atomically. Epochs must come in order 0, 1, 2, ..."""
+    def put_epoch(self, run_id: str, record: EpochRecord, resume: bytes | None = None) -> None:
+        """Write one epoch and make it visible, atomically, with what training needs to go on after it
+        (``resume``: see :mod:`models.train`). Epochs must come in order 0, 1, 2, ..."""
         meta = self._meta(run_id)
         if record.epoch != meta["epochs_done"]:
             raise ValueError(f"epoch {record.epoch} out of order: run {run_id} expects epoch {meta['epochs_done']}")
@@ -152,11 +187,27 @@ class RunStore:
         if record.predictions is not None:
             arrays.update(predictions=record.predictions.astype(np.int64), confidence=record.confidence)
         arrays.update({f"x_{k}": v for k, v in record.extras.items()})
-        meta["epochs_done"] = record.epoch + 1
+        meta.update(epochs_done=record.epoch + 1, writer=process_owner(), updated=time.time())
         with self.runs.transact():
             self.runs.set(f"run/{run_id}/epoch/{record.epoch}", encode_arrays(arrays))
             self.runs.set(f"run/{run_id}/metrics/{record.epoch}", json.dumps(record.metrics))
+            if resume is not None:
+                self.runs.set(f"run/{run_id}/resume", resume)
             self.runs.set(f"run/{run_id}/meta", json.dumps(meta))
+
+    def leave_run(self, run_id: str) -> None:
+        """The writer stops before the run is finished: it shows as interrupted from now on."""
+        with self.runs.transact():
+            meta = self._meta(run_id)
+            meta["writer"] = ""
+            self.runs.set(f"run/{run_id}/meta", json.dumps(meta))
+
+    def resume_state(self, run_id: str) -> bytes | None:
+        """What training needs to go on after the run's last recorded epoch, if the run is unfinished and its
+        trainer left it."""
+        if self.run_info(run_id).state != INTERRUPTED:
+            return None
+        return self.runs.get(f"run/{run_id}/resume")
 
     def finish_run(self, run_id: str, state: str, message: str = "") -> None:
         """Set the run's final state (one of :data:`RUN_STATES`) and a message for the user."""
@@ -180,11 +231,15 @@ class RunStore:
         return decode_arrays(blob)
 
     def delete_run(self, run_id: str) -> None:
-        """Remove a run and everything recorded for it (no error if absent)."""
+        """Remove a run, everything recorded for it and its frame indices (no error if absent; the layouts
+        themselves are shared by content and age out of the derived cache)."""
         prefix = f"run/{run_id}/"
         with self.runs.transact():
             for key in [k for k in self.runs.iterkeys() if isinstance(k, str) and k.startswith(prefix)]:
                 self.runs.delete(key)
+        frames = f"frames/{run_id}/"
+        for key in [k for k in self.derived.iterkeys() if isinstance(k, str) and k.startswith(frames)]:
+            self.derived.delete(key)
 
     def has_run(self, run_id: str) -> bool:
         return f"run/{run_id}/meta" in self.runs
@@ -193,7 +248,10 @@ class RunStore:
         """Config and state of a run; ``KeyError`` naming the run when it is not stored."""
         meta = self._meta(run_id)
         config = RunConfig.from_json(self.runs.get(f"run/{run_id}/config"))
-        return RunInfo(run_id=run_id, config=config, state=meta["state"], epochs_done=meta["epochs_done"],
+        state = meta["state"]
+        if state == "training" and not owner_alive(meta.get("writer", ""), meta.get("updated", meta["created"])):
+            state = INTERRUPTED
+        return RunInfo(run_id=run_id, config=config, state=state, epochs_done=meta["epochs_done"],
                        created=meta["created"], message=meta["message"],
                        layer_sizes=tuple(meta["layer_sizes"]), n_probe=meta["n_probe"],
                        class_names=tuple(meta.get("class_names", ())))
@@ -283,8 +341,15 @@ class RunStore:
 
     # -- locks ------------------------------------------------------------------------------------------
     def try_lock(self, name: str, owner: str, ttl: float) -> bool:
-        """Take the lock ``name`` for ``owner`` unless someone holds it; it lapses after ``ttl`` seconds."""
-        return bool(self.runs.add(f"lock/{name}", owner, expire=ttl))
+        """Take the lock ``name`` for ``owner`` (``host:pid:tag``, see :func:`process_owner`) unless a live
+        process holds it; it lapses after ``ttl`` seconds, or at once when its holder on this host is gone."""
+        key = f"lock/{name}"
+        with self.runs.transact():
+            holder = self.runs.get(key)
+            if holder is not None and owner_alive(holder):
+                return False
+            self.runs.set(key, owner, expire=ttl)
+            return True
 
     def refresh_lock(self, name: str, owner: str, ttl: float) -> None:
         """Extend ``owner``'s hold on ``name`` by ``ttl`` seconds from now."""

@@ -17,7 +17,9 @@ What an epoch records, for the probe set (see :class:`models.store.EpochRecord`)
 
 from __future__ import annotations
 
+import io
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,7 +34,7 @@ from models.data import Dataset, load_dataset
 from models.mlp import MLP
 from models.scramble import scramble
 from models.sensitivity import sensitivity
-from models.store import EpochRecord, RunStore
+from models.store import EpochRecord, RunStore, process_owner
 
 logger = logging.getLogger(__name__)
 
@@ -173,13 +175,55 @@ def record_vae(model: vae.BetaVAE, epoch: int, X_probe: torch.Tensor, prior_z: t
                        confidence=None, metrics=metrics, extras=extras)
 
 
+class RunBusy(RuntimeError):
+    """Another live process is training this run."""
+
+
+#: seconds the training lock outlives its holder's last epoch when the holder is on another machine
+TRAIN_LOCK_TTL = 600.0
+
+
+def resume_blob(model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator, epoch: int) -> bytes:
+    """What training needs to go on after ``epoch`` exactly as if never stopped: weights, optimizer state and
+    both random generators (``torch.save`` bytes of tensors and plain containers, read back with
+    ``weights_only=True``: nothing in them is unpickled as code)."""
+    buffer = io.BytesIO()
+    torch.save({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "generator": generator.get_state(), "torch_rng": torch.get_rng_state()}, buffer)
+    return buffer.getvalue()
+
+
+def _resume(blob: bytes, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator) -> int:
+    """Load :func:`resume_blob` into the fresh ``model``, ``optimizer`` and ``generator``; returns its epoch."""
+    state = torch.load(io.BytesIO(blob), weights_only=True)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    return int(state["epoch"])
+
+
 def train(config: RunConfig, store: RunStore, *, progress: ProgressCallback | None = None,
           device: torch.device | str | None = None) -> str:
-    """Train ``config`` from scratch, recording every epoch into ``store``; returns the run id.
+    """Train ``config``, recording every epoch into ``store``; returns the run id.
 
-    A diverging run is marked ``diverged`` with a message and keeps its recorded epochs; a stop requested by
-    ``progress`` leaves the run in state ``training`` with the epochs recorded so far.
+    A run left unfinished (its process killed, or stopped by ``progress``: state ``interrupted``) is resumed
+    after its last recorded epoch, with the weights, optimizer state and random generators it had there, so
+    it ends as if never stopped; any other run is trained from scratch. A diverging run is marked ``diverged``
+    with a message and keeps its recorded epochs. ``RunBusy`` when another live process trains the run.
     """
+    owner = f"{process_owner()}:{uuid.uuid4().hex[:8]}"
+    lock = f"train/{config.run_id}"
+    if not store.try_lock(lock, owner, TRAIN_LOCK_TTL):
+        raise RunBusy(f"run {config.run_id} is being trained by another process")
+    try:
+        return _train(config, store, progress, device, lambda: store.refresh_lock(lock, owner, TRAIN_LOCK_TTL))
+    finally:
+        store.release_lock(lock, owner)
+
+
+def _train(config: RunConfig, store: RunStore, progress: ProgressCallback | None,
+           device: torch.device | str | None, alive: Callable[[], None]) -> str:
     device = device if isinstance(device, torch.device) else pick_device(device or "auto")
     prepared = training_data(config)
     data = prepared.dataset
@@ -198,8 +242,15 @@ def train(config: RunConfig, store: RunStore, *, progress: ProgressCallback | No
     prior_z = torch.randn(N_PRIOR, config.latent, generator=torch.Generator().manual_seed(config.seed)).to(device)
     probe = {"index": data.probe_idx, "X": prepared.X[data.probe_idx], "y": data.y[data.probe_idx],
              "y_train": prepared.y[data.probe_idx], "scrambled": prepared.scrambled[data.probe_idx]}
-    run_id = store.create_run(config, probe, config.layer_sizes, data.class_names)
-    logger.info("Training run %s (%d epochs) on %s", run_id, config.epochs, device)
+    run_id = config.run_id
+    blob = store.resume_state(run_id) if store.has_run(run_id) else None
+    if blob is not None:
+        start = _resume(blob, model, optimizer, generator) + 1
+        logger.info("Resuming run %s after epoch %d (%d epochs) on %s", run_id, start - 1, config.epochs, device)
+    else:
+        start = 0
+        store.create_run(config, probe, config.layer_sizes, data.class_names)
+        logger.info("Training run %s (%d epochs) on %s", run_id, config.epochs, device)
 
     def record(epoch: int) -> None:
         if config.model == "vae":
@@ -216,13 +267,16 @@ def train(config: RunConfig, store: RunStore, *, progress: ProgressCallback | No
             entry = record_classifier(model, epoch, X_probe, y_probe, metrics) if finite else None
         if not finite:
             raise TrainingDiverged(f"evaluation loss is not finite after epoch {epoch}")
-        store.put_epoch(run_id, entry)
+        store.put_epoch(run_id, entry, resume=resume_blob(model, optimizer, generator, epoch))
+        alive()
 
     try:
-        record(0)
-        for epoch in range(1, config.epochs + 1):
+        if start == 0:
+            record(0)
+        for epoch in range(max(start, 1), config.epochs + 1):
             if progress is not None and progress(epoch - 1, config.epochs):
                 logger.info("Training of %s stopped after epoch %d", run_id, epoch - 1)
+                store.leave_run(run_id)
                 return run_id
             train_epoch(model, optimizer, X_train, y_train, config.batch_size, generator, config.beta)
             record(epoch)

@@ -1,5 +1,8 @@
 """Integration: real torch training recorded into a real store on disk."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -54,12 +57,39 @@ def test_training_is_deterministic_on_the_cpu(tmp_path, trained_store_dir, tiny_
     again.close()
 
 
-def test_stop_request_keeps_the_epochs_recorded_so_far(tmp_path):
-    store = RunStore(tmp_path)
-    config = RunConfig(hidden=(8,), epochs=5, probe_size=50)
+@pytest.mark.parametrize("model", ["mlp", "vae"])
+def test_a_stopped_run_is_interrupted_and_resumes_as_if_never_stopped(tmp_path, model):
+    store = RunStore(tmp_path / "a")
+    config = RunConfig(model=model, hidden=(8,), epochs=5, probe_size=50, latent=2)
     train(config, store, progress=lambda done, total: done >= 2)
     info = store.run_info(config.run_id)
-    assert (info.state, info.epochs_done) == ("training", 3)
+    assert (info.state, info.epochs_done) == ("interrupted", 3)  # epochs 0..2 kept
+    train(config, store)  # resumes after epoch 2
+    assert store.run_info(config.run_id).state == "complete"
+    straight = RunStore(tmp_path / "b")
+    train(config, straight)
+    for epoch in range(6):
+        assert store.metrics(config.run_id)[epoch] == straight.metrics(config.run_id)[epoch]
+        for a, b in zip(store.epoch(config.run_id, epoch).activations, straight.epoch(config.run_id, epoch).activations):
+            np.testing.assert_array_equal(a, b)
+    store.close()
+    straight.close()
+
+
+def test_a_run_trained_by_a_live_process_is_busy_and_one_whose_process_died_is_interrupted(tmp_path):
+    from models.store import process_owner
+    from models.train import RunBusy
+
+    store = RunStore(tmp_path)
+    config = RunConfig(hidden=(8,), epochs=2, probe_size=50)
+    assert store.try_lock(f"train/{config.run_id}", f"{process_owner()}:other", 60)  # this process, another job
+    with pytest.raises(RunBusy, match=f"run {config.run_id} is being trained by another process"):
+        train(config, store)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = process_owner().split(":")[0]
+    store.runs.set(f"lock/train/{config.run_id}", f"{host}:{dead.stdout.strip()}:x")  # its holder is gone
+    train(config, store)
+    assert store.run_info(config.run_id).state == "complete"
     store.close()
 
 

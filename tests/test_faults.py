@@ -1,0 +1,169 @@
+"""Faults: processes killed with SIGKILL while training and while laying out frames, and a truncated cache
+file. Nothing is corrupted or half-visible; an interrupted run says so and resumes; a bad cache entry is
+discarded with a warning and recomputed."""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.support.ui import WebDriverWait
+
+from dashboard import service
+from layout_engine.pipeline import LayoutParams
+from models.config import RunConfig
+from models.store import RunStore
+from models.train import train
+from tests.processes import ROOT, free_port, gunicorn, start, stop, wait_until
+from tests.test_celery import chromium
+
+
+def kill_9(process: subprocess.Popen) -> None:
+    """SIGKILL the process and everything it started (its process group)."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def assert_whole(store: RunStore, run_id: str) -> int:
+    """Every visible epoch of the run reads in full and the next one is not visible; returns the count."""
+    info = store.run_info(run_id)
+    for epoch in range(info.epochs_done):
+        record = store.epoch(run_id, epoch)
+        assert len(record.activations) == len(info.layer_sizes)
+    with pytest.raises(KeyError):
+        store.epoch(run_id, info.epochs_done)
+    return info.epochs_done
+
+
+def assert_frames_whole(store: RunStore, info, params: LayoutParams) -> int:
+    """Every frame the index shows is readable (no entry half-written); returns how many there are."""
+    ready = 0
+    for layer in range(len(info.layer_sizes)):
+        for epoch in range(info.epochs_done):
+            key = store.derived.get(f"frames/{info.run_id}/{params.digest()}/{layer}/{epoch}")
+            if key is not None:
+                cached = store.get_derived(key)
+                assert cached is not None and cached["display"].shape == (info.n_probe, 2)
+                ready += 1
+    return ready
+
+
+def test_kill_9_while_training_leaves_an_interrupted_run_that_resumes(tmp_path, caplog):
+    config = RunConfig(hidden=(64, 32), epochs=400, probe_size=300)
+    store_dir = tmp_path / "store"
+    args = [sys.executable, "-m", "models", "train", "--store", str(store_dir), "--hidden", "64,32",
+            "--epochs", "400", "--probe-size", "300"]
+    trainer = start(args, tmp_path / "train.log")
+    store = RunStore(store_dir)
+    wait_until(lambda: store.has_run(config.run_id) and store.run_info(config.run_id).epochs_done >= 5, 120,
+               "five epochs", trainer, tmp_path / "train.log")
+    kill_9(trainer)
+    done = assert_whole(store, config.run_id)
+    assert store.run_info(config.run_id).state == "interrupted" and 5 <= done < 401
+    listing = subprocess.run([sys.executable, "-m", "models", "list", "--store", str(store_dir)], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout
+    assert f"{config.run_id}  interrupted" in listing
+    # the same command again resumes after the last recorded epoch instead of starting over
+    resumed = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"Resuming run {config.run_id} after epoch {done - 1}" in resumed.stderr
+    assert store.run_info(config.run_id).state == "complete" and assert_whole(store, config.run_id) == 401
+    store.close()
+
+
+LAYOUT_JOB = """
+import sys
+from dashboard import service
+from layout_engine.pipeline import LayoutParams
+from models.store import RunStore
+store = RunStore(sys.argv[1])
+service.compute_frames(store, store.run_info(sys.argv[2]), LayoutParams())
+"""
+
+
+def test_kill_9_while_laying_out_keeps_every_indexed_frame_whole(tmp_path):
+    config = RunConfig(hidden=(32, 16), epochs=60, probe_size=600)
+    store = RunStore(tmp_path / "store")
+    train(config, store)
+    info = store.run_info(config.run_id)
+    job = start([sys.executable, "-c", LAYOUT_JOB, str(tmp_path / "store"), config.run_id], tmp_path / "job.log")
+    wait_until(lambda: service.count_ready(store, info, LayoutParams()) >= 8, 180, "eight frames", job,
+               tmp_path / "job.log")
+    kill_9(job)
+    ready = assert_frames_whole(store, info, LayoutParams())
+    assert 8 <= ready < 2 * 61
+    # the next job lays out only what is missing, and the whole sequence reads
+    assert service.compute_frames(store, info, LayoutParams()) == 2 * 61
+    assert service.sequence_payload(store, config.run_id, 1, LayoutParams())["complete"]
+    store.close()
+
+
+def test_a_truncated_cache_file_is_discarded_with_a_warning_and_recomputed(tmp_path, caplog):
+    # 2,400 probe samples: a frame's arrays pass diskcache's 32 KiB threshold and are stored as files
+    config = RunConfig(dataset="blobs", n_samples=3000, probe_size=2400, hidden=(8,), epochs=1)
+    store = RunStore(tmp_path / "store")
+    train(config, store)
+    info = store.run_info(config.run_id)
+    params = LayoutParams(n_iter=50, warm_n_iter=10)
+    assert service.compute_frames(store, info, params) == 2
+    files = sorted(Path(tmp_path / "store" / "derived").rglob("*.val"), key=os.path.getmtime)
+    assert files, "no cache entry was stored as a file"
+    victim = files[-1]
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    with caplog.at_level(logging.WARNING):
+        payload = service.sequence_payload(store, config.run_id, 0, params)
+        service.compute_frames(store, info, params)
+    assert "Discarding corrupted cache entry" in caplog.text and "recomputed" in caplog.text
+    assert len(payload["frames"]) <= 2
+    assert assert_frames_whole(store, info, params) == 2
+    assert service.sequence_payload(store, config.run_id, 0, params)["complete"]
+    store.close()
+
+
+@pytest.mark.browser
+def test_kill_9_of_the_server_while_training_and_while_laying_out(tmp_path):
+    """The page starts the job; gunicorn and its job processes are killed mid-training, restarted, the page
+    resumes the run; killed again mid-layout, restarted: the run completes with every frame."""
+    config = RunConfig(hidden=(256, 128), epochs=60, probe_size=1000)
+    store_dir = tmp_path / "store"
+    env = {"EPOCHSCOPE_HOME": str(store_dir), "EPOCHSCOPE_CONFIG": config.to_json()}
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    store, driver, server = RunStore(store_dir), chromium(), None
+    try:
+        server = gunicorn(port, tmp_path / "gunicorn1.log", env)
+        driver.get(url)
+        wait_until(lambda: store.has_run(config.run_id) and store.run_info(config.run_id).epochs_done >= 3, 120,
+                   "three epochs", server, tmp_path / "gunicorn1.log")
+        kill_9(server)
+        time.sleep(1)
+        done = assert_whole(store, config.run_id)
+        assert store.run_info(config.run_id).state == "interrupted" and done < 61
+        created = store.run_info(config.run_id).created
+
+        server = gunicorn(port, tmp_path / "gunicorn2.log", env)
+        driver.get(url)  # the page's job resumes the run, then lays out its frames
+        info = wait_until(lambda: store.run_info(config.run_id).state == "complete" and
+                          service.count_ready(store, store.run_info(config.run_id), LayoutParams()) >= 6 and
+                          store.run_info(config.run_id), 180, "the resumed run and six frames", server,
+                          tmp_path / "gunicorn2.log")
+        kill_9(server)
+        time.sleep(1)
+        assert assert_whole(store, config.run_id) == 61
+        ready = assert_frames_whole(store, info, LayoutParams())
+        assert 6 <= ready < 2 * 61
+
+        server = gunicorn(port, tmp_path / "gunicorn3.log", env)
+        driver.get(url)
+        WebDriverWait(driver, 240).until(lambda d: "122/122 frames ready" in d.find_element("id", "job-message").text)
+        assert assert_frames_whole(store, info, LayoutParams()) == 122
+        assert store.run_info(config.run_id).created == created  # resumed, not trained again from scratch
+    finally:
+        driver.quit()
+        if server is not None:
+            stop(server)
+        store.close()
