@@ -12,6 +12,8 @@ from tqdm import tqdm
 
 from dashboard import service
 from dashboard.context import AppContext
+from models.store import StoreFull
+from models.train import RunBusy
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None
     try:
         info, ready = service.prepare(store, ctx.config, ctx.params, report)
         final = store.metrics(info.run_id)[-1]
+    except (StoreFull, RunBusy) as exc:
+        return f"Cannot train {ctx.run_id}: {exc}"
     finally:
         terminal.close()
         store.close()

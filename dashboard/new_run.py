@@ -12,7 +12,8 @@ from dashboard.context import AppContext
 from models.config import SCRAMBLES, RunConfig
 from models.data import GENERATED, TABLES
 from models.sweep import check_betas, run_sweep
-from models.train import train
+from models.store import StoreFull
+from models.train import RunBusy, train
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,8 @@ def train_job(ctx: AppContext, submit: dict, set_progress) -> tuple[str, str]:
         run_id = train(config, store, progress=progress_one)
         info = store.run_info(run_id)
         return f"{run_id}: {info.state} {info.message}".strip(), run_id
+    except (StoreFull, RunBusy) as exc:
+        return f"Not trained: {exc}", config.run_id if store.has_run(config.run_id) else no_update
     finally:
         store.close()
 

@@ -39,6 +39,32 @@ INTERRUPTED = "interrupted"
 REMOTE_WRITER_TTL = 600.0
 
 
+#: environment variable for the store's size limit (bytes, or with a K, M, G or T suffix)
+SIZE_LIMIT_ENV = "EPOCHSCOPE_STORE_LIMIT"
+DEFAULT_SIZE_LIMIT = 20 * 2**30
+#: derived data always gets at least this much (a frame sequence being laid out must fit)
+MIN_DERIVED_BYTES = 16 * 2**20
+
+
+class StoreFull(RuntimeError):
+    """The runs alone fill the store's size limit."""
+
+
+def default_size_limit() -> int:
+    """``$EPOCHSCOPE_STORE_LIMIT`` (``500M``, ``20G``, bytes) or 20 GiB; ``ValueError`` naming the variable."""
+    text = os.environ.get(SIZE_LIMIT_ENV, "").strip()
+    if not text:
+        return DEFAULT_SIZE_LIMIT
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}.get(text[-1].upper(), 1)
+    try:
+        value = float(text[:-1] if scale > 1 else text) * scale
+    except ValueError:
+        raise ValueError(f"{SIZE_LIMIT_ENV} must be a size such as 500M or 20G, got {text!r}") from None
+    if not MIN_DERIVED_BYTES <= value < 2**50:
+        raise ValueError(f"{SIZE_LIMIT_ENV} must be between 16M and 1024T, got {text!r}")
+    return int(value)
+
+
 def process_owner() -> str:
     """``host:pid`` of the calling process: who writes a run, or holds a lock."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -142,15 +168,24 @@ class RunStore:
     ----------
     directory : path
         Created if missing.
-    derived_size_limit : int
-        Bytes of derived data kept before least-recently-used entries are evicted.
+    size_limit : int, optional
+        Bytes the store may hold (default :func:`default_size_limit`). Derived data gets what the runs leave,
+        evicting its least recently used entries; runs are never evicted: a new run is refused
+        (:class:`StoreFull`) while the runs alone fill the store.
     """
 
-    def __init__(self, directory: str | os.PathLike, *, derived_size_limit: int = 2**31) -> None:
+    def __init__(self, directory: str | os.PathLike, *, size_limit: int | None = None) -> None:
         self.directory = Path(directory)
-        self.runs = diskcache.Cache(str(self.directory / "runs"), eviction_policy="none", size_limit=2**40)
+        self.size_limit = default_size_limit() if size_limit is None else int(size_limit)
+        if self.size_limit < MIN_DERIVED_BYTES:
+            raise ValueError(f"size_limit must be at least {MIN_DERIVED_BYTES} bytes, got {self.size_limit}")
+        self.runs = diskcache.Cache(str(self.directory / "runs"), eviction_policy="none", size_limit=2**50)
         self.derived = diskcache.Cache(str(self.directory / "derived"), eviction_policy="least-recently-used",
-                                       size_limit=derived_size_limit)
+                                       size_limit=self._derived_limit())
+
+    def _derived_limit(self) -> int:
+        """What the runs leave of the size limit for derived data (at least :data:`MIN_DERIVED_BYTES`)."""
+        return max(MIN_DERIVED_BYTES, self.size_limit - self.runs.volume())
 
     def close(self) -> None:
         self.runs.close()
@@ -167,6 +202,10 @@ class RunStore:
         """
         run_id = config.run_id
         self.delete_run(run_id)
+        if self.runs.volume() >= self.size_limit - MIN_DERIVED_BYTES:
+            raise StoreFull(f"the store's runs take {self.runs.volume() / 2**20:.0f} MiB of its "
+                            f"{self.size_limit / 2**20:.0f} MiB size limit: delete runs (python -m models delete) "
+                            f"or raise {SIZE_LIMIT_ENV}")
         meta = {"state": "training", "epochs_done": 0, "created": time.time(), "message": "",
                 "writer": process_owner(), "updated": time.time(),
                 "layer_sizes": list(layer_sizes), "n_probe": int(len(probe["index"])),
@@ -364,7 +403,11 @@ class RunStore:
 
     # -- derived data -----------------------------------------------------------------------------------
     def put_derived(self, key: str, arrays: dict[str, np.ndarray]) -> None:
-        """Store recomputable arrays under ``key`` (may be evicted)."""
+        """Store recomputable arrays under ``key``; least recently used entries are evicted to keep derived data
+        within what the runs leave of the size limit."""
+        limit = self._derived_limit()
+        if abs(limit - self.derived.size_limit) > 2**20:
+            self.derived.reset("size_limit", limit)
         self.derived.set(key, encode_arrays(arrays))
 
     def get_derived(self, key: str) -> dict[str, np.ndarray] | None:

@@ -1,4 +1,5 @@
 import logging
+import shutil
 
 import numpy as np
 import pytest
@@ -113,3 +114,37 @@ def test_one_layer_or_the_outputs_read_alone_match_the_whole_epoch(store):
         store.activations(run_id, 0, 2)
     with pytest.raises(KeyError, match="epoch 1 .* is not recorded"):
         store.outputs(run_id, 1)
+
+
+def test_the_size_limit_evicts_layouts_and_never_runs(tmp_path, tiny_config, trained_store_dir):
+    from models.store import MIN_DERIVED_BYTES, StoreFull
+
+    shutil.copytree(trained_store_dir, tmp_path / "s")
+    runs = RunStore(tmp_path / "s").runs.volume()
+    store = RunStore(tmp_path / "s", size_limit=runs + MIN_DERIVED_BYTES + 2**20)
+    blob = np.random.default_rng(0).normal(size=(250_000,)).astype(np.float32)  # 1 MB each
+    for i in range(40):
+        store.put_derived(f"layout/{i}", {"coords": blob + i})
+    assert store.derived.volume() <= MIN_DERIVED_BYTES + 2**20 + 2**20  # within what the runs leave
+    assert store.get_derived("layout/0") is None and store.get_derived("layout/39") is not None  # oldest out
+    info = store.run_info(tiny_config.run_id)
+    for epoch in range(info.epochs_done):  # every run's epochs still there
+        store.epoch(tiny_config.run_id, epoch)
+    # once the runs alone fill the store, a new run is refused with what to do
+    full = RunStore(tmp_path / "s", size_limit=MIN_DERIVED_BYTES + runs // 2)
+    with pytest.raises(StoreFull, match="delete runs .python -m models delete. or raise EPOCHSCOPE_STORE_LIMIT"):
+        full.create_run(RunConfig(hidden=(4,), epochs=1), {"index": np.arange(3)}, (4,))
+    full.close()
+    store.close()
+
+
+@pytest.mark.parametrize(("value", "message"), [("lots", "must be a size such as 500M or 20G, got 'lots'"),
+                                                 ("1K", "must be between 16M and 1024T")])
+def test_a_bad_size_limit_names_the_variable(monkeypatch, value, message):
+    from models.store import default_size_limit
+
+    monkeypatch.setenv("EPOCHSCOPE_STORE_LIMIT", value)
+    with pytest.raises(ValueError, match=f"EPOCHSCOPE_STORE_LIMIT {message}"):
+        default_size_limit()
+    monkeypatch.setenv("EPOCHSCOPE_STORE_LIMIT", "2G")
+    assert default_size_limit() == 2 * 2**30
