@@ -49,9 +49,14 @@ class DashClient:
         outputs = [dict(zip(("id", "property"), p.rsplit(".", 1))) for p in parts]
         state = state or {}
 
+        def dep(d, given):
+            value = given.get(f"{d['id']}.{d['property']}")
+            if d["id"].startswith("{"):  # a pattern (ALL): the matching components, here none unless given
+                return value if isinstance(value, list) else []
+            return {"id": d["id"], "property": d["property"], "value": value}
+
         def deps(items, given):
-            return [{"id": d["id"], "property": d["property"], "value": given.get(f"{d['id']}.{d['property']}")}
-                    for d in items]
+            return [dep(d, given) for d in items]
 
         first = spec["inputs"][0]
         return {"output": output, "outputs": outputs if output.startswith("..") else outputs[0],

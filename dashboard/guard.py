@@ -35,7 +35,12 @@ def _dependencies(items, what: str, declared: list[dict]) -> str | None:
     if len(items) != len(declared):
         return f"{what} must have {len(declared)} items, got {len(items)}"
     for k, (item, want) in enumerate(zip(items, declared)):
-        if not isinstance(item, dict) or item.get("id") != want["id"] or item.get("property") != want["property"]:
+        if want["id"].startswith("{"):  # a pattern (ALL): the matching components, each with a dict id
+            if not isinstance(item, list) or not all(
+                    isinstance(i, dict) and isinstance(i.get("id"), dict) and i.get("property") == want["property"]
+                    for i in item):
+                return f"{what}[{k}] must be a list of {want['id']}.{want['property']}"
+        elif not isinstance(item, dict) or item.get("id") != want["id"] or item.get("property") != want["property"]:
             return f"{what}[{k}] must be {want['id']}.{want['property']}"
     return None
 

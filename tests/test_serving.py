@@ -136,7 +136,7 @@ def test_any_values_to_any_callback_never_get_a_500(served, data):
     values = {f"{d['id']}.{d['property']}": data.draw(JSON_VALUES, label=d["id"]) for d in spec["inputs"]}
     state = {f"{d['id']}.{d['property']}": data.draw(JSON_VALUES, label=d["id"]) for d in spec.get("state", [])}
     reply = client.post(client.body(output, values, state))
-    assert reply.status in (200, 204), (output, reply.status, reply.text[:300])
+    assert reply.status in (200, 204, 400), (output, reply.status, reply.text[:300])
     assert "Traceback" not in reply.text
 
 
