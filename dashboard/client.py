@@ -34,6 +34,13 @@ class DashClient:
         with urllib.request.urlopen(self.base + path, timeout=self.timeout) as response:
             return json.loads(response.read())
 
+    def triggered_by(self, prop: str) -> list[str]:
+        """The server callbacks (background jobs aside) that the page calls when ``prop`` (``"id.property"``)
+        changes: those with it among their inputs."""
+        return [key for key, d in self.dependencies.items()
+                if not d.get("clientside_function") and not d.get("background")
+                and any(f"{i['id']}.{i['property']}" == prop for i in d["inputs"])]
+
     def output_key(self, first_output: str) -> str:
         """The callback whose outputs start with ``first_output`` (``"sequence.data"``)."""
         for key in self.dependencies:

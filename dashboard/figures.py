@@ -1,11 +1,14 @@
-"""Pure figure builders: data in, ``go.Figure`` out. No store, no Dash."""
+"""Pure figure builders: data in, a figure out (Plotly JSON, or a ``go.Figure`` where built rarely). No store, no
+Dash."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 
 #: Paul Tol's "muted" qualitative palette (colour-blind safe), grey for a tenth class
 CLASS_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
@@ -14,17 +17,31 @@ CLASS_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
 _AXIS = dict(visible=False, showgrid=False, zeroline=False)
 
 
-def message_figure(message: str) -> go.Figure:
+@functools.cache
+def _template() -> dict:
+    """The ``plotly_white`` template as Plotly JSON, built once (plotly.py copies it into every figure)."""
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
+def _figure(data: list[dict], **layout) -> dict:
+    """A figure as Plotly JSON (what ``dcc.Graph`` sends to the browser), built without plotly.py's per-property
+    validation, which costs ~10 ms a figure: these builders run on every slider step and click."""
+    return {"data": data, "layout": {"template": _template(), **layout}}
+
+
+def message_figure(message: str) -> dict:
     """An empty, axis-free figure that says what is happening or what to do."""
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, font=dict(size=15, color="#555"),
-                       xref="paper", yref="paper", x=0.5, y=0.5)
-    fig.update_layout(template="plotly_white", xaxis=_AXIS, yaxis=_AXIS, margin=dict(l=10, r=10, t=40, b=10))
-    return fig
+    return _figure([], xaxis=_AXIS, yaxis=_AXIS, margin=dict(l=10, r=10, t=40, b=10),
+                   annotations=[dict(text=message, showarrow=False, font=dict(size=15, color="#555"),
+                                     xref="paper", yref="paper", x=0.5, y=0.5)])
+
+
+def _list(values) -> list[float]:
+    return np.asarray(values, dtype=float).round(6).tolist()
 
 
 def sample_figure(x: np.ndarray, image_shape: tuple[int, int] | None, context: np.ndarray | None = None,
-                  context_labels: np.ndarray | None = None) -> go.Figure:
+                  context_labels: np.ndarray | None = None) -> dict:
     """One input: an image (grey levels, e.g. an 8 x 8 digit) when it has an image shape; a point of a 2-D data
     set shown on the data set (``context``, coloured by ``context_labels``); else its features as bars.
 
@@ -38,39 +55,40 @@ def sample_figure(x: np.ndarray, image_shape: tuple[int, int] | None, context: n
     context_labels : ndarray of shape (n,), optional
     """
     x = np.asarray(x, dtype=float)
+    frame = dict(margin=dict(l=4, r=4, t=4, b=4), height=150)
     if context is not None and x.size == 2:
         labels = np.zeros(len(context), int) if context_labels is None else np.asarray(context_labels)
-        fig = go.Figure(go.Scattergl(x=context[:, 0], y=context[:, 1], mode="markers", hoverinfo="skip",
-                                     marker=dict(size=4, opacity=0.5,
-                                                 color=[CLASS_COLOURS[int(c) % len(CLASS_COLOURS)] for c in labels])))
-        fig.add_trace(go.Scatter(x=[x[0]], y=[x[1]], mode="markers", hoverinfo="skip",
-                                 marker=dict(size=14, color="rgba(0,0,0,0)", line=dict(width=2.5, color="#000"))))
-        fig.update_layout(showlegend=False, xaxis=dict(_AXIS, scaleanchor="y", scaleratio=1), yaxis=_AXIS)
-    elif image_shape is not None and int(np.prod(image_shape)) == x.size:
-        fig = go.Figure(go.Heatmap(z=x.reshape(image_shape)[::-1], colorscale="Greys", zmin=0, zmax=1,
-                                   showscale=False, hovertemplate="%{z:.2f}<extra></extra>"))
-        fig.update_layout(xaxis=dict(_AXIS, scaleanchor="y", scaleratio=1), yaxis=_AXIS)
-    else:
-        fig = go.Figure(go.Bar(x=[f"x{i}" for i in range(x.size)], y=x, marker_color="#777777"))
-        fig.update_layout(yaxis=dict(range=[0, 1], title="value"))
-    fig.update_layout(template="plotly_white", margin=dict(l=4, r=4, t=4, b=4), height=150)
-    return fig
+        return _figure([dict(type="scattergl", x=_list(context[:, 0]), y=_list(context[:, 1]), mode="markers",
+                             hoverinfo="skip", marker=dict(size=4, opacity=0.5, color=[
+                                 CLASS_COLOURS[int(c) % len(CLASS_COLOURS)] for c in labels])),
+                        dict(type="scatter", x=[float(x[0])], y=[float(x[1])], mode="markers", hoverinfo="skip",
+                             marker=dict(size=14, color="rgba(0,0,0,0)", line=dict(width=2.5, color="#000")))],
+                       showlegend=False, xaxis=dict(_AXIS, scaleanchor="y", scaleratio=1), yaxis=_AXIS, **frame)
+    if image_shape is not None and int(np.prod(image_shape)) == x.size:
+        return _figure([dict(type="heatmap", z=_list(x.reshape(image_shape)[::-1]), colorscale="Greys", zmin=0,
+                             zmax=1, showscale=False, hovertemplate="%{z:.2f}<extra></extra>")],
+                       xaxis=dict(_AXIS, scaleanchor="y", scaleratio=1), yaxis=_AXIS, **frame)
+    return _figure([dict(type="bar", x=[f"x{i}" for i in range(x.size)], y=_list(x), marker_color="#777777")],
+                   yaxis=dict(range=[0, 1], title=dict(text="value")), **frame)
 
 
-def activation_figure(activations: np.ndarray, layer_name: str) -> go.Figure:
+def activation_figure(activations: np.ndarray, layer_name: str) -> dict:
     """A sample's activations at one layer, one bar per unit; ``activations`` is (units,)."""
-    fig = go.Figure(go.Bar(y=np.asarray(activations, dtype=float), marker_color=CLASS_COLOURS[0],
-                           hovertemplate="unit %{x}: %{y:.3f}<extra></extra>"))
-    fig.update_layout(template="plotly_white", margin=dict(l=30, r=4, t=24, b=20), height=130,
-                      title=dict(text=f"activations at {layer_name}", font=dict(size=12), x=0.01),
-                      xaxis=dict(showticklabels=False), bargap=0.1)
-    return fig
+    return _figure([dict(type="bar", y=_list(activations), marker_color=CLASS_COLOURS[0],
+                         hovertemplate="unit %{x}: %{y:.3f}<extra></extra>")],
+                   margin=dict(l=30, r=4, t=24, b=20), height=130, bargap=0.1, xaxis=dict(showticklabels=False),
+                   title=dict(text=f"activations at {layer_name}", font=dict(size=12), x=0.01))
+
+
+#: the name of the shape that marks the current epoch on the training curves (moved in the browser)
+EPOCH_MARK = "epoch"
 
 
 def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[float | None]], epoch: int,
-                    layer_name: str) -> go.Figure:
+                    layer_name: str) -> dict:
     """Loss and accuracy over epochs (top) and the layer's class separation and the layout's faithfulness
-    (bottom: class silhouette, intra / inter-class distance ratio, trustworthiness), the current epoch marked.
+    (bottom: class silhouette, intra / inter-class distance ratio, trustworthiness), the current epoch marked
+    by the shape named :data:`EPOCH_MARK`.
 
     Parameters
     ----------
@@ -83,58 +101,56 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
         The epoch on the slider.
     layer_name : str
     """
-    from plotly.subplots import make_subplots
-
     epochs = list(range(len(metrics)))
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.6, 0.4],
-                        specs=[[{"secondary_y": True}], [{}]])
-    for key, name, dash in (("train_loss", "train loss", "dot"), ("test_loss", "test loss", "solid")):
-        fig.add_trace(go.Scatter(x=epochs, y=[m.get(key) for m in metrics], name=name, mode="lines+markers",
-                                 line=dict(color="#CC6677", dash=dash), marker=dict(size=4)), row=1, col=1)
+
+    def curve(values, name, colour, dash="solid", axes=("x", "y")):
+        return dict(type="scatter", x=epochs, y=list(values), name=name, mode="lines+markers",
+                    line=dict(color=colour, dash=dash), marker=dict(size=4), xaxis=axes[0], yaxis=axes[1],
+                    connectgaps=False)
+
+    data = [curve([m.get(key) for m in metrics], name, "#CC6677", dash)
+            for key, name, dash in (("train_loss", "train loss", "dot"), ("test_loss", "test loss", "solid"))]
     if metrics and "test_acc" in metrics[0]:
-        for key, name, dash in (("train_acc", "train acc.", "dot"), ("test_acc", "test acc.", "solid")):
-            fig.add_trace(go.Scatter(x=epochs, y=[m.get(key) for m in metrics], name=name, mode="lines+markers",
-                                     line=dict(color="#332288", dash=dash), marker=dict(size=4)),
-                          row=1, col=1, secondary_y=True)
-    for key, name, colour in (("silhouette", f"silhouette ({layer_name})", "#117733"),
-                              ("ratio", "intra / inter distance", "#999933"),
-                              ("trust", "trustworthiness", "#777777")):
-        fig.add_trace(go.Scatter(x=epochs, y=scores.get(key, []), name=name, mode="lines+markers",
-                                 line=dict(color=colour), marker=dict(size=4), connectgaps=False), row=2, col=1)
-    fig.add_vline(x=epoch, line=dict(color="#555", width=1, dash="dash"))
-    fig.update_layout(template="plotly_white", margin=dict(l=40, r=40, t=10, b=10), height=300,
-                      legend=dict(orientation="h", y=-0.1, font=dict(size=10), entrywidth=0.33, entrywidthmode="fraction"),
-                      clickmode="event", hovermode="x unified")
-    fig.update_yaxes(range=[0, 1.02], tickvals=[0, 0.5, 1], tickformat=".0%", showgrid=False, row=1, col=1,
-                     secondary_y=True)
-    return fig
+        data += [curve([m.get(key) for m in metrics], name, "#332288", dash, ("x", "y2"))
+                 for key, name, dash in (("train_acc", "train acc.", "dot"), ("test_acc", "test acc.", "solid"))]
+    data += [curve(scores.get(key, []), name, colour, axes=("x2", "y3"))
+             for key, name, colour in (("silhouette", f"silhouette ({layer_name})", "#117733"),
+                                       ("ratio", "intra / inter distance", "#999933"),
+                                       ("trust", "trustworthiness", "#777777"))]
+    return _figure(
+        data, margin=dict(l=40, r=40, t=10, b=10), height=300, clickmode="event", hovermode="x unified",
+        legend=dict(orientation="h", y=-0.1, font=dict(size=10), entrywidth=0.33, entrywidthmode="fraction"),
+        xaxis=dict(domain=[0, 1], anchor="y", matches="x2", showticklabels=False),
+        xaxis2=dict(domain=[0, 1], anchor="y3"),
+        yaxis=dict(domain=[0.44, 1], anchor="x"),
+        yaxis2=dict(overlaying="y", side="right", anchor="x", range=[0, 1.02], tickvals=[0, 0.5, 1],
+                    tickformat=".0%", showgrid=False),
+        yaxis3=dict(domain=[0, 0.36], anchor="x2"),
+        shapes=[dict(type="line", name=EPOCH_MARK, xref="x", yref="paper", x0=epoch, x1=epoch, y0=0, y1=1,
+                     line=dict(color="#555", width=1, dash="dash"))])
 
 
-def kl_figure(kl_dim: np.ndarray, active: np.ndarray) -> go.Figure:
+def kl_figure(kl_dim: np.ndarray, active: np.ndarray) -> dict:
     """KL to the prior per latent dimension (nats) as bars, the active units coloured and the collapsed ones
     grey; ``kl_dim`` and ``active`` (bool) are (latent,)."""
     kl_dim = np.asarray(kl_dim, dtype=float)
     colours = [CLASS_COLOURS[0] if a else "#BBBBBB" for a in active]
-    fig = go.Figure(go.Bar(x=[f"z{j}" for j in range(len(kl_dim))], y=kl_dim, marker_color=colours,
-                           hovertemplate="%{x}: %{y:.3f} nats<extra></extra>"))
-    fig.update_layout(template="plotly_white", margin=dict(l=40, r=4, t=24, b=24), height=150,
-                      title=dict(text="KL per latent dimension (nats); grey: collapsed", font=dict(size=12), x=0.01),
-                      yaxis=dict(type="log" if kl_dim.max(initial=0) > 100 * max(kl_dim.min(initial=1), 1e-3)
-                                 else "linear"))
-    return fig
+    log = kl_dim.max(initial=0) > 100 * max(kl_dim.min(initial=1), 1e-3)
+    return _figure([dict(type="bar", x=[f"z{j}" for j in range(len(kl_dim))], y=_list(kl_dim), marker_color=colours,
+                         hovertemplate="%{x}: %{y:.3f} nats<extra></extra>")],
+                   margin=dict(l=40, r=4, t=24, b=24), height=150, yaxis=dict(type="log" if log else "linear"),
+                   title=dict(text="KL per latent dimension (nats); grey: collapsed", font=dict(size=12), x=0.01))
 
 
-def active_units_figure(betas: list[float], active: list[float], beta: float) -> go.Figure:
+def active_units_figure(betas: list[float], active: list[float], beta: float) -> dict:
     """Active latent units against beta over a sweep, the run on show marked."""
-    fig = go.Figure(go.Scatter(x=betas, y=active, mode="lines+markers", line=dict(color=CLASS_COLOURS[0]),
-                               hovertemplate="beta %{x:g}: %{y:.0f} active<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[beta], y=[active[betas.index(beta)]] if beta in betas else [], mode="markers",
-                             marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(width=2, color="#000")),
-                             hoverinfo="skip"))
-    fig.update_layout(template="plotly_white", margin=dict(l=40, r=4, t=24, b=30), height=150, showlegend=False,
-                      title=dict(text="active units against beta (last epoch)", font=dict(size=12), x=0.01),
-                      xaxis=dict(type="category", title=None))
-    return fig
+    return _figure([dict(type="scatter", x=list(betas), y=list(active), mode="lines+markers",
+                         line=dict(color=CLASS_COLOURS[0]), hovertemplate="beta %{x:g}: %{y:.0f} active<extra></extra>"),
+                    dict(type="scatter", x=[beta], y=[active[betas.index(beta)]] if beta in betas else [],
+                         mode="markers", hoverinfo="skip",
+                         marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(width=2, color="#000")))],
+                   margin=dict(l=40, r=4, t=24, b=30), height=150, showlegend=False, xaxis=dict(type="category"),
+                   title=dict(text="active units against beta (last epoch)", font=dict(size=12), x=0.01))
 
 
 def images_figure(rows: list[tuple[str, np.ndarray]], image_shape: tuple[int, int]) -> go.Figure:
@@ -156,11 +172,10 @@ def images_figure(rows: list[tuple[str, np.ndarray]], image_shape: tuple[int, in
     return fig
 
 
-def class_means_figure(means: np.ndarray, class_names: Sequence[str]) -> go.Figure:
+def class_means_figure(means: np.ndarray, class_names: Sequence[str]) -> dict:
     """A neuron's mean activation per class, bars in the class colours; ``means`` is (n_classes,)."""
-    fig = go.Figure(go.Bar(x=list(class_names), y=np.asarray(means, dtype=float),
-                           marker_color=[CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(len(means))],
-                           hovertemplate="class %{x}: %{y:.3f}<extra></extra>"))
-    fig.update_layout(template="plotly_white", margin=dict(l=30, r=4, t=24, b=20), height=130,
-                      title=dict(text="mean activation per class", font=dict(size=12), x=0.01), bargap=0.15)
-    return fig
+    return _figure([dict(type="bar", x=list(class_names), y=_list(means),
+                         marker_color=[CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(len(means))],
+                         hovertemplate="class %{x}: %{y:.3f}<extra></extra>")],
+                   margin=dict(l=30, r=4, t=24, b=20), height=130, bargap=0.15,
+                   title=dict(text="mean activation per class", font=dict(size=12), x=0.01))

@@ -8,6 +8,7 @@ follow its progress.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -290,6 +291,31 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
     ready = [e for e, k in enumerate(keys) if k is not None]
     if len(ready) <= have and have > 0:
         return None
+    # the same frames (by content key) of the same run state give the same payload: built once per process
+    memo = (str(store.directory), run_id, layer, params.graph, method, info.state, tuple(keys))
+    with _PAYLOADS_LOCK:
+        payload = _PAYLOADS.pop(memo, None)
+        if payload is not None:
+            _PAYLOADS[memo] = payload  # most recently used last
+    if payload is None:
+        payload = _build_payload(store, info, layer, params, method, keys, ready)
+        if len(payload["frames"]) == len(ready):  # a frame was unreadable: do not keep the gap
+            with _PAYLOADS_LOCK:
+                _PAYLOADS[memo] = payload
+                while len(_PAYLOADS) > PAYLOAD_CACHE_SIZE:
+                    _PAYLOADS.pop(next(iter(_PAYLOADS)))
+    return payload
+
+
+#: sequence payloads kept per process (each ~10 MB as Python objects for 1,797 samples x 31 epochs)
+PAYLOAD_CACHE_SIZE = 8
+_PAYLOADS: dict[tuple, dict] = {}
+_PAYLOADS_LOCK = threading.Lock()
+
+
+def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutParams, method: str,
+                   keys: list[str | None], ready: list[int]) -> dict:
+    run_id = info.run_id
     probe = store.probe(run_id)
     frames = {}
     for epoch in ready:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import Dash, Input, Output, dcc, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard import figures, service
 from dashboard.context import AppContext
@@ -19,10 +19,12 @@ def layout() -> html.Div:
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("training-curves", "figure"),
-        Input("run-picker", "value"), Input("layer-slider", "value"), Input("epoch-slider", "value"),
-        Input("job-message", "children"),
+        Input("run-picker", "value"), Input("layer-slider", "value"), Input("job-message", "children"),
+        State("epoch-slider", "value"),
     )
-    def curves(run, layer, epoch, _job):
+    def curves(run, layer, _job, epoch):
+        """The curves of the run and layer on show (built again only when those or the frames change; the
+        epoch mark follows the slider in the browser)."""
         store = ctx.store
         try:
             run_ctx = ctx.for_run(run)
@@ -34,6 +36,13 @@ def register(app: Dash, ctx: AppContext) -> None:
             return figures.message_figure("Curves appear once the run is trained.")
         scores = service.scores(store, run_ctx.run_id, layer, ctx.params)
         return figures.training_figure(metrics, scores, epoch, run_ctx.config.layer_names[layer])
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="markEpoch"),
+        Output("training-curves", "figure", allow_duplicate=True),
+        Input("epoch-slider", "value"), State("training-curves", "figure"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(
         Output("epoch-slider", "value", allow_duplicate=True),

@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from dashboard import figures, service
@@ -44,20 +45,20 @@ def test_the_inspector_gathers_a_sample_and_its_nearest_neighbours(store_copy, t
 
 
 def test_figure_builders_draw_a_digit_features_activations_and_curves(store_copy, tiny_config):
-    digit = figures.sample_figure(np.linspace(0, 1, 64), (8, 8))
+    digit = go.Figure(figures.sample_figure(np.linspace(0, 1, 64), (8, 8)))  # valid Plotly JSON
     assert digit.data[0].type == "heatmap" and np.asarray(digit.data[0].z).shape == (8, 8)
-    point = figures.sample_figure(np.array([0.2, 0.7, 0.1]), None)
+    point = go.Figure(figures.sample_figure(np.array([0.2, 0.7, 0.1]), None))
     assert point.data[0].type == "bar" and list(point.data[0].y) == [0.2, 0.7, 0.1]
-    on_set = figures.sample_figure(np.array([0.2, 0.7]), None, np.random.rand(50, 2), np.arange(50) % 2)
+    on_set = go.Figure(figures.sample_figure(np.array([0.2, 0.7]), None, np.random.rand(50, 2), np.arange(50) % 2))
     assert len(on_set.data[0].x) == 50 and list(on_set.data[1].x) == [0.2]  # the point, ringed, on its data set
-    assert len(figures.activation_figure(np.ones(12), "h2").data[0].y) == 12
+    assert len(go.Figure(figures.activation_figure(np.ones(12), "h2")).data[0].y) == 12
     service.prepare(store_copy, tiny_config, FAST)
     metrics = store_copy.metrics(tiny_config.run_id)
     scores = service.scores(store_copy, tiny_config.run_id, 0, FAST)
     assert all(len(v) == 4 and all(s is not None for s in v) for v in scores.values())
     assert all(0.5 < t <= 1 for t in scores["trust"]) and all(0 < r < 1.5 for r in scores["ratio"])
     assert scores["ratio"][-1] < scores["ratio"][0]  # classes pull apart over training
-    fig = figures.training_figure(metrics, scores, 2, "h1")
+    fig = go.Figure(figures.training_figure(metrics, scores, 2, "h1"))
     names = [t.name for t in fig.data]
     assert names == ["train loss", "test loss", "train acc.", "test acc.", "silhouette (h1)",
                      "intra / inter distance", "trustworthiness"]
@@ -116,7 +117,7 @@ def test_posterior_collapse_is_called_out_in_words():
     assert collapse_message(0, 8, 0.0, 16).startswith("Posterior collapse: no latent unit is active at beta 16")
     assert collapse_message(3, 8, 2.5, 1).startswith("Partial collapse: 3 of 8 latent units active at beta 1")
     assert collapse_message(8, 8, 190.0, 0).startswith("All 8 latent units active at beta 0")
-    kl = figures.kl_figure(np.array([0.001, 0.5, 2.0]), np.array([False, True, True]))
+    kl = go.Figure(figures.kl_figure(np.array([0.001, 0.5, 2.0]), np.array([False, True, True])))
     assert list(kl.data[0].marker.color)[0] == "#BBBBBB"  # an inactive unit is greyed
     images = figures.images_figure([("input", np.random.rand(3, 64)), ("prior", np.random.rand(3, 64))], (8, 8))
     assert len(images.data) == 6

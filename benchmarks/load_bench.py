@@ -1,0 +1,224 @@
+"""Many users at once: concurrent simulated users against gunicorn over real HTTP, loopback only.
+
+    python -m benchmarks.load_bench [--store DIR] [--clients 20] [--seconds 60] [--workers 4] [--threads 4]
+
+On the default run (trained and laid out first if the store lacks it) it starts gunicorn as the README's
+production command does, then runs ``--clients`` simulated users for ``--seconds`` (and at most
+``--max-requests`` requests each). A user does what the page's own requests do, through the same callback
+endpoint with the bodies the page sends: loads the page (layout, dependencies, the first frames), then, with
+``--think-ms`` between actions, steps the epoch slider (70%: edges,
+inspector, beta-VAE panel), clicks a node (20%: selection, then the inspector) or switches layers (10%: that
+layer's frame sequence, readiness, edges, inspector, training curves), each sending every server callback the
+changed value feeds, as the page does (read from the app's ``/_dash-dependencies``); the page's readiness poll
+runs every 2 s. Every request's latency is recorded; an error is any status but 200 / 204 or a failed
+connection. Prints a table per request kind and last
+``RESULT clients=<n> requests=<n> errors=<n> p50_ms=<f> p95_ms=<f>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from dashboard import service
+from dashboard.client import DashClient
+from layout_engine.pipeline import LayoutParams
+from models.config import RunConfig
+from models.store import RunStore, default_store_dir
+
+logger = logging.getLogger("benchmarks.load_bench")
+ROOT = Path(__file__).resolve().parent.parent
+READINESS_POLL_S = 2.0
+
+
+class User:
+    """One simulated user on one run: what the page holds, and the requests its actions send."""
+
+    def __init__(self, client: DashClient, run_id: str, n_layers: int, last_epoch: int, samples: list[int],
+                 rng: random.Random, record) -> None:
+        self.client, self.rng, self.record = client, rng, record
+        self.samples, self.n_layers, self.last_epoch = samples, n_layers, last_epoch
+        self.view = {"run-picker.value": run_id, "layer-slider.value": 0, "epoch-slider.value": 0,
+                     "graph-mode.value": "knn", "method.value": "ours", "map-flags.value": ["glide"],
+                     "selected.data": None, "selected-neuron.data": None, "job-message.children": "ready",
+                     "map-poll.n_intervals": 0, "readiness-poll.n_intervals": 0}
+        self.have = None  # the sequence the page holds
+
+    def call(self, kind: str, first_output: str, changed: str, state: dict | None = None) -> dict | None:
+        start = time.perf_counter()
+        try:
+            reply = self.client.post(self.client.body(self.client.output_key(first_output), self.view,
+                                                      {**self.view, **(state or {})}, changed=changed))
+            ok = reply.status in (200, 204)
+        except OSError:
+            reply, ok = None, False
+        self.record(kind, 1000 * (time.perf_counter() - start), ok)
+        return reply.json() if ok and reply.status == 200 and reply.text else None
+
+    def get(self, kind: str, path: str) -> None:
+        start = time.perf_counter()
+        try:
+            with urllib.request.urlopen(self.client.base + path, timeout=self.client.timeout) as response:
+                response.read()
+                ok = response.status == 200
+        except OSError:
+            ok = False
+        self.record(kind, 1000 * (time.perf_counter() - start), ok)
+
+    def changed(self, action: str, prop: str) -> None:
+        """Send what the page sends when ``prop`` changes: each server callback it feeds."""
+        for output in self.client.triggered_by(prop):
+            name = output.strip(".").split(".")[0]
+            self.call(f"{action}: {name}", output, prop, state={"sequence.data": None})
+
+    def open_page(self) -> None:
+        self.get("page", "/")
+        self.get("page", "/_dash-layout")
+        self.changed("page", "run-picker.value")
+
+    def step_epoch(self) -> None:
+        epoch = self.view["epoch-slider.value"] + self.rng.choice((-1, 1))
+        self.view["epoch-slider.value"] = min(max(epoch, 0), self.last_epoch)
+        self.changed("epoch", "epoch-slider.value")
+
+    def click(self) -> None:
+        sample = self.rng.choice(self.samples)
+        self.view["map.clickData"] = {"points": [{"customdata": [sample, 0, 0, 0.9, 0.1, 0]}]}
+        self.changed("click", "map.clickData")
+        self.view["selected.data"] = sample
+        self.changed("click", "selected.data")
+
+    def switch_layer(self) -> None:
+        self.view["layer-slider.value"] = (self.view["layer-slider.value"] + 1) % self.n_layers
+        self.changed("layer", "layer-slider.value")
+
+    def run(self, deadline: float, max_requests: int, think_s: float, count) -> None:
+        self.open_page()
+        next_poll = time.perf_counter() + READINESS_POLL_S
+        while time.perf_counter() < deadline and count() < max_requests:
+            action = self.rng.random()
+            if action < 0.7:
+                self.step_epoch()
+            elif action < 0.9:
+                self.click()
+            else:
+                self.switch_layer()
+            if time.perf_counter() >= next_poll:
+                self.view["readiness-poll.n_intervals"] += 1
+                self.changed("poll", "readiness-poll.n_intervals")
+                next_poll += READINESS_POLL_S
+            time.sleep(think_s * self.rng.uniform(0.5, 1.5))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
+    parser.add_argument("--clients", type=int, default=20, help="simulated users, 1..200 (default %(default)s)")
+    parser.add_argument("--seconds", type=float, default=60, help="duration, 1..3600 s (default %(default)s)")
+    parser.add_argument("--max-requests", type=int, default=20000,
+                        help="requests per user at most, 1..10^6 (default %(default)s)")
+    parser.add_argument("--think-ms", type=float, default=150, help="pause between a user's actions, 0..10000 ms "
+                                                                    "(default %(default)s)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers, 1..64 (default %(default)s)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker, 1..64 (default %(default)s)")
+    args = parser.parse_args(argv)
+    for name, lo, hi in (("clients", 1, 200), ("seconds", 1, 3600), ("max_requests", 1, 10**6),
+                         ("think_ms", 0, 10000), ("workers", 1, 64), ("threads", 1, 64)):
+        if not lo <= getattr(args, name) <= hi:
+            parser.error(f"argument --{name.replace('_', '-')}: must be in {lo}..{hi}, got {getattr(args, name)}")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    store_dir = Path(args.store or default_store_dir())
+    config, params = RunConfig(), LayoutParams()
+    store = RunStore(store_dir)
+    logger.info("preparing the default run and its frames (trained and laid out if missing)...")
+    info, ready = service.prepare(store, config, params)
+    samples = store.probe(info.run_id)["index"].tolist()
+    store.close()
+
+    port = free_port()
+    log = tempfile.NamedTemporaryFile("w+", prefix="load_bench-gunicorn-", suffix=".log", delete=False)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--threads", str(args.threads),
+         "--bind", f"127.0.0.1:{port}", "--timeout", "120", "dashboard.wsgi:server"],
+        cwd=ROOT, env={**os.environ, "EPOCHSCOPE_HOME": str(store_dir), "EPOCHSCOPE_RUN": info.run_id},
+        stdout=log, stderr=subprocess.STDOUT)
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, int] = defaultdict(int)
+    lock = threading.Lock()
+    per_user = defaultdict(int)
+
+    def record(kind: str, ms: float, ok: bool) -> None:
+        with lock:
+            latencies[kind].append(ms)
+            per_user[threading.get_ident()] += 1
+            if not ok:
+                errors[kind] += 1
+
+    try:
+        deadline = time.time() + 90
+        while not _answers(f"http://127.0.0.1:{port}/_dash-layout"):
+            if time.time() > deadline or server.poll() is not None:
+                raise RuntimeError(f"gunicorn did not start: see {log.name}")
+            time.sleep(0.3)
+        client = DashClient(f"http://127.0.0.1:{port}")
+        users = [User(client, info.run_id, len(info.layer_sizes), info.epochs_done - 1, samples,
+                      random.Random(seed), record) for seed in range(args.clients)]
+        logger.info("%d users for %.0f s against gunicorn (%d workers x %d threads)...", args.clients,
+                    args.seconds, args.workers, args.threads)
+        end = time.perf_counter() + args.seconds
+        threads = [threading.Thread(target=u.run, args=(end, args.max_requests, args.think_ms / 1000,
+                                                        lambda: per_user[threading.get_ident()]))
+                   for u in users]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    everything = [ms for values in latencies.values() for ms in values]
+    n_errors = sum(errors.values())
+    print(f"\nuptime: {os.popen('uptime').read().strip()}   {os.cpu_count()} cpus; n = {info.n_probe} samples, "
+          f"{ready} frames; gunicorn {args.workers} workers x {args.threads} threads; think {args.think_ms:g} ms")
+    print(f"{'request':<26}{'n':>7}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
+    for kind in sorted(latencies):
+        values = latencies[kind]
+        print(f"{kind:<26}{len(values):>7}{errors[kind]:>8}{np.percentile(values, 50):>9.1f}"
+              f"{np.percentile(values, 95):>9.1f}{max(values):>9.1f}")
+    print(f"{len(everything)} requests in {elapsed:.1f} s ({len(everything) / elapsed:.0f}/s); server log {log.name}")
+    print(f"RESULT clients={args.clients} requests={len(everything)} errors={n_errors} "
+          f"p50_ms={np.percentile(everything, 50):.1f} p95_ms={np.percentile(everything, 95):.1f}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    main()
