@@ -105,3 +105,29 @@ def test_the_app_and_the_engine_do_not_import_umap_or_opentsne():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_safe_defaults_loopback_only_no_debugger_and_no_code_from_input(tmp_path):
+    import psutil
+
+    proc, _page, _layout = serve("--store", str(tmp_path))
+    try:
+        listening = {c.laddr.ip for c in psutil.Process(proc.pid).net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN}
+        assert listening == {"127.0.0.1"}
+        port = next(c.laddr.port for c in psutil.Process(proc.pid).net_connections(kind="inet")
+                    if c.status == psutil.CONN_LISTEN)
+        for path in ("/console", "/?__debugger__=yes&cmd=resource&f=debugger.js"):  # no Werkzeug debugger
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+                body = response.read()
+            assert b"Werkzeug" not in body and b"EpochScope" in body  # Dash's page for any path
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    # nothing in the app's own code evaluates, unpickles or shells out
+    sources = [p for folder in ("dashboard", "models", "layout_engine") for p in (ROOT / folder).rglob("*.py")]
+    sources.append(ROOT / "app.py")
+    for path in sources:
+        text = path.read_text()
+        for needle in ("eval(", "exec(", "pickle.load", "shell=True", "os.system(", "allow_pickle=True"):
+            assert needle not in text.replace("model.eval(", "").replace(".eval()", ""), f"{needle} in {path}"
