@@ -1,5 +1,6 @@
 """Dashboard pieces without a browser: the URL's view, the inspector's sample, the figure builders."""
 
+import json
 import re
 
 import numpy as np
@@ -230,3 +231,21 @@ def test_the_map_image_is_drawn_by_kaleido_and_bad_requests_are_named():
         map_image({"data": [{"type": "scatter", "x": [0] * (MAX_IMAGE_POINTS + 1)}]}, "png")
     with pytest.raises(ValueError, match="nonsense"):
         map_image({"data": [{"type": "scatter", "nonsense": 1}]}, "png")
+
+
+def test_deleting_a_run_removes_it_and_its_frame_indices_but_not_one_being_trained(store_copy, tiny_config):
+    from dashboard.runs_panel import delete
+    from models.store import process_owner
+
+    run = tiny_config.run_id
+    service.compute_frames(store_copy, store_copy.run_info(run), FAST, layers=[0])
+    assert service.readiness(store_copy, run, FAST)[("knn", "ours")] == [4, 0]
+    meta = json.loads(store_copy.runs.get(f"run/{run}/meta"))
+    store_copy.runs.set(f"run/{run}/meta", json.dumps(dict(meta, state="training", writer=process_owner())))
+    with pytest.raises(ValueError, match="is being trained: cancel its job first"):
+        delete(store_copy, run)
+    store_copy.runs.set(f"run/{run}/meta", json.dumps(meta))
+    assert delete(store_copy, run) == f"Deleted run {run}."
+    assert not store_copy.has_run(run) and not any(k.startswith(f"frames/{run}/") for k in store_copy.derived)
+    with pytest.raises(ValueError, match="is not in the store"):
+        delete(store_copy, run)

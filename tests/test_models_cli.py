@@ -30,6 +30,11 @@ def test_train_records_a_run_with_a_progress_bar_and_list_shows_it(tmp_path):
     store.close()
     listing = cli("list", "--store", str(tmp_path))
     assert run_id in listing.stdout and "complete" in listing.stdout
+    deleted = cli("delete", run_id, "--store", str(tmp_path))
+    assert deleted.returncode == 0 and f"deleted {run_id}" in deleted.stdout
+    assert run_id not in cli("list", "--store", str(tmp_path)).stdout
+    again = cli("delete", run_id, "--store", str(tmp_path))
+    assert again.returncode == 2 and f"run '{run_id}' is not in the store" in again.stderr
 
 
 def help_text(capsys, command: str) -> str:
