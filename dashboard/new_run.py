@@ -3,14 +3,19 @@ trained in a background job with a progress bar and a cancel button, then shown.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.context import AppContext
 from models.config import SCRAMBLES, RunConfig
-from models.data import GENERATED, TABLES
+from models.data import FILE, GENERATED, TABLES
+from models.datafile import MAX_UPLOAD_BYTES, DataFileError, save_upload
 from models.sweep import check_betas, run_sweep
 from models.store import StoreFull
 from models.train import RunBusy, train
@@ -20,6 +25,9 @@ logger = logging.getLogger(__name__)
 #: the form's fields, in order: id suffix -> label
 FIELDS = {"model": "model", "dataset": "data set", "hidden": "hidden sizes", "epochs": "epochs", "beta": "beta",
           "scramble": "scramble", "fraction": "fraction"}
+#: where an uploaded data set is kept (under the store), and the form's fields for it
+UPLOADS = "uploads"
+UPLOAD_FIELDS = {"upload": "data file", "label": "label column"}
 
 
 @dataclass(frozen=True)
@@ -32,9 +40,23 @@ class FormResult:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def check_form(model, dataset, hidden, epochs, beta, scramble, fraction) -> FormResult:
-    """Check the form's raw values (strings and numbers as the browser sends them); each problem names the
-    field and its accepted range."""
+def save_uploaded(store_dir: Path, contents, filename, label) -> Path:
+    """Decode an upload (``dcc.Upload``'s ``data:...;base64,...`` contents) and keep it in the store's
+    uploads when it reads as a data set; ``DataFileError`` naming the file and the problem."""
+    if not isinstance(contents, str) or "," not in contents or not isinstance(filename, str):
+        raise DataFileError("data file: choose a .npz or .csv file to upload")
+    try:
+        data = base64.b64decode(contents.split(",", 1)[1], validate=True)
+    except (binascii.Error, ValueError):
+        raise DataFileError(f"{Path(filename).name}: the upload is not valid base64") from None
+    return save_upload(store_dir / UPLOADS, filename, data,
+                       label_column=str(label).strip() or None if label is not None else None)
+
+
+def check_form(model, dataset, hidden, epochs, beta, scramble, fraction, data_path: Path | None = None,
+               label_column: str | None = None) -> FormResult:
+    """Check the form's raw values (strings and numbers as the browser sends them; for the data set ``file``,
+    the kept upload's path); each problem names the field and its accepted range."""
     errors: dict[str, str] = {}
     sizes: tuple[int, ...] = ()
     try:
@@ -56,8 +78,9 @@ def check_form(model, dataset, hidden, epochs, beta, scramble, fraction) -> Form
     config = None
     if not errors:
         try:
+            files = dict(data_path=str(data_path), label_column=label_column) if dataset == FILE else {}
             config = RunConfig(model=model, dataset=dataset, hidden=sizes, epochs=epochs, beta=betas[0],
-                               scramble=scramble, scramble_fraction=float(fraction or 0.0))
+                               scramble=scramble, scramble_fraction=float(fraction or 0.0), **files)
         except (ValueError, TypeError) as exc:
             name = str(exc).split(" ", 1)[0]
             errors[{"scramble_fraction": "fraction"}.get(name, name if name in FIELDS else "model")] = str(exc)
@@ -78,7 +101,17 @@ def layout() -> html.Details:
         row("model", dcc.RadioItems(id="new-model", options=[{"label": "MLP classifier", "value": "mlp"},
                                                              {"label": "beta-VAE", "value": "vae"}],
                                     value="mlp", inline=True, className="radio")),
-        row("dataset", dcc.Dropdown(id="new-dataset", options=datasets, value=d.dataset, clearable=False)),
+        row("dataset", dcc.Dropdown(id="new-dataset", options=[*datasets, {"label": "your file (upload)",
+                                                                           "value": FILE}],
+                                    value=d.dataset, clearable=False)),
+        html.Div(className="form-row", children=[
+            html.Label("data file", htmlFor="new-upload"),
+            dcc.Upload(id="new-upload", className="upload", accept=".npz,.csv", max_size=MAX_UPLOAD_BYTES,
+                       children=html.Span(["Drop or ", html.A("choose"), " a .npz (X, y) or .csv, at most "
+                                           f"{MAX_UPLOAD_BYTES // 2**20} MiB"], id="new-upload-name")),
+            html.Label("label column", htmlFor="new-label"),
+            dcc.Input(id="new-label", type="text", value="label", debounce=True, className="short"),
+            html.Span(id="new-upload-error", className="form-error")]),
         row("hidden", dcc.Input(id="new-hidden", type="text", value="64,128,64,32", debounce=True)),
         row("epochs", dcc.Input(id="new-epochs", type="number", value=d.epochs, debounce=True)),
         row("beta", dcc.Input(id="new-beta", type="text", value="1", debounce=True,
@@ -96,9 +129,17 @@ def layout() -> html.Details:
 
 
 def train_job(ctx: AppContext, submit: dict, set_progress) -> tuple[str, str]:
-    """Train the submitted run (or sweep) into the store; returns (message, run id to show)."""
-    config = RunConfig.from_json(submit["config"])
-    betas = tuple(submit["betas"])
+    """Train the submitted run (or sweep) into the store; returns (message, run id to show). The submission
+    comes from the page, so it is checked again: a data file must be one kept by this form in the store."""
+    try:
+        raw = json.loads(submit["config"])
+        path = raw.get("data_path")
+        if path is not None and Path(str(path)).resolve().parent != (ctx.store_dir / UPLOADS).resolve():
+            return "Not trained: the data file must be one uploaded through this form", no_update
+        config = RunConfig.from_json(submit["config"])
+        betas = check_betas([float(b) for b in submit["betas"]])
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        return f"Not trained: {exc}", no_update
     store = ctx.open_store()
     try:
         if len(betas) > 1:
@@ -124,18 +165,33 @@ def train_job(ctx: AppContext, submit: dict, set_progress) -> tuple[str, str]:
 
 
 def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(Output("new-upload-name", "children"), Input("new-upload", "filename"),
+                  prevent_initial_call=True)
+    def uploaded(filename):
+        return f"{Path(str(filename)).name} (choose again to replace)" if filename else no_update
+
     @app.callback(
-        [Output(f"new-{key}-error", "children") for key in FIELDS] + [Output("new-submit", "data")],
+        [Output(f"new-{key}-error", "children") for key in (*FIELDS, "upload")] + [Output("new-submit", "data")],
         Input("new-train", "n_clicks"),
         [State(f"new-{key}", "value") for key in FIELDS],
+        State("new-upload", "contents"), State("new-upload", "filename"), State("new-label", "value"),
         prevent_initial_call=True,
     )
     def submit(_clicks, *values):
-        result = check_form(*values)
+        *fields, contents, filename, label = values
+        data_path = upload_error = None
+        if fields[1] == FILE:  # the data set is the uploaded file
+            try:
+                data_path = save_uploaded(ctx.store_dir, contents, filename, label)
+            except DataFileError as exc:
+                upload_error = str(exc)
+        result = check_form(*fields, data_path=data_path, label_column=(label or "").strip() or None)
         errors = [result.errors.get(key, "") for key in FIELDS]
+        if upload_error:
+            return [*errors, upload_error, no_update]
         if result.config is None:
-            return [*errors, no_update]
-        return [*errors, {"config": result.config.to_json(), "betas": list(result.betas)}]
+            return [*errors, "", no_update]
+        return [*errors, "", {"config": result.config.to_json(), "betas": list(result.betas)}]
 
     @app.callback(
         Output("new-message", "children"), Output("run-picker", "value", allow_duplicate=True),

@@ -8,7 +8,9 @@ array is rejected, never unpickled.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -60,12 +62,45 @@ def read_table(path: str | Path, *, label_column: str | None = None) -> tuple[np
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise DataFileError(f"{path.name}: file is {size:,} bytes, the limit is {MAX_FILE_BYTES:,} bytes")
-    data = path.read_bytes()
-    if path.suffix.lower() == ".npz":
-        X, labels = _read_npz(path.name, data)
+    return read_bytes(path.name, path.read_bytes(), label_column=label_column)
+
+
+def read_bytes(name: str, data: bytes, *, label_column: str | None = None) -> tuple[np.ndarray, np.ndarray,
+                                                                                    tuple[str, ...]]:
+    """:func:`read_table` on a file's content ``data``; ``name`` (its file name) gives its type and names it in
+    messages."""
+    if Path(name).suffix.lower() == ".npz":
+        X, labels = _read_npz(name, data)
     else:
-        X, labels = _read_csv(path.name, data, label_column or "label")
-    return _validate(path.name, X, labels)
+        X, labels = _read_csv(name, data, label_column or "label")
+    return _validate(name, X, labels)
+
+
+#: largest file accepted through the page's upload (its base64 form must fit a request: dashboard/guard.py)
+MAX_UPLOAD_BYTES = 16 * 2**20
+
+
+def save_upload(directory: str | Path, filename: str, data: bytes, *, label_column: str | None = None) -> Path:
+    """Keep an uploaded data set in ``directory`` under a name made of its content's hash (never the
+    uploader's name or path), once it reads as a valid table; returns where it is.
+
+    ``DataFileError`` naming the file for a wrong type, a file over :data:`MAX_UPLOAD_BYTES`, or any problem
+    :func:`read_table` finds (then nothing is kept).
+    """
+    name = Path(str(filename)).name  # only the name counts; "../x.csv" is "x.csv"
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise DataFileError(f"{name}: file type must be one of {', '.join(SUFFIXES)}, got {suffix!r}")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise DataFileError(f"{name}: file is {len(data):,} bytes, the upload limit is {MAX_UPLOAD_BYTES:,} bytes")
+    read_bytes(name, data, label_column=label_column)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    partial = directory / f".{target.name}.{os.getpid()}.part"
+    partial.write_bytes(data)
+    os.replace(partial, target)  # whole or not at all
+    return target
 
 
 def _read_npz(name: str, data: bytes) -> tuple[np.ndarray, np.ndarray]:

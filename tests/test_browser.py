@@ -376,4 +376,21 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     dash_duo.wait_for_contains_text("#run-name", "MLP 16 on digits", timeout=20)
     dash_duo.wait_for_contains_text("#job-message", "3/3 frames ready", timeout=60)  # 1 layer x epochs 0..2
     dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 0", timeout=30)
+
+    # your own data: upload a CSV, name its label column, train on it
+    table = tmp_path / "plants.csv"
+    table.write_text("a,b,species\n" + "".join(f"{i % 7},{(i * 3) % 5},{'xy'[i % 2]}\n" for i in range(60)))
+    dash_duo.find_element("#new-dataset").click()
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: next(
+        (o for o in d.find_elements("css selector", "[role=option]") if o.text == "your file (upload)"), None)).click()
+    dash_duo.find_element("#new-upload input[type=file]").send_keys(str(table))
+    dash_duo.wait_for_contains_text("#new-upload-name", "plants.csv", timeout=10)
+    fill("new-label", "colour")
+    dash_duo.find_element("#new-train").click()
+    dash_duo.wait_for_contains_text("#new-upload-error", "label column 'colour' not in the header", timeout=10)
+    fill("new-label", "species")
+    dash_duo.find_element("#new-train").click()
+    dash_duo.wait_for_contains_text("#run-name", "MLP 16 on file", timeout=60)
+    assert dash_duo.find_element("#new-upload-error").text == ""
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 0", timeout=60)
     assert dash_duo.get_logs() == []

@@ -249,3 +249,41 @@ def test_deleting_a_run_removes_it_and_its_frame_indices_but_not_one_being_train
     assert not store_copy.has_run(run) and not any(k.startswith(f"frames/{run}/") for k in store_copy.derived)
     with pytest.raises(ValueError, match="is not in the store"):
         delete(store_copy, run)
+
+
+def test_an_uploaded_data_set_is_checked_kept_by_its_hash_and_trained_only_from_the_store(tmp_path):
+    import base64
+
+    from dashboard.context import AppContext
+    from dashboard.new_run import UPLOADS, check_form, save_uploaded, train_job
+    from models.config import RunConfig
+    from models.datafile import MAX_UPLOAD_BYTES, DataFileError
+
+    rows = ["a,b,species"] + [f"{i % 7},{(i * 3) % 5},{'xy'[i % 2]}" for i in range(40)]
+    csv = ("\n".join(rows) + "\n").encode()
+
+    def upload(data: bytes) -> str:
+        return "data:text/csv;base64," + base64.b64encode(data).decode()
+
+    path = save_uploaded(tmp_path, upload(csv), "../../secret/plants.csv", "species")
+    assert path.parent == tmp_path / UPLOADS and path.suffix == ".csv" and path.read_bytes() == csv
+    for contents, name, label, message in [
+        (upload(csv), "plants.pkl", "species", "file type must be one of .npz, .csv, got '.pkl'"),
+        (upload(csv), "plants.csv", "colour", "label column 'colour' not in the header"),
+        ("data:text/csv;base64,%%%", "plants.csv", "species", "not valid base64"),
+        (upload(b"x" * (MAX_UPLOAD_BYTES + 1)), "big.csv", "species", "the upload limit is 16,777,216 bytes"),
+        (None, None, "species", "choose a .npz or .csv file"),
+    ]:
+        with pytest.raises(DataFileError, match=re.escape(message)):
+            save_uploaded(tmp_path, contents, name, label)
+    assert sorted(p.name for p in (tmp_path / UPLOADS).iterdir()) == [path.name]  # nothing else kept
+
+    form = check_form("mlp", "file", "8", 1, "1", "none", 0, data_path=path, label_column="species")
+    assert form.errors == {} and form.config.data_path == str(path) and form.config.label_column == "species"
+    ctx = AppContext(store_dir=tmp_path, config=RunConfig(), params=FAST)
+    message, shown = train_job(ctx, {"config": form.config.to_json(), "betas": [1.0]}, lambda _: None)
+    assert shown == form.config.run_id and "complete" in message
+    # a forged submission naming a file outside the store's uploads is refused before the file is read
+    forged = json.loads(form.config.to_json()) | {"data_path": "/etc/passwd"}
+    message, _ = train_job(ctx, {"config": json.dumps(forged), "betas": [1.0]}, lambda _: None)
+    assert message == "Not trained: the data file must be one uploaded through this form"
