@@ -221,11 +221,22 @@
             figure: {data: gd.data.map(t => Object.assign({}, t)), layout: layout}};
   }
 
-  function markEpoch(epoch, figure) {
-    // moves the training curves' epoch mark (dashboard/figures.py EPOCH_MARK) without asking the server
-    if (!figure || !figure.layout || !Array.isArray(figure.layout.shapes)) { return window.dash_clientside.no_update; }
-    const shapes = figure.layout.shapes.map(s => (s.name === "epoch" ? Object.assign({}, s, {x0: epoch, x1: epoch}) : s));
-    return Object.assign({}, figure, {layout: Object.assign({}, figure.layout, {shapes: shapes})});
+  const MARK_MS = 150;
+  let markTimer = null;
+
+  function markEpoch(epoch) {
+    // moves the training curves' epoch mark (dashboard/figures.py EPOCH_MARK) without asking the server: a
+    // relayout of one shape once the slider has rested MARK_MS, so scrubbing never waits for the curves
+    window.clearTimeout(markTimer);
+    markTimer = window.setTimeout(() => {
+      const gd = document.querySelector("#training-curves .js-plotly-plot");
+      const shapes = gd && gd.layout && gd.layout.shapes;
+      const at = Array.isArray(shapes) ? shapes.findIndex(s => s.name === "epoch") : -1;
+      if (at >= 0 && shapes[at].x0 !== epoch) {
+        window.Plotly.relayout(gd, {["shapes[" + at + "].x0"]: epoch, ["shapes[" + at + "].x1"]: epoch});
+      }
+    }, MARK_MS);
+    return window.dash_clientside.no_update;
   }
 
   function playSpeed(speed) {

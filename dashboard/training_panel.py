@@ -39,8 +39,8 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="markEpoch"),
-        Output("training-curves", "figure", allow_duplicate=True),
-        Input("epoch-slider", "value"), State("training-curves", "figure"),
+        Output("training-curves", "className"),
+        Input("epoch-slider", "value"),
         prevent_initial_call=True,
     )
 

@@ -234,6 +234,9 @@ def test_the_researchers_path_colour_click_inspect_and_share_the_view(dash_duo, 
         "const gd = document.querySelector('#training-curves .js-plotly-plot');"
         "gd.emit('plotly_click', {points: [{x: 1, y: 0, curveNumber: 0, pointNumber: 1}]});")
     dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 1", timeout=20)
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(  # and the curves mark epoch 1
+        "const gd = document.querySelector('#training-curves .js-plotly-plot');"
+        "return gd.layout.shapes.find(s => s.name === 'epoch').x0 === 1;"))
 
     screenshot(dash_duo, "inspect")
     assert dash_duo.get_logs() == []
