@@ -15,6 +15,8 @@ CLASS_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
                  "#DDCC77", "#CC6677", "#882255", "#AA4499", "#777777")
 
 _AXIS = dict(visible=False, showgrid=False, zeroline=False)
+#: 0 white, 1 black (plotly.js's own "Greys" runs the other way round from plotly.py's)
+GREYS = [[0.0, "#ffffff"], [1.0, "#000000"]]
 
 
 @functools.cache
@@ -65,16 +67,16 @@ def sample_figure(x: np.ndarray, image_shape: tuple[int, int] | None, context: n
                              marker=dict(size=14, color="rgba(0,0,0,0)", line=dict(width=2.5, color="#000")))],
                        showlegend=False, xaxis=dict(_AXIS, scaleanchor="y", scaleratio=1), yaxis=_AXIS, **frame)
     if image_shape is not None and int(np.prod(image_shape)) == x.size:
-        return _figure([dict(type="heatmap", z=_list(x.reshape(image_shape)[::-1]), colorscale="Greys", zmin=0,
+        return _figure([dict(type="heatmap", z=_list(x.reshape(image_shape)[::-1]), colorscale=GREYS, zmin=0,
                              zmax=1, showscale=False, hovertemplate="%{z:.2f}<extra></extra>")],
                        xaxis=dict(_AXIS, scaleanchor="y", scaleratio=1), yaxis=_AXIS, **frame)
-    return _figure([dict(type="bar", x=[f"x{i}" for i in range(x.size)], y=_list(x), marker_color="#777777")],
+    return _figure([dict(type="bar", x=[f"x{i}" for i in range(x.size)], y=_list(x), marker=dict(color="#777777"))],
                    yaxis=dict(range=[0, 1], title=dict(text="value")), **frame)
 
 
 def activation_figure(activations: np.ndarray, layer_name: str) -> dict:
     """A sample's activations at one layer, one bar per unit; ``activations`` is (units,)."""
-    return _figure([dict(type="bar", y=_list(activations), marker_color=CLASS_COLOURS[0],
+    return _figure([dict(type="bar", y=_list(activations), marker=dict(color=CLASS_COLOURS[0]),
                          hovertemplate="unit %{x}: %{y:.3f}<extra></extra>")],
                    margin=dict(l=30, r=4, t=24, b=20), height=130, bargap=0.1, xaxis=dict(showticklabels=False),
                    title=dict(text=f"activations at {layer_name}", font=dict(size=12), x=0.01))
@@ -136,7 +138,7 @@ def kl_figure(kl_dim: np.ndarray, active: np.ndarray) -> dict:
     kl_dim = np.asarray(kl_dim, dtype=float)
     colours = [CLASS_COLOURS[0] if a else "#BBBBBB" for a in active]
     log = kl_dim.max(initial=0) > 100 * max(kl_dim.min(initial=1), 1e-3)
-    return _figure([dict(type="bar", x=[f"z{j}" for j in range(len(kl_dim))], y=_list(kl_dim), marker_color=colours,
+    return _figure([dict(type="bar", x=[f"z{j}" for j in range(len(kl_dim))], y=_list(kl_dim), marker=dict(color=colours),
                          hovertemplate="%{x}: %{y:.3f} nats<extra></extra>")],
                    margin=dict(l=40, r=4, t=24, b=24), height=150, yaxis=dict(type="log" if log else "linear"),
                    title=dict(text="KL per latent dimension (nats); grey: collapsed", font=dict(size=12), x=0.01))
@@ -175,7 +177,7 @@ def images_figure(rows: list[tuple[str, np.ndarray]], image_shape: tuple[int, in
 def class_means_figure(means: np.ndarray, class_names: Sequence[str]) -> dict:
     """A neuron's mean activation per class, bars in the class colours; ``means`` is (n_classes,)."""
     return _figure([dict(type="bar", x=list(class_names), y=_list(means),
-                         marker_color=[CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(len(means))],
+                         marker=dict(color=[CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(len(means))]),
                          hovertemplate="class %{x}: %{y:.3f}<extra></extra>")],
                    margin=dict(l=30, r=4, t=24, b=20), height=130, bargap=0.15,
                    title=dict(text="mean activation per class", font=dict(size=12), x=0.01))

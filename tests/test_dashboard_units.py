@@ -45,21 +45,34 @@ def test_the_inspector_gathers_a_sample_and_its_nearest_neighbours(store_copy, t
         sample_view(store_copy, tiny_config.run_id, 1, 3, -5)
 
 
+def plotly_js(figure: dict) -> go.Figure:
+    """``figure`` as plotly.py reads it, after checking it is what plotly.js reads too: plotly.py accepts
+    shorthands (``marker_color``) that plotly.js ignores, so every key must survive plotly.py's own JSON."""
+    fig = go.Figure(figure)
+    for ours, theirs in zip(figure["data"], fig.to_plotly_json()["data"]):
+        assert set(ours) <= set(theirs), set(ours) - set(theirs)
+    assert set(figure["layout"]) <= set(fig.to_plotly_json()["layout"])
+    return fig
+
+
 def test_figure_builders_draw_a_digit_features_activations_and_curves(store_copy, tiny_config):
-    digit = go.Figure(figures.sample_figure(np.linspace(0, 1, 64), (8, 8)))  # valid Plotly JSON
+    digit = plotly_js(figures.sample_figure(np.linspace(0, 1, 64), (8, 8)))  # valid Plotly JSON
     assert digit.data[0].type == "heatmap" and np.asarray(digit.data[0].z).shape == (8, 8)
-    point = go.Figure(figures.sample_figure(np.array([0.2, 0.7, 0.1]), None))
+    point = plotly_js(figures.sample_figure(np.array([0.2, 0.7, 0.1]), None))
     assert point.data[0].type == "bar" and list(point.data[0].y) == [0.2, 0.7, 0.1]
-    on_set = go.Figure(figures.sample_figure(np.array([0.2, 0.7]), None, np.random.rand(50, 2), np.arange(50) % 2))
+    on_set = plotly_js(figures.sample_figure(np.array([0.2, 0.7]), None, np.random.rand(50, 2), np.arange(50) % 2))
     assert len(on_set.data[0].x) == 50 and list(on_set.data[1].x) == [0.2]  # the point, ringed, on its data set
-    assert len(go.Figure(figures.activation_figure(np.ones(12), "h2")).data[0].y) == 12
+    assert len(plotly_js(figures.activation_figure(np.ones(12), "h2")).data[0].y) == 12
+    assert plotly_js(figures.message_figure("Pick a run")).layout.annotations[0].text == "Pick a run"
+    assert list(plotly_js(figures.class_means_figure(np.ones(3), ["a", "b", "c"])).data[0].x) == ["a", "b", "c"]
+    assert list(plotly_js(figures.active_units_figure([0.0, 4.0], [2, 0], 4.0)).data[1].y) == [0]
     service.prepare(store_copy, tiny_config, FAST)
     metrics = store_copy.metrics(tiny_config.run_id)
     scores = service.scores(store_copy, tiny_config.run_id, 0, FAST)
     assert all(len(v) == 4 and all(s is not None for s in v) for v in scores.values())
     assert all(0.5 < t <= 1 for t in scores["trust"]) and all(0 < r < 1.5 for r in scores["ratio"])
     assert scores["ratio"][-1] < scores["ratio"][0]  # classes pull apart over training
-    fig = go.Figure(figures.training_figure(metrics, scores, 2, "h1"))
+    fig = plotly_js(figures.training_figure(metrics, scores, 2, "h1"))
     names = [t.name for t in fig.data]
     assert names == ["train loss", "test loss", "train acc.", "test acc.", "silhouette (h1)",
                      "intra / inter distance", "trustworthiness"]
@@ -118,7 +131,7 @@ def test_posterior_collapse_is_called_out_in_words():
     assert collapse_message(0, 8, 0.0, 16).startswith("Posterior collapse: no latent unit is active at beta 16")
     assert collapse_message(3, 8, 2.5, 1).startswith("Partial collapse: 3 of 8 latent units active at beta 1")
     assert collapse_message(8, 8, 190.0, 0).startswith("All 8 latent units active at beta 0")
-    kl = go.Figure(figures.kl_figure(np.array([0.001, 0.5, 2.0]), np.array([False, True, True])))
+    kl = plotly_js(figures.kl_figure(np.array([0.001, 0.5, 2.0]), np.array([False, True, True])))
     assert list(kl.data[0].marker.color)[0] == "#BBBBBB"  # an inactive unit is greyed
     images = figures.images_figure([("input", np.random.rand(3, 64)), ("prior", np.random.rand(3, 64))], (8, 8))
     assert len(images.data) == 6
