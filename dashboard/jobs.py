@@ -47,11 +47,18 @@ class TerminalProgress:
             self.bar = None
 
 
+def job_logging() -> None:
+    """Log to stderr (the server's terminal or log) from a job's own process, which starts with no logging set
+    up (a no-op where logging is configured already)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None]) -> str:
     """Prepare the app's run, reporting ``(done, total, message)`` to the page; returns the final message.
 
     Runs in a background process, so it opens its own store.
     """
+    job_logging()
     store = ctx.open_store()
     terminal = TerminalProgress()
 
@@ -82,6 +89,7 @@ def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_prog
     from dashboard.map_panel import METHOD_LABELS, layout_params
 
     what = "neuron x sample graph" if method == "ours" else METHOD_LABELS.get(method, method)
+    job_logging()
     store = ctx.open_store()
     try:
         if not service.run_ready(store, ctx.run_id):

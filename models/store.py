@@ -227,12 +227,17 @@ class RunStore:
             arrays.update(predictions=record.predictions.astype(np.int64), confidence=record.confidence)
         arrays.update({f"x_{k}": v for k, v in record.extras.items()})
         meta.update(epochs_done=record.epoch + 1, writer=process_owner(), updated=time.time())
+        # only new keys inside the transaction: diskcache deletes an overwritten value's file as soon as the
+        # inner set returns, before the outer transaction commits, so a process killed in between would leave
+        # a committed key pointing at a deleted file
         with self.runs.transact():
             self.runs.set(f"run/{run_id}/epoch/{record.epoch}", encode_arrays(arrays))
             self.runs.set(f"run/{run_id}/metrics/{record.epoch}", json.dumps(record.metrics))
             if resume is not None:
-                self.runs.set(f"run/{run_id}/resume", resume)
+                self.runs.set(f"run/{run_id}/resume/{record.epoch}", resume)
             self.runs.set(f"run/{run_id}/meta", json.dumps(meta))
+        if resume is not None and record.epoch > 0:  # the previous epoch's resume state is not needed now
+            self.runs.delete(f"run/{run_id}/resume/{record.epoch - 1}")
 
     def leave_run(self, run_id: str) -> None:
         """The writer stops before the run is finished: it shows as interrupted from now on."""
@@ -244,9 +249,10 @@ class RunStore:
     def resume_state(self, run_id: str) -> bytes | None:
         """What training needs to go on after the run's last recorded epoch, if the run is unfinished and its
         trainer left it."""
-        if self.run_info(run_id).state != INTERRUPTED:
+        info = self.run_info(run_id)
+        if info.state != INTERRUPTED or info.epochs_done == 0:
             return None
-        return self.runs.get(f"run/{run_id}/resume")
+        return self.runs.get(f"run/{run_id}/resume/{info.epochs_done - 1}")
 
     def finish_run(self, run_id: str, state: str, message: str = "") -> None:
         """Set the run's final state (one of :data:`RUN_STATES`) and a message for the user."""

@@ -64,6 +64,8 @@ def test_a_stopped_run_is_interrupted_and_resumes_as_if_never_stopped(tmp_path, 
     train(config, store, progress=lambda done, total: done >= 2)
     info = store.run_info(config.run_id)
     assert (info.state, info.epochs_done) == ("interrupted", 3)  # epochs 0..2 kept
+    # one resume state, the last epoch's, each under its own key (never overwritten in a transaction)
+    assert [k for k in store.runs.iterkeys() if "/resume/" in k] == [f"run/{config.run_id}/resume/2"]
     train(config, store)  # resumes after epoch 2
     assert store.run_info(config.run_id).state == "complete"
     straight = RunStore(tmp_path / "b")
