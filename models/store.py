@@ -279,9 +279,9 @@ class RunStore:
         """Remove a run, everything recorded for it and its frame indices (no error if absent; the layouts
         themselves are shared by content and age out of the derived cache)."""
         prefix = f"run/{run_id}/"
-        with self.runs.transact():
-            for key in [k for k in self.runs.iterkeys() if isinstance(k, str) and k.startswith(prefix)]:
-                self.runs.delete(key)
+        self.runs.delete(f"{prefix}meta")  # first, on its own: the run disappears whole, never half
+        for key in [k for k in self.runs.iterkeys() if isinstance(k, str) and k.startswith(prefix)]:
+            self.runs.delete(key)  # a kill from here leaves invisible leftovers, cleared when the id is reused
         frames = f"frames/{run_id}/"
         for key in [k for k in self.derived.iterkeys() if isinstance(k, str) and k.startswith(frames)]:
             self.derived.delete(key)
