@@ -1,10 +1,10 @@
-"""The service layer and pure figure builders, without a browser."""
+"""The service layer, without a browser."""
 
 import numpy as np
 import pytest
 from dash import no_update
 
-from dashboard import figures, service
+from dashboard import service
 from dashboard.context import AppContext
 from dashboard.map_panel import sequence_update
 from layout_engine.pipeline import LayoutParams
