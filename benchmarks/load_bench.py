@@ -21,7 +21,6 @@ import argparse
 import logging
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,11 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dashboard import service
+from benchmarks.common import answers, free_port, prepare_default_run
 from dashboard.client import DashClient
-from layout_engine.pipeline import LayoutParams
-from models.config import RunConfig
-from models.store import RunStore, default_store_dir
+from models.store import default_store_dir
 
 logger = logging.getLogger("benchmarks.load_bench")
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,12 +138,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"argument --{name.replace('_', '-')}: must be in {lo}..{hi}, got {getattr(args, name)}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     store_dir = Path(args.store or default_store_dir())
-    config, params = RunConfig(), LayoutParams()
-    store = RunStore(store_dir)
-    logger.info("preparing the default run and its frames (trained and laid out if missing)...")
-    info, ready = service.prepare(store, config, params)
-    samples = store.probe(info.run_id)["index"].tolist()
-    store.close()
+    info, ready, samples = prepare_default_run(store_dir)
 
     port = free_port()
     log = tempfile.NamedTemporaryFile("w+", prefix="load_bench-gunicorn-", suffix=".log", delete=False)
@@ -169,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         deadline = time.time() + 90
-        while not _answers(f"http://127.0.0.1:{port}/_dash-layout"):
+        while not answers(f"http://127.0.0.1:{port}/_dash-layout"):
             if time.time() > deadline or server.poll() is not None:
                 raise RuntimeError(f"gunicorn did not start: see {log.name}")
             time.sleep(0.3)
@@ -204,20 +196,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(everything)} requests in {elapsed:.1f} s ({len(everything) / elapsed:.0f}/s); server log {log.name}")
     print(f"RESULT clients={args.clients} requests={len(everything)} errors={n_errors} "
           f"p50_ms={np.percentile(everything, 50):.1f} p95_ms={np.percentile(everything, 95):.1f}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":

@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +27,9 @@ from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException
 from selenium.webdriver.common.keys import Keys
 
-from dashboard import service
-from layout_engine.pipeline import LayoutParams
+from benchmarks.common import answers, free_port, prepare_default_run
 from models.config import RunConfig
-from models.store import RunStore, default_store_dir
+from models.store import default_store_dir
 
 logger = logging.getLogger("benchmarks.ui_bench")
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,12 +46,6 @@ new MutationObserver(() => {
   if (document.getElementById('map').dataset.glide === 'still') { window.__es.still = performance.now(); }
 }).observe(document.getElementById('map'), {attributes: true, attributeFilter: ['data-glide']});
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def browser() -> webdriver.Chrome:
@@ -99,11 +90,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"argument --steps: must be in 2..1000, got {args.steps}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     store_dir = Path(args.store or default_store_dir())
-    config, params = RunConfig(), LayoutParams()
-    store = RunStore(store_dir)
-    logger.info("preparing the default run and its frames (trained and laid out if missing)...")
-    info, ready = service.prepare(store, config, params)
-    store.close()
+    config = RunConfig()
+    info, ready, _ = prepare_default_run(store_dir)
     logger.info("%d frames ready", ready)
 
     port = free_port()
@@ -112,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
                               stdout=server_log, stderr=subprocess.STDOUT)
     driver = None
     try:
-        wait(lambda: _answers(port), 60, "the server")
+        wait(lambda: answers(f"http://127.0.0.1:{port}/"), 60, "the server")
         driver = browser()
         driver.get(f"http://127.0.0.1:{port}/")
         wait(lambda: "epoch 0" in driver.find_element("id", "frame-info").text, 60, "the first map")
@@ -158,14 +146,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {line}")
     print(f"RESULT slider_median_ms={np.median(steps):.1f} slider_p95_ms={np.percentile(steps, 95):.1f} "
           f"settled_median_ms={np.median(settled):.1f}")
-
-
-def _answers(port: int) -> bool:
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-        return True
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":
