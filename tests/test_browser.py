@@ -40,6 +40,13 @@ def screenshot(dash_duo, name: str) -> None:
         dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, f"{name}.png"))
 
 
+def choose(dash_duo, dropdown_id: str, label_start: str) -> None:
+    """Open a dropdown and click its first option whose label starts with ``label_start``."""
+    dash_duo.find_element(f"#{dropdown_id}").click()
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: next(
+        (o for o in d.find_elements("css selector", "[role=option]") if o.text.startswith(label_start)), None)).click()
+
+
 def press(dash_duo, slider_id: str, key: str) -> None:
     thumb = dash_duo.find_element(f"#{slider_id} [role=slider]")
     thumb.click()
@@ -327,10 +334,7 @@ def test_pick_a_sweep_and_sweep_beta(dash_duo, tmp_path):
     dash_duo.wait_for_contains_text("#frame-info", "h3 (8 units), epoch 4", timeout=30)
     # the sweep is an entry of its own in the run picker: choosing it shows its run of lowest beta, and the
     # sliders come within the new run's layers (e1, z) and epochs (0..2)
-    dash_duo.find_element("#run-picker").click()
-    option = WebDriverWait(dash_duo.driver, 10).until(lambda d: next(
-        (o for o in d.find_elements("css selector", "[role=option]") if o.text.startswith(f"Sweep {sid}")), None))
-    option.click()
+    choose(dash_duo, "run-picker", f"Sweep {sid}")
     dash_duo.wait_for_contains_text("#run-name", runs[0.0], timeout=20)
     dash_duo.wait_for_contains_text("#job-message", "6/6 frames ready", timeout=60)  # e1 and z, epochs 0..2
     dash_duo.wait_for_contains_text("#frame-info", "z (2 units), epoch 2", timeout=30)
@@ -383,9 +387,7 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     # your own data: upload a CSV, name its label column, train on it
     table = tmp_path / "plants.csv"
     table.write_text("a,b,species\n" + "".join(f"{i % 7},{(i * 3) % 5},{'xy'[i % 2]}\n" for i in range(60)))
-    dash_duo.find_element("#new-dataset").click()
-    WebDriverWait(dash_duo.driver, 10).until(lambda d: next(
-        (o for o in d.find_elements("css selector", "[role=option]") if o.text == "your file (upload)"), None)).click()
+    choose(dash_duo, "new-dataset", "your file (upload)")
     dash_duo.find_element("#new-upload input[type=file]").send_keys(str(table))
     dash_duo.wait_for_contains_text("#new-upload-name", "plants.csv", timeout=10)
     fill("new-label", "colour")
