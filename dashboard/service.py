@@ -202,6 +202,9 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
                 store.put_derived(key, {"raw": frame.raw, "display": frame.display, "churn": np.array(frame.churn),
                                         **frame_scores(X, frame.display[:n], labels)})
             else:
+                if any(name not in cached for name in SCORES):  # laid out by a build that scored less
+                    cached = {**cached, **frame_scores(X, cached["display"][:n], labels)}
+                    store.put_derived(key, cached)
                 frame = Frame(index=epoch, raw=cached["raw"], display=cached["display"], churn=float(cached["churn"]))
                 graph = None
             previous_X = X

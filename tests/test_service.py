@@ -104,3 +104,16 @@ def test_out_of_range_layers_get_a_message_not_an_error(store_copy, tiny_config,
     ctx = AppContext(store_dir=store_copy.directory, config=tiny_config, params=FAST)
     payload, poll_disabled = sequence_update(ctx, layer, 0)
     assert payload == {"error": message} and poll_disabled is True
+
+
+def test_frames_cached_without_todays_scores_get_them_from_the_next_job(store_copy, tiny_config):
+    run = tiny_config.run_id
+    info = store_copy.run_info(run)
+    service.compute_frames(store_copy, info, FAST)
+    key = store_copy.derived.get(f"frames/{run}/{FAST.digest()}/1/2")
+    older = {k: v for k, v in store_copy.get_derived(key).items() if k not in ("trust", "ratio")}
+    store_copy.put_derived(key, older)  # as an older build stored it
+    assert service.scores(store_copy, run, 1, FAST)["trust"][2] is None
+    service.compute_frames(store_copy, info, FAST)
+    scores = service.scores(store_copy, run, 1, FAST)
+    assert 0.5 < scores["trust"][2] <= 1 and scores["ratio"][2] is not None
