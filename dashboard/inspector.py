@@ -69,16 +69,17 @@ def sample_view(store: RunStore, run_id: str, layer: int, epoch: int, sample: in
     if not len(hits):
         raise KeyError(f"sample {sample} is not in the probe set")
     position = int(hits[0])
-    A = store.activations(run_id, epoch, layer)
-    predictions, confidence, _ = store.outputs(run_id, epoch)
+    found = store.arrays(run_id, epoch, [f"act{layer}", "predictions", "confidence", f"x_sens{layer}"])  # one read
+    if f"act{layer}" not in found:
+        raise KeyError(f"layer {layer} of run {run_id!r} does not exist")
+    A = found[f"act{layer}"]
+    predictions, confidence, sens = found.get("predictions"), found.get("confidence"), found.get(f"x_sens{layer}")
     distances = np.linalg.norm(A - A[position], axis=1)
     distances[position] = np.inf
     neighbours = np.argsort(distances, kind="stable")[:min(N_NEIGHBOURS, n - 1)]
-    try:
-        sens = store.extras(run_id, epoch, [f"sens{layer}"])[f"sens{layer}"]
+    sensitivity = rank = None
+    if sens is not None:
         sensitivity, rank = float(sens[position]), float(np.mean(sens < sens[position]))
-    except KeyError:
-        sensitivity = rank = None
     return SampleView(position=position, index=int(probe["index"][position]), x=probe["X"][position],
                       label=int(probe["y"][position]), trained_label=int(probe.get("y_train", probe["y"])[position]),
                       predicted=None if predictions is None else int(predictions[position]),
@@ -134,8 +135,7 @@ def neuron_view(store: RunStore, run_id: str, layer: int, epoch: int, unit: int)
 
 
 def _class_name(ctx: AppContext, label: int) -> str:
-    names = ctx.class_names
-    return names[label] if 0 <= label < len(names) else str(label)
+    return figures.class_name(ctx.class_names, label)
 
 
 def _sample_buttons(ctx: AppContext, indices: np.ndarray, labels: np.ndarray) -> html.Div:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -22,7 +21,7 @@ from layout_engine.baselines import BASELINES
 from layout_engine.metrics import class_distance_ratio, class_silhouette, trustworthiness
 from layout_engine.pipeline import Frame, LayoutParams, build_graph, content_hash, frame_key, graph_key, next_frame
 from models.config import RunConfig
-from models.store import RunInfo, RunStore, process_owner
+from models.store import RunInfo, RunStore, lock_owner
 from models.train import train
 
 logger = logging.getLogger(__name__)
@@ -154,10 +153,11 @@ def compute_baseline_frames(store: RunStore, info: RunInfo, layer: int, method: 
     return done
 
 
-def count_ready(store: RunStore, info: RunInfo, params: LayoutParams, *, layers: list[int] | None = None) -> int:
-    """Number of (layer, epoch) frames of the run (or of ``layers``) whose layout is cached."""
+def count_ready(store: RunStore, info: RunInfo, params: LayoutParams, *, layers: list[int] | None = None,
+                method: str = "ours") -> int:
+    """Number of (layer, epoch) frames of the run (or of ``layers``) laid out by ``method``."""
     layers = range(len(info.layer_sizes)) if layers is None else layers
-    return sum(_index_key(info.run_id, params, layer, epoch) in store.derived
+    return sum(_index_key(info.run_id, params, layer, epoch, method) in store.derived
                for layer in layers for epoch in range(info.epochs_done))
 
 
@@ -169,9 +169,8 @@ def readiness(store: RunStore, run_id: str, params: LayoutParams) -> dict[tuple[
     """Frames laid out so far per sequence of :data:`SEQUENCES` ((graph, method) -> count per layer), out of the
     run's recorded epochs; key lookups only, no frame is read."""
     info = store.run_info(run_id)
-    layers = range(len(info.layer_sizes))
-    return {(graph, method): [sum(_index_key(run_id, replace(params, graph=graph), layer, epoch, method)
-                                  in store.derived for epoch in range(info.epochs_done)) for layer in layers]
+    return {(graph, method): [count_ready(store, info, replace(params, graph=graph), layers=[layer], method=method)
+                              for layer in range(len(info.layer_sizes))]
             for graph, method in SEQUENCES}
 
 
@@ -235,7 +234,7 @@ def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Re
     Only one job prepares a run at a time; another job for the same run follows its progress (stage
     :data:`WAITING`) and then finds everything cached.
     """
-    owner = f"{process_owner()}:{uuid.uuid4().hex[:8]}"
+    owner = lock_owner()
     lock = f"prepare/{config.run_id}/{params.digest()}"
     while not store.try_lock(lock, owner, LOCK_TTL):
         if report is not None and report(WAITING, *_progress_in_store(store, config.run_id, params)):
@@ -320,20 +319,19 @@ def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutPar
                    keys: list[str | None], ready: list[int]) -> dict:
     run_id = info.run_id
     probe = store.probe(run_id)
+    metrics = store.metrics(run_id)
     frames = {}
     for epoch in ready:
         cached = store.get_derived(keys[epoch])
         if cached is None:  # evicted or corrupt since: the job lays it out again
             continue
-        predictions, confidence, metrics = store.outputs(run_id, epoch)
+        found = store.arrays(run_id, epoch, ["predictions", "confidence", f"x_sens{layer}"])  # one read
         frame = {"x": _rounded(cached["display"][:, 0], 4), "y": _rounded(cached["display"][:, 1], 4),
-                 "silhouette": round(float(cached["silhouette"]), 4), "metrics": metrics}
-        if predictions is not None:
-            frame.update(pred=predictions.tolist(), conf=_rounded(confidence, 3))
-        try:
-            frame["sens"] = _rounded(store.extras(run_id, epoch, [f"sens{layer}"])[f"sens{layer}"], 5)
-        except KeyError:
-            pass
+                 "silhouette": round(float(cached["silhouette"]), 4), "metrics": metrics[epoch]}
+        if "predictions" in found:
+            frame.update(pred=found["predictions"].tolist(), conf=_rounded(found["confidence"], 3))
+        if f"x_sens{layer}" in found:
+            frame["sens"] = _rounded(found[f"x_sens{layer}"], 5)
         frames[str(epoch)] = frame
     scrambled = probe.get("scrambled", np.zeros(len(probe["y"]), dtype=bool))
     return {"run": run_id, "layer": layer, "graph": params.graph, "method": method, "n_samples": int(len(probe["y"])),

@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -68,6 +69,12 @@ def default_size_limit() -> int:
 def process_owner() -> str:
     """``host:pid`` of the calling process: who writes a run, or holds a lock."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def lock_owner() -> str:
+    """``host:pid:tag``: one holder of a lock (:meth:`RunStore.try_lock`), unique even among a process's
+    threads."""
+    return f"{process_owner()}:{uuid.uuid4().hex[:8]}"
 
 
 def owner_alive(owner: str, since: float | None = None) -> bool:
@@ -323,32 +330,34 @@ class RunStore:
                            metrics=json.loads(self.runs.get(f"run/{run_id}/metrics/{epoch}")),
                            extras={k[2:]: v for k, v in arrays.items() if k.startswith("x_")})
 
+    def arrays(self, run_id: str, epoch: int, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Arrays of a visible epoch by their stored names (``act<i>``, ``predictions``, ``confidence``,
+        ``x_<extra>``), the epoch read once and only these decoded; a name not recorded is left out."""
+        self._visible_epoch(run_id, epoch)
+        with np.load(io.BytesIO(self.runs.get(f"run/{run_id}/epoch/{epoch}")), allow_pickle=False) as npz:
+            return {n: npz[n] for n in names if n in npz.files}
+
     def extras(self, run_id: str, epoch: int, names: Sequence[str]) -> dict[str, np.ndarray]:
         """Named extra arrays of a visible epoch (see :class:`EpochRecord`); ``KeyError`` naming a missing one."""
-        self._visible_epoch(run_id, epoch)
-        blob = self.runs.get(f"run/{run_id}/epoch/{epoch}")
-        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-            missing = [n for n in names if f"x_{n}" not in npz.files]
-            if missing:
-                raise KeyError(f"run {run_id!r} epoch {epoch} has no {', '.join(missing)}")
-            return {n: npz[f"x_{n}"] for n in names}
+        found = self.arrays(run_id, epoch, [f"x_{n}" for n in names])
+        missing = [n for n in names if f"x_{n}" not in found]
+        if missing:
+            raise KeyError(f"run {run_id!r} epoch {epoch} has no {', '.join(missing)}")
+        return {n: found[f"x_{n}"] for n in names}
 
     def activations(self, run_id: str, epoch: int, layer: int) -> np.ndarray:
         """One hidden layer's activations at a visible epoch, (n_probe, units), without decoding the others."""
-        n_layers = len(self._visible_epoch(run_id, epoch)["layer_sizes"])
+        n_layers = len(self._meta(run_id)["layer_sizes"])
         if not 0 <= layer < n_layers:
             raise KeyError(f"layer {layer} of run {run_id!r} does not exist (layers: 0..{n_layers - 1})")
-        return decode_arrays(self.runs.get(f"run/{run_id}/epoch/{epoch}"), [f"act{layer}"])[f"act{layer}"]
+        return self.arrays(run_id, epoch, [f"act{layer}"])[f"act{layer}"]
 
     def outputs(self, run_id: str, epoch: int) -> tuple[np.ndarray | None, np.ndarray | None, dict[str, float]]:
         """Predictions (n_probe,), their confidence (n_probe,) (both ``None`` for a model that does not
         classify) and the metrics of a visible epoch, without decoding its activations."""
-        self._visible_epoch(run_id, epoch)
+        found = self.arrays(run_id, epoch, ["predictions", "confidence"])
         metrics = json.loads(self.runs.get(f"run/{run_id}/metrics/{epoch}"))
-        with np.load(io.BytesIO(self.runs.get(f"run/{run_id}/epoch/{epoch}")), allow_pickle=False) as npz:
-            if "predictions" not in npz.files:
-                return None, None, metrics
-            return npz["predictions"], npz["confidence"], metrics
+        return found.get("predictions"), found.get("confidence"), metrics
 
     def metrics(self, run_id: str) -> list[dict[str, float]]:
         """Per-epoch metrics of the visible epochs, in epoch order."""
