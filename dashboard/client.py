@@ -9,6 +9,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from dashboard.guard import output_ids
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -52,8 +54,7 @@ class DashClient:
              changed: str | None = None) -> dict:
         """The request body for callback ``output`` with input values by ``"id.property"`` (missing: ``None``)."""
         spec = self.dependencies[output]
-        parts = output[2:-2].split("...") if output.startswith("..") else [output]
-        outputs = [dict(zip(("id", "property"), p.rsplit(".", 1))) for p in parts]
+        outputs = output_ids(output)
         state = state or {}
 
         def dep(d, given):

@@ -16,9 +16,17 @@ from dash import ctx as callback_ctx
 
 from dashboard import service
 from dashboard.context import AppContext
-from dashboard.figures import CLASS_COLOURS
+from dashboard.figures import class_colour, class_name
 from layout_engine.pipeline import LayoutParams
 from models.store import RunStore
+
+
+def _laid_out(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams) -> service.FrameView:
+    """The frame's view; ``KeyError`` when it is not laid out yet."""
+    view = service.frame_view(store, run_id, layer, epoch, params)
+    if view is None:
+        raise KeyError(f"layer {layer}, epoch {epoch} of run {run_id!r} is not laid out yet")
+    return view
 
 
 def frame_csv(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams) -> str:
@@ -27,9 +35,7 @@ def frame_csv(store: RunStore, run_id: str, layer: int, epoch: int, params: Layo
     Columns: ``sample, x, y, true_class, predicted_class, confidence, sensitivity, scrambled, layer, epoch``
     (prediction columns empty for a model that does not classify). ``KeyError`` when the frame is not laid out.
     """
-    view = service.frame_view(store, run_id, layer, epoch, params)
-    if view is None:
-        raise KeyError(f"layer {layer}, epoch {epoch} of run {run_id!r} is not laid out yet")
+    view = _laid_out(store, run_id, layer, epoch, params)
     probe = store.probe(run_id)
     try:
         sens = store.extras(run_id, epoch, [f"sens{layer}"])[f"sens{layer}"]
@@ -73,10 +79,10 @@ def graphml(graph: sp.spmatrix, coords: np.ndarray, sample_index: np.ndarray, la
              '  <key id="weight" for="edge" attr.name="weight" attr.type="double"/>',
              '  <graph id="frame" edgedefault="undirected">']
     for i, (index, label) in enumerate(zip(sample_index, labels)):
-        name = class_names[int(label)] if int(label) < len(class_names) else str(label)
+        name = escape(class_name(class_names, label))
         lines.append(f'    <node id="n{i}"><data key="x">{coords[i, 0]:.6f}</data><data key="y">{coords[i, 1]:.6f}'
-                     f'</data><data key="label">{int(index)}</data><data key="class">{escape(name)}</data>'
-                     f'<data key="colour">{CLASS_COLOURS[int(label) % len(CLASS_COLOURS)]}</data></node>')
+                     f'</data><data key="label">{int(index)}</data><data key="class">{name}</data>'
+                     f'<data key="colour">{class_colour(label)}</data></node>')
     for i, j, w in zip(upper.row, upper.col, upper.data):
         lines.append(f'    <edge source="n{i}" target="n{j}"><data key="weight">{w:.6f}</data></edge>')
     lines += ["  </graph>", "</graphml>", ""]
@@ -86,9 +92,7 @@ def graphml(graph: sp.spmatrix, coords: np.ndarray, sample_index: np.ndarray, la
 def frame_graphml(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams,
                   class_names: tuple[str, ...]) -> str:
     """:func:`graphml` of a laid-out frame's kNN graph; ``KeyError`` when the frame is not laid out."""
-    view = service.frame_view(store, run_id, layer, epoch, params)
-    if view is None:
-        raise KeyError(f"layer {layer}, epoch {epoch} of run {run_id!r} is not laid out yet")
+    view = _laid_out(store, run_id, layer, epoch, params)
     graph = service.cached_graph(store, store.activations(run_id, epoch, layer), params)
     return graphml(graph, view.coords, view.sample_index, view.labels, class_names)
 
@@ -107,8 +111,8 @@ def animation_html(store: RunStore, run_id: str, layer: int, params: LayoutParam
 
     def traces(view):
         return [go.Scatter(x=view.coords[labels == c, 0], y=view.coords[labels == c, 1], mode="markers",
-                           name=class_names[int(c)] if int(c) < len(class_names) else str(c),
-                           marker=dict(size=5, color=CLASS_COLOURS[int(c) % len(CLASS_COLOURS)])) for c in classes]
+                           name=class_name(class_names, c), marker=dict(size=5, color=class_colour(c)))
+                for c in classes]
 
     allc = np.vstack([v.coords for _, v in views])
     lo, hi = allc.min(axis=0), allc.max(axis=0)

@@ -14,6 +14,17 @@ import plotly.io as pio
 CLASS_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
                  "#DDCC77", "#CC6677", "#882255", "#AA4499", "#777777")
 
+
+def class_colour(label: int) -> str:
+    """The palette's colour of class ``label`` (cycling past ten classes)."""
+    return CLASS_COLOURS[int(label) % len(CLASS_COLOURS)]
+
+
+def class_name(class_names: Sequence[str], label: int) -> str:
+    """The name of class ``label``, or the label itself when the run names fewer classes."""
+    return class_names[int(label)] if 0 <= int(label) < len(class_names) else str(int(label))
+
+
 _AXIS = dict(visible=False, showgrid=False, zeroline=False)
 #: 0 white, 1 black (plotly.js's own "Greys" runs the other way round from plotly.py's)
 GREYS = [[0.0, "#ffffff"], [1.0, "#000000"]]
@@ -62,7 +73,7 @@ def sample_figure(x: np.ndarray, image_shape: tuple[int, int] | None, context: n
         labels = np.zeros(len(context), int) if context_labels is None else np.asarray(context_labels)
         return _figure([dict(type="scattergl", x=_list(context[:, 0]), y=_list(context[:, 1]), mode="markers",
                              hoverinfo="skip", marker=dict(size=4, opacity=0.5, color=[
-                                 CLASS_COLOURS[int(c) % len(CLASS_COLOURS)] for c in labels])),
+                                 class_colour(c) for c in labels])),
                         dict(type="scatter", x=[float(x[0])], y=[float(x[1])], mode="markers", hoverinfo="skip",
                              marker=dict(size=14, color="rgba(0,0,0,0)", line=dict(width=2.5, color="#000")))],
                        showlegend=False, xaxis=dict(_AXIS, scaleanchor="y", scaleratio=1), yaxis=_AXIS, **frame)
@@ -177,7 +188,7 @@ def images_figure(rows: list[tuple[str, np.ndarray]], image_shape: tuple[int, in
 def class_means_figure(means: np.ndarray, class_names: Sequence[str]) -> dict:
     """A neuron's mean activation per class, bars in the class colours; ``means`` is (n_classes,)."""
     return _figure([dict(type="bar", x=list(class_names), y=_list(means),
-                         marker=dict(color=[CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in range(len(means))]),
+                         marker=dict(color=[class_colour(c) for c in range(len(means))]),
                          hovertemplate="class %{x}: %{y:.3f}<extra></extra>")],
                    margin=dict(l=30, r=4, t=24, b=20), height=130, bargap=0.15,
                    title=dict(text="mean activation per class", font=dict(size=12), x=0.01))

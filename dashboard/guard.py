@@ -45,6 +45,13 @@ def _dependencies(items, what: str, declared: list[dict]) -> str | None:
     return None
 
 
+def output_ids(output: str) -> list[dict[str, str]]:
+    """The outputs a callback key names (``"a.b"``, or ``"..a.b...c.d@hash.."`` for several), as the
+    ``{"id", "property"}`` items of a request's ``outputs``."""
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    return [dict(zip(("id", "property"), part.rsplit(".", 1))) for part in parts]
+
+
 def check_body(app: Dash, body) -> str | None:
     """Why a callback request's JSON ``body`` is not one the page could send (``None`` when it is)."""
     if not isinstance(body, dict):
@@ -53,15 +60,12 @@ def check_body(app: Dash, body) -> str | None:
     if not isinstance(output, str) or "callback" not in app.callback_map.get(output, {}):
         return "output must name one of the app's server callbacks"
     spec = app.callback_map[output]
-    multi = output.startswith("..")
-    declared = [dict(zip(("id", "property"), part.rsplit(".", 1)))
-                for part in (output[2:-2].split("...") if multi else [output])]
     outputs = body.get("outputs")
-    problem = _dependencies(outputs if multi else [outputs], "outputs", declared)
+    problem = _dependencies(outputs if output.startswith("..") else [outputs], "outputs", output_ids(output))
     if problem:
         return problem
-    for field, key in (("inputs", "inputs"), ("state", "state")):
-        problem = _dependencies(body.get(field, []), field, spec.get(key, []))
+    for field in ("inputs", "state"):
+        problem = _dependencies(body.get(field, []), field, spec.get(field, []))
         if problem:
             return problem
     changed = body.get("changedPropIds", [])

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from dashboard import service
 from dashboard.context import AppContext
+from dashboard.map_panel import METHOD_LABELS, layout_params, sequence_problem
 from models.store import StoreFull
 from models.train import RunBusy
 
@@ -86,8 +87,6 @@ def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_prog
     """Lay out one layer's sequence in another graph mode (the neuron x sample graph) or by a reference method
     (UMAP, t-SNE, PCA) once the run is trained; returns the final message. Runs in a background process, so it
     opens its own store."""
-    from dashboard.map_panel import METHOD_LABELS, layout_params
-
     what = "neuron x sample graph" if method == "ours" else METHOD_LABELS.get(method, method)
     job_logging()
     store = ctx.open_store()
@@ -127,9 +126,8 @@ def register(app: Dash, ctx: AppContext) -> None:
             run_ctx = ctx.for_run(run)
         except KeyError:
             return no_update
-        if (graph, method) == ("knn", "ours") or not 0 <= layer < len(run_ctx.config.layer_sizes):
-            return no_update
-        if method not in service.METHODS or (method != "ours" and graph != "knn"):
+        if ((graph, method) == ("knn", "ours") or not 0 <= layer < len(run_ctx.config.layer_sizes)
+                or sequence_problem(graph, method)):
             return no_update
         return {"run": run_ctx.run_id, "graph": graph, "method": method, "layer": layer}
 

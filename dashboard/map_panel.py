@@ -63,23 +63,31 @@ def layout() -> html.Div:
 
 def layout_params(ctx: AppContext, graph: str) -> LayoutParams:
     """The app's layout parameters for graph mode ``graph`` (``ValueError`` naming the modes if unknown)."""
-    if graph not in GRAPH_MODES:
-        raise ValueError(f"graph must be one of {', '.join(GRAPH_MODES)}, got {graph!r}")
+    problem = sequence_problem(graph, "ours")
+    if problem:
+        raise ValueError(problem)
     return replace(ctx.params, graph=graph)
+
+
+def sequence_problem(graph, method) -> str | None:
+    """What is wrong with showing graph mode ``graph`` laid out by ``method`` (``None``: nothing)."""
+    if graph not in GRAPH_MODES:
+        return f"graph must be one of {', '.join(GRAPH_MODES)}, got {graph!r}"
+    if method not in service.METHODS:
+        return f"method must be one of {', '.join(service.METHODS)}, got {method!r}"
+    if method != "ours" and graph != "knn":
+        return f"{METHOD_LABELS[method]} lays out samples only: choose the samples graph"
+    return None
 
 
 def sequence_update(ctx: AppContext, layer, have: int, graph: str = "knn", method: str = "ours"):
     """The ``sequence`` payload for ``layer`` in graph mode ``graph`` by ``method`` (or ``no_update`` when the
     browser has every ready frame) and whether to stop polling; a bad ``layer``, ``graph`` or ``method`` gets a
     message naming the accepted values."""
-    try:
-        params = layout_params(ctx, graph)
-    except ValueError as exc:
-        return {"error": str(exc)}, True
-    if method not in service.METHODS:
-        return {"error": f"method must be one of {', '.join(service.METHODS)}, got {method!r}"}, True
-    if method != "ours" and graph != "knn":
-        return {"error": f"{METHOD_LABELS[method]} lays out samples only: choose the samples graph"}, True
+    problem = sequence_problem(graph, method)
+    if problem:
+        return {"error": problem}, True
+    params = layout_params(ctx, graph)
     n_layers = len(ctx.config.layer_sizes)
     try:
         layer = int(layer or 0)

@@ -25,9 +25,8 @@ logger = logging.getLogger(__name__)
 #: the form's fields, in order: id suffix -> label
 FIELDS = {"model": "model", "dataset": "data set", "hidden": "hidden sizes", "epochs": "epochs", "beta": "beta",
           "scramble": "scramble", "fraction": "fraction"}
-#: where an uploaded data set is kept (under the store), and the form's fields for it
+#: where an uploaded data set is kept, under the store
 UPLOADS = "uploads"
-UPLOAD_FIELDS = {"upload": "data file", "label": "label column"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class FormResult:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def save_uploaded(store_dir: Path, contents, filename, label) -> Path:
+def save_uploaded(store_dir: Path, contents, filename, label_column: str | None) -> Path:
     """Decode an upload (``dcc.Upload``'s ``data:...;base64,...`` contents) and keep it in the store's
     uploads when it reads as a data set; ``DataFileError`` naming the file and the problem."""
     if not isinstance(contents, str) or "," not in contents or not isinstance(filename, str):
@@ -49,8 +48,7 @@ def save_uploaded(store_dir: Path, contents, filename, label) -> Path:
         data = base64.b64decode(contents.split(",", 1)[1], validate=True)
     except (binascii.Error, ValueError):
         raise DataFileError(f"{Path(filename).name}: the upload is not valid base64") from None
-    return save_upload(store_dir / UPLOADS, filename, data,
-                       label_column=str(label).strip() or None if label is not None else None)
+    return save_upload(store_dir / UPLOADS, filename, data, label_column=label_column)
 
 
 def check_form(model, dataset, hidden, epochs, beta, scramble, fraction, data_path: Path | None = None,
@@ -179,13 +177,14 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
     def submit(_clicks, *values):
         *fields, contents, filename, label = values
+        label_column = str(label or "").strip() or None
         data_path = upload_error = None
         if fields[1] == FILE:  # the data set is the uploaded file
             try:
-                data_path = save_uploaded(ctx.store_dir, contents, filename, label)
+                data_path = save_uploaded(ctx.store_dir, contents, filename, label_column)
             except DataFileError as exc:
                 upload_error = str(exc)
-        result = check_form(*fields, data_path=data_path, label_column=(label or "").strip() or None)
+        result = check_form(*fields, data_path=data_path, label_column=label_column)
         errors = [result.errors.get(key, "") for key in FIELDS]
         if upload_error:
             return [*errors, upload_error, no_update]

@@ -12,6 +12,10 @@ from models.config import RunConfig
 from models.store import INTERRUPTED, RunInfo, RunStore
 
 
+def _date(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+
+
 def describe(info: RunInfo) -> str:
     """One line for a run: model and sizes, data set, beta, epochs, date, state."""
     config = info.config
@@ -19,9 +23,9 @@ def describe(info: RunInfo) -> str:
     model = {"mlp": f"MLP {sizes}", "vae": f"beta-VAE {sizes}, beta {config.beta:g}"}.get(config.model,
                                                                                           f"custom {sizes}")
     scrambled = f", {config.scramble} {config.scramble_fraction:.0%}" if config.scramble != "none" else ""
-    date = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created))
     state = "interrupted: show it to resume" if info.state == INTERRUPTED else info.state
-    return f"{model} on {config.dataset}{scrambled} · {info.epochs_done - 1} epochs · {date} · {state}"
+    return (f"{model} on {config.dataset}{scrambled} · {info.epochs_done - 1} epochs · {_date(info.created)} · "
+            f"{state}")
 
 
 def describe_sweep(sweep_id: str, record: dict, infos: dict[str, RunInfo]) -> str:
@@ -31,10 +35,9 @@ def describe_sweep(sweep_id: str, record: dict, infos: dict[str, RunInfo]) -> st
     stored = sum(run_id in infos for run_id in record["run_ids"])
     states = {infos[r].state for r in record["run_ids"] if r in infos}
     state = "complete" if stored == len(record["run_ids"]) and states == {"complete"} else "incomplete"
-    date = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.get("created", 0)))
     betas = ", ".join(f"{b:g}" for b in sorted(record["betas"]))
     return (f"Sweep {sweep_id}: beta-VAE {sizes} on {base.dataset} · betas {betas} · "
-            f"{stored}/{len(record['run_ids'])} runs · {base.epochs} epochs · {date} · {state}")
+            f"{stored}/{len(record['run_ids'])} runs · {base.epochs} epochs · {_date(record.get('created', 0))} · {state}")
 
 
 def run_options(store: RunStore, default: AppContext) -> list[dict]:
@@ -49,7 +52,7 @@ def run_options(store: RunStore, default: AppContext) -> list[dict]:
                for sid, record in sorted(records.items(), key=lambda item: -item[1].get("created", 0))]
     options += [{"label": describe(i) + (f" · {sweeps[i.run_id]}" if i.run_id in sweeps else ""), "value": i.run_id}
                 for i in infos]
-    if default.run_id not in {i.run_id for i in infos}:
+    if default.run_id not in by_id:
         options.insert(0, {"label": f"{default.run_id} (training…)", "value": default.run_id})
     return options
 

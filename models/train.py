@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,7 +33,7 @@ from models.data import Dataset, load_dataset
 from models.mlp import MLP
 from models.scramble import scramble
 from models.sensitivity import sensitivity
-from models.store import EpochRecord, RunStore, process_owner
+from models.store import EpochRecord, RunStore, lock_owner
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +211,7 @@ def train(config: RunConfig, store: RunStore, *, progress: ProgressCallback | No
     it ends as if never stopped; any other run is trained from scratch. A diverging run is marked ``diverged``
     with a message and keeps its recorded epochs. ``RunBusy`` when another live process trains the run.
     """
-    owner = f"{process_owner()}:{uuid.uuid4().hex[:8]}"
+    owner = lock_owner()
     lock = f"train/{config.run_id}"
     if not store.try_lock(lock, owner, TRAIN_LOCK_TTL):
         raise RunBusy(f"run {config.run_id} is being trained by another process")
