@@ -1,4 +1,5 @@
-"""Real server processes for tests: gunicorn, Celery workers, redis-server, each logging to a file."""
+"""Real server processes for tests (gunicorn, redis-server, Celery workers, each logging to a file) and the
+browser that opens them."""
 
 from __future__ import annotations
 
@@ -54,6 +55,22 @@ def answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--window-size=1366,900")
+
+
+def chromium():
+    """Debian's Chromium, headless, driven by selenium (for tests that start their own servers)."""
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options)
 
 
 def gunicorn(port: int, log: Path, env: dict[str, str], workers: int = 2) -> subprocess.Popen:

@@ -2,32 +2,17 @@
 out its frames through the worker, and the results land in the shared store."""
 
 import sys
-import time
 
 import pytest
-from selenium import webdriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard import service
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
 from models.store import RunStore
-from tests.processes import free_port, gunicorn, start, stop, wait_until
+from tests.processes import chromium, free_port, gunicorn, start, stop, wait_until
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--window-size=1366,900")
-
-
-def chromium() -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options)
-
 
 def redis_answers(url: str) -> bool:
     import redis
@@ -96,49 +81,25 @@ def test_training_and_frames_run_on_a_celery_worker_over_redis(tmp_path):
 def test_kill_9_of_a_celery_worker_while_training_and_while_laying_out(tmp_path):
     """The worker (and its pool) is killed mid-training: the run shows as interrupted; a new worker, asked by
     the page again, resumes it; killed mid-layout: every indexed frame is whole, and the next worker finishes."""
-    from tests.test_faults import assert_frames_whole, assert_whole, kill_9
+    from tests.test_faults import KILLED_RUN, killed_twice_then_finished
 
-    config = RunConfig(hidden=(256, 128), epochs=60, probe_size=1000)
-    store_dir = tmp_path / "store"
-    processes, driver, worker = [], None, None
+    processes, driver, workers = [], None, []
     try:
         redis_server, url = start_redis(tmp_path)
         processes.append(redis_server)
-        env = {"EPOCHSCOPE_HOME": str(store_dir), "EPOCHSCOPE_REDIS_URL": url, "EPOCHSCOPE_CONFIG": config.to_json()}
+        env = {"EPOCHSCOPE_HOME": str(tmp_path / "store"), "EPOCHSCOPE_REDIS_URL": url,
+               "EPOCHSCOPE_CONFIG": KILLED_RUN.to_json()}
         port = free_port()
         processes.append(gunicorn(port, tmp_path / "gunicorn.log", env))
-        store = RunStore(store_dir)
         driver = chromium()
 
-        worker = start_worker(tmp_path / "worker1.log", env)
-        driver.get(f"http://127.0.0.1:{port}/")
-        wait_until(lambda: store.has_run(config.run_id) and store.run_info(config.run_id).epochs_done >= 3, 120,
-                   "three epochs", worker, tmp_path / "worker1.log")
-        kill_9(worker)
-        time.sleep(1)
-        done = assert_whole(store, config.run_id)
-        assert store.run_info(config.run_id).state == "interrupted" and done < 61
-        created = store.run_info(config.run_id).created
+        def worker(i: int):
+            log = tmp_path / f"worker{i}.log"
+            return start_worker(log, env), log
 
-        worker = start_worker(tmp_path / "worker2.log", env)
-        driver.get(f"http://127.0.0.1:{port}/")  # the page asks again: the new worker resumes the run
-        info = wait_until(lambda: store.run_info(config.run_id).state == "complete" and
-                          service.count_ready(store, store.run_info(config.run_id), LayoutParams()) >= 6 and
-                          store.run_info(config.run_id), 180, "the resumed run and six frames", worker,
-                          tmp_path / "worker2.log")
-        kill_9(worker)
-        time.sleep(1)
-        assert assert_whole(store, config.run_id) == 61 and info.created == created
-        assert 6 <= assert_frames_whole(store, info, LayoutParams()) < 122
-
-        worker = start_worker(tmp_path / "worker3.log", env)
-        driver.get(f"http://127.0.0.1:{port}/")
-        WebDriverWait(driver, 240).until(lambda d: "122/122 frames ready" in d.find_element("id", "job-message").text)
-        assert assert_frames_whole(store, info, LayoutParams()) == 122
-        store.close()
+        killed_twice_then_finished(tmp_path / "store", driver, f"http://127.0.0.1:{port}/", worker, workers)
     finally:
         if driver is not None:
             driver.quit()
-        for process in [worker, *reversed(processes)]:
-            if process is not None:
-                stop(process)
+        for process in [*workers, *reversed(processes)]:
+            stop(process)

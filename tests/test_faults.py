@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,7 @@ from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
 from models.store import RunStore
 from models.train import train
-from tests.processes import ROOT, free_port, gunicorn, start, stop, wait_until
-from tests.test_celery import chromium
+from tests.processes import ROOT, chromium, free_port, gunicorn, start, stop, wait_until
 
 
 def kill_9(process: subprocess.Popen) -> None:
@@ -124,46 +124,67 @@ def test_a_truncated_cache_file_is_discarded_with_a_warning_and_recomputed(tmp_p
     store.close()
 
 
-@pytest.mark.browser
-def test_kill_9_of_the_server_while_training_and_while_laying_out(tmp_path):
-    """The page starts the job; gunicorn and its job processes are killed mid-training, restarted, the page
-    resumes the run; killed again mid-layout, restarted: the run completes with every frame."""
-    config = RunConfig(hidden=(256, 128), epochs=60, probe_size=1000)
-    store_dir = tmp_path / "store"
-    env = {"EPOCHSCOPE_HOME": str(store_dir), "EPOCHSCOPE_CONFIG": config.to_json()}
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    store, driver, server = RunStore(store_dir), chromium(), None
-    try:
-        server = gunicorn(port, tmp_path / "gunicorn1.log", env)
+#: big enough that a kill lands mid-training and mid-layout: 2 layers x 61 epochs = 122 frames
+KILLED_RUN = RunConfig(hidden=(256, 128), epochs=60, probe_size=1000)
+
+
+def killed_twice_then_finished(store_dir: Path, driver, url: str,
+                               start: Callable[[int], tuple[subprocess.Popen, Path]], started: list) -> None:
+    """The page at ``url`` starts :data:`KILLED_RUN`'s job on the process ``start(i)`` gives (with its log);
+    that process is killed mid-training: the run is interrupted, its epochs whole; the next one, asked by the
+    page again, resumes the run (not from scratch) and is killed mid-layout: every indexed frame whole; the
+    third finishes all 122 frames. Each process started is appended to ``started``, for the caller to stop."""
+    config = KILLED_RUN
+    store = RunStore(store_dir)
+
+    def begin(i: int) -> tuple[subprocess.Popen, Path]:
+        process, log = start(i)
+        started.append(process)
         driver.get(url)
+        return process, log
+
+    try:
+        process, log = begin(1)
         wait_until(lambda: store.has_run(config.run_id) and store.run_info(config.run_id).epochs_done >= 3, 120,
-                   "three epochs", server, tmp_path / "gunicorn1.log")
-        kill_9(server)
+                   "three epochs", process, log)
+        kill_9(process)
         time.sleep(1)
         done = assert_whole(store, config.run_id)
         assert store.run_info(config.run_id).state == "interrupted" and done < 61
         created = store.run_info(config.run_id).created
 
-        server = gunicorn(port, tmp_path / "gunicorn2.log", env)
-        driver.get(url)  # the page's job resumes the run, then lays out its frames
+        process, log = begin(2)  # the page's job resumes the run, then lays out its frames
         info = wait_until(lambda: store.run_info(config.run_id).state == "complete" and
                           service.count_ready(store, store.run_info(config.run_id), LayoutParams()) >= 6 and
-                          store.run_info(config.run_id), 180, "the resumed run and six frames", server,
-                          tmp_path / "gunicorn2.log")
-        kill_9(server)
+                          store.run_info(config.run_id), 180, "the resumed run and six frames", process, log)
+        kill_9(process)
         time.sleep(1)
-        assert assert_whole(store, config.run_id) == 61
-        ready = assert_frames_whole(store, info, LayoutParams())
-        assert 6 <= ready < 2 * 61
+        assert assert_whole(store, config.run_id) == 61 and info.created == created  # resumed, not retrained
+        assert 6 <= assert_frames_whole(store, info, LayoutParams()) < 2 * 61
 
-        server = gunicorn(port, tmp_path / "gunicorn3.log", env)
-        driver.get(url)
+        begin(3)
         WebDriverWait(driver, 240).until(lambda d: "122/122 frames ready" in d.find_element("id", "job-message").text)
         assert assert_frames_whole(store, info, LayoutParams()) == 122
-        assert store.run_info(config.run_id).created == created  # resumed, not trained again from scratch
+        assert store.run_info(config.run_id).created == created
+    finally:
+        store.close()
+
+
+@pytest.mark.browser
+def test_kill_9_of_the_server_while_training_and_while_laying_out(tmp_path):
+    """The page starts the job; gunicorn and its job processes are killed mid-training, restarted, the page
+    resumes the run; killed again mid-layout, restarted: the run completes with every frame."""
+    env = {"EPOCHSCOPE_HOME": str(tmp_path / "store"), "EPOCHSCOPE_CONFIG": KILLED_RUN.to_json()}
+    port = free_port()
+    driver, started = chromium(), []
+
+    def server(i: int) -> tuple[subprocess.Popen, Path]:
+        log = tmp_path / f"gunicorn{i}.log"
+        return gunicorn(port, log, env), log
+
+    try:
+        killed_twice_then_finished(tmp_path / "store", driver, f"http://127.0.0.1:{port}/", server, started)
     finally:
         driver.quit()
-        if server is not None:
-            stop(server)
-        store.close()
+        for process in started:
+            stop(process)
