@@ -111,7 +111,7 @@
     window.requestAnimationFrame(tick);
   }
 
-  function render(payload, epoch, colour, flags, selected, edges) {
+  function render(payload, epoch, colour, flags, selected, edges, changed) {
     const noUpdate = window.dash_clientside.no_update;
     if (!payload) { return [message("Preparing the run…"), ""]; }
     if (payload.error) { return [message(payload.error), ""]; }
@@ -167,6 +167,16 @@
                    y: neurons.map(i => fromY[i]), customdata: neurons.map((_, k) => [-1, -1, -1, NaN, NaN, k]),
                    marker: {size: 7, color: "#000", symbol: "diamond"},
                    hovertemplate: "neuron %{customdata[5]:d}<extra></extra>"});
+    }
+    const current = changed && changed.run === payload.run && changed.layer === payload.layer && changed.epoch === e;
+    const ringed = current && Array.isArray(changed.pos) ?
+      changed.pos.filter(i => Number.isInteger(i) && i >= 0 && i < payload.n_samples) : [];
+    if (ringed.length) {
+      // the samples whose raw neighbourhoods changed most since the last epoch (the analysis panel's list)
+      parts.push([traces.length, ringed]);
+      traces.push({type: "scattergl", mode: "markers", name: "changed most", x: ringed.map(i => fromX[i]),
+                   y: ringed.map(i => fromY[i]), showlegend: true, hoverinfo: "skip",
+                   marker: {size: 14, color: "rgba(0,0,0,0)", line: {width: 2, color: SCRAMBLED}}});
     }
     const at = selected === null || selected === undefined ? -1 : payload.index.indexOf(selected);
     if (at >= 0 && flags.includes("trail")) {

@@ -8,7 +8,7 @@ from pathlib import Path
 import diskcache
 from dash import CeleryManager, Dash, dcc, html
 
-from dashboard import (controls, export, guard, inspector, jobs, map_panel, new_run, runs_panel, training_panel, url_state,
+from dashboard import (analysis_panel, controls, export, guard, inspector, jobs, map_panel, new_run, runs_panel, training_panel, url_state,
                        vae_panel)
 from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
@@ -55,6 +55,7 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     map_panel.register(app, ctx)
     inspector.register(app, ctx)
     training_panel.register(app, ctx)
+    analysis_panel.register(app, ctx)
     url_state.register(app, ctx)
     export.register(app, ctx)
     vae_panel.register(app, ctx)
@@ -87,5 +88,6 @@ def page(ctx: AppContext) -> html.Div:
             map_panel.layout(),
             html.Aside(className="side", children=[inspector.layout(), vae_panel.layout(), training_panel.layout()]),
         ]),
+        analysis_panel.layout(),
     ])
 

@@ -97,50 +97,117 @@ def activation_figure(activations: np.ndarray, layer_name: str) -> dict:
 EPOCH_MARK = "epoch"
 
 
+#: the curves of a layer's separation and faithfulness: (2-D score, raw-space twin, name, colour); the 2-D
+#: layout's score is drawn solid, its raw-space twin dashed in the same colour
+SCORE_TWINS = (("silhouette", "raw_silhouette", "silhouette", "#117733"),
+               ("nh", "raw_purity", "kNN class purity", "#88CCEE"),
+               ("ratio", "raw_ratio", "intra / inter distance", "#999933"),
+               ("trust", None, "trustworthiness", "#777777"))
+
+
 def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[float | None]], epoch: int,
                     layer_name: str) -> dict:
-    """Loss and accuracy over epochs (top) and the layer's class separation and the layout's faithfulness
-    (bottom: class silhouette, intra / inter-class distance ratio, trustworthiness), the current epoch marked
-    by the shape named :data:`EPOCH_MARK`.
+    """Loss and accuracy over epochs (top); the layer's class separation and the layout's faithfulness, each
+    2-D number of the layout (solid) beside its raw-space twin (dashed), with the held-out linear probe's
+    accuracy and its chance level (middle); the intrinsic dimension (bottom). The current epoch is marked by
+    the shape named :data:`EPOCH_MARK`.
 
     Parameters
     ----------
     metrics : list of dict
         Per epoch, as recorded (``train_loss``, ``test_loss``, and ``train_acc``, ``test_acc`` when classifying).
     scores : dict of list of float or None
-        ``silhouette``, ``ratio``, ``trust`` per epoch (None where not laid out yet), as
-        :func:`dashboard.service.scores` gives them.
+        Per epoch (None where not computed yet): the layout's ``silhouette``, ``nh``, ``ratio``, ``trust``
+        (:func:`dashboard.service.scores`) and the raw space's measures (:func:`analysis.stage.curves`:
+        ``raw_silhouette``, ``raw_purity``, ``raw_ratio``, ``probe_acc``, ``probe_chance``, ``twonn``).
     epoch : int
         The epoch on the slider.
     layer_name : str
     """
     epochs = list(range(len(metrics)))
 
-    def curve(values, name, colour, dash="solid", axes=("x", "y")):
+    def curve(values, name, colour, dash="solid", axes=("x", "y"), **extra):
         return dict(type="scatter", x=epochs, y=list(values), name=name, mode="lines+markers",
-                    line=dict(color=colour, dash=dash), marker=dict(size=4), xaxis=axes[0], yaxis=axes[1],
-                    connectgaps=False)
+                    line=dict(color=colour, dash=dash), marker=dict(size=3), xaxis=axes[0], yaxis=axes[1],
+                    connectgaps=False, **extra)
 
     data = [curve([m.get(key) for m in metrics], name, "#CC6677", dash)
             for key, name, dash in (("train_loss", "train loss", "dot"), ("test_loss", "test loss", "solid"))]
     if metrics and "test_acc" in metrics[0]:
         data += [curve([m.get(key) for m in metrics], name, "#332288", dash, ("x", "y2"))
                  for key, name, dash in (("train_acc", "train acc.", "dot"), ("test_acc", "test acc.", "solid"))]
-    data += [curve(scores.get(key, []), name, colour, axes=("x2", "y3"))
-             for key, name, colour in (("silhouette", f"silhouette ({layer_name})", "#117733"),
-                                       ("ratio", "intra / inter distance", "#999933"),
-                                       ("trust", "trustworthiness", "#777777"))]
+    for flat, raw, name, colour in SCORE_TWINS:
+        data.append(curve(scores.get(flat, []), f"{name} (2-D)" if raw else name, colour, axes=("x2", "y3"),
+                          legendgroup=name))
+        if raw:
+            data.append(curve(scores.get(raw, []), f"{name} (raw)", colour, "dash", ("x2", "y3"), legendgroup=name))
+    data += [curve(scores.get("probe_acc", []), f"linear probe ({layer_name})", "#882255", "dashdot",
+                   ("x2", "y3")),
+             curve(scores.get("probe_chance", []), "probe chance", "#BBBBBB", "dot", ("x2", "y3"),
+                   showlegend=False, hoverinfo="skip"),
+             curve(scores.get("twonn", []), "intrinsic dim. (TwoNN)", "#AA4499", axes=("x3", "y4"))]
     return _figure(
-        data, margin=dict(l=40, r=40, t=10, b=10), height=300, clickmode="event", hovermode="x unified",
-        legend=dict(orientation="h", y=-0.1, font=dict(size=10), entrywidth=0.33, entrywidthmode="fraction"),
-        xaxis=dict(domain=[0, 1], anchor="y", matches="x2", showticklabels=False),
-        xaxis2=dict(domain=[0, 1], anchor="y3"),
-        yaxis=dict(domain=[0.44, 1], anchor="x"),
+        data, margin=dict(l=40, r=40, t=10, b=10), height=420, clickmode="event", hovermode="x unified",
+        legend=dict(orientation="h", y=-0.06, font=dict(size=10), entrywidth=0.33, entrywidthmode="fraction"),
+        xaxis=dict(domain=[0, 1], anchor="y", matches="x3", showticklabels=False),
+        xaxis2=dict(domain=[0, 1], anchor="y3", matches="x3", showticklabels=False),
+        xaxis3=dict(domain=[0, 1], anchor="y4"),
+        yaxis=dict(domain=[0.68, 1], anchor="x"),
         yaxis2=dict(overlaying="y", side="right", anchor="x", range=[0, 1.02], tickvals=[0, 0.5, 1],
                     tickformat=".0%", showgrid=False),
-        yaxis3=dict(domain=[0, 0.36], anchor="x2"),
+        yaxis3=dict(domain=[0.2, 0.62], anchor="x2"),
+        yaxis4=dict(domain=[0, 0.15], anchor="x3", title=dict(text="dim.", font=dict(size=10))),
         shapes=[dict(type="line", name=EPOCH_MARK, xref="x", yref="paper", x0=epoch, x1=epoch, y0=0, y1=1,
                      line=dict(color="#555", width=1, dash="dash"))])
+
+
+def cka_figure(matrix: np.ndarray, names: Sequence[str], current: int, title: str, axis: str) -> dict:
+    """A linear-CKA heat map (``matrix`` (m, m), values in [0, 1]) over ``names`` (m,), the row and column of
+    ``current`` outlined; a click on a cell gives its column's index as the point's ``x``."""
+    m = len(names)
+    z = np.where(np.isfinite(matrix), matrix, np.nan).round(3)
+    return _figure([dict(type="heatmap", z=[[None if np.isnan(v) else float(v) for v in row] for row in z],
+                         x=list(range(m)), y=list(range(m)), zmin=0, zmax=1, colorscale="Viridis",
+                         colorbar=dict(thickness=8, len=0.9, title=dict(text="CKA", font=dict(size=10))),
+                         hovertemplate=f"{axis} %{{y}} vs %{{x}}: CKA %{{z:.2f}}<extra></extra>")],
+                   margin=dict(l=40, r=10, t=24, b=30), height=230,
+                   title=dict(text=title, font=dict(size=12), x=0.01),
+                   xaxis=dict(tickvals=list(range(m)), ticktext=list(names), constrain="domain", showgrid=False),
+                   yaxis=dict(tickvals=list(range(m)), ticktext=list(names), scaleanchor="x", autorange="reversed",
+                              showgrid=False),
+                   shapes=[dict(type="rect", xref="x", yref="y", x0=current - 0.5, x1=current + 0.5, y0=-0.5,
+                                y1=m - 0.5, line=dict(color="#CC3311", width=1.5)),
+                           dict(type="rect", xref="x", yref="y", x0=-0.5, x1=m - 0.5, y0=current - 0.5,
+                                y1=current + 0.5, line=dict(color="#CC3311", width=1.5))])
+
+
+#: the regions of a data map and their colours (easy, ambiguous, hard to learn)
+REGION_COLOURS = {"easy": "#44AA99", "ambiguous": "#DDCC77", "hard": "#CC6677"}
+
+
+def cartography_figure(variability: np.ndarray, confidence: np.ndarray, region: np.ndarray,
+                       sample_index: np.ndarray, scrambled: np.ndarray, regions: Sequence[str]) -> dict:
+    """The data map (Swayamdipta et al. 2020): each training sample at (variability, mean confidence in its
+    label), coloured by region; scrambled samples drawn as crosses. All arrays are (n,); ``customdata[0]`` of a
+    point is its sample index (a click selects it)."""
+    traces = []
+    for r, name in enumerate(regions):
+        for flagged in (False, True):
+            members = np.flatnonzero((region == r) & (np.asarray(scrambled, bool) == flagged))
+            if not len(members):
+                continue
+            traces.append(dict(
+                type="scattergl", mode="markers", x=_list(variability[members]), y=_list(confidence[members]),
+                name=f"{name}{' · scrambled' if flagged else ''} ({len(members)})",
+                customdata=[[int(sample_index[i])] for i in members],
+                marker=dict(size=7 if flagged else 5, color=REGION_COLOURS[name],
+                            symbol="x" if flagged else "circle", opacity=0.8, line=dict(width=0)),
+                hovertemplate="sample %{customdata[0]}<br>confidence %{y:.2f}<br>variability %{x:.2f}<extra></extra>"))
+    return _figure(traces, margin=dict(l=40, r=10, t=24, b=34), height=260,
+                   title=dict(text="data map: training samples over epochs", font=dict(size=12), x=0.01),
+                   xaxis=dict(title=dict(text="variability", font=dict(size=11)), range=[0, 0.5]),
+                   yaxis=dict(title=dict(text="confidence", font=dict(size=11)), range=[0, 1.02]),
+                   legend=dict(font=dict(size=10)))
 
 
 def kl_figure(kl_dim: np.ndarray, active: np.ndarray) -> dict:

@@ -202,17 +202,23 @@ def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("selected", "data"), Output("selected-neuron", "data"),
         Input("map", "clickData"), Input({"type": "neighbour", "sample": ALL}, "n_clicks"),
+        Input({"type": "changed", "sample": ALL}, "n_clicks"), Input("cartography", "clickData"),
         prevent_initial_call=True,
     )
-    def select(click, _neighbour_clicks):
-        """A sample (a node, a neighbour button) or a neuron (a black node of the neuron x sample graph)."""
+    def select(click, _neighbour_clicks, _changed_clicks, data_map_click):
+        """A sample (a node of the map or of the data map, a neighbour or "what changed" button) or a neuron (a
+        black node of the neuron x sample graph)."""
         trigger = callback_ctx.triggered_id
-        if isinstance(trigger, dict):  # a neighbour button; ignore its creation (n_clicks 0)
+        if isinstance(trigger, dict):  # a sample button; ignore its creation (n_clicks 0)
             if not any(t["value"] for t in callback_ctx.triggered):
                 return no_update, no_update
             return int(trigger["sample"]), None
+        if trigger == "cartography":
+            click = data_map_click
         try:
             custom = click["points"][0]["customdata"]
+            if trigger == "cartography":
+                return int(custom[0]), None
             return (None, int(custom[5])) if int(custom[0]) < 0 else (int(custom[0]), None)
         except (TypeError, KeyError, IndexError, ValueError):
             return no_update, no_update

@@ -173,5 +173,5 @@ def register(app: Dash, ctx: AppContext) -> None:
         ClientsideFunction(namespace="epochscope", function_name="render"),
         Output("map", "figure"), Output("frame-info", "children"),
         Input("sequence", "data"), Input("epoch-slider", "value"), Input("colour-by", "value"),
-        Input("map-flags", "value"), Input("selected", "data"), Input("edges", "data"),
+        Input("map-flags", "value"), Input("selected", "data"), Input("edges", "data"), Input("changed", "data"),
     )

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
+from analysis.representation import knn_class_purity, nearest_neighbours
+from analysis.stage import compute_measures
 from layout_engine.align import align_to, normalize
 from layout_engine.baselines import BASELINES
 from layout_engine.metrics import class_distance_ratio, class_silhouette, trustworthiness
@@ -36,13 +38,15 @@ TRAINING, LAYOUT, WAITING = "Training", "Laying out frames", "Following another 
 SILHOUETTE_POINTS = 600
 
 
-#: per-frame scores the training panel plots, each estimated on SILHOUETTE_POINTS samples
-SCORES = ("silhouette", "trust", "ratio")
+#: per-frame scores of a layout the training panel plots, each estimated on SILHOUETTE_POINTS samples: class
+#: silhouette, trustworthiness (k = 15), intra / inter-class distance ratio and neighbourhood hit (the 2-D twin of
+#: the raw space's kNN class purity, :mod:`analysis.measures`)
+SCORES = ("silhouette", "trust", "ratio", "nh")
 
 
 def frame_scores(X: np.ndarray, display: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-    """A frame's class silhouette, trustworthiness (k = 15) and intra / inter-class distance ratio, on a seeded
-    subset of :data:`SILHOUETTE_POINTS` samples (exact versions cost O(n^2) per frame).
+    """A frame's :data:`SCORES`, on a seeded subset of :data:`SILHOUETTE_POINTS` samples (exact versions cost
+    O(n^2) per frame).
 
     Parameters
     ----------
@@ -51,13 +55,23 @@ def frame_scores(X: np.ndarray, display: np.ndarray, labels: np.ndarray) -> dict
     display : ndarray of shape (n, 2)
         The frame's layout of the same samples.
     labels : ndarray of shape (n,)
+        The labels trained on (:func:`score_labels`), as the raw-space measures use.
     """
     n = len(labels)
     subset = np.sort(np.random.default_rng(0).choice(n, size=min(n, SILHOUETTE_POINTS), replace=False))
     k = min(15, (len(subset) - 1) // 2)
     trust = trustworthiness(X[subset], display[subset], n_neighbors=k) if k >= 1 else float("nan")
+    hit = (knn_class_purity(nearest_neighbours(display[subset], k)[0], labels[subset]).mean() if k >= 1
+           else float("nan"))
     return {"silhouette": np.array(class_silhouette(display[subset], labels[subset])),
-            "trust": np.array(trust), "ratio": np.array(class_distance_ratio(display[subset], labels[subset]))}
+            "trust": np.array(trust), "ratio": np.array(class_distance_ratio(display[subset], labels[subset])),
+            "nh": np.array(hit)}
+
+
+def score_labels(probe: dict[str, np.ndarray]) -> np.ndarray:
+    """The labels a layout is scored against: those trained on (the true class unless scrambled), so that a
+    shuffled-label control scores as chance, as its raw-space measures do."""
+    return probe.get("y_train", probe["y"])
 
 
 class JobStopped(RuntimeError):
@@ -132,7 +146,7 @@ def compute_baseline_frames(store: RunStore, info: RunInfo, layer: int, method: 
     per-frame tool allows). Cached like our frames; returns the number ready; stops when ``report`` says so."""
     if method not in BASELINES:
         raise ValueError(f"method must be one of {', '.join(BASELINES)}, got {method!r}")
-    labels = store.probe(info.run_id)["y"]
+    labels = score_labels(store.probe(info.run_id))
     previous, done = None, 0
     for epoch in range(info.epochs_done):
         index = _index_key(info.run_id, LayoutParams(), layer, epoch, method)
@@ -185,7 +199,7 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
     layers = list(range(len(info.layer_sizes))) if layers is None else layers
     total = len(layers) * info.epochs_done
     done = 0
-    labels = store.probe(info.run_id)["y"]
+    labels = score_labels(store.probe(info.run_id))
     n = len(labels)
     for layer in layers:
         key, frame, graph, previous_X = None, None, None, None
@@ -229,7 +243,8 @@ def cached_graph(store: RunStore, X: np.ndarray, params: LayoutParams) -> sp.csr
 
 def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Reporter | None = None,
             *, poll_s: float = 0.5) -> tuple[RunInfo, int]:
-    """Train the run of ``config`` if needed and lay out all its frames; returns its info and frames ready.
+    """Train the run of ``config`` if needed, lay out all its frames and measure them
+    (:func:`analysis.stage.compute_measures`); returns its info and frames ready.
 
     Only one job prepares a run at a time; another job for the same run follows its progress (stage
     :data:`WAITING`) and then finds everything cached.
@@ -247,7 +262,10 @@ def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Re
 
     try:
         info = ensure_run(store, config, locked_report)
-        return info, compute_frames(store, info, params, locked_report)
+        ready = compute_frames(store, info, params, locked_report)
+        if ready == len(info.layer_sizes) * info.epochs_done:
+            compute_measures(store, info, locked_report)
+        return info, ready
     finally:
         store.release_lock(lock, owner)
 

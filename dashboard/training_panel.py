@@ -1,9 +1,11 @@
-"""Training panel: loss, accuracy and the layer's class separation over epochs, linked to the epoch slider."""
+"""Training panel: loss, accuracy, the layer's class separation (each 2-D score beside its raw-space twin), its
+linear probe and intrinsic dimension over epochs, linked to the epoch slider."""
 
 from __future__ import annotations
 
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
+from analysis import stage
 from dashboard import figures, service
 from dashboard.context import AppContext
 
@@ -34,7 +36,8 @@ def register(app: Dash, ctx: AppContext) -> None:
             return figures.message_figure("Curves appear once the run is trained.")
         if not metrics or not 0 <= layer < len(run_ctx.config.layer_sizes):
             return figures.message_figure("Curves appear once the run is trained.")
-        scores = service.scores(store, run_ctx.run_id, layer, ctx.params)
+        scores = {**service.scores(store, run_ctx.run_id, layer, ctx.params),
+                  **stage.curves(store, run_ctx.run_id, layer)}
         return figures.training_figure(metrics, scores, epoch, run_ctx.config.layer_names[layer])
 
     app.clientside_callback(

@@ -12,7 +12,7 @@ from pathlib import Path
 from models.data import DATASETS, FILE, GENERATED, N_SAMPLES_RANGE, NOISE_RANGE
 
 #: bump when what a run records changes: it is part of every run id
-RECORDER_VERSION = 3
+RECORDER_VERSION = 4
 
 #: ``mlp``: classifier; ``vae``: beta-VAE; ``custom``: a user's model recorded by :mod:`models.recorder`
 MODELS = ("mlp", "vae", "custom")

@@ -94,7 +94,10 @@ def stratified_subset(y: np.ndarray, n: int, *, seed: int) -> np.ndarray:
     if n < n_classes or np.bincount(y).min() < 2:
         rng = np.random.default_rng(seed)
         return np.sort(rng.choice(len(y), size=n, replace=False)).astype(np.int64)
-    idx, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
+    # a random stream of its own: with the split's seed, the draw would repeat the train / test split's
+    # permutation and pick training samples only
+    stream = int(np.random.SeedSequence([seed, 0x9B0B]).generate_state(1)[0])
+    idx, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=stream)
     return np.sort(idx).astype(np.int64)
 
 

@@ -19,7 +19,10 @@ def scramble(X: np.ndarray, y: np.ndarray, kind: str, fraction: float, *, n_clas
     y : ndarray of shape (n_samples,), int
         True labels.
     kind : {"none", "labels", "noise", "permute"}
-        ``labels``: each affected sample gets a uniformly drawn *other* class (the network is trained on it);
+        ``labels``: each affected sample gets a label drawn uniformly over *all* classes, its own included (the
+        network is trained on it), so that a fully scrambled set is a true shuffled-label control: drawing only
+        among the other classes would tell the network which class a sample is not, and a network trained on
+        that ends far below chance on clean test data;
         ``noise``: Gaussian noise of std :data:`NOISE_STD`, clipped to [0, 1]; ``permute``: the sample's
         features in a random order of its own.
     fraction : float
@@ -34,7 +37,8 @@ def scramble(X: np.ndarray, y: np.ndarray, kind: str, fraction: float, *, n_clas
     y : ndarray of shape (n_samples,), int64
         Labels as trained on.
     flags : ndarray of shape (n_samples,), bool
-        True for the scrambled samples.
+        True for the scrambled samples (for label noise: those whose label was drawn again; about
+        ``1 / n_classes`` of them drew their own; :func:`changed_fraction` gives the share actually changed).
     """
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"scramble_fraction must be in 0..1, got {fraction}")
@@ -48,7 +52,7 @@ def scramble(X: np.ndarray, y: np.ndarray, kind: str, fraction: float, *, n_clas
     if kind == "labels":
         if n_classes < 2:
             raise ValueError("label noise needs at least two classes")
-        y[chosen] = (y[chosen] + rng.integers(1, n_classes, size=len(chosen))) % n_classes
+        y[chosen] = rng.integers(0, n_classes, size=len(chosen))
     elif kind == "noise":
         X[chosen] = np.clip(X[chosen] + rng.normal(scale=NOISE_STD, size=X[chosen].shape), 0.0, 1.0)
     elif kind == "permute":
@@ -57,3 +61,12 @@ def scramble(X: np.ndarray, y: np.ndarray, kind: str, fraction: float, *, n_clas
     else:
         raise ValueError(f"scramble must be one of none, labels, noise, permute, got {kind!r}")
     return X, y, flags
+
+
+def changed_fraction(X: np.ndarray, y: np.ndarray, X_used: np.ndarray, y_used: np.ndarray) -> float:
+    """Share of samples whose label or input differs between the clean data (``X`` (n, d), ``y`` (n,)) and the
+    data as trained on (``X_used``, ``y_used``): the scrambling actually applied, in [0, 1]."""
+    if len(y) == 0:
+        return 0.0
+    changed = (np.asarray(y) != np.asarray(y_used)) | np.any(np.asarray(X) != np.asarray(X_used), axis=1)
+    return float(changed.mean())

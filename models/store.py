@@ -134,6 +134,8 @@ class RunInfo:
     layer_sizes: tuple[int, ...]
     n_probe: int
     class_names: tuple[str, ...] = ()
+    #: numbers about the run given when it was created (``scramble_changed``: share of samples changed)
+    facts: dict[str, float] = field(default_factory=dict)
 
     @property
     def layer_names(self) -> tuple[str, ...]:
@@ -200,12 +202,14 @@ class RunStore:
 
     # -- runs -------------------------------------------------------------------------------------------
     def create_run(self, config: RunConfig, probe: dict[str, np.ndarray], layer_sizes: tuple[int, ...],
-                   class_names: Sequence[str] = ()) -> str:
+                   class_names: Sequence[str] = (), *, facts: dict[str, float] | None = None) -> str:
         """Start (or restart from scratch) the run of ``config``; returns its id.
 
         ``probe`` holds ``index`` (n_probe,), ``X`` (n_probe, n_features) as trained on, ``y`` (n_probe,) the
-        true class, and optionally ``y_train`` (n_probe,) the label trained on and ``scrambled`` (n_probe,)
-        bool, the samples :mod:`models.scramble` changed.
+        true class, and optionally ``y_train`` (n_probe,) the label trained on, ``scrambled`` (n_probe,)
+        bool, the samples :mod:`models.scramble` drew again, and ``in_train`` (n_probe,) bool, the probe
+        samples the network is trained on (the others are test samples). ``facts`` are numbers about the run
+        kept with it (:attr:`RunInfo.facts`, e.g. ``scramble_changed``, the share of samples scrambling changed).
         """
         run_id = config.run_id
         self.delete_run(run_id)
@@ -216,7 +220,7 @@ class RunStore:
         meta = {"state": "training", "epochs_done": 0, "created": time.time(), "message": "",
                 "writer": process_owner(), "updated": time.time(),
                 "layer_sizes": list(layer_sizes), "n_probe": int(len(probe["index"])),
-                "class_names": [str(c) for c in class_names]}
+                "class_names": [str(c) for c in class_names], "facts": dict(facts or {})}
         with self.runs.transact():
             self.runs.set(f"run/{run_id}/config", config.to_json())
             self.runs.set(f"run/{run_id}/probe", encode_arrays(probe))
@@ -306,7 +310,7 @@ class RunStore:
         return RunInfo(run_id=run_id, config=config, state=state, epochs_done=meta["epochs_done"],
                        created=meta["created"], message=meta["message"],
                        layer_sizes=tuple(meta["layer_sizes"]), n_probe=meta["n_probe"],
-                       class_names=tuple(meta.get("class_names", ())))
+                       class_names=tuple(meta.get("class_names", ())), facts=dict(meta.get("facts", {})))
 
     def list_runs(self) -> list[RunInfo]:
         """All stored runs, newest first."""

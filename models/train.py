@@ -5,7 +5,8 @@ given seed; uses CUDA when asked for or, with ``device="auto"``, when present.
 
 What an epoch records, for the probe set (see :class:`models.store.EpochRecord`):
 
-- MLP: each hidden layer's activations; predictions and confidence; sensitivity (:mod:`models.sensitivity`)
+- MLP: each hidden layer's activations; predictions and confidence; ``label_prob``, the probability given to
+  the label trained on (dataset cartography, :mod:`analysis.cartography`); sensitivity (:mod:`models.sensitivity`)
   as ``sens{l}`` (gradient norm per sample) and ``gxa{l}`` (gradient x activation per sample and unit);
   train / test loss and accuracy.
 - VAE: each encoder layer's activations and the posterior mean ``z`` (the last "layer"); ``logvar``;
@@ -31,7 +32,7 @@ from models import vae
 from models.config import RunConfig
 from models.data import Dataset, load_dataset
 from models.mlp import MLP
-from models.scramble import scramble
+from models.scramble import changed_fraction, scramble
 from models.sensitivity import sensitivity
 from models.store import EpochRecord, RunStore, lock_owner
 
@@ -148,9 +149,12 @@ def record_classifier(model: MLP, epoch: int, X_probe: torch.Tensor, y_probe: to
     model.eval()
     with torch.no_grad():
         logits, activations = model(X_probe)
-        confidence, predictions = torch.softmax(logits, dim=1).max(dim=1)
+        probs = torch.softmax(logits, dim=1)
+        confidence, predictions = probs.max(dim=1)
+        label_prob = probs.gather(1, y_probe[:, None])[:, 0]
     norms, gxa = sensitivity(model, X_probe, y_probe)
-    extras = {f"sens{i}": n for i, n in enumerate(norms)} | {f"gxa{i}": g for i, g in enumerate(gxa)}
+    extras = ({f"sens{i}": n for i, n in enumerate(norms)} | {f"gxa{i}": g for i, g in enumerate(gxa)}
+              | {"label_prob": label_prob.cpu().numpy().astype(np.float32)})
     return EpochRecord(epoch=epoch, activations=[a.cpu().numpy().astype(np.float32) for a in activations],
                        predictions=predictions.cpu().numpy().astype(np.int64),
                        confidence=confidence.cpu().numpy().astype(np.float32), metrics=metrics, extras=extras)
@@ -240,7 +244,8 @@ def _train(config: RunConfig, store: RunStore, progress: ProgressCallback | None
     X_probe, y_probe = tensors(prepared.X, prepared.y, data.probe_idx)
     prior_z = torch.randn(N_PRIOR, config.latent, generator=torch.Generator().manual_seed(config.seed)).to(device)
     probe = {"index": data.probe_idx, "X": prepared.X[data.probe_idx], "y": data.y[data.probe_idx],
-             "y_train": prepared.y[data.probe_idx], "scrambled": prepared.scrambled[data.probe_idx]}
+             "y_train": prepared.y[data.probe_idx], "scrambled": prepared.scrambled[data.probe_idx],
+             "in_train": np.isin(data.probe_idx, data.train_idx)}
     run_id = config.run_id
     blob = store.resume_state(run_id) if store.has_run(run_id) else None
     if blob is not None:
@@ -248,7 +253,10 @@ def _train(config: RunConfig, store: RunStore, progress: ProgressCallback | None
         logger.info("Resuming run %s after epoch %d (%d epochs) on %s", run_id, start - 1, config.epochs, device)
     else:
         start = 0
-        store.create_run(config, probe, config.layer_sizes, data.class_names)
+        changed = changed_fraction(data.X, data.y, prepared.X, prepared.y)
+        store.create_run(config, probe, config.layer_sizes, data.class_names, facts={"scramble_changed": changed})
+        if config.scramble != "none":
+            logger.info("Scrambling (%s) changed %.1f%% of the samples", config.scramble, 100 * changed)
         logger.info("Training run %s (%d epochs) on %s", run_id, config.epochs, device)
 
     def record(epoch: int) -> None:

@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from analysis import stage
 from dashboard import figures, service
 from dashboard.inspector import N_NEIGHBOURS, sample_view
 from dashboard.url_state import parse
@@ -72,10 +73,18 @@ def test_figure_builders_draw_a_digit_features_activations_and_curves(store_copy
     assert all(len(v) == 4 and all(s is not None for s in v) for v in scores.values())
     assert all(0.5 < t <= 1 for t in scores["trust"]) and all(0 < r < 1.5 for r in scores["ratio"])
     assert scores["ratio"][-1] < scores["ratio"][0]  # classes pull apart over training
-    fig = plotly_js(figures.training_figure(metrics, scores, 2, "h1"))
+    assert all(0 < h <= 1 for h in scores["nh"])
+    curves = stage.curves(store_copy, tiny_config.run_id, 0)
+    assert all(len(v) == 4 and all(s is not None for s in v) for v in curves.values())
+    fig = plotly_js(figures.training_figure(metrics, {**scores, **curves}, 2, "h1"))
     names = [t.name for t in fig.data]
-    assert names == ["train loss", "test loss", "train acc.", "test acc.", "silhouette (h1)",
-                     "intra / inter distance", "trustworthiness"]
+    assert names == ["train loss", "test loss", "train acc.", "test acc.", "silhouette (2-D)", "silhouette (raw)",
+                     "kNN class purity (2-D)", "kNN class purity (raw)", "intra / inter distance (2-D)",
+                     "intra / inter distance (raw)", "trustworthiness", "linear probe (h1)", "probe chance",
+                     "intrinsic dim. (TwoNN)"]
+    # every 2-D score has its raw-space twin, drawn in the same colour, dashed
+    for flat, raw in ((4, 5), (6, 7), (8, 9)):
+        assert fig.data[flat].line.color == fig.data[raw].line.color and fig.data[raw].line.dash == "dash"
     assert any(shape.x0 == 2 for shape in fig.layout.shapes)  # the current epoch is marked
 
 

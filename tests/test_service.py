@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from dash import no_update
 
+from analysis import stage
 from dashboard import service
 from dashboard.context import AppContext
 from dashboard.map_panel import sequence_update
@@ -17,7 +18,9 @@ def test_prepare_lays_out_every_frame_then_reuses_the_cache(store_copy, tiny_con
     info, ready = service.prepare(store_copy, tiny_config, FAST, lambda s, d, t: stages.append((s, d, t)))
     total = len(tiny_config.hidden) * (tiny_config.epochs + 1)
     assert ready == total == service.count_ready(store_copy, info, FAST)
-    assert stages[-1] == (service.LAYOUT, total, total)
+    assert (service.LAYOUT, total, total) in stages
+    assert stages[-1] == (stage.MEASURING, total + 1, total + 1)  # every frame measured, then the run's CKA
+    assert stage.count_measured(store_copy, info) == total and stage.run_cka(store_copy, info.run_id) is not None
     view = service.frame_view(store_copy, tiny_config.run_id, 1, tiny_config.epochs, FAST)
     assert view.coords.shape == (240, 2) and np.isfinite(view.silhouette)
     assert view.silhouette > 0.1  # trained classes separate in the last hidden layer
@@ -28,6 +31,7 @@ def test_prepare_lays_out_every_frame_then_reuses_the_cache(store_copy, tiny_con
     monkeypatch.setattr(service, "next_frame", tripwire)
     monkeypatch.setattr(service, "build_graph", tripwire)
     monkeypatch.setattr(service, "train", tripwire)
+    monkeypatch.setattr(stage, "measure_frame", tripwire)
     assert service.prepare(store_copy, tiny_config, FAST)[1] == total
 
 

@@ -1,0 +1,100 @@
+"""What is measured for one frame (a layer at an epoch), as one pure function of its activations and labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.representation import (chance_accuracy, class_overlap, knn_class_purity, linear_probe,
+                                     nearest_neighbours, twonn_dimension)
+from layout_engine.metrics import class_distance_ratio, class_silhouette
+
+#: k of the raw-space kNN tables (purity, overlap, what changed), as the layout's graph
+N_NEIGHBORS = 15
+#: silhouette and distance ratio are estimated on a seeded subset of this many samples (exact: O(n^2))
+SUBSET_POINTS = 600
+#: scalar measures of a frame, each a curve over epochs in the page
+SCALARS = ("probe_acc", "probe_chance", "twonn", "raw_silhouette", "raw_ratio", "raw_purity")
+
+
+@dataclass(frozen=True)
+class ProbeLabels:
+    """The labels every measure is taken against, and the split of the linear probe.
+
+    Attributes
+    ----------
+    trained : ndarray of shape (n,), int
+        The label each probe sample is trained on (the true class unless scrambled): separation is measured
+        against what the network is asked to separate, so a shuffled-label control reads as chance.
+    true : ndarray of shape (n,), int
+        The true class.
+    fit : ndarray of shape (n,), bool
+        Samples the probe is fitted on (the network's training samples, with their trained labels); the others
+        (test samples, never trained on) score it against their true class, as the run's test accuracy does.
+    n_classes : int
+    """
+
+    trained: np.ndarray
+    true: np.ndarray
+    fit: np.ndarray
+    n_classes: int
+
+    @classmethod
+    def from_probe(cls, probe: dict[str, np.ndarray], n_classes: int | None = None) -> "ProbeLabels":
+        """From a stored probe set (:meth:`models.store.RunStore.probe`); a run whose probe set holds no test
+        samples (recorded from your own loop, without ``in_train``) is split 80 / 20 by a seeded draw."""
+        true = np.asarray(probe["y"], np.int64)
+        trained = np.asarray(probe.get("y_train", true), np.int64)
+        fit = np.asarray(probe.get("in_train", np.ones(len(true), bool)), bool)
+        if fit.all() or not fit.any():  # no held-out samples recorded: hold out a seeded fifth of the probe
+            fit = np.random.default_rng(0).random(len(true)) < 0.8
+        n_classes = n_classes or int(max(true.max(initial=0), trained.max(initial=0))) + 1
+        return cls(trained=trained, true=true, fit=fit, n_classes=n_classes)
+
+    def digest_bytes(self) -> bytes:
+        """What a cached measure depends on besides the activations."""
+        return b"".join(np.ascontiguousarray(a).tobytes() for a in (self.trained, self.true, self.fit)) + \
+            str(self.n_classes).encode()
+
+
+def measure_frame(X: np.ndarray, labels: ProbeLabels, *,
+                  probe_init: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Every measure of one frame.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        The layer's activations of the probe samples.
+    labels : ProbeLabels
+    probe_init : ndarray, optional
+        Start weights of the linear probe (the previous epoch's): see :func:`analysis.representation.linear_probe`.
+
+    Returns
+    -------
+    measures : dict of ndarray
+        Scalars (0-d) :data:`SCALARS`: ``probe_acc`` (held-out linear probe accuracy), ``probe_chance`` (the
+        commonest class's share of the held-out samples), ``twonn`` (intrinsic dimension), ``raw_silhouette``
+        and ``raw_ratio`` (class silhouette and intra / inter-class distance ratio of the activations, on
+        :data:`SUBSET_POINTS` samples), ``raw_purity`` (mean kNN class purity, the raw twin of the layout's
+        neighbourhood hit); and ``overlap`` (n_classes, n_classes) (:func:`class_overlap`) and ``knn`` (n, k)
+        int32, each sample's raw nearest neighbours (what changed between epochs).
+    probe_weights : ndarray
+        The probe's weights, to start the next epoch's fit from.
+    """
+    n = len(X)
+    k = min(N_NEIGHBORS, n - 1)
+    idx, dist = nearest_neighbours(X, k)
+    subset = np.sort(np.random.default_rng(0).choice(n, size=min(n, SUBSET_POINTS), replace=False))
+    fit = labels.fit
+    acc, weights = linear_probe(X[fit], labels.trained[fit], X[~fit], labels.true[~fit],
+                                n_classes=labels.n_classes, init=probe_init)
+    measures = {
+        "probe_acc": np.array(acc), "probe_chance": np.array(chance_accuracy(labels.trained[fit], labels.true[~fit])),
+        "twonn": np.array(twonn_dimension(dist)),
+        "raw_silhouette": np.array(class_silhouette(X[subset], labels.trained[subset])),
+        "raw_ratio": np.array(class_distance_ratio(X[subset], labels.trained[subset])),
+        "raw_purity": np.array(knn_class_purity(idx, labels.trained).mean()),
+        "overlap": class_overlap(idx, labels.trained, labels.n_classes), "knn": idx,
+    }
+    return measures, weights

@@ -1,0 +1,148 @@
+"""Analysis panel: what the numbers say about the frame on show.
+
+Written observations (from :mod:`analysis.observations`), linear CKA between layers at this epoch and between
+epochs of this layer (click a cell: go there), the samples whose raw neighbourhoods changed most since the last
+epoch (click one: select it; they are ringed on the map) and the data map of the training samples (click one:
+select it). Everything is measured by the background job (:mod:`analysis.stage`) and only read here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from dash import Dash, Input, Output, ctx as callback_ctx, dcc, html, no_update
+
+from analysis import stage
+from analysis.cartography import REGIONS, region_shares
+from analysis.observations import observe
+from dashboard import figures
+from dashboard.context import AppContext
+
+#: samples listed under "what changed"
+N_CHANGED = 10
+WAITING = "Measured once the frames are laid out."
+
+
+def layout() -> html.Div:
+    graph_config = {"displayModeBar": False}
+    return html.Div(className="analysis", children=[
+        html.H3("What the numbers say"),
+        html.Div(id="observations", className="observations",
+                 children=html.P(WAITING, className="empty")),
+        html.Div(className="analysis-grid", children=[
+            dcc.Graph(id="cka-layers", figure=figures.message_figure(""), config=graph_config),
+            dcc.Graph(id="cka-epochs", figure=figures.message_figure(""), config=graph_config),
+            html.Div(className="changed", children=[
+                html.H4("What changed since the last epoch"),
+                html.Div(id="what-changed", children=html.P(WAITING, className="empty")),
+            ]),
+            html.Div(className="cartography", children=[
+                dcc.Graph(id="cartography", figure=figures.message_figure(""), config=graph_config),
+                html.P(id="cartography-summary", className="muted"),
+            ]),
+        ]),
+        dcc.Store(id="changed"),
+    ])
+
+
+def observations_view(store, run_id: str, layer: int, epoch: int) -> html.Ul | html.P:
+    """The frame's written observations, one list item each."""
+    sentences = observe(stage.frame_evidence(store, run_id, layer, epoch))
+    if not sentences:
+        return html.P("Nothing stands out in this frame by the thresholds the observations use.", className="empty")
+    return html.Ul([html.Li(text) for text in sentences], className="facts")
+
+
+def changed_view(found: dict | None, class_names) -> tuple[list, list[int]]:
+    """The ranked, clickable list of :func:`analysis.stage.what_changed` and the probe positions to ring."""
+    if found is None:
+        return [html.P("Epoch 0 has no previous epoch; later epochs list here the samples whose raw-space "
+                       "neighbours changed most.", className="empty")], []
+    rows = [html.Button(f"{s['sample']} ({figures.class_name(class_names, s['label'])}) · {100 * s['change']:.0f}%",
+                        id={"type": "changed", "sample": s["sample"]}, className="button button-small",
+                        title=f"{100 * s['change']:.0f}% of its {15} nearest neighbours replaced")
+            for s in found["samples"]]
+    head = html.P(f"{100 * found['mean']:.1f}% of all neighbours replaced on average; most changed:",
+                  className="muted")
+    return [head, html.Div(rows, className="neighbours")], [s["pos"] for s in found["samples"]]
+
+
+def cartography_view(store, run_id: str, class_names) -> tuple[dict, str]:
+    """The data map's figure and its summary line (shares of the relabelled vs clean training samples found hard
+    to learn)."""
+    found = stage.run_cartography(store, run_id)
+    if found is None:
+        return figures.message_figure("The data map needs a trained classifier's recorded label probabilities."), ""
+    carto, members = found
+    probe = store.probe(run_id)
+    labels = stage.probe_labels(store, store.run_info(run_id))
+    relabelled = (labels.trained != labels.true)[members]
+    figure = figures.cartography_figure(carto.variability, carto.confidence, carto.region, probe["index"][members],
+                                        relabelled, REGIONS)
+    shares = region_shares(carto.region, {"relabelled": relabelled, "clean": ~relabelled})
+    counts = " · ".join(f"{name} {np.mean(carto.region == i):.0%}" for i, name in enumerate(REGIONS))
+    summary = f"{len(members)} training samples: {counts}."
+    if relabelled.any():
+        summary += (f" Hard to learn: {shares['relabelled']['hard']:.0%} of the {int(relabelled.sum())} relabelled "
+                    f"samples against {shares['clean']['hard']:.0%} of the clean ones.")
+    return figure, summary
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(
+        Output("observations", "children"), Output("cka-layers", "figure"), Output("cka-epochs", "figure"),
+        Output("what-changed", "children"), Output("changed", "data"),
+        Input("run-picker", "value"), Input("layer-slider", "value"), Input("epoch-slider", "value"),
+        Input("job-message", "children"),
+    )
+    def update(run, layer, epoch, _job):
+        empty = figures.message_figure("")
+        try:
+            run_ctx = ctx.for_run(run)
+            layer, epoch = int(layer), int(epoch)
+            store = run_ctx.store
+            info = store.run_info(run_ctx.run_id)
+            if stage.count_measured(store, info) == 0:
+                return html.P(WAITING, className="empty"), empty, empty, html.P(WAITING, className="empty"), None
+            text = observations_view(store, run_ctx.run_id, layer, epoch)
+        except (KeyError, TypeError, ValueError) as exc:
+            return (html.P(f"No observations here: {exc.args[0] if exc.args else exc}", className="empty"),
+                    empty, empty, [], None)
+        cka = stage.run_cka(store, run_ctx.run_id)
+        names = info.layer_names
+        if cka is None:
+            by_layer = by_epoch = figures.message_figure("CKA once every frame is measured.")
+        else:
+            by_layer = figures.cka_figure(cka["by_layer"][epoch], names, layer,
+                                          f"CKA between layers · epoch {epoch}", "layer")
+            by_epoch = figures.cka_figure(cka["by_epoch"][layer], [str(e) for e in range(info.epochs_done)], epoch,
+                                          f"CKA between epochs · {names[layer]}", "epoch")
+        changed, ring = changed_view(stage.what_changed(store, run_ctx.run_id, layer, epoch, N_CHANGED),
+                                     run_ctx.class_names)
+        return text, by_layer, by_epoch, changed, {"run": run_ctx.run_id, "layer": layer, "epoch": epoch, "pos": ring}
+
+    @app.callback(
+        Output("cartography", "figure"), Output("cartography-summary", "children"),
+        Input("run-picker", "value"), Input("job-message", "children"),
+    )
+    def update_cartography(run, _job):
+        try:
+            run_ctx = ctx.for_run(run)
+            return cartography_view(run_ctx.store, run_ctx.run_id, run_ctx.class_names)
+        except (KeyError, TypeError, ValueError):
+            return figures.message_figure("The data map appears once the run is trained."), ""
+
+    @app.callback(
+        Output("layer-slider", "value", allow_duplicate=True), Output("epoch-slider", "value", allow_duplicate=True),
+        Input("cka-layers", "clickData"), Input("cka-epochs", "clickData"),
+        prevent_initial_call=True,
+    )
+    def jump(layer_click, epoch_click):
+        """A click on a CKA cell moves to its column: that layer (between layers) or that epoch (between
+        epochs)."""
+        trigger = callback_ctx.triggered_id
+        click = layer_click if trigger == "cka-layers" else epoch_click
+        try:
+            to = int(click["points"][0]["x"])
+        except (TypeError, KeyError, IndexError, ValueError):
+            return no_update, no_update
+        return (to, no_update) if trigger == "cka-layers" else (no_update, to)
