@@ -6,14 +6,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.representation import (chance_accuracy, class_overlap, knn_class_purity, linear_probe,
-                                     nearest_neighbours, twonn_dimension)
-from layout_engine.metrics import class_distance_ratio, class_silhouette
+from analysis.representation import (chance_accuracy, class_overlap, class_separation, knn_class_purity,
+                                     linear_probe, twonn_dimension)
+from layout_engine.graph import nearest_neighbours
 
 #: k of the raw-space kNN tables (purity, overlap, what changed), as the layout's graph
 N_NEIGHBORS = 15
 #: silhouette and distance ratio are estimated on a seeded subset of this many samples (exact: O(n^2))
 SUBSET_POINTS = 600
+#: the linear probe is fitted on at most this many of the training samples (a seeded subset)
+PROBE_FIT_POINTS = 1000
 #: scalar measures of a frame, each a curve over epochs in the page
 SCALARS = ("probe_acc", "probe_chance", "twonn", "raw_silhouette", "raw_ratio", "raw_purity")
 
@@ -30,8 +32,9 @@ class ProbeLabels:
     true : ndarray of shape (n,), int
         The true class.
     fit : ndarray of shape (n,), bool
-        Samples the probe is fitted on (the network's training samples, with their trained labels); the others
-        (test samples, never trained on) score it against their true class, as the run's test accuracy does.
+        Samples the probe is fitted on (the network's training samples, with their trained labels, at most
+        :data:`PROBE_FIT_POINTS` of them); the others (test samples, never trained on) score it against their
+        true class, as the run's test accuracy does.
     n_classes : int
     """
 
@@ -58,8 +61,8 @@ class ProbeLabels:
             str(self.n_classes).encode()
 
 
-def measure_frame(X: np.ndarray, labels: ProbeLabels, *,
-                  probe_init: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def measure_frame(X: np.ndarray, labels: ProbeLabels, *, probe_init: np.ndarray | None = None,
+                  neighbours: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Every measure of one frame.
 
     Parameters
@@ -69,6 +72,9 @@ def measure_frame(X: np.ndarray, labels: ProbeLabels, *,
     labels : ProbeLabels
     probe_init : ndarray, optional
         Start weights of the linear probe (the previous epoch's): see :func:`analysis.representation.linear_probe`.
+    neighbours : (indices, distances), each (n, k), optional
+        The samples' :data:`N_NEIGHBORS` (capped at n - 1) Euclidean nearest neighbours, when already found
+        (the layout's kNN graph is built from the same table).
 
     Returns
     -------
@@ -84,16 +90,19 @@ def measure_frame(X: np.ndarray, labels: ProbeLabels, *,
     """
     n = len(X)
     k = min(N_NEIGHBORS, n - 1)
-    idx, dist = nearest_neighbours(X, k)
+    idx, dist = nearest_neighbours(X, k) if neighbours is None else neighbours
     subset = np.sort(np.random.default_rng(0).choice(n, size=min(n, SUBSET_POINTS), replace=False))
-    fit = labels.fit
-    acc, weights = linear_probe(X[fit], labels.trained[fit], X[~fit], labels.true[~fit],
+    fit = np.flatnonzero(labels.fit)
+    if len(fit) > PROBE_FIT_POINTS:
+        fit = np.sort(np.random.default_rng(1).choice(fit, size=PROBE_FIT_POINTS, replace=False))
+    held_out = ~labels.fit
+    acc, weights = linear_probe(X[fit], labels.trained[fit], X[held_out], labels.true[held_out],
                                 n_classes=labels.n_classes, init=probe_init)
+    silhouette, ratio = class_separation(X[subset], labels.trained[subset])
     measures = {
-        "probe_acc": np.array(acc), "probe_chance": np.array(chance_accuracy(labels.trained[fit], labels.true[~fit])),
+        "probe_acc": np.array(acc), "probe_chance": np.array(chance_accuracy(labels.trained[fit], labels.true[held_out])),
         "twonn": np.array(twonn_dimension(dist)),
-        "raw_silhouette": np.array(class_silhouette(X[subset], labels.trained[subset])),
-        "raw_ratio": np.array(class_distance_ratio(X[subset], labels.trained[subset])),
+        "raw_silhouette": np.array(silhouette), "raw_ratio": np.array(ratio),
         "raw_purity": np.array(knn_class_purity(idx, labels.trained).mean()),
         "overlap": class_overlap(idx, labels.trained, labels.n_classes), "knn": idx,
     }

@@ -24,7 +24,8 @@ PLATEAU_TOLERANCE, PLATEAU_EPOCHS = 0.02, 3
 OVERLAP_MIN = 0.02
 #: a layer has "settled" from the first epoch after which its CKA with its final epoch stays at or above this
 SETTLED_CKA = 0.95
-#: a layer's probe accuracy is said to exceed the next layer's by at least this
+#: a layer's probe accuracy is said to exceed the next layer's by at least this, when it reads the labels at all
+#: (NO_SEPARATION_OVER_CHANCE above chance)
 PROBE_DROP = 0.02
 #: overfitting: a train-test accuracy gap of at least OVERFIT_GAP that widened by OVERFIT_WIDENING from its low
 OVERFIT_GAP, OVERFIT_WIDENING = 0.05, 0.03
@@ -164,7 +165,7 @@ def probe_drop(ev: Evidence) -> str | None:
     if here is None or deeper is None:
         return None
     drop = here["probe_acc"] - deeper["probe_acc"]
-    if not drop >= PROBE_DROP:
+    if not drop >= PROBE_DROP or here["probe_acc"] - here["probe_chance"] < NO_SEPARATION_OVER_CHANCE:
         return None
     return (f"{ev.layer_names[ev.layer]}'s probe accuracy ({_pct(here['probe_acc'])}) exceeds the next layer "
             f"{ev.layer_names[ev.layer + 1]}'s ({_pct(deeper['probe_acc'])}) by {100 * drop:.1f} points.")

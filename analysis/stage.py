@@ -3,6 +3,8 @@ background job and cached by content like layouts, then read back for the page.
 
 Keys in the store's derived cache (evicted least recently used, recomputed by the next job):
 
+- ``knn/<engine version>/<metric>/<k>/<activation hash>``: a frame's exact kNN table, shared with the layout's
+  graph (:func:`cached_neighbours`).
 - ``measure/<version>/<activation hash>/<labels hash>``: :func:`analysis.measures.measure_frame`'s arrays.
 - ``measures/<run>/<layer>/<epoch>``: points at the frame's measure key.
 - ``cka/<version>/<hash of every activation hash>``: ``by_epoch`` (layers, epochs, epochs), CKA between the
@@ -20,10 +22,11 @@ from collections.abc import Callable
 import numpy as np
 
 from analysis.cartography import Cartography, cartography
-from analysis.measures import SCALARS, ProbeLabels, measure_frame
+from analysis.measures import N_NEIGHBORS, SCALARS, ProbeLabels, measure_frame
 from analysis.observations import Evidence
 from analysis.representation import cka_matrix, neighbourhood_change
-from layout_engine.pipeline import content_hash
+from layout_engine.graph import nearest_neighbours
+from layout_engine.pipeline import ENGINE_VERSION, content_hash
 from models.store import RunInfo, RunStore
 
 logger = logging.getLogger(__name__)
@@ -33,10 +36,23 @@ ANALYSIS_VERSION = "1"
 #: the job's stage name while measuring
 MEASURING = "Measuring representations"
 #: CKA is computed on a seeded subset of this many probe samples (n x n Gram matrices)
-CKA_POINTS = 800
+CKA_POINTS = 500
 
 #: ``report(stage, done, total) -> stop?``, as the layout job's
 Reporter = Callable[[str, int, int], bool | None]
+
+
+def cached_neighbours(store: RunStore, X: np.ndarray, n_neighbors: int,
+                      metric: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
+    """The exact kNN table of ``X`` (:func:`layout_engine.graph.nearest_neighbours`: indices and distances, each
+    (n, k)) from the store, found and stored when missing; shared by the layout's graph and the measures."""
+    key = f"knn/{ENGINE_VERSION}/{metric}/{n_neighbors}/{content_hash(X)}"
+    cached = store.get_derived(key)
+    if cached is not None:
+        return cached["indices"], cached["distances"]
+    indices, distances = nearest_neighbours(X, n_neighbors, metric=metric)
+    store.put_derived(key, {"indices": indices, "distances": distances})
+    return indices, distances
 
 
 def probe_labels(store: RunStore, info: RunInfo) -> ProbeLabels:
@@ -82,7 +98,8 @@ def compute_measures(store: RunStore, info: RunInfo, report: Reporter | None = N
                 X = store.activations(info.run_id, epoch, layer)
                 key = measure_key(X, labels)
                 if key not in store.derived:
-                    measures, weights = measure_frame(X, labels, probe_init=weights)
+                    neighbours = cached_neighbours(store, X, min(N_NEIGHBORS, len(X) - 1))
+                    measures, weights = measure_frame(X, labels, probe_init=weights, neighbours=neighbours)
                     store.put_derived(key, measures)
                 store.derived.set(index, key)
             else:

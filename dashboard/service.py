@@ -7,6 +7,7 @@ follow its progress.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -16,10 +17,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from analysis.representation import knn_class_purity, nearest_neighbours
-from analysis.stage import compute_measures
+from analysis.representation import knn_class_purity
+from analysis.stage import cached_neighbours, compute_measures
 from layout_engine.align import align_to, normalize
 from layout_engine.baselines import BASELINES
+from layout_engine.graph import knn_graph, nearest_neighbours
 from layout_engine.metrics import class_distance_ratio, class_silhouette, trustworthiness
 from layout_engine.pipeline import Frame, LayoutParams, build_graph, content_hash, frame_key, graph_key, next_frame
 from models.config import RunConfig
@@ -72,6 +74,35 @@ def score_labels(probe: dict[str, np.ndarray]) -> np.ndarray:
     """The labels a layout is scored against: those trained on (the true class unless scrambled), so that a
     shuffled-label control scores as chance, as its raw-space measures do."""
     return probe.get("y_train", probe["y"])
+
+
+#: bump when a score's definition changes: part of every score key
+SCORES_VERSION = "2"
+
+
+def score_key(layout_key: str, labels: np.ndarray) -> str:
+    """Cache key of a layout's :data:`SCORES` against ``labels``: two runs can share a layout (the same
+    activations, e.g. at epoch 0 of a run and of its shuffled-label control) but not its scores."""
+    digest = hashlib.sha256(np.ascontiguousarray(labels, dtype=np.int64).tobytes()).hexdigest()[:16]
+    return f"scores/{SCORES_VERSION}/{hashlib.sha256(layout_key.encode()).hexdigest()[:24]}/{digest}"
+
+
+def ensure_scores(store: RunStore, layout_key: str, X: np.ndarray, display: np.ndarray,
+                  labels: np.ndarray) -> dict[str, np.ndarray]:
+    """The scores of the layout under ``layout_key`` (``display`` (n_nodes, 2), samples first) against
+    ``labels`` (n,), computed and stored when missing."""
+    key = score_key(layout_key, labels)
+    cached = store.get_derived(key)
+    if cached is None:
+        cached = frame_scores(X, display[:len(labels)], labels)
+        store.put_derived(key, cached)
+    return cached
+
+
+def read_scores(store: RunStore, layout_key: str | None, labels: np.ndarray) -> dict[str, float] | None:
+    """The stored :data:`SCORES` of a layout against ``labels``, or ``None`` while not computed."""
+    cached = store.get_derived(score_key(layout_key, labels)) if layout_key is not None else None
+    return None if cached is None else {name: float(cached[name]) for name in SCORES if name in cached}
 
 
 class JobStopped(RuntimeError):
@@ -156,9 +187,9 @@ def compute_baseline_frames(store: RunStore, info: RunInfo, layer: int, method: 
         if cached is None:
             coords = BASELINES[method](X, random_state=0)
             display = normalize(coords) if previous is None else align_to(coords, previous)
-            cached = {"raw": coords, "display": display, "churn": np.array(np.nan),
-                      **frame_scores(X, display, labels)}
+            cached = {"raw": coords, "display": display, "churn": np.array(np.nan)}
             store.put_derived(key, cached)
+        ensure_scores(store, key, X, cached["display"], labels)
         previous = cached["display"]
         store.derived.set(index, key)
         done += 1
@@ -200,7 +231,6 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
     total = len(layers) * info.epochs_done
     done = 0
     labels = score_labels(store.probe(info.run_id))
-    n = len(labels)
     for layer in layers:
         key, frame, graph, previous_X = None, None, None, None
         for epoch in range(info.epochs_done):
@@ -212,14 +242,11 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
                     graph = cached_graph(store, previous_X, params)
                 previous_graph, graph = graph, cached_graph(store, X, params)
                 frame, _ = next_frame(X, params, frame, previous_graph=previous_graph, graph=graph)
-                store.put_derived(key, {"raw": frame.raw, "display": frame.display, "churn": np.array(frame.churn),
-                                        **frame_scores(X, frame.display[:n], labels)})
+                store.put_derived(key, {"raw": frame.raw, "display": frame.display, "churn": np.array(frame.churn)})
             else:
-                if any(name not in cached for name in SCORES):  # laid out by a build that scored less
-                    cached = {**cached, **frame_scores(X, cached["display"][:n], labels)}
-                    store.put_derived(key, cached)
                 frame = Frame(index=epoch, raw=cached["raw"], display=cached["display"], churn=float(cached["churn"]))
                 graph = None
+            ensure_scores(store, key, X, frame.display, labels)
             previous_X = X
             store.derived.set(_index_key(info.run_id, params, layer, epoch), key)
             done += 1
@@ -235,7 +262,12 @@ def cached_graph(store: RunStore, X: np.ndarray, params: LayoutParams) -> sp.csr
     cached = store.get_derived(key)
     if cached is not None:
         return sp.csr_matrix((cached["data"], cached["indices"], cached["indptr"]), shape=tuple(cached["shape"]))
-    graph = build_graph(X, params)
+    if params.graph == "knn":  # from the kNN table the measures share
+        k = min(params.n_neighbors, len(X) - 1)
+        graph = knn_graph(X, n_neighbors=k, metric=params.metric,
+                          neighbours=cached_neighbours(store, X, k, params.metric) if k >= 1 else None)
+    else:
+        graph = build_graph(X, params)
     store.put_derived(key, {"data": graph.data, "indices": graph.indices, "indptr": graph.indptr,
                             "shape": np.array(graph.shape)})
     return graph
@@ -337,15 +369,17 @@ def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutPar
                    keys: list[str | None], ready: list[int]) -> dict:
     run_id = info.run_id
     probe = store.probe(run_id)
+    labels = score_labels(probe)
     metrics = store.metrics(run_id)
     frames = {}
     for epoch in ready:
         cached = store.get_derived(keys[epoch])
-        if cached is None:  # evicted or corrupt since: the job lays it out again
+        scored = read_scores(store, keys[epoch], labels)
+        if cached is None or scored is None:  # evicted or corrupt since: the job lays it out again
             continue
         found = store.arrays(run_id, epoch, ["predictions", "confidence", f"x_sens{layer}"])  # one read
         frame = {"x": _rounded(cached["display"][:, 0], 4), "y": _rounded(cached["display"][:, 1], 4),
-                 "silhouette": round(float(cached["silhouette"]), 4), "metrics": metrics[epoch]}
+                 "silhouette": round(scored["silhouette"], 4), "metrics": metrics[epoch]}
         if "predictions" in found:
             frame.update(pred=found["predictions"].tolist(), conf=_rounded(found["confidence"], 3))
         if f"x_sens{layer}" in found:
@@ -374,11 +408,11 @@ def scores(store: RunStore, run_id: str, layer: int, params: LayoutParams,
            method: str = "ours") -> dict[str, list[float | None]]:
     """Per recorded epoch, each of :data:`SCORES` of the layer's layout, ``None`` where it is not laid out."""
     out: dict[str, list[float | None]] = {name: [] for name in SCORES}
+    labels = score_labels(store.probe(run_id))
     for epoch in range(store.run_info(run_id).epochs_done):
-        key = store.derived.get(_index_key(run_id, params, layer, epoch, method))
-        cached = store.get_derived(key) if key is not None else None
+        found = read_scores(store, store.derived.get(_index_key(run_id, params, layer, epoch, method)), labels) or {}
         for name in SCORES:
-            out[name].append(None if cached is None or name not in cached else float(cached[name]))
+            out[name].append(found.get(name))
     return out
 
 
@@ -389,7 +423,8 @@ def frame_view(store: RunStore, run_id: str, layer: int, epoch: int, params: Lay
     if cached is None:
         return None
     probe = store.probe(run_id)
+    found = read_scores(store, key, score_labels(probe)) or {}
     predictions, confidence, metrics = store.outputs(run_id, epoch)
     return FrameView(coords=cached["display"], labels=probe["y"], predictions=predictions,
                      confidence=confidence, sample_index=probe["index"],
-                     silhouette=float(cached["silhouette"]), metrics=metrics)
+                     silhouette=found.get("silhouette", float("nan")), metrics=metrics)

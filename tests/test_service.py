@@ -1,5 +1,7 @@
 """The service layer, without a browser."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from dash import no_update
@@ -9,6 +11,7 @@ from dashboard import service
 from dashboard.context import AppContext
 from dashboard.map_panel import sequence_update
 from layout_engine.pipeline import LayoutParams
+from models.train import train
 
 FAST = LayoutParams(n_iter=80, warm_n_iter=20)
 
@@ -30,6 +33,7 @@ def test_prepare_lays_out_every_frame_then_reuses_the_cache(store_copy, tiny_con
 
     monkeypatch.setattr(service, "next_frame", tripwire)
     monkeypatch.setattr(service, "build_graph", tripwire)
+    monkeypatch.setattr(service, "knn_graph", tripwire)
     monkeypatch.setattr(service, "train", tripwire)
     monkeypatch.setattr(stage, "measure_frame", tripwire)
     assert service.prepare(store_copy, tiny_config, FAST)[1] == total
@@ -40,6 +44,7 @@ def test_changing_force_parameters_recomputes_layouts_not_the_run_or_the_graphs(
     service.prepare(store_copy, tiny_config, FAST)
     monkeypatch.setattr(service, "train", lambda *a, **k: pytest.fail("the run was retrained"))
     monkeypatch.setattr(service, "build_graph", lambda *a, **k: pytest.fail("a kNN graph was rebuilt"))
+    monkeypatch.setattr(service, "knn_graph", lambda *a, **k: pytest.fail("a kNN graph was rebuilt"))
     other = LayoutParams(n_iter=60, warm_n_iter=10, repulsion=1.5)
     info = store_copy.run_info(tiny_config.run_id)
     assert service.count_ready(store_copy, info, other) == 0
@@ -110,13 +115,27 @@ def test_out_of_range_layers_get_a_message_not_an_error(store_copy, tiny_config,
     assert payload == {"error": message} and poll_disabled is True
 
 
-def test_frames_cached_without_todays_scores_get_them_from_the_next_job(store_copy, tiny_config):
+def test_a_layout_two_runs_share_is_scored_against_each_runs_own_labels(store_copy, tiny_config):
+    """Epoch 0 of a run and of its shuffled-label control has the same activations, so the same cached layout;
+    its scores must still follow each run's labels (the control's trained labels are noise)."""
+    control = replace(tiny_config, scramble="labels", scramble_fraction=1.0)
+    train(control, store_copy)
+    for config in (tiny_config, control):
+        service.compute_frames(store_copy, store_copy.run_info(config.run_id), FAST)
+    index = f"frames/{{}}/{FAST.digest()}/0/0"
+    assert store_copy.derived.get(index.format(tiny_config.run_id)) == store_copy.derived.get(index.format(control.run_id))
+    # neighbourhood hit: the share of a sample's 2-D neighbours with its label (chance: 1 in 10)
+    real = service.scores(store_copy, tiny_config.run_id, 0, FAST)["nh"][0]
+    shuffled = service.scores(store_copy, control.run_id, 0, FAST)["nh"][0]
+    assert real > 0.5 and shuffled < 0.2
+
+
+def test_scores_evicted_from_the_cache_come_back_with_the_next_job(store_copy, tiny_config):
     run = tiny_config.run_id
     info = store_copy.run_info(run)
     service.compute_frames(store_copy, info, FAST)
     key = store_copy.derived.get(f"frames/{run}/{FAST.digest()}/1/2")
-    older = {k: v for k, v in store_copy.get_derived(key).items() if k not in ("trust", "ratio")}
-    store_copy.put_derived(key, older)  # as an older build stored it
+    store_copy.derived.delete(service.score_key(key, service.score_labels(store_copy.probe(run))))
     assert service.scores(store_copy, run, 1, FAST)["trust"][2] is None
     service.compute_frames(store_copy, info, FAST)
     scores = service.scores(store_copy, run, 1, FAST)
