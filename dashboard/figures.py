@@ -136,27 +136,32 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
     if metrics and "test_acc" in metrics[0]:
         data += [curve([m.get(key) for m in metrics], name, "#332288", dash, ("x", "y2"))
                  for key, name, dash in (("train_acc", "train acc.", "dot"), ("test_acc", "test acc.", "solid"))]
-    for flat, raw, name, colour in SCORE_TWINS:
+    for flat, raw, name, colour in SCORE_TWINS:  # one legend entry per pair: solid 2-D, dashed raw (annotated)
         data.append(curve(scores.get(flat, []), f"{name} (2-D)" if raw else name, colour, axes=("x2", "y3"),
-                          legendgroup=name))
+                          legendgroup=name, legendgrouptitle=None))
         if raw:
-            data.append(curve(scores.get(raw, []), f"{name} (raw)", colour, "dash", ("x2", "y3"), legendgroup=name))
-    data += [curve(scores.get("probe_acc", []), f"linear probe ({layer_name})", "#882255", "dashdot",
+            data.append(curve(scores.get(raw, []), f"{name} (raw)", colour, "dash", ("x2", "y3"), legendgroup=name,
+                              showlegend=False))
+    data += [curve(scores.get("probe_acc", []), "linear probe (raw)", "#882255", "dashdot",
                    ("x2", "y3")),
              curve(scores.get("probe_chance", []), "probe chance", "#BBBBBB", "dot", ("x2", "y3"),
                    showlegend=False, hoverinfo="skip"),
-             curve(scores.get("twonn", []), "intrinsic dim. (TwoNN)", "#AA4499", axes=("x3", "y4"))]
+             curve(scores.get("twonn", []), "TwoNN dimension", "#AA4499", axes=("x3", "y4"))]
     return _figure(
-        data, margin=dict(l=40, r=40, t=10, b=10), height=420, clickmode="event", hovermode="x unified",
-        legend=dict(orientation="h", y=-0.06, font=dict(size=10), entrywidth=0.33, entrywidthmode="fraction"),
+        data, margin=dict(l=40, r=40, t=10, b=10), height=500, clickmode="event", hovermode="x unified",
+        legend=dict(orientation="h", y=-0.07, font=dict(size=10), entrywidth=0.5, entrywidthmode="fraction",
+                    traceorder="normal"),
         xaxis=dict(domain=[0, 1], anchor="y", matches="x3", showticklabels=False),
         xaxis2=dict(domain=[0, 1], anchor="y3", matches="x3", showticklabels=False),
         xaxis3=dict(domain=[0, 1], anchor="y4"),
-        yaxis=dict(domain=[0.68, 1], anchor="x"),
+        yaxis=dict(domain=[0.71, 1], anchor="x"),
         yaxis2=dict(overlaying="y", side="right", anchor="x", range=[0, 1.02], tickvals=[0, 0.5, 1],
                     tickformat=".0%", showgrid=False),
         yaxis3=dict(domain=[0.2, 0.62], anchor="x2"),
         yaxis4=dict(domain=[0, 0.15], anchor="x3", title=dict(text="dim.", font=dict(size=10))),
+        annotations=[dict(text=f"{layer_name}: solid = 2-D layout, dashed = raw space", xref="paper", yref="paper",
+                          x=0, y=0.635, xanchor="left", yanchor="bottom", showarrow=False,
+                          font=dict(size=10, color="#555"))],
         shapes=[dict(type="line", name=EPOCH_MARK, xref="x", yref="paper", x0=epoch, x1=epoch, y0=0, y1=1,
                      line=dict(color="#555", width=1, dash="dash"))])
 
@@ -166,15 +171,16 @@ def cka_figure(matrix: np.ndarray, names: Sequence[str], current: int, title: st
     ``current`` outlined; a click on a cell gives its column's index as the point's ``x``."""
     m = len(names)
     z = np.where(np.isfinite(matrix), matrix, np.nan).round(3)
+    ticks = list(range(0, m, max(1, round(m / 8))))  # about eight labels, whatever the size
     return _figure([dict(type="heatmap", z=[[None if np.isnan(v) else float(v) for v in row] for row in z],
                          x=list(range(m)), y=list(range(m)), zmin=0, zmax=1, colorscale="Viridis",
                          colorbar=dict(thickness=8, len=0.9, title=dict(text="CKA", font=dict(size=10))),
                          hovertemplate=f"{axis} %{{y}} vs %{{x}}: CKA %{{z:.2f}}<extra></extra>")],
                    margin=dict(l=40, r=10, t=24, b=30), height=230,
                    title=dict(text=title, font=dict(size=12), x=0.01),
-                   xaxis=dict(tickvals=list(range(m)), ticktext=list(names), constrain="domain", showgrid=False),
-                   yaxis=dict(tickvals=list(range(m)), ticktext=list(names), scaleanchor="x", autorange="reversed",
-                              showgrid=False),
+                   xaxis=dict(tickvals=ticks, ticktext=[names[i] for i in ticks], constrain="domain", showgrid=False),
+                   yaxis=dict(tickvals=ticks, ticktext=[names[i] for i in ticks], scaleanchor="x",
+                              autorange="reversed", showgrid=False),
                    shapes=[dict(type="rect", xref="x", yref="y", x0=current - 0.5, x1=current + 0.5, y0=-0.5,
                                 y1=m - 0.5, line=dict(color="#CC3311", width=1.5)),
                            dict(type="rect", xref="x", yref="y", x0=-0.5, x1=m - 0.5, y0=current - 0.5,

@@ -1,5 +1,5 @@
-"""Job panel: trains the run if needed and lays out all its frames in a background callback, with a
-progress bar in the page, a progress bar in the terminal, and a cancel button."""
+"""Job panel: trains the run if needed, lays out all its frames and measures them in a background callback, with
+a progress bar in the page, a progress bar in the terminal, and a cancel button."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from tqdm import tqdm
 
+from analysis.stage import count_measured
 from dashboard import service
 from dashboard.context import AppContext
 from dashboard.map_panel import METHOD_LABELS, layout_params, sequence_problem
@@ -70,6 +71,7 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None
     try:
         info, ready = service.prepare(store, ctx.config, ctx.params, report)
         final = store.metrics(info.run_id)[-1]
+        measured = count_measured(store, info)
     except (StoreFull, RunBusy) as exc:
         return f"Cannot train {ctx.run_id}: {exc}"
     finally:
@@ -77,10 +79,10 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None
         store.close()
     total = len(info.layer_sizes) * info.epochs_done
     if info.state == "diverged":
-        return f"{info.message} · {ready}/{total} frames ready"
+        return f"{info.message} · {ready}/{total} frames ready · {measured}/{total} measured"
     score = (f"test accuracy {final['test_acc']:.1%}" if "test_acc" in final
              else f"test loss {final['test_loss']:.3f}" if "test_loss" in final else "recorded")
-    return f"{ready}/{total} frames ready · {score} after {info.epochs_done - 1} epochs"
+    return f"{ready}/{total} frames ready · {measured}/{total} measured · {score} after {info.epochs_done - 1} epochs"
 
 
 def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_progress: Callable[[str], None]) -> str:

@@ -80,8 +80,8 @@ def test_figure_builders_draw_a_digit_features_activations_and_curves(store_copy
     names = [t.name for t in fig.data]
     assert names == ["train loss", "test loss", "train acc.", "test acc.", "silhouette (2-D)", "silhouette (raw)",
                      "kNN class purity (2-D)", "kNN class purity (raw)", "intra / inter distance (2-D)",
-                     "intra / inter distance (raw)", "trustworthiness", "linear probe (h1)", "probe chance",
-                     "intrinsic dim. (TwoNN)"]
+                     "intra / inter distance (raw)", "trustworthiness", "linear probe (raw)", "probe chance",
+                     "TwoNN dimension"]
     # every 2-D score has its raw-space twin, drawn in the same colour, dashed
     for flat, raw in ((4, 5), (6, 7), (8, 9)):
         assert fig.data[flat].line.color == fig.data[raw].line.color and fig.data[raw].line.dash == "dash"
