@@ -399,3 +399,62 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     assert dash_duo.find_element("#new-upload-error").text == ""
     dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 0", timeout=60)
     assert dash_duo.get_logs() == []
+
+
+def test_the_numbers_say_what_the_map_shows_and_link_to_it(dash_duo, trained_store_dir, tiny_config, tmp_path):
+    from analysis import stage
+    from analysis.observations import observe
+    from models.store import RunStore
+
+    start_on_trained_run(dash_duo, trained_store_dir, tiny_config, tmp_path)
+    dash_duo.wait_for_contains_text("#job-message", "8/8 measured", timeout=90)
+    press(dash_duo, "epoch-slider", Keys.END)
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 3", timeout=20)
+
+    # the observations on the page are the ones the numbers give (read from the same store)
+    store = RunStore(tmp_path / "store")
+    expected = observe(stage.frame_evidence(store, tiny_config.run_id, 0, 3))
+    n_training = int(store.probe(tiny_config.run_id)["in_train"].sum())
+    store.close()
+    assert expected, "the tiny run's last frame should clear at least one observation's threshold"
+    WebDriverWait(dash_duo.driver, 20).until(
+        lambda d: [li.text for li in d.find_elements("css selector", "#observations li")] == expected)
+
+    # what changed: a ranked list, the same samples ringed on the map; a click selects the sample
+    buttons = WebDriverWait(dash_duo.driver, 20).until(
+        lambda d: d.find_elements("css selector", "#what-changed button"))
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(
+        "const t = document.querySelector('#map .js-plotly-plot')._fullData.find(t => t.name === 'changed most');"
+        f"return t && t.x.length === {len(buttons)};"))
+    changes = [int(b.text.rsplit("· ", 1)[1].rstrip("%")) for b in buttons]
+    assert changes == sorted(changes, reverse=True) and changes[0] > 0
+    first = buttons[0].text.split(" ")[0]
+    buttons[0].click()
+    dash_duo.wait_for_contains_text("#inspector-body", f"Sample {first}", timeout=20)
+
+    # a click on a CKA cell goes there: the layer (between layers), the epoch (between epochs)
+    def click(graph_id: str, x: int) -> None:
+        WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+            f"const gd = document.querySelector('#{graph_id} .js-plotly-plot');"
+            "return gd && gd._fullData && gd._fullData.length > 0;"))
+        dash_duo.driver.execute_script(
+            f"document.querySelector('#{graph_id} .js-plotly-plot')"
+            f".emit('plotly_click', {{points: [{{x: {x}, y: 0, curveNumber: 0, pointNumber: [0, {x}]}}]}});")
+
+    click("cka-layers", 1)
+    dash_duo.wait_for_contains_text("#frame-info", "h2 (12 units), epoch 3", timeout=20)
+    click("cka-epochs", 1)
+    dash_duo.wait_for_contains_text("#frame-info", "h2 (12 units), epoch 1", timeout=20)
+
+    # the data map: a point per training sample; a click on one selects it
+    n_points = dash_duo.driver.execute_script(
+        "return document.querySelector('#cartography .js-plotly-plot')._fullData.reduce((n, t) => n + t.x.length, 0);")
+    assert n_points == n_training
+    sample = dash_duo.driver.execute_script(
+        "const gd = document.querySelector('#cartography .js-plotly-plot'); const c = gd._fullData[0].customdata[0];"
+        "gd.emit('plotly_click', {points: [{x: 0, y: 0, curveNumber: 0, pointNumber: 0, customdata: c}]});"
+        "return c[0];")
+    dash_duo.wait_for_contains_text("#inspector-body", f"Sample {sample}", timeout=20)
+    assert "training samples" in dash_duo.find_element("#cartography-summary").text
+    screenshot(dash_duo, "analysis")
+    assert dash_duo.get_logs() == []
