@@ -32,7 +32,7 @@ def nearest_neighbours(X: np.ndarray, n_neighbors: int, *, metric: str = "euclid
     -------
     indices : ndarray of shape (n_samples, k), int32
         Neighbours, nearest first (the sample itself left out, wherever duplicates put it).
-    distances : ndarray of shape (n_samples, k), float32
+    distances : ndarray of shape (n_samples, k), float64
     """
     X = check_points(X)
     n = X.shape[0]
@@ -42,9 +42,10 @@ def nearest_neighbours(X: np.ndarray, n_neighbors: int, *, metric: str = "euclid
         raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     brute = metric == "cosine" or n <= BRUTE_MAX_SAMPLES
     nn = NearestNeighbors(n_neighbors=int(n_neighbors) + 1, metric=metric, algorithm="brute" if brute else "auto")
+    X = np.asarray(X, dtype=np.float64)  # brute force in float32 would move distances by 1e-7: other graphs
     dist, idx = nn.fit(X).kneighbors(X)
     dist, idx = _drop_self(dist, idx, int(n_neighbors))
-    return idx.astype(np.int32), dist.astype(np.float32)
+    return idx.astype(np.int32), dist
 
 
 def knn_graph(X: np.ndarray, *, n_neighbors: int = 15, metric: str = "euclidean",

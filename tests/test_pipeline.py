@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from layout_engine.align import align_to, normalize
-from layout_engine.metrics import displacement
+from layout_engine.metrics import displacement, trustworthiness
 from layout_engine.pipeline import LayoutParams, frame_key, layout_frame, layout_sequence, next_frame
 
 
@@ -37,7 +37,7 @@ def test_what_the_network_did_not_change_holds_still_and_what_it_changed_moves(b
     first, graph = next_frame(X, LayoutParams())
     independent = displacement(layout_frame(X, LayoutParams(random_state=1)), first.raw)
     for anchor in (0.0, 3.0):
-        params = LayoutParams(anchor=anchor)
+        params = LayoutParams(anchor=anchor, guard=None)  # the warm start itself (the guard may restart it)
         same, _ = next_frame(X, params, first, previous_graph=graph)
         jumped, _ = next_frame(moved_part, params, first, previous_graph=graph)
         # an unchanged epoch: the warm start is at equilibrium and sampling noise repeats (common random
@@ -45,6 +45,23 @@ def test_what_the_network_did_not_change_holds_still_and_what_it_changed_moves(b
         assert displacement(same.raw, first.raw) < (0.1 if anchor == 0 else 0.05) * independent
         step = np.linalg.norm(jumped.display - first.display, axis=1)
         assert np.median(step[:10]) > 8 * np.median(step[70:])
+
+
+def test_a_warm_frame_never_loses_more_than_the_guard_to_a_cold_layout_of_the_same_frame(blobs):
+    X, _ = blobs
+    drifted = X.copy()
+    drifted[:40] = X[60:100] + 0.01  # a third of the samples change blob: the warm start lags
+    first, graph = next_frame(X, LayoutParams())
+    for guard in (0.0, 0.002):
+        frame, _ = next_frame(drifted, LayoutParams(guard=guard), first, previous_graph=graph)
+        cold = layout_frame(drifted, LayoutParams())
+        assert trustworthiness(drifted, frame.raw) >= trustworthiness(drifted, cold) - guard - 1e-9
+        if frame.restarted:  # the cold layout, aligned to the previous frame for display
+            np.testing.assert_allclose(frame.raw, cold)
+    unchecked, _ = next_frame(drifted, LayoutParams(guard=None), first, previous_graph=graph)
+    assert not unchecked.restarted
+    with pytest.raises(ValueError, match="guard"):
+        LayoutParams(guard=2.0)
 
 
 def test_sequence_stops_when_asked(blobs):
