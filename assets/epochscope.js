@@ -111,6 +111,26 @@
     window.requestAnimationFrame(tick);
   }
 
+  function ringedNodes(payload, epoch, changed) {
+    // probe positions of the analysis panel's "what changed" list, if it is this frame's
+    const current = payload && changed && changed.run === payload.run && changed.layer === payload.layer &&
+      changed.epoch === epoch && payload.graph !== undefined;
+    return current && Array.isArray(changed.pos) ?
+      changed.pos.filter(i => Number.isInteger(i) && i >= 0 && i < payload.n_samples) : [];
+  }
+
+  function ringChanged(changed, payload, epoch) {
+    // rings the "what changed" samples on the map as drawn, by a restyle of its "changed most" trace: no redraw
+    const gd = document.querySelector("#map .js-plotly-plot");
+    const at = gd && Array.isArray(gd.data) ? gd.data.findIndex(t => t.name === "changed most") : -1;
+    const frame = payload && payload.frames && payload.frames[String(epoch)];
+    if (at < 0 || !frame) { return window.dash_clientside.no_update; }
+    const ringed = ringedNodes(payload, Number(epoch), changed);
+    window.Plotly.restyle(gd, {x: [ringed.map(i => frame.x[i])], y: [ringed.map(i => frame.y[i])],
+                               showlegend: ringed.length > 0}, [at]);
+    return window.dash_clientside.no_update;
+  }
+
   function render(payload, epoch, colour, flags, selected, edges, changed) {
     const noUpdate = window.dash_clientside.no_update;
     if (!payload) { return [message("Preparing the run…"), ""]; }
@@ -168,16 +188,13 @@
                    marker: {size: 7, color: "#000", symbol: "diamond"},
                    hovertemplate: "neuron %{customdata[5]:d}<extra></extra>"});
     }
-    const current = changed && changed.run === payload.run && changed.layer === payload.layer && changed.epoch === e;
-    const ringed = current && Array.isArray(changed.pos) ?
-      changed.pos.filter(i => Number.isInteger(i) && i >= 0 && i < payload.n_samples) : [];
-    if (ringed.length) {
-      // the samples whose raw neighbourhoods changed most since the last epoch (the analysis panel's list)
-      parts.push([traces.length, ringed]);
-      traces.push({type: "scattergl", mode: "markers", name: "changed most", x: ringed.map(i => fromX[i]),
-                   y: ringed.map(i => fromY[i]), showlegend: true, hoverinfo: "skip",
-                   marker: {size: 14, color: "rgba(0,0,0,0)", line: {width: 2, color: SCRAMBLED}}});
-    }
+    // the samples whose raw neighbourhoods changed most since the last epoch (the analysis panel's list): always a
+    // trace, empty until the list for this frame arrives (ringChanged fills it in without a redraw)
+    const ringed = ringedNodes(payload, e, changed);
+    if (ringed.length) { parts.push([traces.length, ringed]); }
+    traces.push({type: "scattergl", mode: "markers", name: "changed most", x: ringed.map(i => fromX[i]),
+                 y: ringed.map(i => fromY[i]), showlegend: ringed.length > 0, hoverinfo: "skip",
+                 marker: {size: 14, color: "rgba(0,0,0,0)", line: {width: 2, color: SCRAMBLED}}});
     const at = selected === null || selected === undefined ? -1 : payload.index.indexOf(selected);
     if (at >= 0 && flags.includes("trail")) {
       // the selected sample's path over the epochs so far (display frames are aligned epoch to epoch)
@@ -209,6 +226,14 @@
     const caption = payload.name + ", epoch " + e + ": class silhouette of the layout " + frame.silhouette.toFixed(2) +
       " · " + scores + loss + payload.labels.length + " probe samples";
     return [figure, caption];
+  }
+
+  function edgesRequest(flags, run, layer, epoch, graph, current) {
+    // the frame whose edges the server should send, only while edges are shown (null once they are turned off)
+    if (!(Array.isArray(flags) && flags.includes("edges"))) {
+      return current === null || current === undefined ? window.dash_clientside.no_update : null;
+    }
+    return {run: run, layer: layer, epoch: epoch, graph: graph};
   }
 
   function urlState(run, layer, epoch, colour, graph, method, selected, search) {
@@ -249,11 +274,50 @@
     return window.dash_clientside.no_update;
   }
 
+  const REST_MS = 150;
+  let restTimer = null;
+
+  function markCka(epoch) {
+    // the CKA maps follow the epoch without a redraw from the server (dashboard/figures.py cka_layers_figure):
+    // the layers' map swaps in the epoch's matrix, the epochs' map moves its outline (shapes named "current-*")
+    const layers = document.querySelector("#cka-layers .js-plotly-plot");
+    const all = layers && layers.layout && layers.layout.meta && layers.layout.meta.cka;
+    if (all && all[epoch]) {
+      window.Plotly.update(layers, {z: [all[epoch]]}, {"title.text": "CKA between layers · epoch " + epoch}, [0]);
+    }
+    const epochs = document.querySelector("#cka-epochs .js-plotly-plot");
+    const shapes = epochs && epochs.layout && epochs.layout.shapes;
+    if (Array.isArray(shapes)) {
+      const move = {};
+      shapes.forEach((s, k) => {
+        if (s.name === "current-col") { move["shapes[" + k + "].x0"] = epoch - 0.5; move["shapes[" + k + "].x1"] = epoch + 0.5; }
+        if (s.name === "current-row") { move["shapes[" + k + "].y0"] = epoch - 0.5; move["shapes[" + k + "].y1"] = epoch + 0.5; }
+      });
+      if (Object.keys(move).length) { window.Plotly.relayout(epochs, move); }
+    }
+  }
+
+  function restEpoch(epoch) {
+    // once the slider has rested REST_MS: the epoch into the `epoch-rested` store, so panels drawn on the server
+    // (the analysis panel) follow the epoch without a round trip per step of a scrub, and the CKA maps' marks
+    // (not while Play runs: the map gets the main thread to itself; the last epoch played rests and updates them)
+    window.clearTimeout(restTimer);
+    restTimer = window.setTimeout(() => {
+      const button = document.getElementById("play-button");
+      if (button && button.textContent.includes("Pause")) { return; }
+      window.dash_clientside.set_props("epoch-rested", {data: epoch});
+      markCka(Number(epoch));
+    }, REST_MS);
+    return window.dash_clientside.no_update;
+  }
+
   function playSpeed(speed) {
     return Math.round(700 / Number(speed || 1));
   }
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    epochscope: {render: render, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch, playSpeed: playSpeed},
+    epochscope: {render: render, ringChanged: ringChanged, edgesRequest: edgesRequest, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch,
+                 restEpoch: restEpoch,
+                 playSpeed: playSpeed},
   });
 })();

@@ -9,7 +9,7 @@ select it). Everything is measured by the background job (:mod:`analysis.stage`)
 from __future__ import annotations
 
 import numpy as np
-from dash import Dash, Input, Output, ctx as callback_ctx, dcc, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, ctx as callback_ctx, dcc, html, no_update
 
 from analysis import stage
 from analysis.cartography import REGIONS, region_shares
@@ -41,6 +41,7 @@ def layout() -> html.Div:
             ]),
         ]),
         dcc.Store(id="changed"),
+        dcc.Store(id="epoch-rested"),  # the epoch slider's value once it rests (assets/epochscope.js restEpoch)
     ])
 
 
@@ -89,36 +90,54 @@ def cartography_view(store, run_id: str, class_names) -> tuple[dict, str]:
 
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
-        Output("observations", "children"), Output("cka-layers", "figure"), Output("cka-epochs", "figure"),
-        Output("what-changed", "children"), Output("changed", "data"),
-        Input("run-picker", "value"), Input("layer-slider", "value"), Input("epoch-slider", "value"),
+        Output("observations", "children"), Output("what-changed", "children"), Output("changed", "data"),
+        Input("run-picker", "value"), Input("layer-slider", "value"), Input("epoch-rested", "data"),
         Input("job-message", "children"),
     )
     def update(run, layer, epoch, _job):
-        empty = figures.message_figure("")
+        """The frame's observations and what changed (after the epoch slider rests: a scrub asks once)."""
+        if epoch is None:
+            return (no_update,) * 3
         try:
             run_ctx = ctx.for_run(run)
             layer, epoch = int(layer), int(epoch)
             store = run_ctx.store
-            info = store.run_info(run_ctx.run_id)
-            if stage.count_measured(store, info) == 0:
-                return html.P(WAITING, className="empty"), empty, empty, html.P(WAITING, className="empty"), None
+            if stage.count_measured(store, store.run_info(run_ctx.run_id)) == 0:
+                return html.P(WAITING, className="empty"), html.P(WAITING, className="empty"), None
             text = observations_view(store, run_ctx.run_id, layer, epoch)
         except (KeyError, TypeError, ValueError) as exc:
-            return (html.P(f"No observations here: {exc.args[0] if exc.args else exc}", className="empty"),
-                    empty, empty, [], None)
-        cka = stage.run_cka(store, run_ctx.run_id)
-        names = info.layer_names
-        if cka is None:
-            by_layer = by_epoch = figures.message_figure("CKA once every frame is measured.")
-        else:
-            by_layer = figures.cka_figure(cka["by_layer"][epoch], names, layer,
-                                          f"CKA between layers · epoch {epoch}", "layer")
-            by_epoch = figures.cka_figure(cka["by_epoch"][layer], [str(e) for e in range(info.epochs_done)], epoch,
-                                          f"CKA between epochs · {names[layer]}", "epoch")
+            return html.P(f"No observations here: {exc.args[0] if exc.args else exc}", className="empty"), [], None
         changed, ring = changed_view(stage.what_changed(store, run_ctx.run_id, layer, epoch, N_CHANGED),
                                      run_ctx.class_names)
-        return text, by_layer, by_epoch, changed, {"run": run_ctx.run_id, "layer": layer, "epoch": epoch, "pos": ring}
+        return text, changed, {"run": run_ctx.run_id, "layer": layer, "epoch": epoch, "pos": ring}
+
+    @app.callback(
+        Output("cka-layers", "figure"), Output("cka-epochs", "figure"),
+        Input("run-picker", "value"), Input("layer-slider", "value"), Input("job-message", "children"),
+        State("epoch-slider", "value"),
+    )
+    def update_cka(run, layer, _job, epoch):
+        """The CKA maps of the run and layer on show; the epoch on show is marked in the browser
+        (``restEpoch``), so stepping epochs redraws no heat map from the server."""
+        try:
+            run_ctx = ctx.for_run(run)
+            layer, epoch = int(layer), int(epoch)
+            info = run_ctx.store.run_info(run_ctx.run_id)
+            cka = stage.run_cka(run_ctx.store, run_ctx.run_id)
+        except (KeyError, TypeError, ValueError):
+            cka = None
+        if cka is None or not 0 <= layer < len(info.layer_sizes) or not 0 <= epoch < info.epochs_done:
+            waiting = figures.message_figure("CKA once every frame is measured.")
+            return waiting, waiting
+        return figures.cka_layers_figure(cka["by_layer"], info.layer_names, layer, epoch), \
+            figures.cka_figure(cka["by_epoch"][layer], [str(e) for e in range(info.epochs_done)], epoch,
+                               f"CKA between epochs · {info.layer_names[layer]}", "epoch")
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="restEpoch"),
+        Output("epoch-rested", "data"),
+        Input("epoch-slider", "value"),
+    )
 
     @app.callback(
         Output("cartography", "figure"), Output("cartography-summary", "children"),

@@ -166,9 +166,14 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
                      line=dict(color="#555", width=1, dash="dash"))])
 
 
+#: the names (plus ``-col`` / ``-row``) of the shapes that outline the current cell of a CKA map (moved in the browser)
+CKA_MARK = "current"
+
+
 def cka_figure(matrix: np.ndarray, names: Sequence[str], current: int, title: str, axis: str) -> dict:
     """A linear-CKA heat map (``matrix`` (m, m), values in [0, 1]) over ``names`` (m,), the row and column of
-    ``current`` outlined; a click on a cell gives its column's index as the point's ``x``."""
+    ``current`` outlined (shapes named :data:`CKA_MARK`); a click on a cell gives its column's index as the
+    point's ``x``."""
     m = len(names)
     z = np.where(np.isfinite(matrix), matrix, np.nan).round(3)
     ticks = list(range(0, m, max(1, round(m / 8))))  # about eight labels, whatever the size
@@ -181,10 +186,20 @@ def cka_figure(matrix: np.ndarray, names: Sequence[str], current: int, title: st
                    xaxis=dict(tickvals=ticks, ticktext=[names[i] for i in ticks], constrain="domain", showgrid=False),
                    yaxis=dict(tickvals=ticks, ticktext=[names[i] for i in ticks], scaleanchor="x",
                               autorange="reversed", showgrid=False),
-                   shapes=[dict(type="rect", xref="x", yref="y", x0=current - 0.5, x1=current + 0.5, y0=-0.5,
-                                y1=m - 0.5, line=dict(color="#CC3311", width=1.5)),
-                           dict(type="rect", xref="x", yref="y", x0=-0.5, x1=m - 0.5, y0=current - 0.5,
-                                y1=current + 0.5, line=dict(color="#CC3311", width=1.5))])
+                   shapes=[dict(type="rect", name=CKA_MARK + "-col", xref="x", yref="y", x0=current - 0.5,
+                                x1=current + 0.5, y0=-0.5, y1=m - 0.5, line=dict(color="#CC3311", width=1.5)),
+                           dict(type="rect", name=CKA_MARK + "-row", xref="x", yref="y", x0=-0.5, x1=m - 0.5,
+                                y0=current - 0.5, y1=current + 0.5, line=dict(color="#CC3311", width=1.5))])
+
+
+def cka_layers_figure(by_layer: np.ndarray, names: Sequence[str], layer: int, epoch: int) -> dict:
+    """CKA between the layers (``by_layer`` (epochs, layers, layers)) at ``epoch``, ``layer`` outlined. Every
+    epoch's matrix rides along in ``layout.meta.cka`` so the browser swaps them as the epoch moves
+    (``assets/epochscope.js`` ``restEpoch``), and the epoch's title with them."""
+    figure = cka_figure(by_layer[epoch], names, layer, f"CKA between layers · epoch {epoch}", "layer")
+    figure["layout"]["meta"] = {"cka": [[[None if not np.isfinite(v) else round(float(v), 3) for v in row]
+                                          for row in matrix] for matrix in by_layer]}
+    return figure
 
 
 #: the regions of a data map and their colours (easy, ambiguous, hard to learn)

@@ -56,6 +56,8 @@ def layout() -> html.Div:
         export.layout(),
         dcc.Store(id="sequence"),
         dcc.Store(id="edges"),
+        dcc.Store(id="edges-request"),  # the frame whose edges to fetch, set only while edges are shown
+        dcc.Store(id="changed-drawn"),  # output of ringChanged, which restyles the map itself
         # polls the store only while the layer's sequence is incomplete
         dcc.Interval(id="map-poll", interval=POLL_MS, disabled=False),
     ])
@@ -155,17 +157,23 @@ def register(app: Dash, ctx: AppContext) -> None:
                 and current.get("method") == method)
         return sequence_update(run_ctx, layer, len(current["frames"]) if same else 0, graph, method)
 
-    @app.callback(
-        Output("edges", "data"),
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="edgesRequest"),
+        Output("edges-request", "data"),
         Input("map-flags", "value"), Input("run-picker", "value"), Input("layer-slider", "value"),
-        Input("epoch-slider", "value"), Input("graph-mode", "value"),
+        Input("epoch-slider", "value"), Input("graph-mode", "value"), State("edges-request", "data"),
     )
-    def update_edges(flags, run, layer, epoch, graph):
-        if "edges" not in (flags or []):
+
+    @app.callback(Output("edges", "data"), Input("edges-request", "data"), prevent_initial_call=True)
+    def update_edges(request):
+        """The edges of the frame asked for; asked only while edges are shown, so that with them off the map,
+        which waits for this output, never waits for the server."""
+        if not isinstance(request, dict):
             return None
         try:
-            run_ctx = ctx.for_run(run)
-            return service.frame_edges(ctx.store, run_ctx.run_id, int(layer), int(epoch), layout_params(ctx, graph))
+            run_ctx = ctx.for_run(request.get("run"))
+            return service.frame_edges(ctx.store, run_ctx.run_id, int(request["layer"]), int(request["epoch"]),
+                                       layout_params(ctx, request.get("graph")))
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -173,5 +181,11 @@ def register(app: Dash, ctx: AppContext) -> None:
         ClientsideFunction(namespace="epochscope", function_name="render"),
         Output("map", "figure"), Output("frame-info", "children"),
         Input("sequence", "data"), Input("epoch-slider", "value"), Input("colour-by", "value"),
-        Input("map-flags", "value"), Input("selected", "data"), Input("edges", "data"), Input("changed", "data"),
+        Input("map-flags", "value"), Input("selected", "data"), Input("edges", "data"), State("changed", "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="ringChanged"),
+        Output("changed-drawn", "data"),
+        Input("changed", "data"), State("sequence", "data"), State("epoch-slider", "value"),
+        prevent_initial_call=True,
     )
