@@ -16,7 +16,10 @@ store if missing:
 4. scale: 10,000 samples (the digits inputs and jittered copies, run through the trained network, layer h2)
    and its first 2,000, from scratch, against UMAP's default on the 10,000;
 5. start-up: the first frame in a fresh process with the numba cache warm against a later frame, and the
-   one-off compile time in a fresh process with an empty cache.
+   one-off compile time in a fresh process with an empty cache;
+6. warm against cold: on several data sets (wine, its shuffled-label control, breast cancer, iris, moons, and
+   the default run on digits), every warm-started frame of every layer against a cold layout of the same frame
+   (trustworthiness k = 15 on all samples), with the guard (``LayoutParams.guard``) and without.
 
 Prints tables, the machine's load, and last the ``RESULT ...`` line.
 """
@@ -31,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sample-epochs", default="1,10,20,30", help="epochs timed per frame against the tools")
     parser.add_argument("--skip-aligned", action="store_true", help="skip AlignedUMAP (about 6 minutes)")
     parser.add_argument("--skip-scale", action="store_true", help="skip the 10,000-sample frame")
+    parser.add_argument("--skip-warm", action="store_true", help="skip warm against cold on several data sets")
     parser.add_argument("--params", default="{}",
                         help='layout parameters as JSON, e.g. \'{"negative_sample_rate": 10}\' (default: defaults)')
     args = parser.parse_args(argv)
@@ -101,6 +106,46 @@ def startup_times() -> dict[str, float]:
                                          check=True, env={**os.environ, "NUMBA_CACHE_DIR": cache}
                                          ).stdout.splitlines()[-1])
     return {"first": warm["first"], "later": warm["later"], "compile": cold["first"] - cold["later"]}
+
+
+#: section 6: small networks on other data sets, beside the default run on digits
+WARM_SETS = {"wine": RunConfig(dataset="wine", hidden=(64, 32)),
+             "wine shuffled": RunConfig(dataset="wine", hidden=(64, 32), scramble="labels", scramble_fraction=1.0),
+             "breast cancer": RunConfig(dataset="breast_cancer", hidden=(64, 32)),
+             "iris": RunConfig(dataset="iris", hidden=(32, 16)),
+             "moons": RunConfig(dataset="moons", hidden=(32, 16), n_samples=600, noise=0.2)}
+
+
+def warm_gaps(frames: list[np.ndarray], params: LayoutParams, warm: list | None = None) -> dict[str, float]:
+    """Per warm frame (epoch >= 1) of one layer, cold trustworthiness minus warm (k = 15, all samples): the worst,
+    the median, how many exceed 0.003, and the frames the guard restarted; ``warm`` reuses a laid-out sequence."""
+    warm = warm if warm is not None else sequence(frames, params)[0]
+    gaps = [trustworthiness(X, layout_frame(X, params)) - trustworthiness(X, f.raw)
+            for X, f in zip(frames[1:], warm[1:])]
+    return {"max": float(np.max(gaps)), "median": float(np.median(gaps)), "over": int(np.sum(np.array(gaps) > 0.003)),
+            "frames": len(gaps), "restarted": sum(f.restarted for f in warm[1:])}
+
+
+def warm_against_cold(store: RunStore, params: LayoutParams, default_acts: list, default_ours: list) -> list[dict]:
+    """Section 6: rows of (data set, layer, guard on / off) with :func:`warm_gaps`."""
+    rows = []
+    unguarded = replace(params, guard=None)
+    for name, config in WARM_SETS.items():
+        if not service.run_ready(store, config.run_id):
+            train(config, store)
+        n_layers = len(config.hidden)
+        frames = [[store.activations(config.run_id, e, layer) for e in range(config.epochs + 1)]
+                  for layer in range(n_layers)]
+        for layer in range(n_layers):
+            for label, p in (("on", params), ("off", unguarded)):
+                rows.append(dict(data=name, layer=f"h{layer + 1}", guard=label, **warm_gaps(frames[layer], p)))
+        logger.info("  warm against cold: %s done", name)
+    for layer, frames in enumerate(default_acts):
+        rows.append(dict(data="digits", layer=f"h{layer + 1}", guard="on",
+                         **warm_gaps(frames, params, default_ours[layer]["frames"])))
+        rows.append(dict(data="digits", layer=f"h{layer + 1}", guard="off", **warm_gaps(frames, unguarded)))
+        logger.info("  warm against cold: digits h%d done", layer + 1)
+    return rows
 
 
 def scale_frames(store: RunStore, run_id: str, n: int = 10_000, layer: int = 1) -> np.ndarray:
@@ -184,11 +229,14 @@ def main(argv: list[str] | None = None) -> None:
         scale = dict(t_10k=t_10k, t_2k=t_2k, t_umap=t_umap_10k, tr_ours=trustworthiness(big, coords_10k),
                      tr_umap=trustworthiness(big, umap_10k))
 
-    report(ours, aligned, rows, scale, startup, n_epochs)
+    # 6. warm against cold
+    warm = None if args.skip_warm else warm_against_cold(store, params, acts, ours)
+
+    report(ours, aligned, rows, scale, startup, n_epochs, warm)
     store.close()
 
 
-def report(ours, aligned, rows, scale, startup, n_epochs) -> None:
+def report(ours, aligned, rows, scale, startup, n_epochs, warm) -> None:
     med = lambda xs: float(np.median(xs))  # noqa: E731
     print(f"\nuptime: {os.popen('uptime').read().strip()}   threads: {torch.get_num_threads()} (torch), "
           f"{os.cpu_count()} cpus")
@@ -237,10 +285,22 @@ def report(ours, aligned, rows, scale, startup, n_epochs) -> None:
     first_ratio = startup["first"] / startup["later"]
     print(f"\n5. start-up: first frame in a fresh process {startup['first']:.3f} s, later {startup['later']:.3f} s "
           f"(ratio {first_ratio:.2f}); one-off numba compile with an empty cache {startup['compile']:.1f} s")
+    gap_on = gap_off = float("nan")
+    if warm:
+        print("\n6. warm against cold: trustworthiness of a cold layout of the same frame minus the warm one's "
+              "(all samples, k = 15)")
+        print(f"{'data':<15}{'layer':<6}{'guard':<6}{'frames':>7}{'max':>8}{'median':>8}{'> 0.003':>8}{'restarted':>10}")
+        for r in warm:
+            print(f"{r['data']:<15}{r['layer']:<6}{r['guard']:<6}{r['frames']:>7}{r['max']:>8.4f}{r['median']:>8.4f}"
+                  f"{r['over']:>8}{r['restarted']:>10}")
+        gap_on = max(r["max"] for r in warm if r["guard"] == "on")
+        gap_off = max(r["max"] for r in warm if r["guard"] == "off")
+        print(f"worst frame: {gap_on:.4f} with the guard, {gap_off:.4f} without")
     print(f"RESULT seq_speedup_vs_aligned_umap={seq_speedup:.2f} frame_speedup_vs_umap_fast={speed_fast:.2f} "
           f"frame_speedup_vs_umap_default={speed_default:.2f} trust_min={min(all_trust):.4f} "
           f"trust_median={med(all_trust):.4f} disp_ratio_vs_aligned_umap={disp_ratio:.2f} "
-          f"speedup_10k_vs_umap={speedup_10k:.2f} growth_2k_10k={growth:.2f} first_frame_ratio={first_ratio:.2f}")
+          f"speedup_10k_vs_umap={speedup_10k:.2f} growth_2k_10k={growth:.2f} first_frame_ratio={first_ratio:.2f} "
+          f"warm_gap_max={gap_on:.4f} warm_gap_max_unguarded={gap_off:.4f}")
 
 
 if __name__ == "__main__":
