@@ -119,15 +119,25 @@
       changed.pos.filter(i => Number.isInteger(i) && i >= 0 && i < payload.n_samples) : [];
   }
 
+  function ringTrace(xs, ys) {
+    return {type: "scattergl", mode: "markers", name: "changed most", x: xs, y: ys, hoverinfo: "skip",
+            marker: {size: 14, color: "rgba(0,0,0,0)", line: {width: 2, color: SCRAMBLED}}};
+  }
+
   function ringChanged(changed, payload, epoch) {
-    // rings the "what changed" samples on the map as drawn, by a restyle of its "changed most" trace: no redraw
+    // rings the "what changed" samples on the map as drawn (its "changed most" trace added, moved or emptied by
+    // Plotly itself): no redraw of the map per list
     const gd = document.querySelector("#map .js-plotly-plot");
-    const at = gd && Array.isArray(gd.data) ? gd.data.findIndex(t => t.name === "changed most") : -1;
     const frame = payload && payload.frames && payload.frames[String(epoch)];
-    if (at < 0 || !frame) { return window.dash_clientside.no_update; }
+    if (!gd || !Array.isArray(gd.data) || !frame) { return window.dash_clientside.no_update; }
     const ringed = ringedNodes(payload, Number(epoch), changed);
-    window.Plotly.restyle(gd, {x: [ringed.map(i => frame.x[i])], y: [ringed.map(i => frame.y[i])],
-                               showlegend: ringed.length > 0}, [at]);
+    const xs = ringed.map(i => frame.x[i]), ys = ringed.map(i => frame.y[i]);
+    const at = gd.data.findIndex(t => t.name === "changed most");
+    if (at >= 0) {
+      window.Plotly.restyle(gd, {x: [xs], y: [ys]}, [at]);
+    } else if (ringed.length) {
+      window.Plotly.addTraces(gd, ringTrace(xs, ys));
+    }
     return window.dash_clientside.no_update;
   }
 
@@ -188,13 +198,13 @@
                    marker: {size: 7, color: "#000", symbol: "diamond"},
                    hovertemplate: "neuron %{customdata[5]:d}<extra></extra>"});
     }
-    // the samples whose raw neighbourhoods changed most since the last epoch (the analysis panel's list): always a
-    // trace, empty until the list for this frame arrives (ringChanged fills it in without a redraw)
+    // the samples whose raw neighbourhoods changed most since the last epoch (the analysis panel's list, once it
+    // has arrived for this frame; ringChanged adds or updates the trace without a redraw when it arrives later)
     const ringed = ringedNodes(payload, e, changed);
-    if (ringed.length) { parts.push([traces.length, ringed]); }
-    traces.push({type: "scattergl", mode: "markers", name: "changed most", x: ringed.map(i => fromX[i]),
-                 y: ringed.map(i => fromY[i]), showlegend: ringed.length > 0, hoverinfo: "skip",
-                 marker: {size: 14, color: "rgba(0,0,0,0)", line: {width: 2, color: SCRAMBLED}}});
+    if (ringed.length) {
+      parts.push([traces.length, ringed]);
+      traces.push(ringTrace(ringed.map(i => fromX[i]), ringed.map(i => fromY[i])));
+    }
     const at = selected === null || selected === undefined ? -1 : payload.index.indexOf(selected);
     if (at >= 0 && flags.includes("trail")) {
       // the selected sample's path over the epochs so far (display frames are aligned epoch to epoch)

@@ -138,7 +138,7 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
                  for key, name, dash in (("train_acc", "train acc.", "dot"), ("test_acc", "test acc.", "solid"))]
     for flat, raw, name, colour in SCORE_TWINS:  # one legend entry per pair: solid 2-D, dashed raw (annotated)
         data.append(curve(scores.get(flat, []), f"{name} (2-D)" if raw else name, colour, axes=("x2", "y3"),
-                          legendgroup=name, legendgrouptitle=None))
+                          legendgroup=name))
         if raw:
             data.append(curve(scores.get(raw, []), f"{name} (raw)", colour, "dash", ("x2", "y3"), legendgroup=name,
                               showlegend=False))

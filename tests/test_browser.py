@@ -185,7 +185,8 @@ def test_the_researchers_path_colour_click_inspect_and_share_the_view(dash_duo, 
     dash_duo.find_element("#colour-by input[value='sensitivity']").click()
     WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(
         "const gd = document.querySelector('#map .js-plotly-plot');"
-        "return gd._fullData.length === 1 && Array.isArray(gd._fullData[0].marker.color);"))
+        "const samples = gd._fullData.filter(t => t.name !== 'changed most');"  # the analysis panel's rings
+        "return samples.length === 1 && Array.isArray(samples[0].marker.color);"))
 
     # click a node: the inspector names the sample, its labels, sensitivity and neighbours
     dx, dy = point_offset(dash_duo)
