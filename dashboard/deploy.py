@@ -9,6 +9,10 @@ Environment
     A stored run to open on (default: the built-in experiment).
 ``EPOCHSCOPE_CONFIG``
     Instead, a run configuration as JSON (:meth:`models.config.RunConfig.to_json`) to open on, trained on first use.
+``EPOCHSCOPE_LAYOUT``
+    Layout parameters as JSON (fields of :class:`layout_engine.pipeline.LayoutParams`, e.g. ``{"guard": null}``
+    to lay out warm frames without checking them against a cold layout: about twice as fast); every server and
+    worker must be given the same.
 ``EPOCHSCOPE_REDIS_URL``
     When set (``redis://127.0.0.1:6379/0``), background jobs (training, sweeps, frames) run on Celery workers over
     this Redis, which may be on other machines sharing the store directory; otherwise on Dash's disk-cache manager
@@ -22,6 +26,7 @@ Commands (see the README)::
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 
@@ -55,10 +60,11 @@ def warm_up(app: Dash) -> None:
 def app_from_env(environ: Mapping[str, str] = os.environ) -> tuple[Dash, object | None]:
     """The Dash app as the environment says, and its Celery application (``None`` without Redis).
 
-    ``ValueError`` naming the variable when ``EPOCHSCOPE_CONFIG`` is not a valid configuration; ``KeyError``
-    naming the run when ``EPOCHSCOPE_RUN`` is not in the store.
+    ``ValueError`` naming the variable when ``EPOCHSCOPE_CONFIG`` or ``EPOCHSCOPE_LAYOUT`` is not valid;
+    ``KeyError`` naming the run when ``EPOCHSCOPE_RUN`` is not in the store.
     """
     from dashboard.factory import create_app
+    from layout_engine.pipeline import LayoutParams
 
     config = None
     if environ.get("EPOCHSCOPE_CONFIG"):
@@ -66,7 +72,13 @@ def app_from_env(environ: Mapping[str, str] = os.environ) -> tuple[Dash, object 
             config = RunConfig.from_json(environ["EPOCHSCOPE_CONFIG"])
         except (ValueError, TypeError) as exc:  # bad JSON, unknown field or value out of range
             raise ValueError(f"EPOCHSCOPE_CONFIG must be a run configuration as JSON: {exc}") from exc
+    params = None
+    if environ.get("EPOCHSCOPE_LAYOUT"):
+        try:
+            params = LayoutParams(**json.loads(environ["EPOCHSCOPE_LAYOUT"]))
+        except (ValueError, TypeError) as exc:  # bad JSON, unknown field or value out of range
+            raise ValueError(f"EPOCHSCOPE_LAYOUT must be layout parameters as a JSON object: {exc}") from exc
     celery = celery_app(environ[REDIS_ENV]) if environ.get(REDIS_ENV) else None
     app = create_app(store_dir=environ.get("EPOCHSCOPE_HOME") or None, config=config,
-                     run_id=environ.get("EPOCHSCOPE_RUN") or None, celery=celery)
+                     run_id=environ.get("EPOCHSCOPE_RUN") or None, params=params, celery=celery)
     return app, celery

@@ -81,14 +81,14 @@ def test_training_and_frames_run_on_a_celery_worker_over_redis(tmp_path):
 def test_kill_9_of_a_celery_worker_while_training_and_while_laying_out(tmp_path):
     """The worker (and its pool) is killed mid-training: the run shows as interrupted; a new worker, asked by
     the page again, resumes it; killed mid-layout: every indexed frame is whole, and the next worker finishes."""
-    from tests.test_faults import KILLED_RUN, killed_twice_then_finished
+    from tests.test_faults import KILLED_RUN, UNGUARDED_ENV, killed_twice_then_finished
 
     processes, driver, workers = [], None, []
     try:
         redis_server, url = start_redis(tmp_path)
         processes.append(redis_server)
         env = {"EPOCHSCOPE_HOME": str(tmp_path / "store"), "EPOCHSCOPE_REDIS_URL": url,
-               "EPOCHSCOPE_CONFIG": KILLED_RUN.to_json()}
+               "EPOCHSCOPE_CONFIG": KILLED_RUN.to_json(), **UNGUARDED_ENV}
         port = free_port()
         processes.append(gunicorn(port, tmp_path / "gunicorn.log", env))
         driver = chromium()

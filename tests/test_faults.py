@@ -81,7 +81,7 @@ from dashboard import service
 from layout_engine.pipeline import LayoutParams
 from models.store import RunStore
 store = RunStore(sys.argv[1])
-service.compute_frames(store, store.run_info(sys.argv[2]), LayoutParams())
+service.compute_frames(store, store.run_info(sys.argv[2]), LayoutParams(guard=None))
 """
 
 
@@ -91,14 +91,14 @@ def test_kill_9_while_laying_out_keeps_every_indexed_frame_whole(tmp_path):
     train(config, store)
     info = store.run_info(config.run_id)
     job = start([sys.executable, "-c", LAYOUT_JOB, str(tmp_path / "store"), config.run_id], tmp_path / "job.log")
-    wait_until(lambda: service.count_ready(store, info, LayoutParams()) >= 8, 180, "eight frames", job,
+    wait_until(lambda: service.count_ready(store, info, UNGUARDED) >= 8, 180, "eight frames", job,
                tmp_path / "job.log")
     kill_9(job)
-    ready = assert_frames_whole(store, info, LayoutParams())
+    ready = assert_frames_whole(store, info, UNGUARDED)
     assert 8 <= ready < 2 * 61
     # the next job lays out only what is missing, and the whole sequence reads
-    assert service.compute_frames(store, info, LayoutParams()) == 2 * 61
-    assert service.sequence_payload(store, config.run_id, 1, LayoutParams())["complete"]
+    assert service.compute_frames(store, info, UNGUARDED) == 2 * 61
+    assert service.sequence_payload(store, config.run_id, 1, UNGUARDED)["complete"]
     store.close()
 
 
@@ -126,6 +126,10 @@ def test_a_truncated_cache_file_is_discarded_with_a_warning_and_recomputed(tmp_p
 
 #: big enough that a kill lands mid-training and mid-layout: 2 layers x 61 epochs = 122 frames
 KILLED_RUN = RunConfig(hidden=(256, 128), epochs=60, probe_size=1000)
+#: the kill tests lay out without the faithfulness guard (its cold layout per frame doubles their time and is
+#: not what they test); servers and workers get it from the environment
+UNGUARDED = LayoutParams(guard=None)
+UNGUARDED_ENV = {"EPOCHSCOPE_LAYOUT": '{"guard": null}'}
 
 
 def killed_twice_then_finished(store_dir: Path, driver, url: str,
@@ -155,16 +159,16 @@ def killed_twice_then_finished(store_dir: Path, driver, url: str,
 
         process, log = begin(2)  # the page's job resumes the run, then lays out its frames
         info = wait_until(lambda: store.run_info(config.run_id).state == "complete" and
-                          service.count_ready(store, store.run_info(config.run_id), LayoutParams()) >= 6 and
+                          service.count_ready(store, store.run_info(config.run_id), UNGUARDED) >= 6 and
                           store.run_info(config.run_id), 180, "the resumed run and six frames", process, log)
         kill_9(process)
         time.sleep(1)
         assert assert_whole(store, config.run_id) == 61 and info.created == created  # resumed, not retrained
-        assert 6 <= assert_frames_whole(store, info, LayoutParams()) < 2 * 61
+        assert 6 <= assert_frames_whole(store, info, UNGUARDED) < 2 * 61
 
         begin(3)
         WebDriverWait(driver, 240).until(lambda d: "122/122 frames ready" in d.find_element("id", "job-message").text)
-        assert assert_frames_whole(store, info, LayoutParams()) == 122
+        assert assert_frames_whole(store, info, UNGUARDED) == 122
         assert store.run_info(config.run_id).created == created
     finally:
         store.close()
@@ -174,7 +178,7 @@ def killed_twice_then_finished(store_dir: Path, driver, url: str,
 def test_kill_9_of_the_server_while_training_and_while_laying_out(tmp_path):
     """The page starts the job; gunicorn and its job processes are killed mid-training, restarted, the page
     resumes the run; killed again mid-layout, restarted: the run completes with every frame."""
-    env = {"EPOCHSCOPE_HOME": str(tmp_path / "store"), "EPOCHSCOPE_CONFIG": KILLED_RUN.to_json()}
+    env = {"EPOCHSCOPE_HOME": str(tmp_path / "store"), "EPOCHSCOPE_CONFIG": KILLED_RUN.to_json(), **UNGUARDED_ENV}
     port = free_port()
     driver, started = chromium(), []
 
