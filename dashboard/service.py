@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from analysis.representation import knn_class_purity
+from analysis.representation import class_separation, knn_class_purity
 from analysis.stage import cached_neighbours, compute_measures
 from layout_engine.align import align_to, normalize
 from layout_engine.baselines import BASELINES
 from layout_engine.graph import knn_graph, nearest_neighbours
-from layout_engine.metrics import class_distance_ratio, class_silhouette, trustworthiness
+from layout_engine.metrics import trustworthiness
 from layout_engine.pipeline import Frame, LayoutParams, build_graph, content_hash, frame_key, graph_key, next_frame
 from models.config import RunConfig
 from models.store import RunInfo, RunStore, lock_owner
@@ -65,8 +65,8 @@ def frame_scores(X: np.ndarray, display: np.ndarray, labels: np.ndarray) -> dict
     trust = trustworthiness(X[subset], display[subset], n_neighbors=k) if k >= 1 else float("nan")
     hit = (knn_class_purity(nearest_neighbours(display[subset], k)[0], labels[subset]).mean() if k >= 1
            else float("nan"))
-    return {"silhouette": np.array(class_silhouette(display[subset], labels[subset])),
-            "trust": np.array(trust), "ratio": np.array(class_distance_ratio(display[subset], labels[subset])),
+    silhouette, ratio = class_separation(display[subset], labels[subset])  # one distance matrix for both
+    return {"silhouette": np.array(silhouette), "trust": np.array(trust), "ratio": np.array(ratio),
             "nh": np.array(hit)}
 
 
