@@ -14,7 +14,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.context import AppContext
 from models.config import SCRAMBLES, RunConfig
-from models.data import FILE, GENERATED, TABLES
+from models.data import FILE, SIZED, TABLES
 from models.datafile import MAX_UPLOAD_BYTES, DataFileError, save_upload
 from models.sweep import check_betas, run_sweep
 from models.store import StoreFull
@@ -87,7 +87,7 @@ def check_form(model, dataset, hidden, epochs, beta, scramble, fraction, data_pa
 
 def layout() -> html.Details:
     d = RunConfig()
-    datasets = [*TABLES, *GENERATED]
+    datasets = [*TABLES, *SIZED]
 
     def row(key: str, control) -> html.Div:
         return html.Div(className="form-row", children=[

@@ -61,7 +61,8 @@ def _add_run_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None:
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help="minibatch, 1..65536 (default %(default)s)")
     parser.add_argument("--seed", type=int, default=d.seed, help="seed of everything random (default %(default)s)")
     parser.add_argument("--probe-size", type=int, default=None,
-                        help="probe samples recorded per epoch, 1..n_samples (default: all)")
+                        help="probe samples recorded per epoch, 1..50000 and at most the data set's size "
+                             "(default: all, or a stratified 50000 of a larger set)")
     if not sweep:
         parser.add_argument("--beta", type=float, default=d.beta, help="VAE: KL weight, 0..1000 (default %(default)s)")
     parser.add_argument("--latent", type=int, default=d.latent, help="VAE: latent dimensions, 1..256 (default %(default)s)")
@@ -70,8 +71,8 @@ def _add_run_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None:
     parser.add_argument("--scramble-fraction", type=float, default=d.scramble_fraction,
                         help="share of samples scrambled, 0..1 (default %(default)s)")
     parser.add_argument("--n-samples", type=int, default=d.n_samples,
-                        help="generated data sets: points, 20..20000 (default %(default)s)")
-    parser.add_argument("--noise", type=float, default=d.noise, help="generated data sets: noise, 0..2 (default %(default)s)")
+                        help="generated data sets (2-D ones, mnist1d): samples, 20..100000 (default %(default)s)")
+    parser.add_argument("--noise", type=float, default=d.noise, help="generated 2-D data sets: noise, 0..2 (default %(default)s)")
     parser.add_argument("--data-file", default=None, help=f"--dataset {FILE}: a .npz (X, y) or .csv file")
     parser.add_argument("--label-column", default=None, help="--data-file CSV: the label column (default 'label')")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="training device (default %(default)s)")

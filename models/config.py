@@ -9,7 +9,7 @@ import re
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from models.data import DATASETS, FILE, GENERATED, N_SAMPLES_RANGE, NOISE_RANGE
+from models.data import DATASETS, FILE, MAX_PROBE, N_SAMPLES_RANGE, NOISE_RANGE, SIZED
 
 #: bump when what a run records changes: it is part of every run id
 RECORDER_VERSION = 4
@@ -46,7 +46,8 @@ class RunConfig:
     seed : int
         Seed of generation, split, probe draw, scrambling, initialisation and batching.
     probe_size : int or None
-        Probe samples recorded each epoch; ``None`` records every sample.
+        Probe samples recorded each epoch, 1..:data:`MAX_PROBE`; ``None`` records every sample (a stratified
+        :data:`MAX_PROBE` of a larger set).
     beta : float
         VAE only: weight of the KL term, in [0, 1000].
     latent : int
@@ -57,7 +58,7 @@ class RunConfig:
     scramble_fraction : float
         Share of samples scrambled, in [0, 1].
     n_samples, noise : int, float
-        Generated data sets only: number of points and noise level.
+        Generated data sets only: number of points (MNIST-1D included) and noise level (2-D sets only).
     data_path, label_column : str or None
         ``dataset="file"`` only: the ``.npz`` / ``.csv`` file and the CSV's label column.
     data_hash : str or None
@@ -108,7 +109,7 @@ class RunConfig:
             raise ValueError(f"lr must be in (0, 10], got {self.lr}")
         _check_range("batch_size", self.batch_size, 1, 65536, integer=True)
         if self.probe_size is not None:
-            _check_range("probe_size", self.probe_size, 1, 100_000, integer=True)
+            _check_range("probe_size", self.probe_size, 1, MAX_PROBE, integer=True)
         _check_range("beta", self.beta, 0.0, 1000.0)
         _check_range("latent", self.latent, 1, 256, integer=True)
         if self.scramble not in SCRAMBLES:
@@ -164,7 +165,8 @@ class RunConfig:
 
     @property
     def is_generated(self) -> bool:
-        return self.dataset in GENERATED
+        """Whether ``n_samples`` sets the data set's size (the generated 2-D sets and MNIST-1D)."""
+        return self.dataset in SIZED
 
 
 def _check_range(name: str, value: float, lo: float, hi: float, *, integer: bool = False) -> None:

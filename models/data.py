@@ -1,7 +1,9 @@
 """Data sets that need no download, split into train / test, with a fixed stratified probe set.
 
 Built in: scikit-learn's digits, iris, wine and breast cancer; generated 2-D sets in the spirit of TensorFlow
-Playground (moons, circles, xor, spirals, blobs); and the user's own ``.npz`` (arrays ``X`` and ``y``) or
+Playground (moons, circles, xor, spirals, blobs); MNIST-1D (Greydanus 2020: ten 1-D digit templates padded,
+scaled, translated, sheared and noised into 40-feature signals, generated offline by the ``mnist1d`` package at
+any size); and the user's own ``.npz`` (arrays ``X`` and ``y``) or
 ``.csv`` (a named label column), validated by :mod:`models.datafile`. Every input feature is scaled to [0, 1]
 (min-max over the data set), so the same networks, a Bernoulli VAE included, fit every source.
 
@@ -21,13 +23,20 @@ TABLES = {"digits": skd.load_digits, "iris": skd.load_iris, "wine": skd.load_win
           "breast_cancer": skd.load_breast_cancer}
 #: generated 2-D sets; ``n_samples`` and ``noise`` of the run config apply
 GENERATED = ("moons", "circles", "xor", "spirals", "blobs")
+#: MNIST-1D, generated at ``n_samples`` (rounded down to a multiple of its 10 classes)
+MNIST1D = "mnist1d"
+#: data sets whose size the run config's ``n_samples`` sets
+SIZED = (*GENERATED, MNIST1D)
 #: a user's file, named by the run config's ``data_path``
 FILE = "file"
-DATASETS = (*TABLES, *GENERATED, FILE)
+DATASETS = (*TABLES, *SIZED, FILE)
 
 #: bounds of the generated sets' parameters
-N_SAMPLES_RANGE = (20, 20_000)
+N_SAMPLES_RANGE = (20, 100_000)
 NOISE_RANGE = (0.0, 2.0)
+#: the most probe samples a run records (every map has one node per probe sample); a run that asks for no
+#: probe size probes every sample up to this many, and a stratified draw of this many beyond
+MAX_PROBE = 50_000
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,42 @@ def generate(name: str, n_samples: int, noise: float, *, seed: int) -> tuple[np.
     return X.astype(np.float64), np.asarray(y, dtype=np.int64)
 
 
+def generate_mnist1d(n_samples: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-1D (Greydanus 2020) as its package generates it, with the paper's default transformations.
+
+    Parameters
+    ----------
+    n_samples : int
+        Samples, in :data:`N_SAMPLES_RANGE`; rounded down to a multiple of the 10 classes (equal class sizes).
+    seed : int
+
+    Returns
+    -------
+    X : ndarray of shape (10 * (n_samples // 10), 40), float64
+        Signals, standardised over the whole set by the package.
+    y : ndarray of shape (10 * (n_samples // 10),), int64
+    """
+    lo, hi = N_SAMPLES_RANGE
+    if not lo <= n_samples <= hi:
+        raise ValueError(f"n_samples must be in {lo}..{hi}, got {n_samples}")
+    import random
+
+    from mnist1d.data import get_dataset_args, make_dataset  # imports matplotlib: only when asked for
+
+    args = get_dataset_args()
+    args.num_samples, args.seed, args.train_split = int(n_samples), int(seed), 1.0
+    # the package seeds the global random generators: leave them as they were
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    try:
+        made = make_dataset(args)
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
+    X = np.concatenate([made["x"], made["x_test"]]).astype(np.float64)
+    y = np.concatenate([made["y"], made["y_test"]]).astype(np.int64)
+    return X, y
+
+
 def _table(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], tuple[int, int] | None]:
     bunch = TABLES[name]()
     names = tuple(str(c) for c in bunch.target_names) if name != "digits" else tuple(str(c) for c in range(10))
@@ -174,9 +219,10 @@ def load_dataset(name: str = "digits", *, seed: int = 0, test_fraction: float = 
     test_fraction : float
         Share of samples held out for testing, in (0, 1).
     probe_size : int or None
-        Number of probe samples; ``None`` probes every sample.
+        Number of probe samples; ``None`` probes every sample, at most :data:`MAX_PROBE` (a stratified draw).
     n_samples, noise
-        Generated sets only: see :func:`generate`.
+        Generated sets only: see :func:`generate` (MNIST-1D: :func:`generate_mnist1d`; ``noise`` does not
+        apply).
     data_path, label_column
         ``name == "file"`` only: the ``.npz`` or ``.csv`` file and, for a CSV, the label column (see
         :func:`models.datafile.read_table`).
@@ -197,6 +243,9 @@ def load_dataset(name: str = "digits", *, seed: int = 0, test_fraction: float = 
     elif name in GENERATED:
         X, y = generate(name, n_samples, noise, seed=seed)
         class_names = tuple(str(c) for c in range(int(y.max()) + 1))
+    elif name == MNIST1D:
+        X, y = generate_mnist1d(n_samples, seed=seed)
+        class_names = tuple(str(c) for c in range(10))
     else:
         from models.datafile import read_table
         if data_path is None:
@@ -207,6 +256,6 @@ def load_dataset(name: str = "digits", *, seed: int = 0, test_fraction: float = 
     stratify = y if np.bincount(y).min() >= 2 else None
     train_idx, test_idx = train_test_split(np.arange(len(y)), test_size=test_fraction, stratify=stratify,
                                            random_state=seed)
-    probe_idx = stratified_subset(y, len(y) if probe_size is None else probe_size, seed=seed)
+    probe_idx = stratified_subset(y, min(len(y), MAX_PROBE) if probe_size is None else probe_size, seed=seed)
     return Dataset(name=name, X=X, y=y, train_idx=np.sort(train_idx), test_idx=np.sort(test_idx),
                    probe_idx=probe_idx, class_names=class_names, image_shape=image_shape)
