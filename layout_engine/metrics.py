@@ -68,6 +68,17 @@ def knn_recall(X: np.ndarray, embedding: np.ndarray, *, n_neighbors: int = 15) -
     return float(np.mean([len(np.intersect1d(h, l, assume_unique=True)) / k for h, l in zip(high, low)]))
 
 
+def neighbour_recall(found: np.ndarray, exact: np.ndarray) -> float:
+    """Share of the exact neighbours an approximate table found: ``found`` and ``exact`` (n, k) neighbour
+    indices per row (in any order), mean over rows of |found_i & exact_i| / k, in [0, 1]."""
+    found, exact = np.asarray(found), np.asarray(exact)
+    if found.shape != exact.shape:
+        raise ValueError(f"found and exact must have the same shape, got {found.shape} and {exact.shape}")
+    if exact.size == 0:
+        return 1.0
+    return float((found[:, :, None] == exact[:, None, :]).any(axis=2).mean())
+
+
 def class_distance_ratio(points: np.ndarray, labels: np.ndarray) -> float:
     """Mean distance between points of the same class over mean distance between points of different classes.
 

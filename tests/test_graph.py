@@ -59,3 +59,20 @@ def test_invalid_parameters_are_named(kwargs, message):
 
 def test_single_point_has_an_empty_graph():
     assert knn_graph(np.zeros((1, 3))).nnz == 0
+
+
+def test_the_approximate_index_finds_at_least_95_percent_of_the_exact_neighbours():
+    from layout_engine.graph import nearest_neighbours
+    from layout_engine.metrics import neighbour_recall
+    from models.data import load_dataset
+
+    # MNIST-1D signals through a random ReLU layer: a hidden layer's kind of activations, 4,000 samples
+    X = load_dataset("mnist1d", n_samples=4000, seed=0).X
+    hidden = np.maximum(X @ np.random.default_rng(0).normal(size=(40, 64)).astype(np.float32), 0)
+    found, found_dist = nearest_neighbours(hidden, 15, approximate=True)
+    exact, exact_dist = nearest_neighbours(hidden, 15, approximate=False)
+    assert found.shape == exact.shape == (4000, 15) and found.dtype == np.int32
+    assert not (found == np.arange(4000)[:, None]).any()  # never a sample's own neighbour
+    assert np.all(np.diff(found_dist, axis=1) >= -1e-6)  # nearest first
+    assert neighbour_recall(found, exact) >= 0.95
+    assert neighbour_recall(exact, exact) == 1.0 and neighbour_recall(np.roll(exact, 1, axis=0), exact) < 0.1

@@ -10,7 +10,7 @@ from analysis import stage
 from dashboard import service
 from dashboard.context import AppContext
 from dashboard.map_panel import sequence_update
-from layout_engine.pipeline import LayoutParams
+from layout_engine.pipeline import LayoutParams, layout_sequence
 from models.train import train
 
 FAST = LayoutParams(n_iter=80, warm_n_iter=20)
@@ -37,6 +37,21 @@ def test_prepare_lays_out_every_frame_then_reuses_the_cache(store_copy, tiny_con
     monkeypatch.setattr(service, "train", tripwire)
     monkeypatch.setattr(stage, "measure_frame", tripwire)
     assert service.prepare(store_copy, tiny_config, FAST)[1] == total
+
+
+def test_layer_chains_in_parallel_processes_give_the_frames_of_one_process(store_copy, tiny_config):
+    info = store_copy.run_info(tiny_config.run_id)
+    stages = []
+    assert service.compute_frames(store_copy, info, FAST, lambda *a: stages.append(a), workers=2) == 8
+    assert stages[-1] == (service.LAYOUT, 8, 8)  # the parent follows the chains' progress in the store
+    for layer in range(2):
+        activations = [store_copy.activations(info.run_id, epoch, layer) for epoch in range(4)]
+        # the engine in this process, frame by frame: the chains' processes stored the same frames
+        for epoch, frame in enumerate(layout_sequence(activations, FAST)):
+            np.testing.assert_array_equal(frame.display,
+                                          service.frame_view(store_copy, info.run_id, layer, epoch, FAST).coords)
+    assert service.chain_workers(1_797, 4, cores=16) == 1
+    assert service.chain_workers(50_000, 4, cores=2) == 1 and service.chain_workers(50_000, 4, cores=16) == 4
 
 
 def test_changing_force_parameters_recomputes_layouts_not_the_run_or_the_graphs(store_copy, tiny_config,
