@@ -15,21 +15,73 @@
                      x: 0.5, y: 0.5}]}};
   }
 
-  function bounds(payload) {
-    // one box for the whole sequence: the frame does not rescale from epoch to epoch
-    let lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
-    for (const f of Object.values(payload.frames)) {
-      for (let i = 0; i < f.x.length; i++) {
-        lo[0] = Math.min(lo[0], f.x[i]); hi[0] = Math.max(hi[0], f.x[i]);
-        lo[1] = Math.min(lo[1], f.y[i]); hi[1] = Math.max(hi[1], f.y[i]);
-      }
+  const F = window.EpochScopeFrames;  // assets/epochscope-frames.js: decoding, prefetch order, the frame cache
+
+  // Each epoch's arrays come from GET /frames/<run>/<layer>/<epoch> when needed: the epoch on show first, then
+  // those around it (F.prefetchOrder), at most MAX_FETCHES at a time, kept decoded in a byte-bounded cache.
+  const MAX_FETCHES = 4, CACHE_BYTES = 192 * 1024 * 1024;
+  const cache = new F.FrameCache(CACHE_BYTES), fetching = new Set();
+  let focus = null;  // {payload, epoch}: what the map shows or waits for
+  let wanted = null;  // the URL of the frame the map waits for
+
+  function base() {
+    const config = document.getElementById("_dash-config");
+    const prefix = config ? JSON.parse(config.textContent).requests_pathname_prefix : "/";
+    return (prefix || "/").replace(/\/$/, "");
+  }
+
+  function frameUrl(payload, epoch) {
+    const f = payload.frames[String(epoch)];
+    return base() + "/frames/" + encodeURIComponent(payload.run) + "/" + payload.layer + "/" + epoch + "?graph=" +
+      encodeURIComponent(payload.graph) + "&method=" + encodeURIComponent(payload.method) + "&v=" + (f ? f.version : "");
+  }
+
+  function frameArrays(payload, epoch) {
+    // the decoded arrays of a ready epoch, or undefined while they are on their way
+    return payload.frames[String(epoch)] ? cache.get(frameUrl(payload, epoch)) : undefined;
+  }
+
+  function fetchFrame(url) {
+    fetching.add(url);
+    window.fetch(url, {credentials: "same-origin"})
+      .then(r => (r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status))))
+      .then(body => { cache.put(url, F.decodeFrame(body)); })
+      .catch(error => { console.warn("EpochScope: could not fetch " + url + ": " + error.message); })
+      .finally(() => {
+        fetching.delete(url);
+        if (url === wanted) {
+          wanted = null;
+          window.dash_clientside.set_props("frame-arrived", {data: url});
+        }
+        prefetch();
+      });
+  }
+
+  function prefetch() {
+    // keep MAX_FETCHES requests going for the epochs around the focus
+    if (!focus) { return; }
+    const payload = focus.payload;
+    const ready = Object.keys(payload.frames).map(Number);
+    const have = e => { const url = frameUrl(payload, e); return cache.has(url) || fetching.has(url); };
+    for (const e of F.prefetchOrder(ready, focus.epoch, payload.n_nodes, have)) {
+      if (fetching.size >= MAX_FETCHES) { break; }
+      fetchFrame(frameUrl(payload, e));
     }
-    const pad = 0.04 * Math.max(hi[0] - lo[0], hi[1] - lo[1]) + 1e-6;
-    return [[lo[0] - pad, hi[0] + pad], [lo[1] - pad, hi[1] + pad]];
+  }
+
+  const decoded = new WeakMap();
+
+  function samples(payload) {
+    // the sequence's per-sample arrays, decoded once per payload
+    if (!decoded.has(payload)) {
+      decoded.set(payload, {labels: F.decode(payload.labels), index: F.decode(payload.index),
+                            scrambled: F.decode(payload.scrambled), box: F.unionBox(payload.frames)});
+    }
+    return decoded.get(payload);
   }
 
   function groups(payload, frame, colour) {
-    const n = payload.n_samples, labels = payload.labels;
+    const n = payload.n_samples, S = samples(payload), labels = S.labels;
     const by = (key, names, colours) => {
       const out = new Map();
       for (let i = 0; i < n; i++) {
@@ -48,7 +100,7 @@
       return by(i => (frame.pred[i] === labels[i] ? 0 : 1), k => (k ? "wrong" : "correct"), k => (k ? WRONG : OK));
     }
     if (colour === "scrambled") {
-      return by(i => payload.scrambled[i], k => (k ? "scrambled" : "clean"), k => (k ? SCRAMBLED : CLEAN));
+      return by(i => S.scrambled[i], k => (k ? "scrambled" : "clean"), k => (k ? SCRAMBLED : CLEAN));
     }
     if (colour === "sensitivity" && frame.sens) {
       return [{name: "sensitivity", colour: null, members: [...Array(n).keys()]}];
@@ -128,7 +180,7 @@
     // rings the "what changed" samples on the map as drawn (its "changed most" trace added, moved or emptied by
     // Plotly itself): no redraw of the map per list
     const gd = document.querySelector("#map .js-plotly-plot");
-    const frame = payload && payload.frames && payload.frames[String(epoch)];
+    const frame = payload && payload.frames && frameArrays(payload, Number(epoch));
     if (!gd || !Array.isArray(gd.data) || !frame) { return window.dash_clientside.no_update; }
     const ringed = ringedNodes(payload, Number(epoch), changed);
     const xs = ringed.map(i => frame.x[i]), ys = ringed.map(i => frame.y[i]);
@@ -141,7 +193,7 @@
     return window.dash_clientside.no_update;
   }
 
-  function render(payload, epoch, colour, flags, selected, edges, changed) {
+  function render(payload, epoch, colour, flags, selected, edges, arrived, changed) {
     const noUpdate = window.dash_clientside.no_update;
     if (!payload) { return [message("Preparing the run…"), ""]; }
     if (payload.error) { return [message(payload.error), ""]; }
@@ -149,9 +201,23 @@
     if (!Number.isInteger(e) || e < 0 || e > payload.last_epoch) {
       return [message("epoch must be in 0.." + payload.last_epoch + ", got " + epoch), ""];
     }
-    const frame = payload.frames[String(e)];
-    if (!frame) { return [message("Laying out " + payload.name + ", epoch " + e + "…"), ""]; }
-    const sens = frame.sens, maxSens = sens ? Math.max(...sens, 1e-12) : 1;
+    const scalars = payload.frames[String(e)];
+    if (!scalars) { return [message("Laying out " + payload.name + ", epoch " + e + "…"), ""]; }
+    focus = {payload: payload, epoch: e};
+    const frame = frameArrays(payload, e);
+    if (!frame) {
+      // on its way: the map stays as it is until it arrives (fetchFrame then sets frame-arrived, an input here)
+      const url = frameUrl(payload, e);
+      wanted = url;
+      if (!fetching.has(url)) { fetchFrame(url); }
+      prefetch();
+      return [noUpdate, payload.name + ", epoch " + e + ": loading…"];
+    }
+    prefetch();
+    const S = samples(payload);
+    const sens = frame.sens;
+    let maxSens = 1e-12;
+    if (sens) { for (let i = 0; i < sens.length; i++) { maxSens = Math.max(maxSens, sens[i]); } }
     flags = Array.isArray(flags) ? flags : [];
     // where each node starts: where it is on screen if this sequence is on show and gliding is on, else its place
     const key = [payload.run, payload.layer, payload.graph, payload.method].join("/");
@@ -172,7 +238,7 @@
     const first = traces.length;
     traces.push(...groups(payload, frame, colour).map(g => {
       const m = g.members;
-      const custom = m.map(i => [payload.index[i], payload.labels[i], frame.pred ? frame.pred[i] : -1,
+      const custom = m.map(i => [S.index[i], S.labels[i], frame.pred ? frame.pred[i] : -1,
                                  frame.conf ? frame.conf[i] : NaN, sens ? sens[i] : NaN, i]);
       const marker = {size: m.map(size), line: {width: 0.4, color: "white"}};
       if (g.colour) {
@@ -205,12 +271,12 @@
       parts.push([traces.length, ringed]);
       traces.push(ringTrace(ringed.map(i => fromX[i]), ringed.map(i => fromY[i])));
     }
-    const at = selected === null || selected === undefined ? -1 : payload.index.indexOf(selected);
+    const at = selected === null || selected === undefined ? -1 : S.index.indexOf(selected);
     if (at >= 0 && flags.includes("trail")) {
       // the selected sample's path over the epochs so far (display frames are aligned epoch to epoch)
       const xs = [], ys = [];
       for (let t = 0; t <= e; t++) {
-        const f = payload.frames[String(t)];
+        const f = frameArrays(payload, t);  // the epochs the page holds (all of them for a small sequence)
         if (f) { xs.push(f.x[at]); ys.push(f.y[at]); }
       }
       traces.push({type: "scattergl", mode: "lines+markers", name: "trail", x: xs, y: ys, showlegend: false,
@@ -222,19 +288,19 @@
                    y: [fromY[at]], showlegend: false, hoverinfo: "skip",
                    marker: {size: 18, color: "rgba(0,0,0,0)", line: {width: 2.5, color: "#000"}}});
     }
-    const box = payload.box || (payload.box = bounds(payload));
+    const box = S.box;
     const figure = {data: traces, layout: {
       title: {text: payload.name + " · epoch " + e, x: 0.01, font: {size: 14}}, uirevision: payload.run + "/" + payload.layer,
       template: "plotly_white", margin: {l: 10, r: 10, t: 40, b: 10}, meta: {glide: token},
       legend: {title: {text: colour === "class" ? "class" : ""}, itemsizing: "constant"},
       xaxis: Object.assign({range: box[0]}, AXIS), yaxis: Object.assign({range: box[1], scaleanchor: "x", scaleratio: 1}, AXIS)}};
     if (glide) { glideTo(token, parts, fromX, fromY, frame.x, frame.y); } else { moving(false); }
-    const m = frame.metrics;
+    const m = scalars.metrics;
     const scores = m.test_acc !== undefined ?
       "train accuracy " + (100 * m.train_acc).toFixed(1) + "% · test accuracy " + (100 * m.test_acc).toFixed(1) + "% · " : "";
     const loss = m.test_loss !== undefined ? "test loss " + m.test_loss.toFixed(3) + " · " : "";
-    const caption = payload.name + ", epoch " + e + ": class silhouette of the layout " + frame.silhouette.toFixed(2) +
-      " · " + scores + loss + payload.labels.length + " probe samples";
+    const caption = payload.name + ", epoch " + e + ": class silhouette of the layout " + scalars.silhouette.toFixed(2) +
+      " · " + scores + loss + payload.n_samples + " probe samples";
     return [figure, caption];
   }
 

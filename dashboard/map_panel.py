@@ -1,21 +1,27 @@
 """Map panel: the laid-out probe samples of the chosen layer and epoch.
 
-The server sends a layer's whole sequence (every ready epoch) to the browser once (``sequence`` store); the map
-is drawn in the browser (``assets/epochscope.js``) from it, so scrubbing epochs, recolouring and selecting a
-sample never wait for the server. While frames are still being laid out the panel polls for more.
+The server sends what a layer's sequence holds (its samples, and per ready epoch its scalars) to the browser
+once (``sequence`` store), and each epoch's arrays when the page asks for them (``GET`` :data:`FRAME_ROUTE`,
+typed arrays): the page fetches the epoch on show and a window of epochs around it ahead of need, so scrubbing,
+recolouring and selecting a sample do not wait for the server. The map is drawn in the browser
+(``assets/epochscope.js``). While frames are still being laid out the panel polls for more.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import orjson
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
+from flask import Response, request
 
 from dashboard import export, figures, service
 from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams
 
 POLL_MS = 700
+#: one epoch's arrays: ``GET /frames/<run>/<layer>/<epoch>?graph=knn&method=ours`` (:func:`frame_response`)
+FRAME_ROUTE = "/frames/<run>/<layer>/<epoch>"
 #: how often the table of ready sequences is refreshed
 READINESS_MS = 2000
 #: graph-mode choices: LayoutParams.graph -> label
@@ -55,6 +61,7 @@ def layout() -> html.Div:
         dcc.Interval(id="readiness-poll", interval=READINESS_MS),
         export.layout(),
         dcc.Store(id="sequence"),
+        dcc.Store(id="frame-arrived"),  # set by epochscope.js when the epoch the map waits for has arrived
         dcc.Store(id="edges"),
         dcc.Store(id="edges-request"),  # the frame whose edges to fetch, set only while edges are shown
         dcc.Store(id="changed-drawn"),  # output of ringChanged, which restyles the map itself
@@ -106,6 +113,32 @@ def sequence_update(ctx: AppContext, layer, have: int, graph: str = "knn", metho
     return payload, payload["complete"]
 
 
+def frame_response(ctx: AppContext, run: str, layer: str, epoch: str, graph: str | None,
+                   method: str | None) -> tuple[dict, int]:
+    """The JSON body and HTTP status of :data:`FRAME_ROUTE`: the frame's typed arrays
+    (:func:`dashboard.service.frame_arrays`), 404 while it is not laid out or the run is not stored, 400 with a
+    message naming the field and its accepted values for a bad one."""
+    graph, method = graph or "knn", method or "ours"
+    problem = sequence_problem(graph, method)
+    if problem:
+        return {"error": problem}, 400
+    try:
+        run_ctx = ctx.for_run(run)
+    except KeyError as exc:
+        return {"error": str(exc.args[0])}, 404
+    info = run_ctx.store.run_info(run_ctx.run_id)
+    n_layers, last = len(info.layer_sizes), info.epochs_done - 1
+    if not (layer.isdecimal() and int(layer) < n_layers):
+        return {"error": f"layer must be in 0..{n_layers - 1}, got {layer!r}"}, 400
+    if not (epoch.isdecimal() and int(epoch) <= last):
+        return {"error": f"epoch must be in 0..{last}, got {epoch!r}"}, 400
+    arrays = service.frame_arrays(run_ctx.store, run_ctx.run_id, int(layer), int(epoch), layout_params(ctx, graph),
+                                  method)
+    if arrays is None:
+        return {"error": f"epoch {epoch} of layer {layer} is not laid out yet"}, 404
+    return arrays, 200
+
+
 def readiness_table(ready: dict[tuple[str, str], list[int]], epochs: int, layer_names: tuple[str, ...],
                     current: tuple[str, str, int] | None = None) -> html.Table:
     """Which sequences are laid out: one row per (graph, method), one cell per layer (✓ all epochs, ``k/n``
@@ -126,6 +159,14 @@ def readiness_table(ready: dict[tuple[str, str], list[int]], epochs: int, layer_
 
 
 def register(app: Dash, ctx: AppContext) -> None:
+    @app.server.route(FRAME_ROUTE, methods=["GET"])
+    def frame(run: str, layer: str, epoch: str):
+        body, status = frame_response(ctx, run, layer, epoch, request.args.get("graph"), request.args.get("method"))
+        response = Response(orjson.dumps(body), status=status, mimetype="application/json")
+        # a frame's content is fixed by its version (sent in the sequence payload): the browser may keep it
+        response.headers["Cache-Control"] = "private, max-age=3600" if status == 200 else "no-store"
+        return response
+
     @app.callback(
         Output("readiness", "children"),
         Input("readiness-poll", "n_intervals"), Input("run-picker", "value"), Input("graph-mode", "value"),
@@ -181,7 +222,8 @@ def register(app: Dash, ctx: AppContext) -> None:
         ClientsideFunction(namespace="epochscope", function_name="render"),
         Output("map", "figure"), Output("frame-info", "children"),
         Input("sequence", "data"), Input("epoch-slider", "value"), Input("colour-by", "value"),
-        Input("map-flags", "value"), Input("selected", "data"), Input("edges", "data"), State("changed", "data"),
+        Input("map-flags", "value"), Input("selected", "data"), Input("edges", "data"),
+        Input("frame-arrived", "data"), State("changed", "data"),
     )
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="ringChanged"),

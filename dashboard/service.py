@@ -21,6 +21,7 @@ import scipy.sparse as sp
 
 from analysis.representation import class_separation, knn_class_purity
 from analysis.stage import cached_neighbours, compute_measures
+from dashboard.typed import label_dtype, quantized, typed
 from layout_engine.align import align_to, normalize
 from layout_engine.baselines import BASELINES
 from layout_engine.graph import knn_graph, nearest_neighbours
@@ -395,32 +396,32 @@ def _progress_in_store(store: RunStore, run_id: str, params: LayoutParams) -> tu
     return count_ready(store, info, params), len(info.layer_sizes) * info.epochs_done
 
 
-def _rounded(values: np.ndarray, decimals: int) -> list:
-    return np.round(np.asarray(values, dtype=np.float64), decimals).tolist()
-
-
 def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutParams,
                      have: int = 0, method: str = "ours") -> dict | None:
-    """Everything the browser needs to draw every ready epoch of one layer without asking again.
+    """What the browser needs to know of one layer's sequence: its samples and, per ready epoch, the epoch's
+    scalars. Each epoch's arrays (positions, predictions, sensitivity) are fetched on their own
+    (:func:`frame_arrays`, ``GET /frames/...``) as the page needs them, so the payload stays small at any
+    number of samples (one JSON blob of every epoch was 1 MB at n = 1,797 and would be ~1 GB at 50,000).
 
     Parameters
     ----------
     store, run_id, layer, params
         Which run, hidden layer (0-based) and layout.
     have : int
-        Frames the browser already holds for this layer; ``None`` is returned when no more are ready.
+        Epochs the browser already knows ready for this layer; ``None`` is returned when no more are ready.
     method : str
         One of :data:`METHODS`: our layout, or a reference tool's.
 
     Returns
     -------
     dict or None
-        JSON-ready: ``run``, ``layer``, ``graph``, ``n_samples``, ``name`` (e.g. ``"h2 (128 units)"``),
-        ``last_epoch``, ``labels``,
-        ``index``, ``scrambled`` (n_probe,), ``class_names``, ``classifies``, ``complete`` (every recorded epoch
-        is laid out), and ``frames``: epoch (as a string) -> ``x``, ``y`` (display coordinates), ``pred``,
-        ``conf``, ``sens`` (gradient norm at this layer, or absent), ``silhouette``, ``metrics``. In the neuron x
-        sample graph ``x`` and ``y`` hold the samples, then the layer's neurons.
+        JSON-ready: ``run``, ``layer``, ``graph``, ``method``, ``n_samples``, ``n_nodes`` (samples, then the
+        layer's neurons in the neuron x sample graph), ``name`` (e.g. ``"h2 (128 units)"``), ``last_epoch``,
+        ``class_names``, ``classifies``, ``complete`` (every recorded epoch is laid out, and the run is no longer
+        training); ``labels``, ``index`` and ``scrambled`` (n_samples,) as typed arrays
+        (:mod:`dashboard.typed`); and ``frames``: epoch (as a string) -> ``silhouette``, ``metrics``, ``box``
+        (``[x0, x1, y0, y1]``, the frame's extent) and ``version`` (its layout key's hash: a frame laid out again
+        is fetched again).
     """
     info = store.run_info(run_id)
     keys = [store.derived.get(_index_key(run_id, params, layer, epoch, method)) for epoch in range(info.epochs_done)]
@@ -443,8 +444,8 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
     return payload
 
 
-#: sequence payloads kept per process (each ~10 MB as Python objects for 1,797 samples x 31 epochs)
-PAYLOAD_CACHE_SIZE = 8
+#: sequence payloads kept per process
+PAYLOAD_CACHE_SIZE = 16
 _PAYLOADS: dict[tuple, dict] = {}
 _PAYLOADS_LOCK = threading.Lock()
 
@@ -455,28 +456,58 @@ def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutPar
     probe = store.probe(run_id)
     labels = score_labels(probe)
     metrics = store.metrics(run_id)
-    frames = {}
+    frames, n_nodes = {}, len(probe["y"])
     for epoch in ready:
         cached = store.get_derived(keys[epoch])
         scored = read_scores(store, keys[epoch], labels)
         if cached is None or scored is None:  # evicted or corrupt since: the job lays it out again
             continue
-        found = store.arrays(run_id, epoch, ["predictions", "confidence", f"x_sens{layer}"])  # one read
-        frame = {"x": _rounded(cached["display"][:, 0], 4), "y": _rounded(cached["display"][:, 1], 4),
-                 "silhouette": round(scored["silhouette"], 4), "metrics": metrics[epoch]}
-        if "predictions" in found:
-            frame.update(pred=found["predictions"].tolist(), conf=_rounded(found["confidence"], 3))
-        if f"x_sens{layer}" in found:
-            frame["sens"] = _rounded(found[f"x_sens{layer}"], 5)
-        frames[str(epoch)] = frame
+        display = cached["display"]
+        n_nodes = len(display)
+        lo, hi = display.min(axis=0), display.max(axis=0)
+        frames[str(epoch)] = {"silhouette": round(scored["silhouette"], 4), "metrics": metrics[epoch],
+                              "box": [round(float(v), 4) for v in (lo[0], hi[0], lo[1], hi[1])],
+                              "version": hashlib.sha256(keys[epoch].encode()).hexdigest()[:12]}
     scrambled = probe.get("scrambled", np.zeros(len(probe["y"]), dtype=bool))
+    class_names = list(info.class_names) or [str(c) for c in range(int(probe["y"].max()) + 1)]
     return {"run": run_id, "layer": layer, "graph": params.graph, "method": method, "n_samples": int(len(probe["y"])),
-            "name": f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)",
-            "last_epoch": info.epochs_done - 1, "labels": probe["y"].tolist(), "index": probe["index"].tolist(),
-            "scrambled": scrambled.astype(int).tolist(),
-            "class_names": list(info.class_names) or [str(c) for c in range(int(probe["y"].max()) + 1)],
-            "classifies": info.config.model != "vae", "complete": len(frames) == info.epochs_done and
-            info.state != "training", "frames": frames}
+            "n_nodes": int(n_nodes), "name": f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)",
+            "last_epoch": info.epochs_done - 1,
+            "labels": typed(probe["y"], label_dtype(max(len(class_names), int(probe["y"].max()) + 1))),
+            "index": typed(probe["index"], "i4"), "scrambled": typed(scrambled, "u1"),
+            "class_names": class_names, "classifies": info.config.model != "vae",
+            "complete": len(frames) == info.epochs_done and info.state != "training", "frames": frames}
+
+
+def frame_arrays(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams,
+                 method: str = "ours") -> dict | None:
+    """One laid-out epoch's arrays for the browser, as typed arrays (:mod:`dashboard.typed`), or ``None`` while
+    it is not laid out.
+
+    Returns
+    -------
+    dict or None
+        ``run``, ``layer``, ``graph``, ``method``, ``epoch``, ``version`` (as in :func:`sequence_payload`);
+        ``x``, ``y`` (n_nodes,) display coordinates quantised to 16 bits; for a classifier ``pred`` (n_samples,)
+        the predicted class and ``conf`` (n_samples,) its probability in 1/255; ``sens`` (n_samples,) float32,
+        the loss gradient's norm at this layer, where recorded.
+    """
+    key = store.derived.get(_index_key(run_id, params, layer, epoch, method))
+    cached = store.get_derived(key) if key is not None else None
+    if cached is None:
+        return None
+    display = cached["display"]
+    out = {"run": run_id, "layer": layer, "graph": params.graph, "method": method, "epoch": epoch,
+           "version": hashlib.sha256(key.encode()).hexdigest()[:12],
+           "x": quantized(display[:, 0]), "y": quantized(display[:, 1])}
+    found = store.arrays(run_id, epoch, ["predictions", "confidence", f"x_sens{layer}"])  # one read
+    if "predictions" in found:
+        predictions = found["predictions"]
+        out["pred"] = typed(predictions, label_dtype(int(predictions.max(initial=0)) + 1))
+        out["conf"] = typed(np.rint(np.clip(found["confidence"], 0, 1) * 255), "u1")
+    if f"x_sens{layer}" in found:
+        out["sens"] = typed(found[f"x_sens{layer}"], "f4")
+    return out
 
 
 def frame_edges(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams) -> dict:

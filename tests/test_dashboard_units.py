@@ -10,6 +10,7 @@ import pytest
 from analysis import stage
 from dashboard import figures, service
 from dashboard.inspector import N_NEIGHBOURS, sample_view
+from dashboard.typed import decode
 from dashboard.url_state import parse
 from layout_engine.pipeline import LayoutParams
 
@@ -123,7 +124,8 @@ def test_a_reference_method_lays_out_each_epoch_aligned_to_the_last(store_copy, 
     payload = service.sequence_payload(store_copy, run, 1, FAST, method="pca")
     assert payload["method"] == "pca" and sorted(payload["frames"]) == ["0", "1", "2", "3"]
     # the display frames are PCA, normalized and rotated onto the previous epoch: unit RMS radius
-    x, y = np.array(payload["frames"]["2"]["x"]), np.array(payload["frames"]["2"]["y"])
+    frame = service.frame_arrays(store_copy, run, 1, 2, FAST, method="pca")
+    x, y = decode(frame["x"]), decode(frame["y"])
     assert np.sqrt(np.mean(x ** 2 + y ** 2)) == pytest.approx(1.0, abs=1e-3)
     assert service.sequence_payload(store_copy, run, 1, FAST)["frames"] == {}  # ours is separate
     with pytest.raises(ValueError, match="method must be one of umap, tsne, pca"):

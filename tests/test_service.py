@@ -9,6 +9,7 @@ from dash import no_update
 from analysis import stage
 from dashboard import service
 from dashboard.context import AppContext
+from dashboard.typed import decode
 from dashboard.map_panel import sequence_update
 from layout_engine.pipeline import LayoutParams, layout_sequence
 from models.train import train
@@ -92,12 +93,24 @@ def test_the_sequence_goes_to_the_browser_as_frames_get_ready(store_copy, tiny_c
     payload, poll_disabled = sequence_update(ctx, 1, 0)
     assert poll_disabled is True and payload["complete"] and payload["name"] == "h2 (12 units)"
     assert sorted(payload["frames"]) == ["0", "1", "2", "3"] and payload["last_epoch"] == 3
-    frame = payload["frames"]["2"]
-    assert len(frame["x"]) == len(frame["pred"]) == len(frame["sens"]) == len(payload["labels"]) == 240
-    np.testing.assert_array_equal(payload["index"], store_copy.probe(tiny_config.run_id)["index"])
-    assert "test_acc" in frame["metrics"] and -1 <= frame["silhouette"] <= 1
+    scalars = payload["frames"]["2"]
+    probe = store_copy.probe(tiny_config.run_id)
+    np.testing.assert_array_equal(decode(payload["index"]), probe["index"])
+    np.testing.assert_array_equal(decode(payload["labels"]), probe["y"])
+    assert "test_acc" in scalars["metrics"] and -1 <= scalars["silhouette"] <= 1
+    # each epoch's arrays come on their own, as typed arrays
+    frame = service.frame_arrays(store_copy, tiny_config.run_id, 1, 2, FAST)
+    assert frame["version"] == scalars["version"] and frame["x"]["dtype"] == "u2"
+    assert len(decode(frame["x"])) == len(decode(frame["pred"])) == len(decode(frame["sens"])) == 240
     view = service.frame_view(store_copy, tiny_config.run_id, 1, 2, FAST)
-    np.testing.assert_allclose(frame["x"], view.coords[:, 0], atol=1e-4)
+    box = scalars["box"]
+    assert box == pytest.approx([view.coords[:, 0].min(), view.coords[:, 0].max(), view.coords[:, 1].min(),
+                                 view.coords[:, 1].max()], abs=1e-4)
+    # 16-bit positions: within half a step (1/131,070 of the frame's extent) of the layout
+    np.testing.assert_allclose(decode(frame["x"]), view.coords[:, 0], atol=(box[1] - box[0]) / 131_000 + 1e-6)
+    np.testing.assert_allclose(decode(frame["conf"]) / 255, store_copy.outputs(tiny_config.run_id, 2)[1],
+                               atol=0.5 / 255 + 1e-6)
+    assert service.frame_arrays(store_copy, tiny_config.run_id, 1, 9, FAST) is None
     assert sequence_update(ctx, 1, 4)[0] is no_update  # the browser has every frame: nothing is sent again
 
 

@@ -8,11 +8,13 @@ import shutil
 import urllib.parse
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard import service
 from dashboard.client import DashClient
+from dashboard.typed import decode
 from layout_engine.pipeline import LayoutParams
 from models.store import RunStore
 from tests.processes import answers, free_port, gunicorn, stop
@@ -45,7 +47,30 @@ def test_gunicorn_serves_the_page_and_a_layers_frames(served, tiny_config):
                                           "graph-mode.value": "knn", "method.value": "ours"})
     payload = response_of(reply)["sequence"]["data"]
     assert payload["run"] == tiny_config.run_id and sorted(payload["frames"]) == ["0", "1", "2", "3"]
-    assert len(payload["frames"]["3"]["x"]) == 240
+    # each epoch's arrays over plain HTTP, as the page fetches them
+    frame = requests.get(f"{client.base}/frames/{tiny_config.run_id}/1/3?graph=knn&method=ours", timeout=30)
+    assert frame.status_code == 200 and frame.headers["Content-Type"] == "application/json"
+    body = frame.json()
+    assert body["version"] == payload["frames"]["3"]["version"] and len(decode(body["x"])) == 240
+
+
+@pytest.mark.parametrize(("path", "status", "message"), [
+    ("/frames/{run}/9/0", 400, "layer must be in 0..1, got '9'"),
+    ("/frames/{run}/-1/0", 400, "layer must be in 0..1, got '-1'"),
+    ("/frames/{run}/1/99", 400, "epoch must be in 0..3, got '99'"),
+    ("/frames/{run}/1/x", 400, "epoch must be in 0..3, got 'x'"),
+    ("/frames/{run}/1/0?method=mds", 400, "method must be one of ours, umap, tsne, pca"),
+    ("/frames/{run}/1/0?graph=full", 400, "graph must be one of knn, bipartite"),
+    ("/frames/{run}/1/0?graph=bipartite&method=pca", 400, "PCA lays out samples only"),
+    ("/frames/..%5C..%5Cetc%5Cpasswd/1/0", 404, "is not in the store"),
+    ("/frames/mlp-digits-000000000000/1/0", 404, "is not in the store"),
+    ("/frames/{run}/1/0?method=umap", 404, "epoch 0 of layer 1 is not laid out yet"),
+])
+def test_a_bad_frame_request_is_named_and_the_server_goes_on(served, tiny_config, path, status, message):
+    client, _ = served
+    reply = requests.get(client.base + path.format(run=tiny_config.run_id), timeout=30)
+    assert reply.status_code == status and message in reply.json()["error"]
+    assert requests.get(f"{client.base}/frames/{tiny_config.run_id}/0/0", timeout=30).status_code == 200
 
 
 SEQUENCE = {"graph-mode.value": "knn", "method.value": "ours", "layer-slider.value": 0}
