@@ -387,13 +387,36 @@
     return window.dash_clientside.no_update;
   }
 
+  const newest = {key: null, epoch: -1};
+
+  function followSequence(payload, follow, max, epoch) {
+    // a run that is still training: the epoch slider ends at its last recorded epoch and grows with it, and with
+    // "follow latest" on the slider moves to each newly laid-out epoch of the sequence on show (not at the first
+    // payload of a sequence, which keeps the epoch the user or the URL chose)
+    const noUpdate = window.dash_clientside.no_update;
+    if (!payload || payload.error || !payload.frames) { return [noUpdate, noUpdate, noUpdate]; }
+    const last = payload.last_epoch, key = [payload.run, payload.layer, payload.graph, payload.method].join("/");
+    const latest = Math.max(-1, ...Object.keys(payload.frames).map(Number));
+    const grew = newest.key === key && latest > newest.epoch;
+    Object.assign(newest, {key: key, epoch: latest});
+    let marks = noUpdate;
+    if (last !== max) {
+      marks = {};
+      const step = Math.max(1, Math.floor(last / 10));
+      for (let e = 0; e <= last; e += step) { marks[e] = String(e); }
+      marks[last] = String(last);
+    }
+    const value = grew && Array.isArray(follow) && follow.includes("follow") ? latest : noUpdate;
+    return [last !== max ? last : noUpdate, marks, value];
+  }
+
   function playSpeed(speed) {
     return Math.round(700 / Number(speed || 1));
   }
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     epochscope: {render: render, ringChanged: ringChanged, edgesRequest: edgesRequest, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch,
-                 restEpoch: restEpoch,
+                 restEpoch: restEpoch, followSequence: followSequence,
                  playSpeed: playSpeed},
   });
 })();

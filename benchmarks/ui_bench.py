@@ -1,14 +1,17 @@
 """Scrubbing speed in a real browser: time from an epoch-slider key press to the redrawn map.
 
-    python -m benchmarks.ui_bench [--store DIR] [--steps 60] [--port 8061]
+    python -m benchmarks.ui_bench [--store DIR] [--steps 60] [--n 50000]
 
-On the default run (n = 1,797 probe samples; trained and laid out first if the store lacks it), it starts
+On the default run (n = 1,797 probe samples), or with ``--n`` on the default MLP over MNIST-1D with n probe
+samples (:func:`benchmarks.common.scale_config`; trained and laid out first if the store lacks it), it starts
 ``app.py`` as a user does, opens it in headless Debian Chromium, waits for every frame, then presses the
 epoch slider's arrow keys ``--steps`` times on each of two layers (forward to the end, back to the start),
 timing each step in the page: from the ``keydown`` event to Plotly's ``plotly_afterplot`` of the redrawn map
 (the first redraw: the points start to glide), and to the end of the glide (the map's ``data-glide`` turns
 ``still``: the points stand on the new frame). It also times a layer switch (which fetches that layer's frames
-once). Prints a table and last ``RESULT slider_median_ms=<f> slider_p95_ms=<f> settled_median_ms=<f>``.
+once), the bytes the page fetched per epoch, and the page's memory (the JavaScript heap, and the resident memory
+of Chromium's processes). Prints a table and last ``RESULT n=<n> slider_median_ms=<f> slider_p95_ms=<f>
+settled_median_ms=<f> layer_switch_ms=<f> epoch_bytes=<n> js_heap_mb=<f> chromium_rss_mb=<f>``.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException
 from selenium.webdriver.common.keys import Keys
 
-from benchmarks.common import answers, free_port, prepare_default_run
-from models.config import RunConfig
+from benchmarks.common import answers, free_port, prepare_default_run, scale_config
+from models.data import MAX_PROBE
 from models.store import default_store_dir
 
 logger = logging.getLogger("benchmarks.ui_bench")
@@ -85,23 +89,29 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
     parser.add_argument("--steps", type=int, default=60, help="key presses per layer, 2..1000 (default %(default)s)")
+    parser.add_argument("--n", type=int, default=None,
+                        help=f"probe samples of an MNIST-1D run, 20..{MAX_PROBE} (default: the default run on digits)")
     args = parser.parse_args(argv)
     if not 2 <= args.steps <= 1000:
         parser.error(f"argument --steps: must be in 2..1000, got {args.steps}")
+    if args.n is not None and not 20 <= args.n <= MAX_PROBE:
+        parser.error(f"argument --n: must be in 20..{MAX_PROBE}, got {args.n}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     store_dir = Path(args.store or default_store_dir())
-    config = RunConfig()
-    info, ready, _ = prepare_default_run(store_dir)
+    config = scale_config(args.n)
+    info, ready, _ = prepare_default_run(store_dir, config)
     logger.info("%d frames ready", ready)
 
     port = free_port()
     server_log = tempfile.NamedTemporaryFile("w+", prefix="ui_bench-server-", suffix=".log", delete=False)
-    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--store", str(store_dir)], cwd=ROOT,
+    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--store", str(store_dir),
+                               "--run", info.run_id], cwd=ROOT,
                               stdout=server_log, stderr=subprocess.STDOUT)
     driver = None
     try:
         wait(lambda: answers(f"http://127.0.0.1:{port}/"), 60, "the server")
         driver = browser()
+        driver.execute_cdp_cmd("Performance.enable", {})
         driver.get(f"http://127.0.0.1:{port}/")
         wait(lambda: "epoch 0" in driver.find_element("id", "frame-info").text, 60, "the first map")
         rows = []
@@ -124,6 +134,12 @@ def main(argv: list[str] | None = None) -> None:
             times += [step(driver, thumb, Keys.ARROW_LEFT) for _ in range(args.steps - half)]
             rows.append((f"epoch steps on {config.layer_names[layer]}", [t[0] for t in times]))
             rows.append(("  ...glide settled", [t[1] for t in times]))
+        epoch_bytes = driver.execute_script(
+            "const f = performance.getEntriesByType('resource').filter(r => r.name.includes('/frames/'));"
+            "return f.length ? f.reduce((s, r) => s + r.encodedBodySize, 0) / f.length : 0;")
+        heap = driver.execute_cdp_cmd("Performance.getMetrics", {})  # after enable below
+        js_heap_mb = next((m["value"] for m in heap.get("metrics", []) if m["name"] == "JSHeapUsedSize"), 0) / 2 ** 20
+        rss_mb = chromium_rss() / 2 ** 20
         errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
     finally:
         if driver is not None:
@@ -144,8 +160,22 @@ def main(argv: list[str] | None = None) -> None:
     print(f"server warnings and errors: {len(problems)} (log: {server_log.name})")
     for line in problems[:10]:
         print(f"  {line}")
-    print(f"RESULT slider_median_ms={np.median(steps):.1f} slider_p95_ms={np.percentile(steps, 95):.1f} "
-          f"settled_median_ms={np.median(settled):.1f}")
+    switch = [t for name, ts in rows if name == "layer switch" for t in ts]
+    print(f"fetched per epoch: {epoch_bytes / 1e3:.1f} kB · page memory: JS heap {js_heap_mb:.0f} MB, "
+          f"Chromium's processes {rss_mb:.0f} MB resident")
+    print(f"RESULT n={info.n_probe} slider_median_ms={np.median(steps):.1f} "
+          f"slider_p95_ms={np.percentile(steps, 95):.1f} settled_median_ms={np.median(settled):.1f} "
+          f"layer_switch_ms={max(switch, default=float('nan')):.0f} epoch_bytes={epoch_bytes:.0f} "
+          f"js_heap_mb={js_heap_mb:.0f} chromium_rss_mb={rss_mb:.0f}")
+
+
+def chromium_rss() -> int:
+    """Resident bytes of every Chromium process on the machine (the benchmark's browser is the only one)."""
+    total = 0
+    for process in psutil.process_iter(["name", "memory_info"]):
+        if "chrom" in (process.info["name"] or "") and "driver" not in process.info["name"]:
+            total += process.info["memory_info"].rss if process.info["memory_info"] else 0
+    return total
 
 
 if __name__ == "__main__":

@@ -38,6 +38,9 @@ def layout(ctx: AppContext) -> html.Div:
                            className="epoch-slider"),
                 dcc.Dropdown(id="play-speed", options=[{"label": f"{v}x", "value": v} for v in SPEEDS], value=1,
                              clearable=False, searchable=False, className="speed"),
+                # while a run trains, the slider moves to each epoch as soon as it is laid out
+                dcc.Checklist(id="follow-latest", options=[{"label": "follow latest", "value": "follow"}],
+                              value=["follow"], inline=True, className="radio"),
             ]),
         ]),
         dcc.Interval(id="play-interval", interval=PLAY_INTERVAL_MS, disabled=True),
@@ -81,6 +84,14 @@ def register(app: Dash, ctx: AppContext) -> None:
         return (layer_marks, last_layer, epoch_marks, last, f"{run_ctx.run_id} · {describe_config(run_ctx.config)}",
                 clamped(layer, last_layer), clamped(epoch, last))
 
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="followSequence"),
+        Output("epoch-slider", "max", allow_duplicate=True), Output("epoch-slider", "marks", allow_duplicate=True),
+        Output("epoch-slider", "value", allow_duplicate=True),
+        Input("sequence", "data"), State("follow-latest", "value"), State("epoch-slider", "max"),
+        State("epoch-slider", "value"),
+        prevent_initial_call=True,
+    )
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="playSpeed"),
         Output("play-interval", "interval"), Input("play-speed", "value"),

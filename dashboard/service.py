@@ -29,7 +29,7 @@ from layout_engine.metrics import trustworthiness
 from layout_engine.pipeline import Frame, LayoutParams, build_graph, content_hash, frame_key, graph_key, next_frame
 from models.config import RunConfig
 from models.store import RunInfo, RunStore, lock_owner
-from models.train import train
+from models.train import RunBusy, train
 
 logger = logging.getLogger(__name__)
 
@@ -265,29 +265,52 @@ def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report:
     return done
 
 
+class Chain:
+    """One layer's epochs laid out in order, each warm-started from the one before, as far as they are recorded:
+    :meth:`advance` continues where the last call stopped, so a chain can follow a run while it trains.
+
+    Cached frames are read, not recomputed; each frame laid out is stored with its scores and its index entry
+    (what :func:`count_ready` and the page read) before the next one starts.
+    """
+
+    def __init__(self, store: RunStore, run_id: str, params: LayoutParams, layer: int) -> None:
+        self.store, self.run_id, self.params, self.layer = store, run_id, params, layer
+        self.labels = score_labels(store.probe(run_id))
+        self.next_epoch = 0
+        self._key: str | None = None
+        self._frame: Frame | None = None
+        self._graph: sp.csr_matrix | None = None
+        self._previous_X: np.ndarray | None = None
+
+    def advance(self, last_epoch: int) -> Iterator[int]:
+        """Lay out epochs ``next_epoch .. last_epoch`` (all recorded); yields each once it is stored."""
+        store, params = self.store, self.params
+        while self.next_epoch <= last_epoch:
+            epoch = self.next_epoch
+            X = store.activations(self.run_id, epoch, self.layer)
+            key = frame_key(X, params, self._key)
+            cached = store.get_derived(key)
+            if cached is None:
+                if self._frame is not None and self._graph is None:  # the previous frame came from the cache
+                    self._graph = cached_graph(store, self._previous_X, params)
+                previous_graph, self._graph = self._graph, cached_graph(store, X, params)
+                self._frame, _ = next_frame(X, params, self._frame, previous_graph=previous_graph, graph=self._graph)
+                store.put_derived(key, {"raw": self._frame.raw, "display": self._frame.display,
+                                        "churn": np.array(self._frame.churn)})
+            else:
+                self._frame = Frame(index=epoch, raw=cached["raw"], display=cached["display"],
+                                    churn=float(cached["churn"]))
+                self._graph = None
+            ensure_scores(store, key, X, self._frame.display, self.labels)
+            store.derived.set(_index_key(self.run_id, params, self.layer, epoch), key)
+            self._key, self._previous_X, self.next_epoch = key, X, epoch + 1
+            yield epoch
+
+
 def lay_out_chain(store: RunStore, info: RunInfo, params: LayoutParams, layer: int) -> Iterator[int]:
-    """Lay out one layer's epochs ``0 .. info.epochs_done - 1`` in order, each warm-started from the one before;
-    yields each epoch once it is stored (with its scores and its index entry). Cached frames are read, not
-    recomputed."""
-    labels = score_labels(store.probe(info.run_id))
-    key, frame, graph, previous_X = None, None, None, None
-    for epoch in range(info.epochs_done):
-        X = store.activations(info.run_id, epoch, layer)
-        key = frame_key(X, params, key)
-        cached = store.get_derived(key)
-        if cached is None:
-            if frame is not None and graph is None:  # the previous frame came from the cache
-                graph = cached_graph(store, previous_X, params)
-            previous_graph, graph = graph, cached_graph(store, X, params)
-            frame, _ = next_frame(X, params, frame, previous_graph=previous_graph, graph=graph)
-            store.put_derived(key, {"raw": frame.raw, "display": frame.display, "churn": np.array(frame.churn)})
-        else:
-            frame = Frame(index=epoch, raw=cached["raw"], display=cached["display"], churn=float(cached["churn"]))
-            graph = None
-        ensure_scores(store, key, X, frame.display, labels)
-        previous_X = X
-        store.derived.set(_index_key(info.run_id, params, layer, epoch), key)
-        yield epoch
+    """Lay out one layer's epochs ``0 .. info.epochs_done - 1`` (a :class:`Chain`); yields each epoch once it is
+    stored."""
+    yield from Chain(store, info.run_id, params, layer).advance(info.epochs_done - 1)
 
 
 def _chain_process(directory: str, size_limit: int, info: RunInfo, params: LayoutParams, layers: list[int],
@@ -358,13 +381,19 @@ def cached_graph(store: RunStore, X: np.ndarray, params: LayoutParams) -> sp.csr
     return graph
 
 
+#: the job's stage while it lays out the epochs of a run that another process trains or records
+FOLLOWING = "Following the training"
+
+
 def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Reporter | None = None,
             *, poll_s: float = 0.5) -> tuple[RunInfo, int]:
     """Train the run of ``config`` if needed, lay out all its frames and measure them
     (:func:`analysis.stage.compute_measures`); returns its info and frames ready.
 
-    Only one job prepares a run at a time; another job for the same run follows its progress (stage
-    :data:`WAITING`) and then finds everything cached.
+    The layout follows the training: each epoch is laid out in every layer as soon as it is stored, whether
+    this job trains the run or another process does (the command line, the new-run form, a recorder in your own
+    loop), so the page shows a run while it trains. Only one job prepares a run at a time; another job for the
+    same run follows its progress (stage :data:`WAITING`) and then finds everything cached.
     """
     owner = lock_owner()
     lock = f"prepare/{config.run_id}/{params.digest()}"
@@ -378,13 +407,57 @@ def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Re
         return report(stage, done, total) if report is not None else None
 
     try:
-        info = ensure_run(store, config, locked_report)
+        info = train_following(store, config, params, locked_report, poll_s=poll_s)
         ready = compute_frames(store, info, params, locked_report)
         if ready == len(info.layer_sizes) * info.epochs_done:
             compute_measures(store, info, locked_report)
         return info, ready
     finally:
         store.release_lock(lock, owner)
+
+
+def train_following(store: RunStore, config: RunConfig, params: LayoutParams, report: Reporter | None = None,
+                    *, poll_s: float = 0.5) -> RunInfo:
+    """The run of ``config`` trained (by this process, or by another that holds it: then followed until it
+    stops), each recorded epoch laid out in every layer as soon as it is stored; returns the run's info.
+
+    Stops following when ``report`` says so, or when the run is no longer being trained (finished, diverged,
+    or left interrupted by a process that died: then this process resumes it, unless it is a custom run, which
+    only its own script records).
+    """
+    chains: list[Chain] = []
+
+    def lay_out(last_epoch: int) -> None:
+        if not chains:
+            chains.extend(Chain(store, config.run_id, params, layer) for layer in range(len(config.layer_sizes)))
+        for chain in chains:
+            for _ in chain.advance(last_epoch):
+                pass
+
+    def on_epoch(done: int, total: int) -> bool | None:  # epochs 0..done are stored
+        stop = report(TRAINING, done, total) if report is not None else None
+        if not stop:
+            lay_out(done)
+        return stop
+
+    while True:
+        info = store.run_info(config.run_id) if store.has_run(config.run_id) else None
+        if info is not None and info.state == "training":  # another live process trains or records it: follow
+            if info.epochs_done:
+                lay_out(info.epochs_done - 1)
+            total = len(config.layer_sizes) * (info.config.epochs + 1)
+            if report is not None and report(FOLLOWING, count_ready(store, info, params), total):
+                raise JobStopped(f"stopped while following the training of {config.run_id}")
+            time.sleep(poll_s)
+            continue
+        if config.model == "custom" or run_ready(store, config.run_id):
+            return store.run_info(config.run_id)
+        try:
+            train(config, store, progress=on_epoch)
+        except RunBusy:  # another process took the run between our look and our lock: follow it
+            time.sleep(poll_s)
+            continue
+        return store.run_info(config.run_id)
 
 
 def _progress_in_store(store: RunStore, run_id: str, params: LayoutParams) -> tuple[int, int]:

@@ -470,3 +470,35 @@ def test_the_numbers_say_what_the_map_shows_and_link_to_it(dash_duo, trained_sto
     assert "training samples" in dash_duo.find_element("#cartography-summary").text
     screenshot(dash_duo, "analysis")
     assert dash_duo.get_logs() == []
+
+
+def test_a_run_is_shown_while_it_trains_and_follows_the_latest_epoch(dash_duo, tmp_path):
+    from models.config import RunConfig
+    from models.store import RunStore
+
+    config = RunConfig(hidden=(16, 8), epochs=80, lr=0.01, probe_size=300, seed=5)
+    store_dir = tmp_path / "store"
+    dash_duo.start_server(create_app(store_dir=store_dir, config=config, params=FAST))  # trained by the page
+
+    def shown_epoch(driver):
+        found = re.search(r"h1 \(16 units\), epoch (\d+):", driver.find_element("id", "frame-info").text)
+        return int(found.group(1)) if found and int(found.group(1)) >= 3 else None
+
+    epoch = WebDriverWait(dash_duo.driver, 90, poll_frequency=0.1).until(shown_epoch)
+    store = RunStore(store_dir)
+    try:
+        info = store.run_info(config.run_id)
+        assert info.state == "training" and info.epochs_done < 81  # still training while the map shows epoch >= 3
+    finally:
+        store.close()
+    assert "Training" in dash_duo.find_element("#job-message").text
+    # the slider ends at the last recorded epoch, not at the 80 planned, and "follow latest" keeps moving it on
+    assert int(dash_duo.find_element("#epoch-slider [role=slider]").get_attribute("aria-valuemax")) < 80
+    WebDriverWait(dash_duo.driver, 60, poll_frequency=0.1).until(lambda d: (shown_epoch(d) or 0) > epoch + 2)
+    # turned off, the map stays on the epoch on show as more epochs arrive
+    dash_duo.find_element("#follow-latest input").click()
+    time.sleep(0.5)
+    held = shown_epoch(dash_duo.driver)
+    time.sleep(3)
+    assert shown_epoch(dash_duo.driver) == held
+    assert dash_duo.get_logs() == []

@@ -1,5 +1,6 @@
 """The service layer, without a browser."""
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -12,6 +13,7 @@ from dashboard.context import AppContext
 from dashboard.typed import decode
 from dashboard.map_panel import sequence_update
 from layout_engine.pipeline import LayoutParams, layout_sequence
+from models.config import RunConfig
 from models.train import train
 
 FAST = LayoutParams(n_iter=80, warm_n_iter=20)
@@ -168,3 +170,52 @@ def test_scores_evicted_from_the_cache_come_back_with_the_next_job(store_copy, t
     service.compute_frames(store_copy, info, FAST)
     scores = service.scores(store_copy, run, 1, FAST)
     assert 0.5 < scores["trust"][2] <= 1 and scores["ratio"][2] is not None
+
+
+def test_the_layout_follows_the_training_epoch_by_epoch(tmp_path):
+    from models.store import RunStore
+
+    config = RunConfig(hidden=(16, 8), epochs=4, lr=0.01, probe_size=200, seed=3)
+    store = RunStore(tmp_path / "store")
+    seen = []
+
+    def report(stage, done, total):
+        if stage == service.TRAINING and store.has_run(config.run_id):
+            # epochs 0..done are stored; every epoch before the newest is laid out in both layers already
+            seen.append((done, service.count_ready(store, store.run_info(config.run_id), FAST)))
+
+    info, ready = service.prepare(store, config, FAST, report)
+    assert ready == 2 * 5 and info.state == "complete"
+    assert [(d, r) for d, r in seen if d < 4] == [(d, 2 * d) for d in range(4)]
+    store.close()
+
+
+def test_a_run_trained_by_another_process_is_laid_out_while_it_trains(tmp_path):
+    import subprocess
+    import sys
+
+    from models.store import RunStore
+
+    config = RunConfig(hidden=(16, 8), epochs=40, lr=0.01, probe_size=200, seed=4)
+    store_dir = tmp_path / "store"
+    trainer = subprocess.Popen([sys.executable, "-m", "models", "train", "--hidden", "16,8", "--epochs", "40",
+                                "--lr", "0.01", "--probe-size", "200", "--seed", "4", "--store", str(store_dir)])
+    store = RunStore(store_dir)
+    try:
+        while not (store.has_run(config.run_id) and store.run_info(config.run_id).epochs_done >= 2):
+            assert trainer.poll() is None, "the trainer ended before its second epoch"
+            time.sleep(0.05)
+        following = []
+
+        def report(stage, done, total):
+            if stage == service.FOLLOWING:
+                following.append((done, store.run_info(config.run_id).state))
+
+        info, ready = service.prepare(store, config, FAST, report)
+        assert trainer.wait(timeout=120) == 0
+        # the frames were laid out while the other process trained, and all of them in the end
+        assert any(done > 0 and state == "training" for done, state in following)
+        assert info.state == "complete" and ready == 2 * 41
+    finally:
+        trainer.kill()
+        store.close()
