@@ -18,11 +18,13 @@
   const F = window.EpochScopeFrames;  // assets/epochscope-frames.js: decoding, prefetch order, the frame cache
 
   // Each epoch's arrays come from GET /frames/<run>/<layer>/<epoch> when needed: the epoch on show first, then
-  // those around it (F.prefetchOrder), at most MAX_FETCHES at a time, kept decoded in a byte-bounded cache.
+  // those around it (F.prefetchOrder), at most MAX_FETCHES at a time, kept decoded in a byte-bounded cache under
+  // run / layer / graph / method / epoch with the version the server gave them (a frame laid out again has a new
+  // one). A run's per-sample arrays come once from GET /samples/<run>.
   const MAX_FETCHES = 4, CACHE_BYTES = 192 * 1024 * 1024;
-  const cache = new F.FrameCache(CACHE_BYTES), fetching = new Set();
+  const cache = new F.FrameCache(CACHE_BYTES), fetching = new Set(), runSamples = new Map();
   let focus = null;  // {payload, epoch}: what the map shows or waits for
-  let wanted = null;  // the URL of the frame the map waits for
+  let wanted = null;  // the key of the frame (or "samples/<run>") the map waits for
 
   function base() {
     const config = document.getElementById("_dash-config");
@@ -30,31 +32,45 @@
     return (prefix || "/").replace(/\/$/, "");
   }
 
-  function frameUrl(payload, epoch) {
-    const f = payload.frames[String(epoch)];
-    return base() + "/frames/" + encodeURIComponent(payload.run) + "/" + payload.layer + "/" + epoch + "?graph=" +
-      encodeURIComponent(payload.graph) + "&method=" + encodeURIComponent(payload.method) + "&v=" + (f ? f.version : "");
+  function frameKey(run, layer, graph, method, epoch) { return [run, layer, graph, method, epoch].join("/"); }
+
+  function frameUrl(run, layer, graph, method, epoch, version) {
+    return base() + "/frames/" + encodeURIComponent(run) + "/" + layer + "/" + epoch + "?graph=" +
+      encodeURIComponent(graph) + "&method=" + encodeURIComponent(method) + (version ? "&v=" + version : "");
   }
 
   function frameArrays(payload, epoch) {
-    // the decoded arrays of a ready epoch, or undefined while they are on their way
-    return payload.frames[String(epoch)] ? cache.get(frameUrl(payload, epoch)) : undefined;
+    // the decoded arrays of a ready epoch in the version the payload names, or undefined while on their way
+    const scalars = payload.frames[String(epoch)];
+    const frame = scalars && cache.get(frameKey(payload.run, payload.layer, payload.graph, payload.method, epoch));
+    return frame && frame.version === scalars.version ? frame : undefined;
   }
 
-  function fetchFrame(url) {
-    fetching.add(url);
-    window.fetch(url, {credentials: "same-origin"})
-      .then(r => (r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status))))
-      .then(body => { cache.put(url, F.decodeFrame(body)); })
+  function arrived(key) {
+    fetching.delete(key);
+    if (key === wanted) {
+      wanted = null;
+      window.dash_clientside.set_props("frame-arrived", {data: key});
+    }
+    prefetch();
+  }
+
+  function fetchJson(key, url, keep) {
+    fetching.add(key);
+    window.fetch(url, {credentials: "same-origin", cache: url.includes("v=") ? "default" : "no-store"})
+      .then(r => (r.status === 204 ? null : r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status))))
+      .then(body => { if (body) { keep(body); } })
       .catch(error => { console.warn("EpochScope: could not fetch " + url + ": " + error.message); })
-      .finally(() => {
-        fetching.delete(url);
-        if (url === wanted) {
-          wanted = null;
-          window.dash_clientside.set_props("frame-arrived", {data: url});
-        }
-        prefetch();
-      });
+      .finally(() => arrived(key));
+  }
+
+  function fetchFrame(payload, epoch) {
+    const key = frameKey(payload.run, payload.layer, payload.graph, payload.method, epoch);
+    if (fetching.has(key)) { return key; }
+    const version = payload.frames[String(epoch)].version;
+    fetchJson(key, frameUrl(payload.run, payload.layer, payload.graph, payload.method, epoch, version),
+              body => cache.put(key, Object.assign(F.decodeFrame(body), {version: body.version})));
+    return key;
   }
 
   function prefetch() {
@@ -62,22 +78,40 @@
     if (!focus) { return; }
     const payload = focus.payload;
     const ready = Object.keys(payload.frames).map(Number);
-    const have = e => { const url = frameUrl(payload, e); return cache.has(url) || fetching.has(url); };
+    const have = e => frameArrays(payload, e) !== undefined ||
+      fetching.has(frameKey(payload.run, payload.layer, payload.graph, payload.method, e));
     for (const e of F.prefetchOrder(ready, focus.epoch, payload.n_nodes, have)) {
       if (fetching.size >= MAX_FETCHES) { break; }
-      fetchFrame(frameUrl(payload, e));
+      fetchFrame(payload, e);
     }
   }
 
-  const decoded = new WeakMap();
+  function warmFrame(layer, run, epoch, graph, method) {
+    // a layer switch: fetch the new layer's frame at the epoch on show at once, beside the server's answer with
+    // the layer's sequence (its version is checked against that sequence when both have arrived)
+    const key = frameKey(run, layer, graph, method, epoch);
+    if (run && Number.isInteger(Number(epoch)) && !cache.has(key) && !fetching.has(key)) {
+      fetchJson(key, frameUrl(run, layer, graph, method, epoch, "") + "&optional=1",
+                body => cache.put(key, Object.assign(F.decodeFrame(body), {version: body.version})));
+    }
+    return window.dash_clientside.no_update;
+  }
 
   function samples(payload) {
-    // the sequence's per-sample arrays, decoded once per payload
-    if (!decoded.has(payload)) {
-      decoded.set(payload, {labels: F.decode(payload.labels), index: F.decode(payload.index),
-                            scrambled: F.decode(payload.scrambled), box: F.unionBox(payload.frames)});
+    // the run's per-sample arrays (true class, data-set index, scrambled) and the sequence's box, decoded; fetched
+    // once per run, undefined while on their way
+    const got = runSamples.get(payload.run);
+    if (!got || got.version !== payload.samples_version) {
+      const key = "samples/" + payload.run;
+      if (!fetching.has(key)) {
+        fetchJson(key, base() + "/samples/" + encodeURIComponent(payload.run) + "?v=" + payload.samples_version,
+                  body => runSamples.set(body.run, {version: body.version, labels: F.decode(body.labels),
+                                                    index: F.decode(body.index), scrambled: F.decode(body.scrambled)}));
+      }
+      return undefined;
     }
-    return decoded.get(payload);
+    if (got.boxFor !== payload) { Object.assign(got, {boxFor: payload, box: F.unionBox(payload.frames)}); }
+    return got;
   }
 
   function groups(payload, frame, colour) {
@@ -204,17 +238,14 @@
     const scalars = payload.frames[String(e)];
     if (!scalars) { return [message("Laying out " + payload.name + ", epoch " + e + "…"), ""]; }
     focus = {payload: payload, epoch: e};
-    const frame = frameArrays(payload, e);
-    if (!frame) {
-      // on its way: the map stays as it is until it arrives (fetchFrame then sets frame-arrived, an input here)
-      const url = frameUrl(payload, e);
-      wanted = url;
-      if (!fetching.has(url)) { fetchFrame(url); }
+    const frame = frameArrays(payload, e), S = samples(payload);
+    if (!frame || !S) {
+      // on its way: the map stays as it is until it arrives (arrived() then sets frame-arrived, an input here)
+      wanted = S ? fetchFrame(payload, e) : "samples/" + payload.run;
       prefetch();
       return [noUpdate, payload.name + ", epoch " + e + ": loading…"];
     }
     prefetch();
-    const S = samples(payload);
     const sens = frame.sens;
     let maxSens = 1e-12;
     if (sens) { for (let i = 0; i < sens.length; i++) { maxSens = Math.max(maxSens, sens[i]); } }
@@ -392,7 +423,7 @@
   function followSequence(payload, follow, max, epoch) {
     // a run that is still training: the epoch slider ends at its last recorded epoch and grows with it, and with
     // "follow latest" on the slider moves to each newly laid-out epoch of the sequence on show (not at the first
-    // payload of a sequence, which keeps the epoch the user or the URL chose)
+    // payload of a sequence, which keeps the epoch the user or the URL chose, nor while a finished run is laid out)
     const noUpdate = window.dash_clientside.no_update;
     if (!payload || payload.error || !payload.frames) { return [noUpdate, noUpdate, noUpdate]; }
     const last = payload.last_epoch, key = [payload.run, payload.layer, payload.graph, payload.method].join("/");
@@ -406,7 +437,7 @@
       for (let e = 0; e <= last; e += step) { marks[e] = String(e); }
       marks[last] = String(last);
     }
-    const value = grew && Array.isArray(follow) && follow.includes("follow") ? latest : noUpdate;
+    const value = grew && payload.training && Array.isArray(follow) && follow.includes("follow") ? latest : noUpdate;
     return [last !== max ? last : noUpdate, marks, value];
   }
 
@@ -416,7 +447,7 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     epochscope: {render: render, ringChanged: ringChanged, edgesRequest: edgesRequest, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch,
-                 restEpoch: restEpoch, followSequence: followSequence,
+                 restEpoch: restEpoch, followSequence: followSequence, warmFrame: warmFrame,
                  playSpeed: playSpeed},
   });
 })();

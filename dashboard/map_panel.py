@@ -22,6 +22,8 @@ from layout_engine.pipeline import LayoutParams
 POLL_MS = 700
 #: one epoch's arrays: ``GET /frames/<run>/<layer>/<epoch>?graph=knn&method=ours`` (:func:`frame_response`)
 FRAME_ROUTE = "/frames/<run>/<layer>/<epoch>"
+#: a run's per-sample arrays: ``GET /samples/<run>`` (:func:`dashboard.service.sample_arrays`)
+SAMPLES_ROUTE = "/samples/<run>"
 #: how often the table of ready sequences is refreshed
 READINESS_MS = 2000
 #: graph-mode choices: LayoutParams.graph -> label
@@ -62,6 +64,7 @@ def layout() -> html.Div:
         export.layout(),
         dcc.Store(id="sequence"),
         dcc.Store(id="frame-arrived"),  # set by epochscope.js when the epoch the map waits for has arrived
+        dcc.Store(id="frame-warm"),  # output of warmFrame, which starts fetching a layer's frame at once
         dcc.Store(id="edges"),
         dcc.Store(id="edges-request"),  # the frame whose edges to fetch, set only while edges are shown
         dcc.Store(id="changed-drawn"),  # output of ringChanged, which restyles the map itself
@@ -126,6 +129,8 @@ def frame_response(ctx: AppContext, run: str, layer: str, epoch: str, graph: str
         run_ctx = ctx.for_run(run)
     except KeyError as exc:
         return {"error": str(exc.args[0])}, 404
+    if not run_ctx.store.has_run(run_ctx.run_id):
+        return {"error": f"run {run_ctx.run_id!r} is not trained yet"}, 404
     info = run_ctx.store.run_info(run_ctx.run_id)
     n_layers, last = len(info.layer_sizes), info.epochs_done - 1
     if not (layer.isdecimal() and int(layer) < n_layers):
@@ -159,13 +164,29 @@ def readiness_table(ready: dict[tuple[str, str], list[int]], epochs: int, layer_
 
 
 def register(app: Dash, ctx: AppContext) -> None:
+    def answer(body: dict, status: int):
+        response = Response(orjson.dumps(body), status=status, mimetype="application/json")
+        # versioned URLs (``v=``, from the sequence payload) name fixed content: the browser may keep them
+        fixed = status == 200 and request.args.get("v")
+        response.headers["Cache-Control"] = "private, max-age=3600" if fixed else "no-store"
+        return response
+
     @app.server.route(FRAME_ROUTE, methods=["GET"])
     def frame(run: str, layer: str, epoch: str):
         body, status = frame_response(ctx, run, layer, epoch, request.args.get("graph"), request.args.get("method"))
-        response = Response(orjson.dumps(body), status=status, mimetype="application/json")
-        # a frame's content is fixed by its version (sent in the sequence payload): the browser may keep it
-        response.headers["Cache-Control"] = "private, max-age=3600" if status == 200 else "no-store"
-        return response
+        if status == 404 and request.args.get("optional"):  # fetched ahead of need: not there yet is no error
+            return Response(status=204, headers={"Cache-Control": "no-store"})
+        return answer(body, status)
+
+    @app.server.route(SAMPLES_ROUTE, methods=["GET"])
+    def samples(run: str):
+        try:
+            run_ctx = ctx.for_run(run)
+        except KeyError as exc:
+            return answer({"error": str(exc.args[0])}, 404)
+        if not run_ctx.store.has_run(run_ctx.run_id):
+            return answer({"error": f"run {run_ctx.run_id!r} is not trained yet"}, 404)
+        return answer(service.sample_arrays(run_ctx.store, run_ctx.run_id), 200)
 
     @app.callback(
         Output("readiness", "children"),
@@ -224,6 +245,13 @@ def register(app: Dash, ctx: AppContext) -> None:
         Input("sequence", "data"), Input("epoch-slider", "value"), Input("colour-by", "value"),
         Input("map-flags", "value"), Input("selected", "data"), Input("edges", "data"),
         Input("frame-arrived", "data"), State("changed", "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="warmFrame"),
+        Output("frame-warm", "data"),
+        Input("layer-slider", "value"), State("run-picker", "value"), State("epoch-slider", "value"),
+        State("graph-mode", "value"), State("method", "value"),
+        prevent_initial_call=True,
     )
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="ringChanged"),

@@ -471,9 +471,9 @@ def _progress_in_store(store: RunStore, run_id: str, params: LayoutParams) -> tu
 
 def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutParams,
                      have: int = 0, method: str = "ours") -> dict | None:
-    """What the browser needs to know of one layer's sequence: its samples and, per ready epoch, the epoch's
-    scalars. Each epoch's arrays (positions, predictions, sensitivity) are fetched on their own
-    (:func:`frame_arrays`, ``GET /frames/...``) as the page needs them, so the payload stays small at any
+    """What the browser needs to know of one layer's sequence: per ready epoch, the epoch's scalars. The
+    samples' arrays (:func:`sample_arrays`) and each epoch's arrays (positions, predictions, sensitivity) are fetched on their own
+    (:func:`frame_arrays`) come by ``GET`` as the page needs them, so the payload stays small at any
     number of samples (one JSON blob of every epoch was 1 MB at n = 1,797 and would be ~1 GB at 50,000).
 
     Parameters
@@ -490,9 +490,9 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
     dict or None
         JSON-ready: ``run``, ``layer``, ``graph``, ``method``, ``n_samples``, ``n_nodes`` (samples, then the
         layer's neurons in the neuron x sample graph), ``name`` (e.g. ``"h2 (128 units)"``), ``last_epoch``,
-        ``class_names``, ``classifies``, ``complete`` (every recorded epoch is laid out, and the run is no longer
-        training); ``labels``, ``index`` and ``scrambled`` (n_samples,) as typed arrays
-        (:mod:`dashboard.typed`); and ``frames``: epoch (as a string) -> ``silhouette``, ``metrics``, ``box``
+        ``class_names``, ``classifies``, ``training`` (the run is being trained or recorded), ``complete`` (every
+        recorded epoch is laid out, and the run is no longer training); ``samples_version`` (of :func:`sample_arrays`, the per-sample arrays fetched once per run);
+        and ``frames``: epoch (as a string) -> ``silhouette``, ``metrics``, ``box``
         (``[x0, x1, y0, y1]``, the frame's extent) and ``version`` (its layout key's hash: a frame laid out again
         is fetched again).
     """
@@ -541,15 +541,32 @@ def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutPar
         frames[str(epoch)] = {"silhouette": round(scored["silhouette"], 4), "metrics": metrics[epoch],
                               "box": [round(float(v), 4) for v in (lo[0], hi[0], lo[1], hi[1])],
                               "version": hashlib.sha256(keys[epoch].encode()).hexdigest()[:12]}
-    scrambled = probe.get("scrambled", np.zeros(len(probe["y"]), dtype=bool))
     class_names = list(info.class_names) or [str(c) for c in range(int(probe["y"].max()) + 1)]
     return {"run": run_id, "layer": layer, "graph": params.graph, "method": method, "n_samples": int(len(probe["y"])),
             "n_nodes": int(n_nodes), "name": f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)",
-            "last_epoch": info.epochs_done - 1,
-            "labels": typed(probe["y"], label_dtype(max(len(class_names), int(probe["y"].max()) + 1))),
-            "index": typed(probe["index"], "i4"), "scrambled": typed(scrambled, "u1"),
+            "last_epoch": info.epochs_done - 1, "samples_version": _samples_version(probe),
             "class_names": class_names, "classifies": info.config.model != "vae",
+            "training": info.state == "training",
             "complete": len(frames) == info.epochs_done and info.state != "training", "frames": frames}
+
+
+def _samples_version(probe: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for name in ("index", "y", "scrambled"):
+        if name in probe:
+            digest.update(np.ascontiguousarray(probe[name]).tobytes())
+    return digest.hexdigest()[:12]
+
+
+def sample_arrays(store: RunStore, run_id: str) -> dict:
+    """The run's probe samples for the browser, the same for every layer and epoch (fetched once per run):
+    ``run``, ``version`` (the sequence payload's ``samples_version``), and as typed arrays (n_samples,) ``labels``
+    (the true class), ``index`` (in the data set) and ``scrambled`` (0 / 1)."""
+    probe = store.probe(run_id)
+    scrambled = probe.get("scrambled", np.zeros(len(probe["y"]), dtype=bool))
+    n_classes = max(len(store.run_info(run_id).class_names), int(probe["y"].max(initial=0)) + 1)
+    return {"run": run_id, "version": _samples_version(probe), "labels": typed(probe["y"], label_dtype(n_classes)),
+            "index": typed(probe["index"], "i4"), "scrambled": typed(scrambled, "u1")}
 
 
 def frame_arrays(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams,
@@ -562,8 +579,8 @@ def frame_arrays(store: RunStore, run_id: str, layer: int, epoch: int, params: L
     dict or None
         ``run``, ``layer``, ``graph``, ``method``, ``epoch``, ``version`` (as in :func:`sequence_payload`);
         ``x``, ``y`` (n_nodes,) display coordinates quantised to 16 bits; for a classifier ``pred`` (n_samples,)
-        the predicted class and ``conf`` (n_samples,) its probability in 1/255; ``sens`` (n_samples,) float32,
-        the loss gradient's norm at this layer, where recorded.
+        the predicted class and ``conf`` (n_samples,) its probability in 1/255; ``sens`` (n_samples,) the loss
+        gradient's norm at this layer quantised to 16 bits, where recorded.
     """
     key = store.derived.get(_index_key(run_id, params, layer, epoch, method))
     cached = store.get_derived(key) if key is not None else None
@@ -579,7 +596,7 @@ def frame_arrays(store: RunStore, run_id: str, layer: int, epoch: int, params: L
         out["pred"] = typed(predictions, label_dtype(int(predictions.max(initial=0)) + 1))
         out["conf"] = typed(np.rint(np.clip(found["confidence"], 0, 1) * 255), "u1")
     if f"x_sens{layer}" in found:
-        out["sens"] = typed(found[f"x_sens{layer}"], "f4")
+        out["sens"] = quantized(found[f"x_sens{layer}"])  # a colour and a size: 16 bits are plenty
     return out
 
 

@@ -97,8 +97,10 @@ def test_the_sequence_goes_to_the_browser_as_frames_get_ready(store_copy, tiny_c
     assert sorted(payload["frames"]) == ["0", "1", "2", "3"] and payload["last_epoch"] == 3
     scalars = payload["frames"]["2"]
     probe = store_copy.probe(tiny_config.run_id)
-    np.testing.assert_array_equal(decode(payload["index"]), probe["index"])
-    np.testing.assert_array_equal(decode(payload["labels"]), probe["y"])
+    samples = service.sample_arrays(store_copy, tiny_config.run_id)  # once per run, for every layer and epoch
+    assert samples["version"] == payload["samples_version"]
+    np.testing.assert_array_equal(decode(samples["index"]), probe["index"])
+    np.testing.assert_array_equal(decode(samples["labels"]), probe["y"])
     assert "test_acc" in scalars["metrics"] and -1 <= scalars["silhouette"] <= 1
     # each epoch's arrays come on their own, as typed arrays
     frame = service.frame_arrays(store_copy, tiny_config.run_id, 1, 2, FAST)

@@ -52,6 +52,11 @@ def test_gunicorn_serves_the_page_and_a_layers_frames(served, tiny_config):
     assert frame.status_code == 200 and frame.headers["Content-Type"] == "application/json"
     body = frame.json()
     assert body["version"] == payload["frames"]["3"]["version"] and len(decode(body["x"])) == 240
+    samples = requests.get(f"{client.base}/samples/{tiny_config.run_id}", timeout=30).json()
+    assert samples["version"] == payload["samples_version"] and len(decode(samples["labels"])) == 240
+    # a frame asked for ahead of need that is not laid out yet is no error: 204
+    ahead = requests.get(f"{client.base}/frames/{tiny_config.run_id}/1/3?method=umap&optional=1", timeout=30)
+    assert ahead.status_code == 204 and ahead.content == b""
 
 
 @pytest.mark.parametrize(("path", "status", "message"), [
@@ -64,6 +69,7 @@ def test_gunicorn_serves_the_page_and_a_layers_frames(served, tiny_config):
     ("/frames/{run}/1/0?graph=bipartite&method=pca", 400, "PCA lays out samples only"),
     ("/frames/..%5C..%5Cetc%5Cpasswd/1/0", 404, "is not in the store"),
     ("/frames/mlp-digits-000000000000/1/0", 404, "is not in the store"),
+    ("/samples/mlp-digits-000000000000", 404, "is not in the store"),
     ("/frames/{run}/1/0?method=umap", 404, "epoch 0 of layer 1 is not laid out yet"),
 ])
 def test_a_bad_frame_request_is_named_and_the_server_goes_on(served, tiny_config, path, status, message):
