@@ -233,9 +233,12 @@ CHAIN_THREADS = 2
 
 def chain_workers(n_samples: int, n_layers: int, cores: int | None = None) -> int:
     """How many processes lay out a run's layer chains: one below :data:`PARALLEL_MIN_SAMPLES` samples, else
-    one per :data:`CHAIN_THREADS` cores, at most one per layer."""
+    one per :data:`CHAIN_THREADS` cores, at most one per layer; one in a daemonic process (a Celery pool's),
+    which may not start processes of its own."""
     cores = (os.cpu_count() or 1) if cores is None else cores
-    return 1 if n_samples < PARALLEL_MIN_SAMPLES else max(1, min(n_layers, cores // CHAIN_THREADS))
+    if n_samples < PARALLEL_MIN_SAMPLES or multiprocessing.current_process().daemon:
+        return 1
+    return max(1, min(n_layers, cores // CHAIN_THREADS))
 
 
 def compute_frames(store: RunStore, info: RunInfo, params: LayoutParams, report: Reporter | None = None,

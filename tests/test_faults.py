@@ -136,8 +136,8 @@ def killed_twice_then_finished(store_dir: Path, driver, url: str,
                                start: Callable[[int], tuple[subprocess.Popen, Path]], started: list) -> None:
     """The page at ``url`` starts :data:`KILLED_RUN`'s job on the process ``start(i)`` gives (with its log);
     that process is killed mid-training: the run is interrupted, its epochs whole; the next one, asked by the
-    page again, resumes the run (not from scratch) and is killed mid-layout: every indexed frame whole; the
-    third finishes all 122 frames. Each process started is appended to ``started``, for the caller to stop."""
+    page again, resumes the run (not from scratch), laying out each epoch as it is trained, and is killed once
+    six frames are laid out: every epoch and every indexed frame whole; the third finishes all 122 frames. Each process started is appended to ``started``, for the caller to stop."""
     config = KILLED_RUN
     store = RunStore(store_dir)
 
@@ -157,18 +157,21 @@ def killed_twice_then_finished(store_dir: Path, driver, url: str,
         assert store.run_info(config.run_id).state == "interrupted" and done < 61
         created = store.run_info(config.run_id).created
 
-        process, log = begin(2)  # the page's job resumes the run, then lays out its frames
-        info = wait_until(lambda: store.run_info(config.run_id).state == "complete" and
-                          service.count_ready(store, store.run_info(config.run_id), UNGUARDED) >= 6 and
-                          store.run_info(config.run_id), 180, "the resumed run and six frames", process, log)
+        process, log = begin(2)  # the page's job resumes the run, laying out each epoch as it is trained
+        wait_until(lambda: store.run_info(config.run_id).epochs_done > done and
+                   service.count_ready(store, store.run_info(config.run_id), UNGUARDED) >= 6, 180,
+                   "the resumed run and six frames", process, log)
         kill_9(process)
         time.sleep(1)
-        assert assert_whole(store, config.run_id) == 61 and info.created == created  # resumed, not retrained
+        resumed = assert_whole(store, config.run_id)
+        info = store.run_info(config.run_id)
+        assert resumed > done and info.created == created  # resumed, not retrained
         assert 6 <= assert_frames_whole(store, info, UNGUARDED) < 2 * 61
 
         begin(3)
         WebDriverWait(driver, 240).until(lambda d: "122/122 frames ready" in d.find_element("id", "job-message").text)
-        assert assert_frames_whole(store, info, UNGUARDED) == 122
+        info = store.run_info(config.run_id)
+        assert info.state == "complete" and assert_frames_whole(store, info, UNGUARDED) == 122
         assert store.run_info(config.run_id).created == created
     finally:
         store.close()
