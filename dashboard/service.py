@@ -280,17 +280,38 @@ class Chain:
         self.store, self.run_id, self.params, self.layer = store, run_id, params, layer
         self.labels = score_labels(store.probe(run_id))
         self.next_epoch = 0
+        self._trust_index = True
         self._key: str | None = None
         self._frame: Frame | None = None
         self._graph: sp.csr_matrix | None = None
         self._previous_X: np.ndarray | None = None
 
     def advance(self, last_epoch: int) -> Iterator[int]:
-        """Lay out epochs ``next_epoch .. last_epoch`` (all recorded); yields each once it is stored."""
+        """Lay out epochs ``next_epoch .. last_epoch`` (all recorded); yields each once it is stored.
+
+        An epoch whose index entry points at a stored, scored frame is passed over without reading anything
+        (reopening a laid-out run at n = 50,000 would otherwise read gigabytes of activations); the chain picks
+        that frame up only if a later epoch needs laying out.
+        """
         store, params = self.store, self.params
         while self.next_epoch <= last_epoch:
             epoch = self.next_epoch
+            indexed = store.derived.get(_index_key(self.run_id, params, self.layer, epoch))
+            if (self._trust_index and indexed is not None and indexed in store.derived
+                    and read_scores(store, indexed, self.labels) is not None):
+                self._key, self._frame, self._graph, self._previous_X = indexed, None, None, None
+                self.next_epoch = epoch + 1
+                yield epoch
+                continue
             X = store.activations(self.run_id, epoch, self.layer)
+            if self._key is not None and self._frame is None:  # the chain passed over the previous epoch
+                cached = store.get_derived(self._key)
+                if cached is None:  # evicted since: lay the chain out again from its start
+                    self._restart()
+                    continue
+                self._frame = Frame(index=epoch - 1, raw=cached["raw"], display=cached["display"],
+                                    churn=float(cached["churn"]))
+                self._previous_X = store.activations(self.run_id, epoch - 1, self.layer)
             key = frame_key(X, params, self._key)
             cached = store.get_derived(key)
             if cached is None:
@@ -308,6 +329,12 @@ class Chain:
             store.derived.set(_index_key(self.run_id, params, self.layer, epoch), key)
             self._key, self._previous_X, self.next_epoch = key, X, epoch + 1
             yield epoch
+
+    def _restart(self) -> None:
+        logger.warning("A frame of %s layer %d was evicted while the chain passed over it: laying the chain out "
+                       "again", self.run_id, self.layer)
+        self.next_epoch, self._trust_index = 0, False
+        self._key, self._frame, self._graph, self._previous_X = None, None, None, None
 
 
 def lay_out_chain(store: RunStore, info: RunInfo, params: LayoutParams, layer: int) -> Iterator[int]:
