@@ -271,7 +271,8 @@
       const m = g.members;
       const custom = m.map(i => [S.index[i], S.labels[i], frame.pred ? frame.pred[i] : -1,
                                  frame.conf ? frame.conf[i] : NaN, sens ? sens[i] : NaN, i]);
-      const marker = {size: m.map(size), line: {width: 0.4, color: "white"}};
+      // one size for all unless sized by sensitivity: per-point sizes cost scattergl a pass over every point
+      const marker = {size: bySize && sens ? m.map(size) : 6, line: {width: 0.4, color: "white"}};
       if (g.colour) {
         marker.color = g.colour;
       } else {
