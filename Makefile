@@ -20,13 +20,15 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 run: $(VENV)/.runtime
 	$(PY) app.py --host $(HOST) --port $(PORT)
 
-# Debian's chromium and chromedriver for the browser tests and redis-server for the Celery test (installed when
-# missing and we may use apt-get)
+# Debian's chromium and chromedriver for the browser tests, redis-server for the Celery test and Node.js for the
+# JavaScript tests (installed when missing and we may use apt-get)
 system:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v redis-server >/dev/null || { \
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v redis-server >/dev/null \
+	  && command -v node >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server; \
-	  else echo "Install chromium, chromium-driver and redis-server (as root: apt-get install chromium chromium-driver redis-server)"; exit 1; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server \
+	      $$(command -v node >/dev/null || echo nodejs); \
+	  else echo "Install chromium, chromium-driver, redis-server and nodejs (as root: apt-get install chromium chromium-driver redis-server nodejs)"; exit 1; fi; }
 
 # production: gunicorn, WORKERS processes x 4 threads sharing the store ($$EPOCHSCOPE_HOME); README "Serving many users"
 WORKERS ?= 4
@@ -34,6 +36,7 @@ serve: $(VENV)/.runtime
 	$(VENV)/bin/gunicorn --workers $(WORKERS) --threads 4 --bind $(HOST):$(PORT) --timeout 120 dashboard.wsgi:server
 
 test: $(VENV)/.dev system
+	node --test tests/js/*.test.js
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev

@@ -82,6 +82,36 @@
     return frame;
   }
 
+  function procrustes(ax, ay, bx, by) {
+    // B's points (bx, by) moved onto A's (ax, ay), the same samples in the same order, by the similarity
+    // transform (rotation or reflection, uniform scale, shift) of least squared distance: two runs' maps of the
+    // same samples then put each sample in comparable places. Returns {x, y} (Float64Array) and `residual`, the
+    // RMS distance left, relative to A's RMS radius.
+    const n = Math.min(ax.length, bx.length);
+    let max = 0, may = 0, mbx = 0, mby = 0;
+    for (let i = 0; i < n; i++) { max += ax[i]; may += ay[i]; mbx += bx[i]; mby += by[i]; }
+    max /= n; may /= n; mbx /= n; mby /= n;
+    let sxx = 0, sxy = 0, syx = 0, syy = 0, bb = 0, aa = 0;
+    for (let i = 0; i < n; i++) {
+      const px = bx[i] - mbx, py = by[i] - mby, qx = ax[i] - max, qy = ay[i] - may;
+      sxx += px * qx; sxy += px * qy; syx += py * qx; syy += py * qy; bb += px * px + py * py; aa += qx * qx + qy * qy;
+    }
+    // rotation: maximise trace(R' H); reflection (x -> -x first): the same with H's first row negated
+    const rotation = {flip: 1, angle: Math.atan2(sxy - syx, sxx + syy), gain: Math.hypot(sxx + syy, sxy - syx)};
+    const mirrored = {flip: -1, angle: Math.atan2(-sxy - syx, -sxx + syy), gain: Math.hypot(-sxx + syy, -sxy - syx)};
+    const best = mirrored.gain > rotation.gain ? mirrored : rotation;
+    const scale = bb > 0 ? best.gain / bb : 1, c = Math.cos(best.angle), s = Math.sin(best.angle);
+    const x = new Float64Array(bx.length), y = new Float64Array(bx.length);
+    let err = 0;
+    for (let i = 0; i < bx.length; i++) {
+      const px = best.flip * (bx[i] - mbx), py = by[i] - mby;
+      x[i] = max + scale * (c * px - s * py);
+      y[i] = may + scale * (s * px + c * py);
+      if (i < n) { err += (x[i] - ax[i]) ** 2 + (y[i] - ay[i]) ** 2; }
+    }
+    return {x: x, y: y, residual: aa > 0 ? Math.sqrt(err / aa) : 0};
+  }
+
   return {decode: decode, decodeFrame: decodeFrame, prefetchOrder: prefetchOrder, unionBox: unionBox,
-          FrameCache: FrameCache, ALL_NODES: ALL_NODES, AHEAD: AHEAD, BEHIND: BEHIND};
+          FrameCache: FrameCache, procrustes: procrustes, ALL_NODES: ALL_NODES, AHEAD: AHEAD, BEHIND: BEHIND};
 });

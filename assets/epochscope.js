@@ -24,7 +24,7 @@
   const MAX_FETCHES = 4, CACHE_BYTES = 192 * 1024 * 1024;
   const cache = new F.FrameCache(CACHE_BYTES), fetching = new Set(), runSamples = new Map();
   let focus = null;  // {payload, epoch}: what the map shows or waits for
-  let wanted = null;  // the key of the frame (or "samples/<run>") the map waits for
+  const wanted = new Set();  // the keys of the frames (or "samples/<run>") the maps wait for
 
   function base() {
     const config = document.getElementById("_dash-config");
@@ -48,10 +48,7 @@
 
   function arrived(key) {
     fetching.delete(key);
-    if (key === wanted) {
-      wanted = null;
-      window.dash_clientside.set_props("frame-arrived", {data: key});
-    }
+    if (wanted.delete(key)) { window.dash_clientside.set_props("frame-arrived", {data: key}); }
     prefetch();
   }
 
@@ -241,7 +238,7 @@
     const frame = frameArrays(payload, e), S = samples(payload);
     if (!frame || !S) {
       // on its way: the map stays as it is until it arrives (arrived() then sets frame-arrived, an input here)
-      wanted = S ? fetchFrame(payload, e) : "samples/" + payload.run;
+      wanted.add(S ? fetchFrame(payload, e) : "samples/" + payload.run);
       prefetch();
       return [noUpdate, payload.name + ", epoch " + e + ": loading…"];
     }
@@ -344,11 +341,12 @@
     return {run: run, layer: layer, epoch: epoch, graph: graph};
   }
 
-  function urlState(run, layer, epoch, colour, graph, method, selected, search) {
+  function urlState(run, layer, epoch, colour, graph, method, selected, compare, search) {
     const params = new URLSearchParams(search || "");
     params.set("run", run); params.set("layer", layer); params.set("epoch", epoch); params.set("colour", colour);
     params.set("graph", graph); params.set("method", method);
     if (selected !== null && selected !== undefined) { params.set("sample", selected); } else { params.delete("sample"); }
+    if (compare) { params.set("compare", compare); } else { params.delete("compare"); }
     const next = "?" + params.toString();
     return next === search ? window.dash_clientside.no_update : next;
   }
@@ -419,6 +417,55 @@
     return window.dash_clientside.no_update;
   }
 
+  function renderCompare(payload, shownPayload, epoch, colour, selected) {
+    // the compared run's map (dashboard/compare_panel.py): its frame at the epoch on show, Procrustes-aligned to
+    // the map's frame of the same epoch over the samples both show, the selected sample ringed in both
+    const noUpdate = window.dash_clientside.no_update;
+    if (!payload) { return [message(""), "compare-view hidden"]; }
+    if (payload.error) { return [message(payload.error), "compare-view"]; }
+    const e = Number(epoch), scalars = payload.frames[String(e)];
+    if (!scalars) { return [message("Laying out the compared run, epoch " + e + "…"), "compare-view"]; }
+    const frame = frameArrays(payload, e), S = samples(payload);
+    if (!frame || !S) {
+      wanted.add(S ? fetchFrame(payload, e) : "samples/" + payload.run);
+      return [noUpdate, "compare-view"];
+    }
+    const n = payload.n_samples;
+    const shown = shownPayload && !shownPayload.error && shownPayload.frames && shownPayload.n_samples === n &&
+      shownPayload.frames[String(e)] ? frameArrays(shownPayload, e) : undefined;
+    const S0 = shown ? samples(shownPayload) : undefined;
+    let xs = frame.x, ys = frame.y, note = "not aligned (the map's frame is on its way)";
+    if (shown && S0) {
+      const fit = F.procrustes(shown.x.subarray(0, n), shown.y.subarray(0, n), frame.x, frame.y);
+      xs = fit.x; ys = fit.y;
+      note = "aligned to the map: residual " + fit.residual.toFixed(2) + " of its radius";
+    }
+    const traces = groups(payload, frame, colour).map(g => {
+      const m = g.members;
+      const marker = {size: 6, line: {width: 0.4, color: "white"}};
+      if (g.colour) { marker.color = g.colour; } else { marker.color = m.map(i => frame.sens[i]); marker.colorscale = "Viridis"; }
+      return {type: "scattergl", mode: "markers", name: g.name, x: m.map(i => xs[i]), y: m.map(i => ys[i]),
+              marker: marker, showlegend: false,
+              customdata: m.map(i => [S.index[i], S.labels[i], frame.pred ? frame.pred[i] : -1,
+                                      frame.conf ? frame.conf[i] : NaN, frame.sens ? frame.sens[i] : NaN, i]),
+              hovertemplate: "sample %{customdata[0]:d}<br>true %{customdata[1]:d}" +
+                (frame.pred ? "<br>predicted %{customdata[2]:d} (%{customdata[3]:.0%})" : "") + "<extra></extra>"};
+    });
+    const at = selected === null || selected === undefined ? -1 : S.index.indexOf(selected);
+    if (at >= 0) {
+      traces.push({type: "scattergl", mode: "markers", name: "selected", x: [xs[at]], y: [ys[at]], showlegend: false,
+                   hoverinfo: "skip", marker: {size: 18, color: "rgba(0,0,0,0)", line: {width: 2.5, color: "#000"}}});
+    }
+    const box = shown && S0 ? S0.box : S.box;
+    const figure = {data: traces, layout: {
+      title: {text: payload.run + " · " + payload.name + " · epoch " + e + "<br><sub>" + note + "</sub>", x: 0.01,
+              font: {size: 13}},
+      uirevision: "compare/" + payload.run + "/" + payload.layer, template: "plotly_white",
+      margin: {l: 10, r: 10, t: 50, b: 10}, meta: {aligned: Boolean(shown && S0)},
+      xaxis: Object.assign({range: box[0]}, AXIS), yaxis: Object.assign({range: box[1], scaleanchor: "x", scaleratio: 1}, AXIS)}};
+    return [figure, "compare-view"];
+  }
+
   const newest = {key: null, epoch: -1};
 
   function followSequence(payload, follow, max, epoch) {
@@ -449,6 +496,7 @@
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     epochscope: {render: render, ringChanged: ringChanged, edgesRequest: edgesRequest, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch,
                  restEpoch: restEpoch, followSequence: followSequence, warmFrame: warmFrame,
+                 renderCompare: renderCompare,
                  playSpeed: playSpeed},
   });
 })();

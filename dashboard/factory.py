@@ -8,8 +8,8 @@ from pathlib import Path
 import diskcache
 from dash import CeleryManager, Dash, dcc, html
 
-from dashboard import (analysis_panel, controls, export, guard, inspector, jobs, map_panel, new_run, runs_panel, training_panel, url_state,
-                       vae_panel)
+from dashboard import (analysis_panel, compare_panel, controls, export, guard, inspector, jobs, map_panel, new_run,
+                       runs_panel, training_panel, url_state, vae_panel)
 from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams
@@ -53,6 +53,7 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     runs_panel.register(app, ctx)
     jobs.register(app, ctx)
     map_panel.register(app, ctx)
+    compare_panel.register(app, ctx)
     inspector.register(app, ctx)
     training_panel.register(app, ctx)
     analysis_panel.register(app, ctx)
@@ -84,6 +85,7 @@ def page(ctx: AppContext) -> html.Div:
         html.Div(id="url-problems", className="url-problems"),
         html.Div(id="server-problems", className="url-problems"),
         controls.layout(ctx),
+        compare_panel.layout(),
         html.Div(className="workspace", children=[
             map_panel.layout(),
             html.Aside(className="side", children=[inspector.layout(), vae_panel.layout(), training_panel.layout()]),

@@ -106,7 +106,7 @@ SCORE_TWINS = (("silhouette", "raw_silhouette", "silhouette", "#117733"),
 
 
 def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[float | None]], epoch: int,
-                    layer_name: str) -> dict:
+                    layer_name: str, compare: tuple[str, list[dict[str, float]]] | None = None) -> dict:
     """Loss and accuracy over epochs (top); the layer's class separation and the layout's faithfulness, each
     2-D number of the layout (solid) beside its raw-space twin (dashed), with the held-out linear probe's
     accuracy and its chance level (middle); the intrinsic dimension (bottom). The current epoch is marked by
@@ -123,8 +123,10 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
     epoch : int
         The epoch on the slider.
     layer_name : str
+    compare : (str, list of dict), optional
+        Another run's name and metrics, overlaid (long dashes) on the loss and accuracy: the side-by-side view.
     """
-    epochs = list(range(len(metrics)))
+    epochs = list(range(max(len(metrics), len(compare[1]) if compare else 0)))
 
     def curve(values, name, colour, dash="solid", axes=("x", "y"), **extra):
         return dict(type="scatter", x=epochs, y=list(values), name=name, mode="lines+markers",
@@ -136,6 +138,12 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
     if metrics and "test_acc" in metrics[0]:
         data += [curve([m.get(key) for m in metrics], name, "#332288", dash, ("x", "y2"))
                  for key, name, dash in (("train_acc", "train acc.", "dot"), ("test_acc", "test acc.", "solid"))]
+    if compare is not None:
+        other, other_metrics = compare
+        data.append(curve([m.get("test_loss") for m in other_metrics], f"{other}: test loss", "#CC6677", "longdash"))
+        if other_metrics and "test_acc" in other_metrics[0]:
+            data.append(curve([m.get("test_acc") for m in other_metrics], f"{other}: test acc.", "#332288",
+                              "longdash", ("x", "y2")))
     for flat, raw, name, colour in SCORE_TWINS:  # one legend entry per pair: solid 2-D, dashed raw (annotated)
         data.append(curve(scores.get(flat, []), f"{name} (2-D)" if raw else name, colour, axes=("x2", "y3"),
                           legendgroup=name))

@@ -201,13 +201,13 @@ def render(ctx: AppContext, view: SampleView, layer: int, epoch: int, labels: np
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("selected", "data"), Output("selected-neuron", "data"),
-        Input("map", "clickData"), Input({"type": "neighbour", "sample": ALL}, "n_clicks"),
+        Input("map", "clickData"), Input("map-b", "clickData"), Input({"type": "neighbour", "sample": ALL}, "n_clicks"),
         Input({"type": "changed", "sample": ALL}, "n_clicks"), Input("cartography", "clickData"),
         prevent_initial_call=True,
     )
-    def select(click, _neighbour_clicks, _changed_clicks, data_map_click):
-        """A sample (a node of the map or of the data map, a neighbour or "what changed" button) or a neuron (a
-        black node of the neuron x sample graph)."""
+    def select(click, compared_click, _neighbour_clicks, _changed_clicks, data_map_click):
+        """A sample (a node of the map, of the compared run's map or of the data map, a neighbour or "what
+        changed" button) or a neuron (a black node of the neuron x sample graph)."""
         trigger = callback_ctx.triggered_id
         if isinstance(trigger, dict):  # a sample button; ignore its creation (n_clicks 0)
             if not any(t["value"] for t in callback_ctx.triggered):
@@ -215,6 +215,8 @@ def register(app: Dash, ctx: AppContext) -> None:
             return int(trigger["sample"]), None
         if trigger == "cartography":
             click = data_map_click
+        elif trigger == "map-b":  # the compared run's map: the same samples, the same customdata
+            click = compared_click
         try:
             custom = click["points"][0]["customdata"]
             if trigger == "cartography":

@@ -56,8 +56,14 @@ def layout() -> html.Div:
                                                    {"label": "glide between epochs", "value": "glide"}],
                           value=["glide"], inline=True, className="radio"),
         ]),
-        dcc.Graph(id="map", className="map", figure=figures.message_figure("Preparing the run…"),
-                  config={"displaylogo": False, "scrollZoom": True}),
+        html.Div(className="maps", children=[
+            dcc.Graph(id="map", className="map", figure=figures.message_figure("Preparing the run…"),
+                      config={"displaylogo": False, "scrollZoom": True}),
+            # the compared run's map (dashboard/compare_panel.py), shown only while a run is compared
+            html.Div(id="compare-view", className="compare-view hidden", children=[
+                dcc.Graph(id="map-b", className="map", figure=figures.message_figure(""),
+                          config={"displaylogo": False, "scrollZoom": True})]),
+        ]),
         html.Div(id="frame-info", className="frame-info"),
         html.Div(id="readiness", className="readiness"),
         dcc.Interval(id="readiness-poll", interval=READINESS_MS),

@@ -22,9 +22,9 @@ def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("training-curves", "figure"),
         Input("run-picker", "value"), Input("layer-slider", "value"), Input("job-message", "children"),
-        State("epoch-slider", "value"),
+        Input("compare-picker", "value"), State("epoch-slider", "value"),
     )
-    def curves(run, layer, _job, epoch):
+    def curves(run, layer, _job, other, epoch):
         """The curves of the run and layer on show (built again only when those or the frames change; the
         epoch mark follows the slider in the browser)."""
         store = ctx.store
@@ -38,7 +38,10 @@ def register(app: Dash, ctx: AppContext) -> None:
             return figures.message_figure("Curves appear once the run is trained.")
         scores = {**service.scores(store, run_ctx.run_id, layer, ctx.params),
                   **stage.curves(store, run_ctx.run_id, layer)}
-        return figures.training_figure(metrics, scores, epoch, run_ctx.config.layer_names[layer])
+        compare = None
+        if other and other != run_ctx.run_id and store.has_run(other):  # the compared run's loss and accuracy
+            compare = (other, store.metrics(other))
+        return figures.training_figure(metrics, scores, epoch, run_ctx.config.layer_names[layer], compare)
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="markEpoch"),

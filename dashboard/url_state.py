@@ -1,5 +1,5 @@
 """The view in the URL: ``?run=mlp-digits-...&layer=1&epoch=12&colour=sensitivity&graph=knn&method=ours&sample=345``
-opens the same view again.
+(and ``&compare=<run>``, a run shown side by side) opens the same view again.
 
 On page load one callback reads the query (``url-in``) and sets the controls, once; a client-side callback
 keeps the query (``url``, a second location component, so the callback graph has no cycle) in step with the
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from dash import ClientsideFunction, Dash, Input, Output, State, no_update
 
+from dashboard.compare_panel import comparable_runs, compare_problem
 from dashboard.context import AppContext
 from dashboard.map_panel import COLOURS, GRAPH_MODES
 from dashboard.service import METHODS
@@ -89,14 +90,15 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output("run-picker", "value", allow_duplicate=True),
         Output("layer-slider", "value"), Output("epoch-slider", "value", allow_duplicate=True),
         Output("colour-by", "value"), Output("graph-mode", "value"), Output("method", "value"),
-        Output("selected", "data", allow_duplicate=True),
+        Output("selected", "data", allow_duplicate=True), Output("compare-picker", "value"),
+        Output("compare-picker", "options", allow_duplicate=True),
         Output("url-problems", "children"), Output("url-applied", "data"),
         Input("url-in", "search"), State("url-applied", "data"),
         prevent_initial_call="initial_duplicate",
     )
     def apply(search, applied):
         if applied:
-            return (no_update,) * 9
+            return (no_update,) * 11
         query = dict(urllib.parse.parse_qsl((search or "").lstrip("?")))
         problems = []
         run_ctx = ctx
@@ -110,13 +112,21 @@ def register(app: Dash, ctx: AppContext) -> None:
                         else None)
         view = parse(query, n_layers=len(run_ctx.config.layer_sizes), last_epoch=run_ctx.last_epoch,
                      sample_index=sample_index)
-        return (run_ctx.run_id, view.layer, view.epoch, view.colour, view.graph, view.method, view.sample,
-                " · ".join([*problems, *view.problems]), True)
+        compare = query.get("compare") or None
+        if compare is not None:
+            problem = compare_problem(store, run_ctx.run_id, compare)
+            if problem:
+                problems.append(problem)
+                compare = None
+        # the options with the value: the dropdown drops a value its options lack
+        options = comparable_runs(store, run_ctx.run_id) if compare is not None else no_update
+        return (run_ctx.run_id, view.layer, view.epoch, view.colour, view.graph, view.method, view.sample, compare,
+                options, " · ".join([*problems, *view.problems]), True)
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="urlState"),
         Output("url", "search"),
         Input("run-picker", "value"), Input("layer-slider", "value"), Input("epoch-slider", "value"),
         Input("colour-by", "value"), Input("graph-mode", "value"), Input("method", "value"),
-        Input("selected", "data"), State("url", "search"),
+        Input("selected", "data"), Input("compare-picker", "value"), State("url", "search"),
     )

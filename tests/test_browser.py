@@ -508,3 +508,56 @@ def test_a_run_is_shown_while_it_trains_and_follows_the_latest_epoch(dash_duo, t
     time.sleep(3)
     assert shown_epoch(dash_duo.driver) == held
     assert dash_duo.get_logs() == []
+
+
+def test_two_runs_side_by_side_aligned_with_linked_selection(dash_duo, trained_store_dir, tiny_config, tmp_path):
+    from dataclasses import replace as replaced
+
+    from models.store import RunStore
+    from models.train import train
+
+    store_dir = tmp_path / "store"
+    shutil.copytree(trained_store_dir, store_dir)
+    scrambled = replaced(tiny_config, scramble="labels", scramble_fraction=0.5)  # the same probe samples
+    store = RunStore(store_dir)
+    train(scrambled, store)
+    store.close()
+    dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
+    # the comparison comes from the URL, as a shared link would give it
+    dash_duo.driver.get(f"{dash_duo.server_url}/?run={tiny_config.run_id}&compare={scrambled.run_id}&epoch=3")
+    dash_duo.wait_for_contains_text("#job-message", "8/8 frames ready", timeout=60)
+    dash_duo.wait_for_contains_text("#compare-message", "8/8 frames ready", timeout=60)
+    WebDriverWait(dash_duo.driver, 30).until(lambda d: d.execute_script(
+        "const gd = document.querySelector('#map-b .js-plotly-plot');"
+        "return gd && gd.layout.meta && gd.layout.meta.aligned && "
+        "gd._fullData.reduce((s, t) => s + t.x.length, 0) === 240;"))  # every probe sample, aligned to the map
+    assert "hidden" not in dash_duo.find_element("#compare-view").get_attribute("class")
+    assert "epoch 3" in dash_duo.driver.execute_script(
+        "return document.querySelector('#map-b .js-plotly-plot').layout.title.text;")
+    # the curves overlay the compared run's accuracy
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        "return document.querySelector('#training-curves .js-plotly-plot').data.some(t => t.name === arguments[0]);",
+        f"{scrambled.run_id}: test acc."))
+
+    # a click on the compared map selects the sample: ringed in both maps, inspected
+    dash_duo.wait_for_element("#map[data-glide='still']", timeout=10)
+    dash_duo.driver.execute_script(
+        "const gd = document.querySelector('#map-b .js-plotly-plot'); const c = gd._fullData[0].customdata[0];"
+        "gd.emit('plotly_click', {points: [{x: 0, y: 0, curveNumber: 0, pointNumber: 0, customdata: c}]});")
+    dash_duo.wait_for_contains_text("#inspector-body", "Sample", timeout=20)
+    sample = dash_duo.find_element("#inspector-body").text.split("Sample ")[1].split()[0]
+    for graph in ("map", "map-b"):
+        WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(
+            f"return document.querySelector('#{graph} .js-plotly-plot')._fullData.some(t => t.name === 'selected');"))
+    assert f"sample={sample}" in dash_duo.driver.current_url and f"compare={scrambled.run_id}" in dash_duo.driver.current_url
+
+    # one epoch control for both maps
+    press(dash_duo, "epoch-slider", Keys.HOME)
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: "epoch 0" in d.execute_script(
+        "return document.querySelector('#map-b .js-plotly-plot').layout.title.text;"))
+    # cleared, the compared map goes away
+    dash_duo.find_element("#compare-picker .Select-clear, #compare-picker [aria-label='Clear all'], "
+                          "#compare-picker .dash-dropdown-clear").click()
+    WebDriverWait(dash_duo.driver, 10).until(
+        lambda d: "hidden" in d.find_element("id", "compare-view").get_attribute("class"))
+    assert dash_duo.get_logs() == []

@@ -1,5 +1,5 @@
 // The frame transport's pure parts (assets/epochscope-frames.js), under node's own test runner:
-//   node --test tests/js/
+//   node --test tests/js/*.test.js
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -73,4 +73,26 @@ test("the frame cache keeps the most recently used frames within its byte budget
   cache.put("d", frame());
   assert.ok(cache.has("d") && !cache.has("c"));
   assert.equal(cache.get("missing"), undefined);
+});
+
+test("procrustes puts a rotated, scaled, shifted or mirrored copy back on its original", () => {
+  const n = 200, ax = new Float64Array(n), ay = new Float64Array(n);
+  for (let i = 0; i < n; i++) { ax[i] = Math.cos(i) * (1 + i % 7); ay[i] = Math.sin(3 * i) + 0.1 * i; }
+  const move = (flip, angle, scale, dx, dy) => {
+    const c = Math.cos(angle), s = Math.sin(angle), bx = new Float64Array(n), by = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = flip * ax[i];
+      bx[i] = scale * (c * x - s * ay[i]) + dx; by[i] = scale * (s * x + c * ay[i]) + dy;
+    }
+    return [bx, by];
+  };
+  for (const [flip, angle, scale] of [[1, 0.7, 2.5], [-1, -2.0, 0.3], [1, Math.PI, 1]]) {
+    const [bx, by] = move(flip, angle, scale, 4, -9);
+    const fit = F.procrustes(ax, ay, bx, by);
+    assert.ok(fit.residual < 1e-9, `flip ${flip} angle ${angle}: residual ${fit.residual}`);
+    for (let i = 0; i < n; i += 37) { assert.ok(Math.abs(fit.x[i] - ax[i]) < 1e-9 && Math.abs(fit.y[i] - ay[i]) < 1e-9); }
+  }
+  // an unrelated layout stays far from it: the residual says how different the two maps are
+  const noise = Array.from({length: n}, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
+  assert.ok(F.procrustes(ax, ay, noise, noise.slice().reverse()).residual > 0.5);
 });

@@ -1,0 +1,120 @@
+"""Side by side: a second run's map beside the first, under the same layer, epoch and colour controls.
+
+Any two runs with the same probe samples compare (a sweep's beta = 1 and beta = 8, a clean run and its scrambled
+twin): the second map is Procrustes-aligned in the browser to the first at the same (layer, epoch), so a sample
+sits in comparable places in both (``procrustes`` in ``assets/epochscope-frames.js``); the selected sample is
+ringed in both, and a click in either selects; the second run's loss and accuracy are overlaid on the curves;
+the URL carries it (``compare=<run>``). Its frames are laid out by a background job of their own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
+
+from dashboard import jobs
+from dashboard.context import AppContext
+from dashboard.map_panel import POLL_MS, sequence_update
+from dashboard.runs_panel import describe
+from models.store import RunStore
+
+
+def layout() -> html.Div:
+    return html.Div(className="compare", children=[
+        html.Label("Compare with", htmlFor="compare-picker"),
+        dcc.Dropdown(id="compare-picker", options=[], value=None, clearable=True, className="compare-picker",
+                     placeholder="another run on the same probe samples"),
+        html.Span(id="compare-message", className="job-message"),
+        dcc.Store(id="sequence-b"),
+        dcc.Store(id="compare-job-start"),
+        dcc.Interval(id="compare-poll", interval=POLL_MS, disabled=True),
+    ])
+
+
+def comparable_runs(store: RunStore, run_id: str) -> list[dict]:
+    """Dropdown options: the stored runs (other than ``run_id``) whose probe samples are ``run_id``'s (the same
+    data-set indices and true classes, so that each node of one map is a node of the other)."""
+    if not store.has_run(run_id):
+        return []
+    mine = store.probe(run_id)
+    options = []
+    for info in store.list_runs():
+        if info.run_id == run_id or info.n_probe != len(mine["y"]):
+            continue
+        theirs = store.probe(info.run_id)
+        if np.array_equal(theirs["index"], mine["index"]) and np.array_equal(theirs["y"], mine["y"]):
+            options.append({"label": describe(info), "value": info.run_id})
+    return options
+
+
+def compare_problem(store: RunStore, run_id: str, other: str) -> str | None:
+    """Why ``other`` cannot be shown beside ``run_id`` (``None``: it can)."""
+    if not store.has_run(other):
+        return f"compare: run {other!r} is not in the store"
+    if other == run_id:
+        return "compare: choose another run than the one on show"
+    if other not in {o["value"] for o in comparable_runs(store, run_id)}:
+        return f"compare: run {other!r} does not have the same probe samples as {run_id!r}"
+    return None
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(Output("compare-picker", "options"), Input("run-picker", "value"))
+    def options(run):
+        try:
+            return comparable_runs(ctx.store, ctx.for_run(run).run_id)
+        except KeyError:
+            return []
+
+    @app.callback(
+        Output("sequence-b", "data"), Output("compare-poll", "disabled"),
+        Input("compare-picker", "value"), Input("run-picker", "value"), Input("layer-slider", "value"),
+        Input("graph-mode", "value"), Input("method", "value"), Input("compare-poll", "n_intervals"),
+        State("sequence-b", "data"),
+    )
+    def update_sequence_b(other, run, layer, graph, method, _tick, current):
+        """The second run's sequence for the layer on show, as the map's (polling while it is laid out)."""
+        if not other:
+            return None, True
+        try:
+            run_ctx = ctx.for_run(run)
+            problem = compare_problem(ctx.store, run_ctx.run_id, other)
+            other_ctx = ctx.for_run(other)
+        except KeyError as exc:
+            return {"error": str(exc.args[0])}, True
+        if problem:
+            return {"error": problem}, True
+        same = (isinstance(current, dict) and "frames" in current and current.get("run") == other
+                and current.get("layer") == layer and current.get("graph") == graph
+                and current.get("method") == method)
+        return sequence_update(other_ctx, layer, len(current["frames"]) if same else 0, graph, method)
+
+    @app.callback(Output("compare-job-start", "data"), Input("compare-picker", "value"),
+                  State("run-picker", "value"), prevent_initial_call=True)
+    def start_compare_job(other, run):
+        try:
+            ok = other and compare_problem(ctx.store, ctx.for_run(run).run_id, other) is None
+        except KeyError:
+            ok = False
+        return other if ok else no_update
+
+    @app.callback(
+        Output("compare-message", "children"),
+        Input("compare-job-start", "data"),
+        background=True,
+        progress=[Output("compare-message", "children")],
+        interval=300,
+        prevent_initial_call=True,
+    )
+    def compare_job(set_progress, other):
+        """Lay out the second run's frames (and measure them), as the main job does for the run on show."""
+        message = jobs.run_job(ctx.for_run(other), lambda progress: set_progress((progress[2],)))
+        return f"compared run: {message}"
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="renderCompare"),
+        Output("map-b", "figure"), Output("compare-view", "className"),
+        Input("sequence-b", "data"), Input("sequence", "data"), Input("epoch-slider", "value"),
+        Input("colour-by", "value"), Input("selected", "data"), Input("frame-arrived", "data"),
+    )
+
