@@ -311,3 +311,27 @@ def test_an_uploaded_data_set_is_checked_kept_by_its_hash_and_trained_only_from_
     forged = json.loads(form.config.to_json()) | {"data_path": "/etc/passwd"}
     message, _ = train_job(ctx, {"config": json.dumps(forged), "betas": [1.0]}, lambda _: None)
     assert message == "Not trained: the data file must be one uploaded through this form"
+
+
+def test_only_runs_on_the_same_probe_samples_compare(store_copy, tiny_config):
+    from dataclasses import replace
+
+    from dashboard.compare_panel import comparable_runs, compare_problem
+    from models.train import train
+
+    run = tiny_config.run_id
+    twin = replace(tiny_config, scramble="labels", scramble_fraction=0.5)  # same probe samples, other labels
+    other = replace(tiny_config, probe_size=200)  # other probe samples
+    train(twin, store_copy)
+    train(other, store_copy)
+    assert [o["value"] for o in comparable_runs(store_copy, run)] == [twin.run_id]
+    assert compare_problem(store_copy, run, twin.run_id) is None
+    assert "does not have the same probe samples" in compare_problem(store_copy, run, other.run_id)
+    assert "choose another run" in compare_problem(store_copy, run, run)
+    assert "is not in the store" in compare_problem(store_copy, run, "../../etc/passwd")
+    # the compared run's loss and accuracy are overlaid on the curves, long-dashed
+    figure = figures.training_figure(store_copy.metrics(run), {}, 0, "h1",
+                                     compare=(twin.run_id, store_copy.metrics(twin.run_id)))
+    overlaid = [t for t in figure["data"] if t["name"].startswith(twin.run_id)]
+    assert [t["name"] for t in overlaid] == [f"{twin.run_id}: test loss", f"{twin.run_id}: test acc."]
+    assert all(t["line"]["dash"] == "longdash" and len(t["y"]) == 4 for t in overlaid)
