@@ -11,7 +11,7 @@ timing each step in the page: from the ``keydown`` event to Plotly's ``plotly_af
 ``still``: the points stand on the new frame). It also times a layer switch (which fetches that layer's frames
 once), the bytes the page fetched per epoch, and the page's memory (the JavaScript heap, and the resident memory
 of Chromium's processes). Prints a table and last ``RESULT n=<n> slider_median_ms=<f> slider_p95_ms=<f>
-settled_median_ms=<f> layer_switch_ms=<f> epoch_bytes=<n> js_heap_mb=<f> chromium_rss_mb=<f>``.
+settled_median_ms=<f> layer_switch_ms=<f> epoch_bytes=<n> js_heap_mb=<f> renderer_rss_mb=<f> chromium_rss_mb=<f>``.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
             "return f.length ? f.reduce((s, r) => s + r.encodedBodySize, 0) / f.length : 0;")
         heap = driver.execute_cdp_cmd("Performance.getMetrics", {})  # after enable below
         js_heap_mb = next((m["value"] for m in heap.get("metrics", []) if m["name"] == "JSHeapUsedSize"), 0) / 2 ** 20
-        rss_mb = chromium_rss() / 2 ** 20
+        renderer_mb, rss_mb = (b / 2 ** 20 for b in chromium_rss())
         errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
     finally:
         if driver is not None:
@@ -165,21 +165,25 @@ def main(argv: list[str] | None = None) -> None:
     for line in problems[:10]:
         print(f"  {line}")
     switch = [t for name, ts in rows if name == "layer switch" for t in ts]
-    print(f"fetched per epoch: {epoch_bytes / 1e3:.1f} kB · page memory: JS heap {js_heap_mb:.0f} MB, "
-          f"Chromium's processes {rss_mb:.0f} MB resident")
+    print(f"fetched per epoch: {epoch_bytes / 1e3:.1f} kB · page memory: JS heap {js_heap_mb:.0f} MB, the page's "
+          f"renderer process {renderer_mb:.0f} MB resident (all of Chromium's processes {rss_mb:.0f} MB)")
     print(f"RESULT n={info.n_probe} slider_median_ms={np.median(steps):.1f} "
           f"slider_p95_ms={np.percentile(steps, 95):.1f} settled_median_ms={np.median(settled):.1f} "
           f"layer_switch_ms={max(switch, default=float('nan')):.0f} epoch_bytes={epoch_bytes:.0f} "
-          f"js_heap_mb={js_heap_mb:.0f} chromium_rss_mb={rss_mb:.0f}")
+          f"js_heap_mb={js_heap_mb:.0f} renderer_rss_mb={renderer_mb:.0f} chromium_rss_mb={rss_mb:.0f}")
 
 
-def chromium_rss() -> int:
-    """Resident bytes of every Chromium process on the machine (the benchmark's browser is the only one)."""
-    total = 0
-    for process in psutil.process_iter(["name", "memory_info"]):
-        if "chrom" in (process.info["name"] or "") and "driver" not in process.info["name"]:
-            total += process.info["memory_info"].rss if process.info["memory_info"] else 0
-    return total
+def chromium_rss() -> tuple[int, int]:
+    """Resident bytes of Chromium's renderer processes (the page), and of all its processes (browser, GPU,
+    utilities too), on this machine (the benchmark's browser is the only one)."""
+    renderer = total = 0
+    for process in psutil.process_iter(["name", "cmdline", "memory_info"]):
+        name = process.info["name"] or ""
+        if "chrom" in name and "driver" not in name and process.info["memory_info"]:
+            total += process.info["memory_info"].rss
+            if "--type=renderer" in " ".join(process.info["cmdline"] or []):
+                renderer += process.info["memory_info"].rss
+    return renderer, total
 
 
 if __name__ == "__main__":
