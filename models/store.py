@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 import zipfile
@@ -115,9 +116,15 @@ def encode_arrays(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
+#: numpy parses an array's header with ``ast.literal_eval``, which CPython 3.11 does not make thread-safe:
+#: concurrent calls fail now and then with "SystemError: AST constructor recursion depth mismatch" (seen when
+#: the page fetched four frames at once from one server process; CPython gh-106905). Decoding holds this lock.
+_DECODE_LOCK = threading.Lock()
+
+
 def decode_arrays(blob: bytes, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """Inverse of :func:`encode_arrays`, decoding only ``names`` when given; never unpickles."""
-    with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+    with _DECODE_LOCK, np.load(io.BytesIO(blob), allow_pickle=False) as npz:
         return {k: npz[k] for k in (npz.files if names is None else names)}
 
 
