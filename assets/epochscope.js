@@ -46,9 +46,15 @@
     return frame && frame.version === scalars.version ? frame : undefined;
   }
 
-  function arrived(key) {
+  let arrivals = 0;
+
+  function arrived(key, ok) {
+    // a fetch ended: a map waiting for it draws again (not after a failure, which would only ask again at once;
+    // the console says what failed and the next move of a control asks again)
     fetching.delete(key);
-    if (wanted.delete(key)) { window.dash_clientside.set_props("frame-arrived", {data: key}); }
+    if (wanted.delete(key) && ok) {
+      window.dash_clientside.set_props("frame-arrived", {data: key + "#" + (++arrivals)});
+    }
     prefetch();
   }
 
@@ -56,9 +62,11 @@
     fetching.add(key);
     window.fetch(url, {credentials: "same-origin", cache: url.includes("v=") ? "default" : "no-store"})
       .then(r => (r.status === 204 ? null : r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status))))
-      .then(body => { if (body) { keep(body); } })
-      .catch(error => { console.warn("EpochScope: could not fetch " + url + ": " + error.message); })
-      .finally(() => arrived(key));
+      .then(body => { if (body) { keep(body); } arrived(key, true); })
+      .catch(error => {
+        console.warn("EpochScope: could not fetch " + url + ": " + error.message);
+        arrived(key, false);
+      });
   }
 
   function fetchFrame(payload, epoch) {
