@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="2000,10000,50000", help="probe sizes, each 20..50000 (default %(default)s)")
     parser.add_argument("--epochs", type=int, default=6, help="epochs laid out per size, 2..31 (default %(default)s)")
     parser.add_argument("--layer", type=int, default=1, help="hidden layer, 0..3 (default %(default)s: h2, 128 units)")
-    parser.add_argument("--seed", type=int, default=1, help="layout seed: a new one lays out afresh (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="layout seed: a new one lays out afresh (default %(default)s)")
     parser.add_argument("--full", action="store_true", help="also lay out the whole run at the largest size, timed")
     args = parser.parse_args(argv)
     try:

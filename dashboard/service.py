@@ -502,9 +502,9 @@ def _progress_in_store(store: RunStore, run_id: str, params: LayoutParams) -> tu
 def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutParams,
                      have: int = 0, method: str = "ours") -> dict | None:
     """What the browser needs to know of one layer's sequence: per ready epoch, the epoch's scalars. The
-    samples' arrays (:func:`sample_arrays`) and each epoch's arrays (positions, predictions, sensitivity) are fetched on their own
-    (:func:`frame_arrays`) come by ``GET`` as the page needs them, so the payload stays small at any
-    number of samples (one JSON blob of every epoch was 1 MB at n = 1,797 and would be ~1 GB at 50,000).
+    samples' arrays (:func:`sample_arrays`) and each epoch's arrays (positions, predictions, sensitivity,
+    :func:`frame_arrays`) come by ``GET`` as the page needs them, so the payload stays small at any
+    number of samples (one JSON blob of every epoch was 1 MB at n = 1,797 and would be ~55 MB at 50,000).
 
     Parameters
     ----------
@@ -521,8 +521,9 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
         JSON-ready: ``run``, ``layer``, ``graph``, ``method``, ``n_samples``, ``n_nodes`` (samples, then the
         layer's neurons in the neuron x sample graph), ``name`` (e.g. ``"h2 (128 units)"``), ``last_epoch``,
         ``class_names``, ``classifies``, ``training`` (the run is being trained or recorded), ``complete`` (every
-        recorded epoch is laid out, and the run is no longer training); ``samples_version`` (of :func:`sample_arrays`, the per-sample arrays fetched once per run);
-        and ``frames``: epoch (as a string) -> ``silhouette``, ``metrics``, ``box``
+        recorded epoch is laid out, and the run is no longer training); ``samples_version`` (of
+        :func:`sample_arrays`, the per-sample arrays fetched once per run); and ``frames``: epoch (as a string)
+        -> ``silhouette``, ``metrics``, ``box``
         (``[x0, x1, y0, y1]``, the frame's extent) and ``version`` (its layout key's hash: a frame laid out again
         is fetched again).
     """

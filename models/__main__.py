@@ -72,7 +72,8 @@ def _add_run_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None:
                         help="share of samples scrambled, 0..1 (default %(default)s)")
     parser.add_argument("--n-samples", type=int, default=d.n_samples,
                         help="generated data sets (2-D ones, mnist1d): samples, 20..100000 (default %(default)s)")
-    parser.add_argument("--noise", type=float, default=d.noise, help="generated 2-D data sets: noise, 0..2 (default %(default)s)")
+    parser.add_argument("--noise", type=float, default=d.noise,
+                        help="generated 2-D data sets: noise, 0..2 (default %(default)s)")
     parser.add_argument("--data-file", default=None, help=f"--dataset {FILE}: a .npz (X, y) or .csv file")
     parser.add_argument("--label-column", default=None, help="--data-file CSV: the label column (default 'label')")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="training device (default %(default)s)")

@@ -549,7 +549,8 @@ def test_two_runs_side_by_side_aligned_with_linked_selection(dash_duo, trained_s
     for graph in ("map", "map-b"):
         WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(
             f"return document.querySelector('#{graph} .js-plotly-plot')._fullData.some(t => t.name === 'selected');"))
-    assert f"sample={sample}" in dash_duo.driver.current_url and f"compare={scrambled.run_id}" in dash_duo.driver.current_url
+    url = dash_duo.driver.current_url
+    assert f"sample={sample}" in url and f"compare={scrambled.run_id}" in url
 
     # one epoch control for both maps
     press(dash_duo, "epoch-slider", Keys.HOME)

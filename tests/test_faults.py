@@ -137,7 +137,8 @@ def killed_twice_then_finished(store_dir: Path, driver, url: str,
     """The page at ``url`` starts :data:`KILLED_RUN`'s job on the process ``start(i)`` gives (with its log);
     that process is killed mid-training: the run is interrupted, its epochs whole; the next one, asked by the
     page again, resumes the run (not from scratch), laying out each epoch as it is trained, and is killed once
-    six frames are laid out: every epoch and every indexed frame whole; the third finishes all 122 frames. Each process started is appended to ``started``, for the caller to stop."""
+    six frames are laid out: every epoch and every indexed frame whole; the third finishes all 122 frames. Each
+    process started is appended to ``started``, for the caller to stop."""
     config = KILLED_RUN
     store = RunStore(store_dir)
 
