@@ -7,6 +7,7 @@ import shutil
 import time
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -277,6 +278,22 @@ def test_a_bad_url_names_the_field_and_shows_the_default_view(dash_duo, trained_
     assert dash_duo.get_logs() == []
 
 
+#: the pixel position of the neuron farthest from every sample on the map (an unambiguous click)
+FARTHEST_NEURON = """
+        const gd = document.querySelector('#map .js-plotly-plot');
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        const t = gd._fullData.find(t => t.name === 'neurons');
+        const others = gd._fullData.filter(o => o.name !== 'neurons' && o.name !== 'edges')
+            .flatMap(o => Array.from(o.x).map((x, i) => [xa.l2p(x), ya.l2p(o.y[i])]));
+        let best = null, bestGap = -1;   // the neuron farthest from every sample, so the click is unambiguous
+        for (let k = 0; k < t.x.length; k++) {
+            const p = [xa.l2p(t.x[k]), ya.l2p(t.y[k])];
+            const gap = Math.min(...others.map(q => Math.hypot(p[0] - q[0], p[1] - q[1])));
+            if (gap > bestGap) { bestGap = gap; best = p; }
+        }
+        return best;"""
+
+
 def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_store_dir, tiny_config, tmp_path):
     start_on_trained_run(dash_duo, trained_store_dir, tiny_config, tmp_path)
     dash_duo.wait_for_contains_text("#job-message", "8/8 frames ready", timeout=60)
@@ -292,20 +309,15 @@ def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_stor
     assert samples == 240
     # click a neuron: the inspector shows its class selectivity and the samples it responds to most
     dash_duo.driver.set_window_size(1366, 1600)  # the whole map in view (see the hover test)
-    time.sleep(0.5)
-    dx, dy = dash_duo.driver.execute_script("""
-        const gd = document.querySelector('#map .js-plotly-plot');
-        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-        const t = gd._fullData.find(t => t.name === 'neurons');
-        const others = gd._fullData.filter(o => o.name !== 'neurons' && o.name !== 'edges')
-            .flatMap(o => Array.from(o.x).map((x, i) => [xa.l2p(x), ya.l2p(o.y[i])]));
-        let best = null, bestGap = -1;   // the neuron farthest from every sample, so the click is unambiguous
-        for (let k = 0; k < t.x.length; k++) {
-            const p = [xa.l2p(t.x[k]), ya.l2p(t.y[k])];
-            const gap = Math.min(...others.map(q => Math.hypot(p[0] - q[0], p[1] - q[1])));
-            if (gap > bestGap) { bestGap = gap; best = p; }
-        }
-        return best;""")
+
+    def neuron_target(driver):  # where to click, once the map stands still and has taken its new size
+        driver.find_element("css selector", "#map[data-glide='still']")
+        first = driver.execute_script(FARTHEST_NEURON)
+        time.sleep(0.3)
+        return first if driver.execute_script(FARTHEST_NEURON) == first else None
+
+    dx, dy = WebDriverWait(dash_duo.driver, 20, poll_frequency=0.2,
+                           ignored_exceptions=(NoSuchElementException,)).until(neuron_target)
     ActionChains(dash_duo.driver).move_to_element_with_offset(
         dash_duo.find_element("#map .nsewdrag"), int(dx), int(dy)).click().perform()
     dash_duo.wait_for_contains_text("#inspector-body", "Neuron", timeout=20)
