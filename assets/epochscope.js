@@ -147,6 +147,23 @@
     return by(i => labels[i], className, classColour);
   }
 
+  function sampleHover(S, frame, members) {
+    // customdata (what a click or hover reads: data-set index, true class, prediction, confidence, sensitivity,
+    // node) and the hover text of a trace of samples; the same in both maps
+    const sens = frame.sens;
+    return {customdata: members.map(i => [S.index[i], S.labels[i], frame.pred ? frame.pred[i] : -1,
+                                          frame.conf ? frame.conf[i] : NaN, sens ? sens[i] : NaN, i]),
+            hovertemplate: "sample %{customdata[0]:d}<br>true %{customdata[1]:d}" +
+              (frame.pred ? "<br>predicted %{customdata[2]:d} (%{customdata[3]:.0%})" : "") +
+              (sens ? "<br>sensitivity %{customdata[4]:.3g}" : "") + "<extra></extra>"};
+  }
+
+  function selectedTrace(x, y) {
+    // the ring around the selected sample
+    return {type: "scattergl", mode: "markers", name: "selected", x: [x], y: [y], showlegend: false,
+            hoverinfo: "skip", marker: {size: 18, color: "rgba(0,0,0,0)", line: {width: 2.5, color: "#000"}}};
+  }
+
   function edgeTrace(edges, frame) {
     // one line trace of all edges, segments separated by gaps, under the nodes
     const xs = [], ys = [];
@@ -274,8 +291,6 @@
     const first = traces.length;
     traces.push(...groups(payload, frame, colour).map(g => {
       const m = g.members;
-      const custom = m.map(i => [S.index[i], S.labels[i], frame.pred ? frame.pred[i] : -1,
-                                 frame.conf ? frame.conf[i] : NaN, sens ? sens[i] : NaN, i]);
       // one size for all unless sized by sensitivity: per-point sizes cost scattergl a pass over every point
       const marker = {size: bySize && sens ? m.map(size) : 6, line: {width: 0.4, color: "white"}};
       if (g.colour) {
@@ -286,11 +301,9 @@
         marker.colorbar = {title: {text: "‖∂loss/∂a‖"}, thickness: 12};
       }
       parts.push([first + parts.length, m]);
-      return {type: "scattergl", mode: "markers", name: g.name, x: m.map(i => fromX[i]), y: m.map(i => fromY[i]),
-              customdata: custom, marker: marker, showlegend: Boolean(g.colour),
-              hovertemplate: "sample %{customdata[0]:d}<br>true " + "%{customdata[1]:d}" +
-                (frame.pred ? "<br>predicted %{customdata[2]:d} (%{customdata[3]:.0%})" : "") +
-                (sens ? "<br>sensitivity %{customdata[4]:.3g}" : "") + "<extra></extra>"};
+      return Object.assign({type: "scattergl", mode: "markers", name: g.name, x: m.map(i => fromX[i]),
+                            y: m.map(i => fromY[i]), marker: marker, showlegend: Boolean(g.colour)},
+                           sampleHover(S, frame, m));
     }));
     if (payload.graph === "bipartite") {
       // the layer's neurons, black, after the samples
@@ -321,9 +334,7 @@
     }
     if (at >= 0) {
       parts.push([traces.length, [at]]);
-      traces.push({type: "scattergl", mode: "markers", name: "selected", x: [fromX[at]],
-                   y: [fromY[at]], showlegend: false, hoverinfo: "skip",
-                   marker: {size: 18, color: "rgba(0,0,0,0)", line: {width: 2.5, color: "#000"}}});
+      traces.push(selectedTrace(fromX[at], fromY[at]));
     }
     const box = S.box;
     const figure = {data: traces, layout: {
@@ -452,17 +463,12 @@
       const m = g.members;
       const marker = {size: 6, line: {width: 0.4, color: "white"}};
       if (g.colour) { marker.color = g.colour; } else { marker.color = m.map(i => frame.sens[i]); marker.colorscale = "Viridis"; }
-      return {type: "scattergl", mode: "markers", name: g.name, x: m.map(i => xs[i]), y: m.map(i => ys[i]),
-              marker: marker, showlegend: false,
-              customdata: m.map(i => [S.index[i], S.labels[i], frame.pred ? frame.pred[i] : -1,
-                                      frame.conf ? frame.conf[i] : NaN, frame.sens ? frame.sens[i] : NaN, i]),
-              hovertemplate: "sample %{customdata[0]:d}<br>true %{customdata[1]:d}" +
-                (frame.pred ? "<br>predicted %{customdata[2]:d} (%{customdata[3]:.0%})" : "") + "<extra></extra>"};
+      return Object.assign({type: "scattergl", mode: "markers", name: g.name, x: m.map(i => xs[i]),
+                            y: m.map(i => ys[i]), marker: marker, showlegend: false}, sampleHover(S, frame, m));
     });
     const at = selected === null || selected === undefined ? -1 : S.index.indexOf(selected);
     if (at >= 0) {
-      traces.push({type: "scattergl", mode: "markers", name: "selected", x: [xs[at]], y: [ys[at]], showlegend: false,
-                   hoverinfo: "skip", marker: {size: 18, color: "rgba(0,0,0,0)", line: {width: 2.5, color: "#000"}}});
+      traces.push(selectedTrace(xs[at], ys[at]));
     }
     const box = shown && S0 ? S0.box : S.box;
     const figure = {data: traces, layout: {

@@ -31,29 +31,31 @@ def layout() -> html.Div:
     ])
 
 
+def same_probe(store: RunStore, run_id: str, other: str) -> bool:
+    """Whether two stored runs record the same probe samples (data-set indices and true classes), so that each
+    node of one map is a node of the other."""
+    mine, theirs = store.probe(run_id), store.probe(other)
+    return np.array_equal(theirs["index"], mine["index"]) and np.array_equal(theirs["y"], mine["y"])
+
+
 def comparable_runs(store: RunStore, run_id: str) -> list[dict]:
-    """Dropdown options: the stored runs (other than ``run_id``) whose probe samples are ``run_id``'s (the same
-    data-set indices and true classes, so that each node of one map is a node of the other)."""
+    """Dropdown options: the stored runs (other than ``run_id``) with ``run_id``'s probe samples
+    (:func:`same_probe`)."""
     if not store.has_run(run_id):
         return []
-    mine = store.probe(run_id)
-    options = []
-    for info in store.list_runs():
-        if info.run_id == run_id or info.n_probe != len(mine["y"]):
-            continue
-        theirs = store.probe(info.run_id)
-        if np.array_equal(theirs["index"], mine["index"]) and np.array_equal(theirs["y"], mine["y"]):
-            options.append({"label": describe(info), "value": info.run_id})
-    return options
+    n_probe = store.run_info(run_id).n_probe
+    return [{"label": describe(info), "value": info.run_id} for info in store.list_runs()
+            if info.run_id != run_id and info.n_probe == n_probe and same_probe(store, run_id, info.run_id)]
 
 
 def compare_problem(store: RunStore, run_id: str, other: str) -> str | None:
-    """Why ``other`` cannot be shown beside ``run_id`` (``None``: it can)."""
+    """Why ``other`` cannot be shown beside ``run_id`` (``None``: it can); reads only the two runs' probe sets
+    (it runs on every poll of the compared sequence)."""
     if not store.has_run(other):
         return f"compare: run {other!r} is not in the store"
     if other == run_id:
         return "compare: choose another run than the one on show"
-    if other not in {o["value"] for o in comparable_runs(store, run_id)}:
+    if not store.has_run(run_id) or not same_probe(store, run_id, other):
         return f"compare: run {other!r} does not have the same probe samples as {run_id!r}"
     return None
 

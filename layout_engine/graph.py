@@ -63,7 +63,7 @@ def approximate_neighbours(X: np.ndarray, n_neighbors: int, *, metric: str = "eu
     The index keeps :data:`APPROX_CANDIDATES` x (k + 1) candidates per sample and returns the k nearest of
     them. With k + 1 alone, recall against brute force was 0.992-0.999 on MNIST-1D's four layers at
     n = 50,000 (about 1 s each against 5-10 s exact) but 0.91 on blobs in 64-D; twice as many gave 0.9998 for
-    2.5 s. ``benchmarks/layout_bench.py`` measures it on every size it lays out. The first
+    2.5 s. ``benchmarks/scale_bench.py`` measures it at each size it lays out. The first
     call in a process compiles pynndescent's kernels (about 25 s on 2 cores; numba caches only some of them),
     so only sizes where it pays (above :data:`EXACT_MAX_SAMPLES`) use it by default.
 
