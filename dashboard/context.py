@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from layout_engine.pipeline import LayoutParams
@@ -37,6 +38,8 @@ class AppContext:
     image_shape: tuple[int, int] | None = None
     #: the run's last epoch when its config does not say (a custom run: the last recorded)
     recorded_last_epoch: int | None = None
+    #: sends layer chains to other workers (:data:`dashboard.service.ChainSender`; with Celery), or None
+    send_chains: Callable | None = field(default=None, compare=False, repr=False)
 
     @property
     def last_epoch(self) -> int:

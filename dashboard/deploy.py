@@ -28,13 +28,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from pathlib import Path
 
 from dash import Dash
 
 from models.config import RunConfig
 
 REDIS_ENV = "EPOCHSCOPE_REDIS_URL"
+#: the Celery task that lays out one layer's chain of a run (:func:`dashboard.service.follow_chain`)
+CHAIN_TASK = "epochscope.lay_out_chain"
 
 
 def celery_app(redis_url: str):
@@ -45,7 +49,33 @@ def celery_app(redis_url: str):
     app.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"],
                     broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
                     task_acks_late=False, worker_prefetch_multiplier=1)
+
+    @app.task(name=CHAIN_TASK)
+    def lay_out_chain(store_dir: str, run_id: str, params: dict, layer: int) -> int:
+        """Lay out one layer's chain of a run, sent by the job that prepares it; returns the epochs ready."""
+        from dashboard import service
+        from dashboard.jobs import job_logging
+        from layout_engine.pipeline import LayoutParams
+        from models.store import RunStore
+
+        job_logging()
+        store = RunStore(store_dir)
+        try:
+            return service.follow_chain(store, run_id, LayoutParams(**params), layer)
+        finally:
+            store.close()
+
     return app
+
+
+def chain_sender(celery, store_dir: str | os.PathLike) -> Callable[[str, object, list[int]], None]:
+    """A :data:`dashboard.service.ChainSender` that sends each layer's chain to ``celery``'s workers as a
+    :data:`CHAIN_TASK` on the store at ``store_dir`` (shared by every worker)."""
+    def send(run_id: str, params, layers: list[int]) -> None:
+        for layer in layers:
+            celery.send_task(CHAIN_TASK, args=[str(Path(store_dir)), run_id, asdict(params), int(layer)])
+
+    return send
 
 
 def warm_up(app: Dash) -> None:

@@ -41,8 +41,14 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     store_dir = Path(store_dir) if store_dir else default_store_dir()
     store_dir.mkdir(parents=True, exist_ok=True)
     config = config or RunConfig()
+    send_chains = None
+    if celery is not None:
+        from dashboard.deploy import chain_sender
+
+        send_chains = chain_sender(celery, store_dir)
     ctx = AppContext(store_dir=store_dir, config=config, params=params or LayoutParams(),
-                     image_shape=(8, 8) if config.dataset == "digits" else None).for_run(run_id)
+                     image_shape=(8, 8) if config.dataset == "digits" else None,
+                     send_chains=send_chains).for_run(run_id)
     manager = (CeleryManager(celery) if celery is not None
                else SpawnDiskcacheManager(diskcache.Cache(str(ctx.store_dir / "jobs"))))
     app = Dash(__name__, title="EpochScope", assets_folder=str(ASSETS), background_callback_manager=manager,

@@ -69,7 +69,7 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None
         set_progress((str(done), str(max(total, 1)), f"{stage}: {done}/{total}"))
 
     try:
-        info, ready = service.prepare(store, ctx.config, ctx.params, report)
+        info, ready = service.prepare(store, ctx.config, ctx.params, report, send=ctx.send_chains)
         final = store.metrics(info.run_id)[-1]
         measured = count_measured(store, info)
     except (StoreFull, RunBusy) as exc:

@@ -280,6 +280,8 @@ class Chain:
         self.store, self.run_id, self.params, self.layer = store, run_id, params, layer
         self.labels = score_labels(store.probe(run_id))
         self.next_epoch = 0
+        #: frames this chain laid out itself (not found in the cache)
+        self.laid_out = 0
         self._trust_index = True
         self._key: str | None = None
         self._frame: Frame | None = None
@@ -319,6 +321,7 @@ class Chain:
                     self._graph = cached_graph(store, self._previous_X, params)
                 previous_graph, self._graph = self._graph, cached_graph(store, X, params)
                 self._frame, _ = next_frame(X, params, self._frame, previous_graph=previous_graph, graph=self._graph)
+                self.laid_out += 1
                 store.put_derived(key, {"raw": self._frame.raw, "display": self._frame.display,
                                         "churn": np.array(self._frame.churn)})
             else:
@@ -341,6 +344,109 @@ def lay_out_chain(store: RunStore, info: RunInfo, params: LayoutParams, layer: i
     """Lay out one layer's epochs ``0 .. info.epochs_done - 1`` (a :class:`Chain`); yields each epoch once it is
     stored."""
     yield from Chain(store, info.run_id, params, layer).advance(info.epochs_done - 1)
+
+
+#: ``send(run_id, params, layers)``: ask other workers to lay out these layers' chains (each by
+#: :func:`follow_chain`), e.g. as Celery tasks (:func:`dashboard.deploy.chain_sender`)
+ChainSender = Callable[[str, LayoutParams, list[int]], None]
+#: seconds a chain sent to another worker may wait for one to start it before the sending job lays it out
+#: itself (every worker may be busy: the sending job itself may hold the only one)
+CLAIM_S = 5.0
+
+
+def chain_lock(run_id: str, params: LayoutParams, layer: int) -> str:
+    """The lock a process holds while it lays out one layer's chain (one process per chain at a time)."""
+    return f"chain/{run_id}/{params.digest()}/{layer}"
+
+
+def follow_chain(store: RunStore, run_id: str, params: LayoutParams, layer: int, *, poll_s: float = 0.5) -> int:
+    """Lay out one layer's chain for a job that sent it here: hold the chain's lock and lay out its epochs as
+    they are recorded until the run is no longer being trained. Returns the epochs ready; 0 at once when
+    another process holds the chain (that one lays it out)."""
+    owner, lock = lock_owner(), chain_lock(run_id, params, layer)
+    if not store.try_lock(lock, owner, LOCK_TTL):
+        logger.info("Chain %s layer %d is laid out elsewhere", run_id, layer)
+        return 0
+    chain, ready = Chain(store, run_id, params, layer), 0
+    try:
+        while True:
+            info = store.run_info(run_id)
+            for _ in chain.advance(info.epochs_done - 1):
+                store.refresh_lock(lock, owner, LOCK_TTL)
+                ready += 1
+            if info.state != "training":  # every epoch was recorded before this look
+                logger.info(LAID_OUT, run_id, layer, chain.laid_out, ready)
+                return ready
+            store.refresh_lock(lock, owner, LOCK_TTL)
+            time.sleep(poll_s)
+    finally:
+        store.release_lock(lock, owner)
+
+
+#: the log line of a chain's share of the work (how many frames it laid out, and how many are ready)
+LAID_OUT = "Chain %s layer %d: %d frames laid out here, %d epochs ready"
+
+
+class LayerChains:
+    """A job's hold on a run's layer chains: it lays out those it may take, and with ``send`` first asks other
+    workers for every layer but the first, taking over a chain that no worker has started within
+    :data:`CLAIM_S` or that a worker left unfinished (its lock lapsed).
+
+    One process lays out a chain at a time (:func:`chain_lock`), so a frame is never laid out twice at once;
+    and frames are keyed by their content (:func:`layout_engine.pipeline.frame_key`), so a chain gives the same
+    frames whichever processes lay out its epochs.
+    """
+
+    def __init__(self, store: RunStore, run_id: str, params: LayoutParams, layers: list[int],
+                 send: ChainSender | None = None) -> None:
+        self.store, self.run_id, self.params, self.layers = store, run_id, params, layers
+        self.send = send
+        self.owner = lock_owner()
+        self.chains: dict[int, Chain] = {}
+        self.sent_at: dict[int, float] = {}
+
+    def advance(self, last_epoch: int) -> Iterator[tuple[int, int]]:
+        """Lay out epochs up to ``last_epoch`` (all recorded) of each chain this job may take now; yields
+        ``(layer, epoch)`` as each is stored."""
+        if self.send is not None and not self.sent_at and len(self.layers) > 1:
+            self.send(self.run_id, self.params, self.layers[1:])
+            self.sent_at = dict.fromkeys(self.layers[1:], time.monotonic())
+            logger.info("Sent the chains of %s layers %s to other workers", self.run_id, self.layers[1:])
+        for layer in self.layers:
+            sent = self.sent_at.get(layer)
+            if sent is not None and time.monotonic() - sent < CLAIM_S:
+                continue
+            lock = chain_lock(self.run_id, self.params, layer)
+            if not self.store.try_lock(lock, self.owner, LOCK_TTL):
+                continue  # another worker lays it out
+            try:
+                chain = self.chains.setdefault(layer, Chain(self.store, self.run_id, self.params, layer))
+                for epoch in chain.advance(last_epoch):
+                    self.store.refresh_lock(lock, self.owner, LOCK_TTL)
+                    yield layer, epoch
+            finally:
+                self.store.release_lock(lock, self.owner)
+
+    def finish(self, report: Reporter | None = None, *, poll_s: float = 0.5) -> int:
+        """Lay out or wait for every recorded epoch of every chain; returns the frames ready, stopping early
+        (with the frames so far kept) when ``report`` says so."""
+        info = self.store.run_info(self.run_id)
+        total = len(self.layers) * info.epochs_done
+        while True:
+            for _ in self.advance(info.epochs_done - 1):
+                if report is not None and report(LAYOUT, self.ready(info), total):
+                    return self.ready(info)
+            ready = self.ready(info)
+            if ready == total:
+                for layer, chain in self.chains.items():
+                    logger.info(LAID_OUT, self.run_id, layer, chain.laid_out, chain.next_epoch)
+                return ready
+            if report is not None and report(LAYOUT, ready, total):
+                return ready
+            time.sleep(poll_s)
+
+    def ready(self, info: RunInfo) -> int:
+        return count_ready(self.store, info, self.params, layers=self.layers)
 
 
 def _chain_process(directory: str, size_limit: int, info: RunInfo, params: LayoutParams, layers: list[int],
@@ -416,7 +522,7 @@ FOLLOWING = "Following the training"
 
 
 def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Reporter | None = None,
-            *, poll_s: float = 0.5) -> tuple[RunInfo, int]:
+            *, send: ChainSender | None = None, poll_s: float = 0.5) -> tuple[RunInfo, int]:
     """Train the run of ``config`` if needed, lay out all its frames and measure them
     (:func:`analysis.stage.compute_measures`); returns its info and frames ready.
 
@@ -424,6 +530,9 @@ def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Re
     this job trains the run or another process does (the command line, the new-run form, a recorder in your own
     loop), so the page shows a run while it trains. Only one job prepares a run at a time; another job for the
     same run follows its progress (stage :data:`WAITING`) and then finds everything cached.
+
+    With ``send`` (Celery workers), the layers' chains are spread over the workers (:class:`LayerChains`);
+    otherwise a finished run's chains run in :func:`chain_workers` processes beside this one.
     """
     owner = lock_owner()
     lock = f"prepare/{config.run_id}/{params.digest()}"
@@ -437,8 +546,10 @@ def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Re
         return report(stage, done, total) if report is not None else None
 
     try:
-        info = train_following(store, config, params, locked_report, poll_s=poll_s)
-        ready = compute_frames(store, info, params, locked_report)
+        chains = LayerChains(store, config.run_id, params, list(range(len(config.layer_sizes))), send)
+        info = train_following(store, config, params, locked_report, chains=chains, poll_s=poll_s)
+        ready = (chains.finish(locked_report, poll_s=poll_s) if send is not None
+                 else compute_frames(store, info, params, locked_report))
         if ready == len(info.layer_sizes) * info.epochs_done:
             compute_measures(store, info, locked_report)
         return info, ready
@@ -447,22 +558,20 @@ def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Re
 
 
 def train_following(store: RunStore, config: RunConfig, params: LayoutParams, report: Reporter | None = None,
-                    *, poll_s: float = 0.5) -> RunInfo:
+                    *, chains: LayerChains | None = None, poll_s: float = 0.5) -> RunInfo:
     """The run of ``config`` trained (by this process, or by another that holds it: then followed until it
     stops), each recorded epoch laid out in every layer as soon as it is stored; returns the run's info.
 
     Stops following when ``report`` says so, or when the run is no longer being trained (finished, diverged,
     or left interrupted by a process that died: then this process resumes it, unless it is a custom run, which
-    only its own script records).
+    only its own script records). ``chains`` lays the epochs out (default: every layer, in this process).
     """
-    chains: list[Chain] = []
+    if chains is None:
+        chains = LayerChains(store, config.run_id, params, list(range(len(config.layer_sizes))))
 
     def lay_out(last_epoch: int) -> None:
-        if not chains:
-            chains.extend(Chain(store, config.run_id, params, layer) for layer in range(len(config.layer_sizes)))
-        for chain in chains:
-            for _ in chain.advance(last_epoch):
-                pass
+        for _ in chains.advance(last_epoch):
+            pass
 
     def on_epoch(done: int, total: int) -> bool | None:  # epochs 0..done are stored
         stop = report(TRAINING, done, total) if report is not None else None

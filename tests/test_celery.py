@@ -1,6 +1,7 @@
 """Background jobs on a Celery worker over a real Redis: the page, served by gunicorn, trains a run and lays
 out its frames through the worker, and the results land in the shared store."""
 
+import re
 import sys
 
 import pytest
@@ -71,6 +72,35 @@ def test_training_and_frames_run_on_a_celery_worker_over_redis(tmp_path):
         log = worker_log.read_text()
         assert log.count("succeeded in") >= 2, log[-3000:]
         assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+    finally:
+        if driver is not None:
+            driver.quit()
+        for process in reversed(processes):
+            stop(process)
+
+
+def test_a_runs_layer_chains_spread_over_two_celery_workers(tmp_path):
+    """The job that trains a run sends its layers' chains to the other worker, which lays them out as the
+    epochs are recorded; every frame is laid out once, by one worker or the other."""
+    config = RunConfig(hidden=(16, 8, 8), epochs=5, probe_size=150, seed=4)
+    port = free_port()
+    processes, driver = [], None
+    try:
+        redis_server, url = start_redis(tmp_path)
+        processes.append(redis_server)
+        env = {"EPOCHSCOPE_HOME": str(tmp_path / "store"), "EPOCHSCOPE_REDIS_URL": url,
+               "EPOCHSCOPE_CONFIG": config.to_json()}
+        logs = [tmp_path / "worker1.log", tmp_path / "worker2.log"]
+        processes.extend(start_worker(log, env) for log in logs)
+        processes.append(gunicorn(port, tmp_path / "gunicorn.log", env))
+        driver = chromium()
+        driver.get(f"http://127.0.0.1:{port}/")
+        WebDriverWait(driver, 180).until(lambda d: "18/18 frames ready" in d.find_element("id", "job-message").text)
+        laid_out = [[(int(layer), int(n)) for layer, n in re.findall(
+            rf"Chain {config.run_id} layer (\d) *: (\d+) frames laid out here", log.read_text())] for log in logs]
+        assert all(sum(n for _, n in found) > 0 for found in laid_out), laid_out  # both workers laid out frames
+        assert sum(n for found in laid_out for _, n in found) == 18, laid_out  # each frame once
+        assert {layer for found in laid_out for layer, n in found if n} == {0, 1, 2}
     finally:
         if driver is not None:
             driver.quit()

@@ -57,6 +57,59 @@ def test_layer_chains_in_parallel_processes_give_the_frames_of_one_process(store
     assert service.chain_workers(50_000, 4, cores=2) == 1 and service.chain_workers(50_000, 4, cores=16) == 4
 
 
+def _follow_chain_in_a_process(directory: str, run_id: str, params: LayoutParams, layer: int) -> None:
+    from models.store import RunStore
+
+    store = RunStore(directory)
+    try:
+        service.follow_chain(store, run_id, params, layer)
+    finally:
+        store.close()
+
+
+def test_a_job_sends_layer_chains_to_other_workers_and_they_store_the_frames_of_one_process(
+        store_copy, tiny_config, monkeypatch):
+    """The job keeps the first layer and sends the others to workers (here spawned processes, as Celery tasks
+    would be); the frames are those one process lays out."""
+    import multiprocessing
+
+    monkeypatch.setattr(service, "CLAIM_S", 120.0)  # the workers start (a spawned process takes seconds)
+    workers, context = [], multiprocessing.get_context("spawn")
+
+    def send(run_id, params, layers):
+        for layer in layers:
+            workers.append(context.Process(target=_follow_chain_in_a_process,
+                                           args=(str(store_copy.directory), run_id, params, layer)))
+            workers[-1].start()
+
+    chains = service.LayerChains(store_copy, tiny_config.run_id, FAST, [0, 1], send)
+    try:
+        assert chains.finish(poll_s=0.05) == 8
+    finally:
+        for worker in workers:
+            worker.join(60)
+    assert [w.exitcode for w in workers] == [0]
+    assert chains.chains[0].laid_out == 4 and 1 not in chains.chains  # layer 1 came from the worker
+    for layer in range(2):
+        activations = [store_copy.activations(tiny_config.run_id, epoch, layer) for epoch in range(4)]
+        for epoch, frame in enumerate(layout_sequence(activations, FAST)):
+            np.testing.assert_array_equal(
+                frame.display, service.frame_view(store_copy, tiny_config.run_id, layer, epoch, FAST).coords)
+
+
+def test_a_chain_sent_to_workers_that_never_start_it_is_laid_out_by_the_job(store_copy, tiny_config,
+                                                                              monkeypatch):
+    monkeypatch.setattr(service, "CLAIM_S", 0.2)
+    sent = []
+    chains = service.LayerChains(store_copy, tiny_config.run_id, FAST, [0, 1], lambda *a: sent.append(a))
+    assert chains.finish(poll_s=0.05) == 8
+    assert sent == [(tiny_config.run_id, FAST, [1])]
+    assert chains.chains[0].laid_out == chains.chains[1].laid_out == 4
+    # a worker that comes late finds the chain done: it lays out nothing
+    monkeypatch.setattr(service, "next_frame", lambda *a, **k: pytest.fail("a laid-out frame was laid out again"))
+    assert service.follow_chain(store_copy, tiny_config.run_id, FAST, 1) == 4
+
+
 def test_changing_force_parameters_recomputes_layouts_not_the_run_or_the_graphs(store_copy, tiny_config,
                                                                                monkeypatch):
     service.prepare(store_copy, tiny_config, FAST)
