@@ -189,8 +189,21 @@
     if (map) { map.dataset.glide = state ? "moving" : "still"; }
   }
 
-  function glideTo(token, parts, fromX, fromY, toX, toY) {
-    // parts: [trace index, node indices]; waits until Dash has put the figure of `token` on the page
+  function moveNodes(gd, parts, x, y) {
+    // one restyle putting each part's nodes at (x, y) of their node index, as typed arrays (which Plotly takes
+    // as they are)
+    const pick = (values, members) => {
+      const out = new Float64Array(members.length);
+      for (let k = 0; k < members.length; k++) { out[k] = values[members[k]]; }
+      return out;
+    };
+    window.Plotly.restyle(gd, {x: parts.map(p => pick(x, p[1])), y: parts.map(p => pick(y, p[1]))},
+                          parts.map(p => p[0]));
+  }
+
+  function glideTo(token, parts, fromX, fromY, toX, toY, done) {
+    // parts: [trace index, node indices]; waits until Dash has put the figure of `token` on the page; calls
+    // `done` (if given) once the points stand on the new frame
     let started = null;
     const asked = performance.now();
     moving(true);
@@ -208,12 +221,12 @@
         shown.x[i] = fromX[i] + (toX[i] - fromX[i]) * w;
         shown.y[i] = fromY[i] + (toY[i] - fromY[i]) * w;
       }
-      window.Plotly.restyle(gd, {x: parts.map(p => p[1].map(i => shown.x[i])),
-                                 y: parts.map(p => p[1].map(i => shown.y[i]))}, parts.map(p => p[0]));
+      moveNodes(gd, parts, shown.x, shown.y);
       if (s < 1) {
         window.requestAnimationFrame(tick);
       } else {
         moving(false);
+        if (done) { done(); }
       }
     }
     window.requestAnimationFrame(tick);
@@ -249,16 +262,101 @@
     return window.dash_clientside.no_update;
   }
 
+  // What the map shows (see stepInPlace): the view it drew (null: not one a step can move in place), the
+  // [trace index, node indices] of the traces whose nodes move from epoch to epoch
+  // traces whose nodes move from epoch to epoch, and the epoch and frame version it shows
+  const drawn = {signature: null, parts: null, samples: null, epoch: null, version: null};
+
+  function stepInPlace(signature, token, glide, fromX, fromY, frame, S, title, sens, maxSens, bySize) {
+    // An epoch step within one view whose traces keep their members (coloured by class or scrambled, or by
+    // sensitivity: one trace): the figure on the page is moved to the new frame with restyles, not rebuilt and
+    // handed to Dash (at n = 50,000 a figure of 50,000 points costs Dash and Plotly.react 100-300 ms per step).
+    // The hover's per-epoch fields (prediction, confidence, sensitivity) follow once the points stand still.
+    // Returns false when the page's map is not the one drawn for `signature`.
+    const gd = document.querySelector("#map .js-plotly-plot");
+    if (drawn.signature !== signature || !gd || !Array.isArray(gd.data) ||
+        drawn.parts.some(([t, m]) => !gd.data[t] || gd.data[t].x.length !== m.length)) {
+      return false;
+    }
+    shown.token = token;
+    Object.assign(shown, {x: Float64Array.from(fromX), y: Float64Array.from(fromY)});
+    // every call into Plotly redraws all the points (40-80 ms at 50,000): the step makes as few as it can. The
+    // samples ringed for the last epoch leave with the points' first move, and the title changes in place (it
+    // is drawn from gd.layout on every redraw)
+    const ring = gd.data.findIndex(t => t.name === "changed most" && t.x.length);
+    const parts = ring >= 0 ? [...drawn.parts, [ring, []]] : drawn.parts;
+    const perEpoch = {}, traces = drawn.samples.map(p => p[0]);
+    if (sens && traces.some(t => gd.data[t].marker.colorscale)) {
+      perEpoch["marker.color"] = drawn.samples.map(([, m]) => m.map(i => sens[i]));
+    }
+    if (bySize && sens) {
+      perEpoch["marker.size"] = drawn.samples.map(([, m]) => m.map(i => 4 + 12 * Math.sqrt(sens[i] / maxSens)));
+    }
+    if (Object.keys(perEpoch).length) { window.Plotly.restyle(gd, perEpoch, traces); }
+    gd.layout.meta = Object.assign({}, gd.layout.meta, {glide: token});
+    gd.layout.title = Object.assign({}, gd.layout.title, {text: title});
+    const shownTitle = gd.querySelector(".gtitle");
+    if (shownTitle) { shownTitle.textContent = title; }
+    const hover = () => {
+      if (shown.token !== token) { return; }  // a newer step took over
+      const data = drawn.samples.map(([, m]) => sampleHover(S, frame, m));
+      window.Plotly.restyle(gd, {customdata: data.map(h => h.customdata), hovertemplate: data.map(h => h.hovertemplate)},
+                            traces);
+    };
+    if (glide) {
+      glideTo(token, parts, fromX, fromY, frame.x, frame.y, () => window.setTimeout(hover, REST_MS));
+    } else {
+      Object.assign(shown, {x: Float64Array.from(frame.x), y: Float64Array.from(frame.y)});
+      moveNodes(gd, parts, frame.x, frame.y);
+      moving(false);
+      window.setTimeout(hover, REST_MS);
+    }
+    return true;
+  }
+
+  // The map follows the epoch slider's thumb itself for a step in place: the thumb shows its new value
+  // (aria-valuenow) some 40-70 ms before Dash has run the change's callbacks at n = 50,000, and render, called
+  // by Dash for an epoch already drawn, then only sets the caption
+  let lastArgs = null;  // render's arguments, as Dash gave them last
+  let following = false;
+
+  function followSlider() {
+    const slider = document.getElementById("epoch-slider");
+    if (following || !slider) { return; }
+    following = true;
+    new MutationObserver(() => {
+      const thumb = slider.querySelector("[role=slider]");
+      const e = thumb ? Number(thumb.getAttribute("aria-valuenow")) : NaN;
+      if (lastArgs && drawn.signature !== null && Number.isInteger(e) && e !== drawn.epoch) {
+        draw(Object.assign([], lastArgs, {1: e}), true);
+      }
+    }).observe(slider, {attributes: true, subtree: true, attributeFilter: ["aria-valuenow"]});
+  }
+
   function render(payload, epoch, colour, flags, selected, edges, arrived, changed) {
+    lastArgs = [payload, epoch, colour, flags, selected, edges, arrived, changed];
+    followSlider();
+    return draw(lastArgs, false);
+  }
+
+  function draw(args, inPlaceOnly) {
+    // render's work; with inPlaceOnly (the slider follower) only a step in place, else nothing
+    const [payload, epoch, colour, , selected, edges, , changed] = args;
+    let flags = args[3];
     const noUpdate = window.dash_clientside.no_update;
-    if (!payload) { return [message("Preparing the run…"), ""]; }
-    if (payload.error) { return [message(payload.error), ""]; }
+    const fail = text => {
+      drawn.signature = null;
+      return inPlaceOnly ? null : [message(text), ""];
+    };
+    if (!payload) { return fail("Preparing the run…"); }
+    if (payload.error) { return fail(payload.error); }
     const e = Number(epoch);
     if (!Number.isInteger(e) || e < 0 || e > payload.last_epoch) {
-      return [message("epoch must be in 0.." + payload.last_epoch + ", got " + epoch), ""];
+      return fail("epoch must be in 0.." + payload.last_epoch + ", got " + epoch);
     }
     const scalars = payload.frames[String(e)];
-    if (!scalars) { return [message("Laying out " + payload.name + ", epoch " + e + "…"), ""]; }
+    if (!scalars) { return inPlaceOnly ? null : fail("Laying out " + payload.name + ", epoch " + e + "…"); }
+    if (inPlaceOnly && !frameArrays(payload, e)) { return null; }  // Dash's call fetches it
     focus = {payload: payload, epoch: e};
     const frame = frameArrays(payload, e), S = samples(payload);
     if (!frame || !S) {
@@ -269,19 +367,42 @@
     }
     prefetch();
     const sens = frame.sens;
-    let maxSens = 1e-12;
-    if (sens) { for (let i = 0; i < sens.length; i++) { maxSens = Math.max(maxSens, sens[i]); } }
     flags = Array.isArray(flags) ? flags : [];
-    // where each node starts: where it is on screen if this sequence is on show and gliding is on, else its place
     const key = [payload.run, payload.layer, payload.graph, payload.method].join("/");
     const nodes = frame.x.length;
+    const bySize = flags.includes("size");
+    const m = scalars.metrics;
+    const scores = m.test_acc !== undefined ?
+      "train accuracy " + (100 * m.train_acc).toFixed(1) + "% · test accuracy " + (100 * m.test_acc).toFixed(1) + "% · " : "";
+    const loss = m.test_loss !== undefined ? "test loss " + m.test_loss.toFixed(3) + " · " : "";
+    const caption = payload.name + ", epoch " + e + ": class silhouette of the layout " + scalars.silhouette.toFixed(2) +
+      " · " + scores + loss + payload.n_samples + " probe samples";
+    const title = payload.name + " · epoch " + e;
+    // the view the map draws, all but the epoch: an epoch step within it whose traces keep their members is a
+    // step in place (edges and the trail are per epoch, and so are the groups coloured by prediction)
+    const keepsMembers = ["class", "scrambled", "sensitivity"].includes(colour) &&
+      !flags.includes("edges") && !flags.includes("trail") && !ringedNodes(payload, e, changed).length;
+    const signature = keepsMembers ? JSON.stringify([key, colour, flags, selected, nodes, payload.samples_version]) : null;
+    const gd = document.querySelector("#map .js-plotly-plot");
+    if (signature !== null && drawn.signature === signature && drawn.epoch === e && drawn.version === scalars.version &&
+        gd && gd.layout && gd.layout.meta && gd.layout.meta.glide === shown.token) {
+      return inPlaceOnly ? null : [noUpdate, caption];  // drawn already (by the follower, or before a frame arrived)
+    }
+    let maxSens = 1e-12;
+    if (sens) { for (let i = 0; i < sens.length; i++) { maxSens = Math.max(maxSens, sens[i]); } }
+    // where each node starts: where it is on screen if this sequence is on show and gliding is on, else its place
     const glide = flags.includes("glide") && shown.key === key && shown.x.length === nodes;
     const fromX = glide ? Float64Array.from(shown.x) : Float64Array.from(frame.x);
     const fromY = glide ? Float64Array.from(shown.y) : Float64Array.from(frame.y);
+    if (signature !== null &&
+        stepInPlace(signature, shown.token + 1, glide, fromX, fromY, frame, S, title, sens, maxSens, bySize)) {
+      Object.assign(drawn, {epoch: e, version: scalars.version});
+      return inPlaceOnly ? null : [noUpdate, caption];
+    }
+    if (inPlaceOnly) { return null; }
     const token = ++shown.token;
     Object.assign(shown, {key: key, x: Float64Array.from(fromX), y: Float64Array.from(fromY)});
     const parts = [];  // [trace index, node indices] of the traces that glide
-    const bySize = flags.includes("size");
     const size = i => (bySize && sens ? 4 + 12 * Math.sqrt(sens[i] / maxSens) : 6);
     const traces = [];
     if (flags.includes("edges") && edges && edges.run === payload.run && edges.layer === payload.layer &&
@@ -337,18 +458,14 @@
       traces.push(selectedTrace(fromX[at], fromY[at]));
     }
     const box = S.box;
+    Object.assign(drawn, {signature: signature, parts: parts, epoch: e, version: scalars.version,
+                          samples: parts.filter(([t]) => traces[t].customdata && traces[t].name !== "neurons")});
     const figure = {data: traces, layout: {
-      title: {text: payload.name + " · epoch " + e, x: 0.01, font: {size: 14}}, uirevision: payload.run + "/" + payload.layer,
+      title: {text: title, x: 0.01, font: {size: 14}}, uirevision: payload.run + "/" + payload.layer,
       template: "plotly_white", margin: {l: 10, r: 10, t: 40, b: 10}, meta: {glide: token},
       legend: {title: {text: colour === "class" ? "class" : ""}, itemsizing: "constant"},
       xaxis: Object.assign({range: box[0]}, AXIS), yaxis: Object.assign({range: box[1], scaleanchor: "x", scaleratio: 1}, AXIS)}};
     if (glide) { glideTo(token, parts, fromX, fromY, frame.x, frame.y); } else { moving(false); }
-    const m = scalars.metrics;
-    const scores = m.test_acc !== undefined ?
-      "train accuracy " + (100 * m.train_acc).toFixed(1) + "% · test accuracy " + (100 * m.test_acc).toFixed(1) + "% · " : "";
-    const loss = m.test_loss !== undefined ? "test loss " + m.test_loss.toFixed(3) + " · " : "";
-    const caption = payload.name + ", epoch " + e + ": class silhouette of the layout " + scalars.silhouette.toFixed(2) +
-      " · " + scores + loss + payload.n_samples + " probe samples";
     return [figure, caption];
   }
 
@@ -440,7 +557,10 @@
     // the compared run's map (dashboard/compare_panel.py): its frame at the epoch on show, Procrustes-aligned to
     // the map's frame of the same epoch over the samples both show, the selected sample ringed in both
     const noUpdate = window.dash_clientside.no_update;
-    if (!payload) { return [message(""), "compare-view hidden"]; }
+    if (!payload) {  // nothing compared: the hidden map is emptied once, not redrawn on every step
+      const gd = document.querySelector("#map-b .js-plotly-plot");
+      return gd && Array.isArray(gd.data) && !gd.data.length ? [noUpdate, noUpdate] : [message(""), "compare-view hidden"];
+    }
     if (payload.error) { return [message(payload.error), "compare-view"]; }
     const e = Number(epoch), scalars = payload.frames[String(e)];
     if (!scalars) { return [message("Laying out the compared run, epoch " + e + "…"), "compare-view"]; }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from dash import ALL, Dash, Input, Output, ctx as callback_ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx as callback_ctx, dcc, html, no_update
 
 from dashboard import figures
 from dashboard.context import AppContext
@@ -228,9 +228,11 @@ def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("inspector-body", "children"),
         Input("selected", "data"), Input("selected-neuron", "data"), Input("run-picker", "value"),
-        Input("layer-slider", "value"), Input("epoch-slider", "value"),
+        Input("layer-slider", "value"), Input("epoch-rested", "data"), State("epoch-slider", "value"),
     )
-    def inspect(sample, neuron, run, layer, epoch):
+    def inspect(sample, neuron, run, layer, _rested, epoch):
+        """The clicked sample or neuron at the layer and epoch on show (the epoch once the slider rests: a scrub
+        asks the server once)."""
         if sample is None and neuron is None:
             return html.P("Click a node on the map to inspect its sample.", className="empty")
         try:

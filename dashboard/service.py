@@ -108,6 +108,28 @@ def read_scores(store: RunStore, layout_key: str | None, labels: np.ndarray) -> 
     return None if cached is None else {name: float(cached[name]) for name in SCORES if name in cached}
 
 
+def _box_key(layout_key: str) -> str:
+    return f"box/{hashlib.sha256(layout_key.encode()).hexdigest()[:24]}"
+
+
+def frame_box(store: RunStore, layout_key: str, display: np.ndarray | None = None) -> tuple[list[float], int] | None:
+    """The extent ``[x0, x1, y0, y1]`` and node count of the layout under ``layout_key``, from a small entry of
+    its own (a sequence's payload needs every epoch's, and reading each display costs ~15 ms at n = 50,000);
+    made from ``display`` (n_nodes, 2), or from the stored layout, when missing. ``None`` when neither is
+    stored."""
+    cached = store.get_derived(_box_key(layout_key))
+    if cached is None:
+        if display is None:
+            layout = store.get_derived(layout_key)
+            if layout is None:
+                return None
+            display = layout["display"]
+        lo, hi = display.min(axis=0), display.max(axis=0)
+        cached = {"box": np.array([lo[0], hi[0], lo[1], hi[1]], dtype=np.float64), "n_nodes": np.array(len(display))}
+        store.put_derived(_box_key(layout_key), cached)
+    return [round(float(v), 4) for v in cached["box"]], int(cached["n_nodes"])
+
+
 class JobStopped(RuntimeError):
     """A job was asked to stop."""
 
@@ -193,6 +215,7 @@ def compute_baseline_frames(store: RunStore, info: RunInfo, layer: int, method: 
             cached = {"raw": coords, "display": display, "churn": np.array(np.nan)}
             store.put_derived(key, cached)
         ensure_scores(store, key, X, cached["display"], labels)
+        frame_box(store, key, cached["display"])
         previous = cached["display"]
         store.derived.set(index, key)
         done += 1
@@ -329,6 +352,7 @@ class Chain:
                                     churn=float(cached["churn"]))
                 self._graph = None
             ensure_scores(store, key, X, self._frame.display, self.labels)
+            frame_box(store, key, self._frame.display)
             store.derived.set(_index_key(self.run_id, params, self.layer, epoch), key)
             self._key, self._previous_X, self.next_epoch = key, X, epoch + 1
             yield epoch
@@ -671,15 +695,12 @@ def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutPar
     metrics = store.metrics(run_id)
     frames, n_nodes = {}, len(probe["y"])
     for epoch in ready:
-        cached = store.get_derived(keys[epoch])
         scored = read_scores(store, keys[epoch], labels)
-        if cached is None or scored is None:  # evicted or corrupt since: the job lays it out again
+        boxed = frame_box(store, keys[epoch]) if keys[epoch] in store.derived else None
+        if boxed is None or scored is None:  # evicted or corrupt since: the job lays it out again
             continue
-        display = cached["display"]
-        n_nodes = len(display)
-        lo, hi = display.min(axis=0), display.max(axis=0)
-        frames[str(epoch)] = {"silhouette": round(scored["silhouette"], 4), "metrics": metrics[epoch],
-                              "box": [round(float(v), 4) for v in (lo[0], hi[0], lo[1], hi[1])],
+        box, n_nodes = boxed
+        frames[str(epoch)] = {"silhouette": round(scored["silhouette"], 4), "metrics": metrics[epoch], "box": box,
                               "version": hashlib.sha256(keys[epoch].encode()).hexdigest()[:12]}
     class_names = list(info.class_names) or [str(c) for c in range(int(probe["y"].max()) + 1)]
     return {"run": run_id, "layer": layer, "graph": params.graph, "method": method, "n_samples": int(len(probe["y"])),
@@ -730,7 +751,7 @@ def frame_arrays(store: RunStore, run_id: str, layer: int, epoch: int, params: L
     out = {"run": run_id, "layer": layer, "graph": params.graph, "method": method, "epoch": epoch,
            "version": hashlib.sha256(key.encode()).hexdigest()[:12],
            "x": quantized(display[:, 0]), "y": quantized(display[:, 1])}
-    found = store.arrays(run_id, epoch, ["predictions", "confidence", f"x_sens{layer}"])  # one read
+    found = epoch_outputs(store, run_id, epoch)
     if "predictions" in found:
         predictions = found["predictions"]
         out["pred"] = typed(predictions, label_dtype(int(predictions.max(initial=0)) + 1))
@@ -738,6 +759,21 @@ def frame_arrays(store: RunStore, run_id: str, layer: int, epoch: int, params: L
     if f"x_sens{layer}" in found:
         out["sens"] = quantized(found[f"x_sens{layer}"])  # a colour and a size: 16 bits are plenty
     return out
+
+
+def epoch_outputs(store: RunStore, run_id: str, epoch: int) -> dict[str, np.ndarray]:
+    """A recorded epoch's per-sample outputs that the page shows with every layer's frame: ``predictions``,
+    ``confidence`` and each layer's ``x_sens<layer>``, where recorded. Kept as a derived entry of their own: the
+    epoch's record holds every layer's activations too (~100 MB at n = 50,000), and reading it costs ~90 ms a
+    frame."""
+    info = store.run_info(run_id)
+    key = f"outputs/{run_id}/{info.created!r}/{epoch}"  # a run recorded again under its id has new outputs
+    cached = store.get_derived(key)
+    if cached is None:
+        names = ["predictions", "confidence", *(f"x_sens{layer}" for layer in range(len(info.layer_sizes)))]
+        cached = store.arrays(run_id, epoch, names)
+        store.put_derived(key, cached)
+    return cached
 
 
 def frame_edges(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams) -> dict:

@@ -3,7 +3,7 @@ reconstructions and prior samples; posterior collapse called out in words when i
 
 from __future__ import annotations
 
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard import figures
 from dashboard.context import AppContext
@@ -57,9 +57,11 @@ def panel(store: RunStore, ctx: AppContext, epoch: int) -> list:
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("vae-panel", "children"), Output("vae-panel", "style"),
-        Input("run-picker", "value"), Input("epoch-slider", "value"), Input("job-message", "children"),
+        Input("run-picker", "value"), Input("epoch-rested", "data"), Input("job-message", "children"),
+        State("epoch-slider", "value"),
     )
-    def update(run, epoch, _job):
+    def update(run, _rested, _job, epoch):
+        """The panel at the epoch on show, once the epoch slider rests (a scrub asks the server once)."""
         try:
             run_ctx = ctx.for_run(run)
             if run_ctx.config.model != "vae":

@@ -30,6 +30,11 @@ def test_prepare_lays_out_every_frame_then_reuses_the_cache(store_copy, tiny_con
     view = service.frame_view(store_copy, tiny_config.run_id, 1, tiny_config.epochs, FAST)
     assert view.coords.shape == (240, 2) and np.isfinite(view.silhouette)
     assert view.silhouette > 0.1  # trained classes separate in the last hidden layer
+    # the payload's per-epoch extent (what the page frames the map by) is the frame's, read from its own entry
+    payload = service.sequence_payload(store_copy, tiny_config.run_id, 1, FAST)
+    lo, hi = view.coords.min(axis=0), view.coords.max(axis=0)
+    np.testing.assert_allclose(payload["frames"][str(tiny_config.epochs)]["box"], [lo[0], hi[0], lo[1], hi[1]],
+                               atol=1e-4)
 
     def tripwire(*args, **kwargs):
         raise AssertionError("a cached frame was laid out again")
