@@ -494,8 +494,12 @@
     if (!gd || !gd.data) { return window.dash_clientside.no_update; }
     const layout = Object.assign({}, gd.layout, {xaxis: Object.assign({}, gd.layout.xaxis, {autorange: false}),
                                                  yaxis: Object.assign({}, gd.layout.yaxis, {autorange: false})});
+    // typed arrays (the points as moved in place) as plain ones: JSON has no typed arrays
+    const plain = v => (ArrayBuffer.isView(v) ? Array.from(v) : v);
+    const trace = t => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, k === "marker" && v ?
+      Object.fromEntries(Object.entries(v).map(([mk, mv]) => [mk, plain(mv)])) : plain(v)]));
     return {format: trig.startsWith("export-svg") ? "svg" : "png", at: Date.now(),
-            figure: {data: gd.data.map(t => Object.assign({}, t)), layout: layout}};
+            figure: {data: gd.data.map(trace), layout: layout}};
   }
 
   const MARK_MS = 150;
