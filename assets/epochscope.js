@@ -333,6 +333,28 @@
     }).observe(slider, {attributes: true, subtree: true, attributeFilter: ["aria-valuenow"]});
   }
 
+  // The panels drawn on the server (training curves, observations, CKA) follow a new layer once the map has
+  // drawn it (`layer-shown`), or after LAYER_WAIT_MS if the map cannot yet: at n = 50,000 their requests and
+  // redraws otherwise compete with the map's for the server and the page's main thread (a layer switch took
+  // 1.3-1.8 s instead of under 1 s)
+  const LAYER_WAIT_MS = 1500, LAYER_AFTER_MS = 250;
+  let layerWait = null;  // {layer, timer, settle(delay)}
+
+  function layerShown(layer) {
+    if (layerWait) { window.clearTimeout(layerWait.timer); }
+    const wait = {layer: Number(layer), timer: null};
+    wait.settle = delay => {
+      window.clearTimeout(wait.timer);
+      wait.timer = window.setTimeout(() => {
+        if (layerWait === wait) { layerWait = null; }
+        window.dash_clientside.set_props("layer-shown", {data: wait.layer});
+      }, delay);
+    };
+    layerWait = wait;
+    wait.settle(LAYER_WAIT_MS);
+    return window.dash_clientside.no_update;
+  }
+
   function render(payload, epoch, colour, flags, selected, edges, arrived, changed) {
     lastArgs = [payload, epoch, colour, flags, selected, edges, arrived, changed];
     followSlider();
@@ -458,6 +480,7 @@
       traces.push(selectedTrace(fromX[at], fromY[at]));
     }
     const box = S.box;
+    if (layerWait && layerWait.layer === payload.layer) { layerWait.settle(LAYER_AFTER_MS); }
     Object.assign(drawn, {signature: signature, parts: parts, epoch: e, version: scalars.version,
                           samples: parts.filter(([t]) => traces[t].customdata && traces[t].name !== "neurons")});
     const figure = {data: traces, layout: {
@@ -632,7 +655,7 @@
   }
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    epochscope: {render: render, ringChanged: ringChanged, edgesRequest: edgesRequest, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch,
+    epochscope: {render: render, layerShown: layerShown, ringChanged: ringChanged, edgesRequest: edgesRequest, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch,
                  restEpoch: restEpoch, followSequence: followSequence, warmFrame: warmFrame,
                  renderCompare: renderCompare,
                  playSpeed: playSpeed},

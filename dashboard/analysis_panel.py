@@ -91,10 +91,10 @@ def cartography_view(store, run_id: str, class_names) -> tuple[dict, str]:
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("observations", "children"), Output("what-changed", "children"), Output("changed", "data"),
-        Input("run-picker", "value"), Input("layer-slider", "value"), Input("epoch-rested", "data"),
-        Input("job-message", "children"),
+        Input("run-picker", "value"), Input("layer-shown", "data"), Input("epoch-rested", "data"),
+        Input("job-message", "children"), State("layer-slider", "value"),
     )
-    def update(run, layer, epoch, _job):
+    def update(run, _shown, epoch, _job, layer):
         """The frame's observations and what changed (after the epoch slider rests: a scrub asks once)."""
         if epoch is None:
             return (no_update,) * 3
@@ -113,10 +113,10 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     @app.callback(
         Output("cka-layers", "figure"), Output("cka-epochs", "figure"),
-        Input("run-picker", "value"), Input("layer-slider", "value"), Input("job-message", "children"),
-        State("epoch-slider", "value"),
+        Input("run-picker", "value"), Input("layer-shown", "data"), Input("job-message", "children"),
+        State("layer-slider", "value"), State("epoch-slider", "value"),
     )
-    def update_cka(run, layer, _job, epoch):
+    def update_cka(run, _shown, _job, layer, epoch):
         """The CKA maps of the run and layer on show; the epoch on show is marked in the browser
         (``restEpoch``), so stepping epochs redraws no heat map from the server."""
         try:

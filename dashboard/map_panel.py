@@ -74,6 +74,9 @@ def layout() -> html.Div:
         dcc.Store(id="edges"),
         dcc.Store(id="edges-request"),  # the frame whose edges to fetch, set only while edges are shown
         dcc.Store(id="changed-drawn"),  # output of ringChanged, which restyles the map itself
+        # the layer on show once the map has drawn it (assets/epochscope.js layerShown): the side panels follow it
+        dcc.Store(id="layer-shown"),
+        dcc.Store(id="layer-wait"),  # output of layerShown, which sets layer-shown itself
         # polls the store only while the layer's sequence is incomplete
         dcc.Interval(id="map-poll", interval=POLL_MS, disabled=False),
     ])
@@ -262,6 +265,12 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output("frame-warm", "data"),
         Input("layer-slider", "value"), State("run-picker", "value"), State("epoch-slider", "value"),
         State("graph-mode", "value"), State("method", "value"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="layerShown"),
+        Output("layer-wait", "data"),
+        Input("layer-slider", "value"),
         prevent_initial_call=True,
     )
     app.clientside_callback(

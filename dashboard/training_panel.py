@@ -21,12 +21,12 @@ def layout() -> html.Div:
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("training-curves", "figure"),
-        Input("run-picker", "value"), Input("layer-slider", "value"), Input("job-message", "children"),
-        Input("compare-picker", "value"), State("epoch-slider", "value"),
+        Input("run-picker", "value"), Input("layer-shown", "data"), Input("job-message", "children"),
+        Input("compare-picker", "value"), State("layer-slider", "value"), State("epoch-slider", "value"),
     )
-    def curves(run, layer, _job, other, epoch):
-        """The curves of the run and layer on show (built again only when those or the frames change; the
-        epoch mark follows the slider in the browser)."""
+    def curves(run, _shown, _job, other, layer, epoch):
+        """The curves of the run and layer on show (built again only when those or the frames change, and for
+        a new layer once the map shows it; the epoch mark follows the slider in the browser)."""
         store = ctx.store
         try:
             run_ctx = ctx.for_run(run)
