@@ -10,6 +10,8 @@ Keys in the store's derived cache (evicted least recently used, recomputed by th
 - ``cka/<version>/<hash of every activation hash>``: ``by_epoch`` (layers, epochs, epochs), CKA between the
   epochs of each layer, and ``by_layer`` (epochs, layers, layers), CKA between the layers at each epoch;
   ``cka-index/<run>`` points at it.
+- ``neurons/<version>/<hash of every activation hash>``: the run's units over epochs laid out as one graph
+  (:func:`compute_neuron_map`); ``neurons-index/<run>`` points at it.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from collections.abc import Callable
 import numpy as np
 
 from analysis.cartography import Cartography, cartography
+from analysis.neurons import class_selectivity, multislice_graph, preference_grouping, zscore_units
 from analysis.measures import N_NEIGHBORS, SCALARS, ProbeLabels, measure_frame
 from analysis.observations import Evidence
 from analysis.representation import cka_matrix, neighbourhood_change
 from layout_engine.graph import nearest_neighbours
-from layout_engine.pipeline import ENGINE_VERSION, content_hash
+from layout_engine.align import normalize
+from layout_engine.pipeline import ENGINE_VERSION, LayoutParams, content_hash, layout_graph
 from models.store import RunInfo, RunStore
 
 logger = logging.getLogger(__name__)
@@ -109,6 +113,7 @@ def compute_measures(store: RunStore, info: RunInfo, report: Reporter | None = N
                 logger.info("Measuring %s stopped at %d/%d", info.run_id, done, total)
                 return done
     compute_cka(store, info)
+    compute_neuron_map(store, info)
     if report is not None:
         report(MEASURING, total, total)
     return done
@@ -142,6 +147,75 @@ def compute_cka(store: RunStore, info: RunInfo) -> dict[str, np.ndarray]:
                                         for epoch in range(n_epochs)]).astype(np.float32)}
         store.put_derived(key, cached)
     store.derived.set(f"cka-index/{run_id}", key)
+    return cached
+
+
+#: the neuron map describes each unit by its response over a seeded subset of this many probe samples
+NEURON_POINTS = 2000
+#: bump when the neuron map's definition changes (part of its key)
+NEURONS_VERSION = "1"
+
+
+def compute_neuron_map(store: RunStore, info: RunInfo, params: LayoutParams = LayoutParams()) -> dict[str, np.ndarray]:
+    """The run's hidden units over its epochs as one laid-out graph (:mod:`analysis.neurons`), cached by the
+    activations' content like the CKA; a finished run's is read back without reading its activations.
+
+    Returns
+    -------
+    dict
+        ``coords`` (n_epochs * n_units, 2): node ``e * n_units + u`` is unit ``u`` (all layers' units side by
+        side) at epoch ``e``, centred with unit RMS radius; ``layer`` and ``unit`` (n_units,): each unit's layer
+        and index in it; ``selectivity`` and ``preferred`` (n_epochs, n_units): class selectivity (NaN for a
+        dead unit) and preferred class, from the true labels of the probe samples used; ``grouping`` and
+        ``grouping_chance`` (n_epochs,): how much each epoch's units sit beside units preferring their class
+        (:func:`analysis.neurons.preference_grouping`), and its chance level.
+    """
+    run_id, n_layers, n_epochs = info.run_id, len(info.layer_sizes), info.epochs_done
+    if info.state in ("complete", "diverged"):
+        done = run_neuron_map(store, run_id)
+        if done is not None:
+            return done
+    probe = store.probe(run_id)
+    labels = np.asarray(probe["y"], dtype=np.int64)
+    rows = np.sort(np.random.default_rng(0).choice(len(labels), size=min(len(labels), NEURON_POINTS),
+                                                   replace=False))
+    n_classes = max(len(info.class_names), int(labels.max(initial=0)) + 1)
+    hashes = hashlib.sha256(f"{NEURONS_VERSION}/{ANALYSIS_VERSION}/{ENGINE_VERSION}".encode())
+    epochs = []
+    for epoch in range(n_epochs):  # one read of each epoch for all its layers
+        found = store.arrays(run_id, epoch, [f"act{layer}" for layer in range(n_layers)])
+        layers = [found[f"act{layer}"] for layer in range(n_layers)]
+        for X in layers:
+            hashes.update(content_hash(X).encode())
+        epochs.append(np.concatenate([X[rows] for X in layers], axis=1))
+    key = f"neurons/{NEURONS_VERSION}/{hashes.hexdigest()[:24]}"
+    cached = store.get_derived(key)
+    if cached is None:
+        graph = multislice_graph([zscore_units(A) for A in epochs])
+        coords = normalize(layout_graph(graph, params)).astype(np.float32)
+        chosen = [class_selectivity(A, labels[rows], n_classes) for A in epochs]
+        sizes = np.asarray(info.layer_sizes)
+        n_units = int(sizes.sum())
+        grouping = np.array([preference_grouping(coords[e * n_units:(e + 1) * n_units], preferred,
+                                                 ~np.isnan(selectivity))
+                             for e, (selectivity, preferred) in enumerate(chosen)], dtype=np.float32)
+        cached = {"coords": coords, "layer": np.repeat(np.arange(n_layers), sizes),
+                  "unit": np.concatenate([np.arange(size) for size in sizes]),
+                  "selectivity": np.stack([s for s, _ in chosen]).astype(np.float32),
+                  "preferred": np.stack([p for _, p in chosen]).astype(np.int16),
+                  "grouping": grouping[:, 0], "grouping_chance": grouping[:, 1]}
+        store.put_derived(key, cached)
+    store.derived.set(f"neurons-index/{run_id}", key)
+    return cached
+
+
+def run_neuron_map(store: RunStore, run_id: str) -> dict[str, np.ndarray] | None:
+    """The run's cached neuron map (:func:`compute_neuron_map`), or ``None`` until the job has made it for every
+    recorded epoch."""
+    key = store.derived.get(f"neurons-index/{run_id}")
+    cached = store.get_derived(key) if key is not None else None
+    if cached is None or cached["selectivity"].shape[0] != store.run_info(run_id).epochs_done:
+        return None
     return cached
 
 

@@ -580,6 +580,30 @@
     return window.dash_clientside.no_update;
   }
 
+  function markNeuronEpoch(epoch) {
+    // rings the units of the epoch on show in the neuron map (dashboard/figures.py neuron_map_figure): its
+    // "epoch on show" trace takes that epoch's nodes from the other traces, without asking the server
+    const gd = document.querySelector("#neuron-map .js-plotly-plot");
+    const e = Number(epoch);
+    if (!gd || !Array.isArray(gd.data) || !Number.isInteger(e)) { return window.dash_clientside.no_update; }
+    const ring = gd.data.findIndex(t => t.name === "epoch on show");
+    if (ring < 0) { return window.dash_clientside.no_update; }
+    const xs = [], ys = [], custom = [];
+    gd.data.forEach((t, k) => {
+      if (k === ring || !t.customdata) { return; }
+      for (let i = 0; i < t.customdata.length; i++) {
+        if (t.customdata[i][2] === e) { xs.push(t.x[i]); ys.push(t.y[i]); custom.push(t.customdata[i]); }
+      }
+    });
+    window.Plotly.update(gd, {x: [xs], y: [ys], customdata: [custom]},
+                         {"title.text": "Units over training · epoch " + e + " ringed"}, [ring]);
+    const curves = document.querySelector("#neuron-selectivity .js-plotly-plot");
+    const shapes = curves && curves.layout && curves.layout.shapes;
+    const at = Array.isArray(shapes) ? shapes.findIndex(s => s.name === "epoch") : -1;
+    if (at >= 0) { window.Plotly.relayout(curves, {["shapes[" + at + "].x0"]: e, ["shapes[" + at + "].x1"]: e}); }
+    return e;
+  }
+
   function renderCompare(payload, shownPayload, epoch, colour, selected) {
     // the compared run's map (dashboard/compare_panel.py): its frame at the epoch on show, Procrustes-aligned to
     // the map's frame of the same epoch over the samples both show, the selected sample ringed in both
@@ -655,7 +679,7 @@
   }
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    epochscope: {render: render, layerShown: layerShown, ringChanged: ringChanged, edgesRequest: edgesRequest, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch,
+    epochscope: {render: render, layerShown: layerShown, markNeuronEpoch: markNeuronEpoch, ringChanged: ringChanged, edgesRequest: edgesRequest, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch,
                  restEpoch: restEpoch, followSequence: followSequence, warmFrame: warmFrame,
                  renderCompare: renderCompare,
                  playSpeed: playSpeed},

@@ -8,8 +8,8 @@ from pathlib import Path
 import diskcache
 from dash import CeleryManager, Dash, dcc, html
 
-from dashboard import (analysis_panel, compare_panel, controls, export, guard, inspector, jobs, map_panel, new_run,
-                       runs_panel, training_panel, url_state, vae_panel)
+from dashboard import (analysis_panel, compare_panel, controls, export, guard, inspector, jobs, map_panel, neurons_panel,
+                       new_run, runs_panel, training_panel, url_state, vae_panel)
 from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams
@@ -63,6 +63,7 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     inspector.register(app, ctx)
     training_panel.register(app, ctx)
     analysis_panel.register(app, ctx)
+    neurons_panel.register(app, ctx)
     url_state.register(app, ctx)
     export.register(app, ctx)
     vae_panel.register(app, ctx)
@@ -97,5 +98,6 @@ def page(ctx: AppContext) -> html.Div:
             html.Aside(className="side", children=[inspector.layout(), vae_panel.layout(), training_panel.layout()]),
         ]),
         analysis_panel.layout(),
+        neurons_panel.layout(),
     ])
 

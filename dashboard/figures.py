@@ -288,3 +288,95 @@ def class_means_figure(means: np.ndarray, class_names: Sequence[str]) -> dict:
                          hovertemplate="class %{x}: %{y:.3f}<extra></extra>")],
                    margin=dict(l=30, r=4, t=24, b=20), height=130, bargap=0.15,
                    title=dict(text="mean activation per class", font=dict(size=12), x=0.01))
+
+
+#: the neuron map's ways to colour its nodes
+NEURON_COLOURS = ("epoch", "layer", "class")
+#: the neuron map's trace of the epoch on show (moved in the browser: ``assets/epochscope.js`` markNeuronEpoch)
+NEURON_EPOCH = "epoch on show"
+LAYER_COLOURS = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#000000")
+
+
+def neuron_map_figure(coords: np.ndarray, layer: np.ndarray, unit: np.ndarray, selectivity: np.ndarray,
+                      preferred: np.ndarray, layer_names: Sequence[str], class_names: Sequence[str], colour: str,
+                      epoch: int, version: str = "") -> dict:
+    """The run's hidden units over its epochs (:func:`analysis.stage.compute_neuron_map`), one node per unit and
+    epoch, coloured by ``colour`` (one of :data:`NEURON_COLOURS`; ``class``: the class the unit prefers at that
+    epoch, grey where it is dead), the units of ``epoch`` ringed (the trace :data:`NEURON_EPOCH`).
+
+    Parameters
+    ----------
+    coords : ndarray of shape (n_epochs * n_units, 2)
+        Node ``e * n_units + u`` is unit ``u`` at epoch ``e``.
+    layer, unit : ndarray of shape (n_units,), int
+        Each unit's layer and index in it.
+    selectivity : ndarray of shape (n_epochs, n_units)
+        Class selectivity (NaN: dead).
+    preferred : ndarray of shape (n_epochs, n_units), int
+    layer_names, class_names : sequence of str
+    colour : str
+    epoch : int
+    version : str
+        Kept as ``layout.meta.version``: what the figure shows, so that it is not sent again unchanged.
+    """
+    n_epochs, n_units = selectivity.shape
+    epochs = np.repeat(np.arange(n_epochs), n_units)
+    layers, units = np.tile(layer, n_epochs), np.tile(unit, n_epochs)
+    sel, pref = selectivity.ravel(), preferred.ravel().astype(int)
+    # what a click reads (layer, unit, epoch), and the hover's text
+    custom = [[int(k), int(u), int(e), f"{layer_names[k]} unit {u} · epoch {e}<br>" +
+               ("dead: never active" if np.isnan(v) else
+                f"prefers {class_name(class_names, c)} · class selectivity {v:.2f}")]
+              for k, u, e, v, c in zip(layers, units, epochs, sel, pref)]
+
+    def trace(members: np.ndarray, name: str, marker: dict, showlegend: bool = True) -> dict:
+        return {"type": "scattergl", "mode": "markers", "name": name, "x": _list(coords[members, 0]),
+                "y": _list(coords[members, 1]), "customdata": [custom[i] for i in members],
+                "hovertemplate": "%{customdata[3]}<extra></extra>",
+                "marker": {"size": 5, "opacity": 0.55, **marker}, "showlegend": showlegend}
+
+    everyone = np.arange(len(coords))
+    if colour == "epoch":
+        data = [trace(everyone, "units", {"color": epochs.tolist(), "colorscale": "Viridis",
+                                          "colorbar": {"title": {"text": "epoch"}, "thickness": 12}}, False)]
+    elif colour == "layer":
+        data = [trace(np.flatnonzero(layers == k), name, {"color": LAYER_COLOURS[k % len(LAYER_COLOURS)]})
+                for k, name in enumerate(layer_names)]
+    else:
+        dead = np.isnan(sel)
+        data = [trace(np.flatnonzero((pref == c) & ~dead), f"prefers {class_name(class_names, c)}",
+                      {"color": class_colour(c)}) for c in np.unique(pref[~dead])]
+        if dead.any():
+            data.append(trace(np.flatnonzero(dead), "dead", {"color": "#DDDDDD"}))
+    shown = np.flatnonzero(epochs == epoch)
+    data.append({**trace(shown, NEURON_EPOCH, {"color": "rgba(0,0,0,0)", "size": 8, "opacity": 1,
+                                               "line": {"width": 1.2, "color": "#000"}}), "hoverinfo": "skip",
+                 "hovertemplate": None})
+    return _figure(data, xaxis=_AXIS, yaxis={**_AXIS, "scaleanchor": "x", "scaleratio": 1},
+                   margin=dict(l=10, r=10, t=40, b=10), uirevision="neurons", meta=dict(version=version),
+                   title=dict(text=f"Units over training · epoch {epoch} ringed", x=0.01, font=dict(size=13)),
+                   legend=dict(itemsizing="constant"))
+
+
+def selectivity_figure(selectivity: np.ndarray, layer: np.ndarray, layer_names: Sequence[str],
+                       grouping: np.ndarray, chance: np.ndarray, epoch: int) -> dict:
+    """Per epoch, each layer's mean class selectivity over its live units, and how much the neuron map groups
+    units by preferred class (share of a unit's 5 nearest units preferring its class, dotted: chance); the
+    epoch on show marked by the shape named :data:`EPOCH_MARK`."""
+    epochs = list(range(selectivity.shape[0]))
+    data = []
+    for k, name in enumerate(layer_names):
+        with np.errstate(all="ignore"):
+            means = np.nanmean(np.where(layer[None, :] == k, selectivity, np.nan), axis=1)
+        data.append({"type": "scatter", "mode": "lines", "name": f"{name} selectivity", "x": epochs,
+                     "y": [None if np.isnan(v) else round(float(v), 4) for v in means],
+                     "line": {"color": LAYER_COLOURS[k % len(LAYER_COLOURS)]}})
+    data.append({"type": "scatter", "mode": "lines", "name": "grouped by class in the map", "x": epochs,
+                 "y": _list(grouping), "line": {"color": "#000", "width": 2}})
+    data.append({"type": "scatter", "mode": "lines", "name": "chance", "x": epochs, "y": _list(chance),
+                 "line": {"color": "#000", "dash": "dot", "width": 1}})
+    return _figure(data, margin=dict(l=40, r=10, t=30, b=30), yaxis=dict(range=[0, 1]),
+                   xaxis=dict(title=dict(text="epoch")), legend=dict(font=dict(size=10)),
+                   title=dict(text="Class selectivity of units", x=0.01, font=dict(size=13)),
+                   shapes=[dict(type="line", name=EPOCH_MARK, x0=epoch, x1=epoch, yref="paper", y0=0, y1=1,
+                                line=dict(color="#999", dash="dot"))])

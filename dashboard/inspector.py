@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from dash import ALL, Dash, Input, Output, State, ctx as callback_ctx, dcc, html, no_update
 
+from analysis.neurons import class_means, class_selectivity
 from dashboard import figures
 from dashboard.context import AppContext
 from models.store import RunStore
@@ -122,16 +123,13 @@ def neuron_view(store: RunStore, run_id: str, layer: int, epoch: int, unit: int)
     if not 0 <= unit < A.shape[1]:
         raise KeyError(f"unit must be in 0..{A.shape[1] - 1}, got {unit}")
     probe = store.probe(run_id)
-    a, labels = A[:, unit], probe["y"]
-    top = np.argsort(-a, kind="stable")[:N_NEIGHBOURS]
-    means = np.array([a[labels == c].mean() if np.any(labels == c) else 0.0 for c in range(int(labels.max()) + 1)])
-    dead = bool(np.all(a <= 0))
-    best = int(np.argmax(means))
-    rest = float(np.delete(means, best).mean()) if len(means) > 1 else 0.0
-    total = means[best] + rest
-    selectivity = float((means[best] - rest) / total) if total > 0 and not dead else float("nan")
-    return NeuronView(unit=unit, top_index=probe["index"][top], top_labels=labels[top], class_means=means,
-                      selectivity=selectivity, dead=dead)
+    a, labels = A[:, unit:unit + 1], np.asarray(probe["y"], dtype=np.int64)
+    top = np.argsort(-a[:, 0], kind="stable")[:N_NEIGHBOURS]
+    n_classes = int(labels.max()) + 1
+    selectivity, _ = class_selectivity(a, labels, n_classes)
+    return NeuronView(unit=unit, top_index=probe["index"][top], top_labels=labels[top],
+                      class_means=class_means(a, labels, n_classes)[:, 0], selectivity=float(selectivity[0]),
+                      dead=bool(np.all(a <= 0)))
 
 
 def _class_name(ctx: AppContext, label: int) -> str:

@@ -493,6 +493,24 @@ def test_the_numbers_say_what_the_map_shows_and_link_to_it(dash_duo, trained_sto
     dash_duo.wait_for_contains_text("#inspector-body", f"Sample {sample}", timeout=20)
     assert "training samples" in dash_duo.find_element("#cartography-summary").text
     screenshot(dash_duo, "analysis")
+
+    # neurons over training: every unit at every epoch, those of the epoch on show (1) ringed; a click on one
+    # inspects it at its layer and epoch
+    ring = ("const gd = document.querySelector('#neuron-map .js-plotly-plot');"
+            "const r = gd && gd._fullData && gd._fullData.find(t => t.name === 'epoch on show');")
+    WebDriverWait(dash_duo.driver, 30).until(lambda d: d.execute_script(
+        ring + "return r && gd._fullData.filter(t => t !== r).reduce((n, t) => n + t.x.length, 0) === 36 * 4"
+        " && r.x.length === 36 && r.customdata.every(c => c[2] === 1);"))
+    assert "mean class selectivity" in dash_duo.find_element("#neuron-summary").text
+    layer, unit, epoch = dash_duo.driver.execute_script(
+        ring + "const want = r.customdata[r.customdata.length - 1];"  # a ringed unit of h2, as its node
+        "const curve = gd._fullData.findIndex(t => t !== r && t.customdata.some(c => c[3] === want[3]));"
+        "const point = gd._fullData[curve].customdata.findIndex(c => c[3] === want[3]);"
+        "gd.emit('plotly_click', {points: [{x: 0, y: 0, curveNumber: curve, pointNumber: point}]});"
+        "return want.slice(0, 3);")
+    assert (layer, epoch) == (1, 1)
+    dash_duo.wait_for_contains_text("#inspector-body", f"Neuron {unit} of h2, epoch 1", timeout=20)
+    screenshot(dash_duo, "neurons")
     assert dash_duo.get_logs() == []
 
 
