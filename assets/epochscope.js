@@ -580,6 +580,67 @@
     return window.dash_clientside.no_update;
   }
 
+  // The input plane's decision surfaces (dashboard/plane_panel.py), decoded once per run and unit
+  const planes = {run: null, decision: null, confidence: null, unitKey: null, unit: null};
+
+  function lighten(hex, amount) {
+    // the colour `amount` (0..1) of the way to white
+    const n = parseInt(hex.slice(1), 16), mix = c => Math.round(c + (255 - c) * amount);
+    return "rgb(" + [mix(n >> 16), mix((n >> 8) & 255), mix(n & 255)].join(",") + ")";
+  }
+
+  function planeRows(values, epoch, grid) {
+    // one epoch's grid * grid values as the rows of a heat map
+    const start = epoch * grid * grid, rows = [];
+    for (let i = 0; i < grid; i++) { rows.push(Array.from(values.subarray(start + i * grid, start + (i + 1) * grid))); }
+    return rows;
+  }
+
+  function renderPlane(plane, unitData, epoch) {
+    // the decision surface at the epoch on show (each class's colour, paler where the network is less sure) with
+    // the probe samples on it, and the clicked unit's activation over the plane
+    const e = Number(epoch), blank = message("");
+    if (!plane || !Number.isInteger(e)) { return [blank, blank]; }
+    if (planes.run !== plane.run) {
+      Object.assign(planes, {run: plane.run, decision: F.decode(plane.decision), confidence: F.decode(plane.confidence)});
+    }
+    const grid = plane.grid, n = plane.classes.length, epochs = planes.decision.length / (grid * grid);
+    const at = Math.min(Math.max(e, 0), epochs - 1);
+    // z = class + how sure (0..1 over 1/n..1): each class a band of the colour scale, pale to full
+    const z = planeRows(planes.decision, at, grid).map((row, i) => row.map((c, j) => {
+      const p = planes.confidence[at * grid * grid + i * grid + j] / 255;
+      return c + Math.min(0.999, Math.max(0, (p - 1 / n) / (1 - 1 / n)));
+    }));
+    const scale = [];
+    for (let c = 0; c < n; c++) {
+      const colour = CLASS_COLOURS[c % CLASS_COLOURS.length];
+      scale.push([c / n, lighten(colour, 0.85)], [c === n - 1 ? 1 : (c + 1) / n - 1e-6, lighten(colour, 0.25)]);
+    }
+    const layout = title => ({title: {text: title, x: 0.01, font: {size: 12}}, template: "plotly_white",
+      margin: {l: 30, r: 10, t: 30, b: 25}, xaxis: {range: [plane.xs[0], plane.xs[grid - 1]]},
+      yaxis: {range: [plane.ys[0], plane.ys[grid - 1]], scaleanchor: "x", scaleratio: 1}, showlegend: false});
+    const samples = {type: "scattergl", mode: "markers", x: plane.px, y: plane.py, hoverinfo: "skip",
+                     marker: {size: 5, color: plane.label.map(c => CLASS_COLOURS[c % CLASS_COLOURS.length]),
+                              line: {width: 0.6, color: "white"}}};
+    const decision = {data: [{type: "heatmap", x: plane.xs, y: plane.ys, z: z, zmin: 0, zmax: n, colorscale: scale,
+                              showscale: false, hovertemplate: "(%{x:.2f}, %{y:.2f})<extra></extra>"}, samples],
+                      layout: layout("Decision surface · epoch " + at)};
+    if (!unitData || unitData.run !== plane.run) {
+      const empty = message("Click a unit (neuron x sample graph or neuron map) to see it over the plane");
+      empty.layout.annotations[0].font.size = 11;
+      return [decision, empty];
+    }
+    const key = [unitData.run, unitData.layer, unitData.unit].join("/");
+    if (planes.unitKey !== key) { Object.assign(planes, {unitKey: key, unit: F.decode(unitData.values)}); }
+    const values = planeRows(planes.unit, at, grid).map(row => row.map(v => v / 255 * unitData.max));
+    const unit = {data: [{type: "heatmap", x: plane.xs, y: plane.ys, z: values, zmin: 0,
+                          colorscale: "Viridis", colorbar: {thickness: 10}, zmax: Math.max(unitData.max, 1e-6),
+                          hovertemplate: "(%{x:.2f}, %{y:.2f}): %{z:.3g}<extra></extra>"},
+                         Object.assign({}, samples, {marker: Object.assign({}, samples.marker, {size: 4})})],
+                  layout: layout(unitData.name + " · epoch " + at)};
+    return [decision, unit];
+  }
+
   function markNeuronEpoch(epoch) {
     // rings the units of the epoch on show in the neuron map (dashboard/figures.py neuron_map_figure): its
     // "epoch on show" trace takes that epoch's nodes from the other traces, without asking the server
@@ -679,7 +740,7 @@
   }
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    epochscope: {render: render, layerShown: layerShown, markNeuronEpoch: markNeuronEpoch, ringChanged: ringChanged, edgesRequest: edgesRequest, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch,
+    epochscope: {render: render, layerShown: layerShown, markNeuronEpoch: markNeuronEpoch, renderPlane: renderPlane, ringChanged: ringChanged, edgesRequest: edgesRequest, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch,
                  restEpoch: restEpoch, followSequence: followSequence, warmFrame: warmFrame,
                  renderCompare: renderCompare,
                  playSpeed: playSpeed},

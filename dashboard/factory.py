@@ -9,7 +9,7 @@ import diskcache
 from dash import CeleryManager, Dash, dcc, html
 
 from dashboard import (analysis_panel, compare_panel, controls, export, guard, inspector, jobs, map_panel, neurons_panel,
-                       new_run, runs_panel, training_panel, url_state, vae_panel)
+                       new_run, plane_panel, runs_panel, training_panel, url_state, vae_panel)
 from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams
@@ -64,6 +64,7 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     training_panel.register(app, ctx)
     analysis_panel.register(app, ctx)
     neurons_panel.register(app, ctx)
+    plane_panel.register(app, ctx)
     url_state.register(app, ctx)
     export.register(app, ctx)
     vae_panel.register(app, ctx)
@@ -95,7 +96,8 @@ def page(ctx: AppContext) -> html.Div:
         compare_panel.layout(),
         html.Div(className="workspace", children=[
             map_panel.layout(),
-            html.Aside(className="side", children=[inspector.layout(), vae_panel.layout(), training_panel.layout()]),
+            html.Aside(className="side", children=[inspector.layout(), plane_panel.layout(), vae_panel.layout(),
+                                                   training_panel.layout()]),
         ]),
         analysis_panel.layout(),
         neurons_panel.layout(),

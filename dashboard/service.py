@@ -743,9 +743,12 @@ def frame_arrays(store: RunStore, run_id: str, layer: int, epoch: int, params: L
         the predicted class and ``conf`` (n_samples,) its probability in 1/255; ``sens`` (n_samples,) the loss
         gradient's norm at this layer quantised to 16 bits, where recorded.
     """
-    key = store.derived.get(_index_key(run_id, params, layer, epoch, method))
+    index = _index_key(run_id, params, layer, epoch, method)
+    key = store.derived.get(index)
     cached = store.get_derived(key) if key is not None else None
     if cached is None:
+        if key is not None:  # evicted or corrupt since it was indexed: not ready (the next job lays it out)
+            store.derived.delete(index)
         return None
     display = cached["display"]
     out = {"run": run_id, "layer": layer, "graph": params.graph, "method": method, "epoch": epoch,

@@ -165,7 +165,9 @@ class EpochRecord:
         Scalars: ``train_loss``, ``test_loss`` and, for classifiers, ``train_acc``, ``test_acc``; a VAE adds
         ``recon``, ``kl``, ``active_units`` (see :mod:`models.train`).
     extras : dict of ndarray
-        Further per-epoch arrays: an MLP's sensitivity (``sens{l}`` (n_probe,), ``gxa{l}`` (n_probe, units));
+        Further per-epoch arrays: an MLP's sensitivity (``sens{l}`` (n_probe,), ``gxa{l}`` (n_probe, units)) and,
+        on 2-D inputs, its weights (``w{i}`` (units_out, units_in) and ``b{i}`` (units_out,), the hidden layers
+        then the head);
         a VAE's ``logvar``, ``kl_dim``, ``recon_loss``, ``reconstructions``, ``prior_samples``.
     """
 

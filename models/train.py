@@ -155,6 +155,10 @@ def record_classifier(model: MLP, epoch: int, X_probe: torch.Tensor, y_probe: to
     norms, gxa = sensitivity(model, X_probe, y_probe)
     extras = ({f"sens{i}": n for i, n in enumerate(norms)} | {f"gxa{i}": g for i, g in enumerate(gxa)}
               | {"label_prob": label_prob.cpu().numpy().astype(np.float32)})
+    if X_probe.shape[1] == 2:  # a network on a plane: its weights, for its maps of the plane (analysis.plane)
+        layers = [*model.hidden, model.head]
+        extras |= {f"{kind}{i}": getattr(layer, name).detach().cpu().numpy().astype(np.float32)
+                   for i, layer in enumerate(layers) for kind, name in (("w", "weight"), ("b", "bias"))}
     return EpochRecord(epoch=epoch, activations=[a.cpu().numpy().astype(np.float32) for a in activations],
                        predictions=predictions.cpu().numpy().astype(np.int64),
                        confidence=confidence.cpu().numpy().astype(np.float32), metrics=metrics, extras=extras)

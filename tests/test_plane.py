@@ -1,0 +1,59 @@
+"""The input plane of a network on 2-D data: the grid, the MLP from its recorded weights, the surfaces."""
+
+import numpy as np
+import pytest
+import torch
+
+from analysis.plane import mlp_forward, plane_grid
+from dashboard.plane_panel import decision_planes, plane_payload, plane_weights, unit_planes
+from models.config import RunConfig
+from models.mlp import MLP
+from models.store import RunStore
+from models.train import train
+
+MOONS = RunConfig(dataset="moons", hidden=(8, 6), epochs=6, lr=0.05, n_samples=300, probe_size=120, seed=2)
+
+
+def test_the_grid_covers_the_points_row_by_row():
+    X = np.array([[0.0, -1.0], [2.0, 3.0]])
+    xs, ys, points = plane_grid(X, size=5, margin=0.0)
+    assert xs.tolist() == [0.0, 0.5, 1.0, 1.5, 2.0] and ys.tolist() == [-1.0, 0.0, 1.0, 2.0, 3.0]
+    assert points[1 * 5 + 3].tolist() == [1.5, 0.0]  # row i is ys[i], column j is xs[j]
+    with pytest.raises(ValueError, match="shape"):
+        plane_grid(np.zeros((4, 3)))
+
+
+def test_the_mlp_from_its_weights_is_torchs():
+    torch.manual_seed(0)
+    model = MLP(2, (5, 4), 3)
+    X = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
+    with torch.no_grad():
+        logits, activations = model(torch.from_numpy(X))
+    weights = [(layer.weight.detach().numpy(), layer.bias.detach().numpy()) for layer in [*model.hidden, model.head]]
+    ours, probs = mlp_forward(weights, X)
+    for a, b in zip(ours, activations):
+        np.testing.assert_allclose(a, b.numpy(), atol=1e-5)
+    np.testing.assert_allclose(probs, torch.softmax(logits, 1).numpy(), atol=1e-5)
+
+
+def test_a_run_on_the_plane_records_its_weights_and_its_surfaces_agree_with_its_predictions(tmp_path):
+    store = RunStore(tmp_path / "store")
+    train(MOONS, store)
+    run, probe = MOONS.run_id, store.probe(MOONS.run_id)
+    for epoch in (0, MOONS.epochs):
+        activations, probs = mlp_forward(plane_weights(store, run, epoch), probe["X"])
+        assert (probs.argmax(axis=1) == store.outputs(run, epoch)[0]).all()
+        np.testing.assert_allclose(activations[1], store.activations(run, epoch, 1), atol=1e-5)
+    planes = decision_planes(store, run)
+    assert planes["decision"].shape == planes["confidence"].shape == (MOONS.epochs + 1, 48 * 48)
+    assert set(np.unique(planes["decision"][-1])) == {0, 1}  # both classes have ground on the plane
+    assert unit_planes(store, run, 1, 2).shape == (MOONS.epochs + 1, 48 * 48)
+    with pytest.raises(KeyError, match="unit 6 is not in this run"):
+        unit_planes(store, run, 1, 6)
+    payload = plane_payload(store, run)
+    assert payload["grid"] == 48 and len(payload["px"]) == 120 and payload["decision"]["dtype"] == "u1"
+    store.close()
+
+
+def test_a_run_off_the_plane_has_no_surfaces(store_copy, tiny_config):
+    assert plane_payload(store_copy, tiny_config.run_id) is None
