@@ -149,3 +149,16 @@ def preference_grouping(coords: np.ndarray, preferred: np.ndarray, alive: np.nda
     idx, _ = nearest_neighbours(coords, min(k, len(preferred) - 1))
     shares = np.bincount(preferred) / len(preferred)
     return float(knn_class_purity(idx, preferred).mean()), float(np.sum(shares ** 2))
+
+
+def mean_selectivity(selectivity: np.ndarray, layer: np.ndarray, n_layers: int) -> np.ndarray:
+    """Each layer's mean class selectivity over its live units, (n_epochs, n_layers), from ``selectivity``
+    (n_epochs, n_units; NaN for a dead unit) and each unit's ``layer`` (n_units,); NaN where a layer has no live
+    unit."""
+    live = ~np.isnan(selectivity)
+    values = np.where(live, selectivity, 0.0)
+    out = np.full((selectivity.shape[0], n_layers), np.nan)
+    for k in range(n_layers):
+        count = live[:, layer == k].sum(axis=1)
+        np.divide(values[:, layer == k].sum(axis=1), count, out=out[:, k], where=count > 0)
+    return out

@@ -358,16 +358,16 @@ def neuron_map_figure(coords: np.ndarray, layer: np.ndarray, unit: np.ndarray, s
                    legend=dict(itemsizing="constant"))
 
 
-def selectivity_figure(selectivity: np.ndarray, layer: np.ndarray, layer_names: Sequence[str],
-                       grouping: np.ndarray, chance: np.ndarray, epoch: int) -> dict:
-    """Per epoch, each layer's mean class selectivity over its live units, and how much the neuron map groups
-    units by preferred class (share of a unit's 5 nearest units preferring its class, dotted: chance); the
-    epoch on show marked by the shape named :data:`EPOCH_MARK`."""
-    epochs = list(range(selectivity.shape[0]))
+def selectivity_figure(by_layer: np.ndarray, layer_names: Sequence[str], grouping: np.ndarray, chance: np.ndarray,
+                       epoch: int) -> dict:
+    """Per epoch, each layer's mean class selectivity over its live units (``by_layer``, (n_epochs, n_layers),
+    NaN where none is live), and how much the neuron map groups units by preferred class (share of a unit's 5
+    nearest units preferring its class, dotted: chance); the epoch on show marked by the shape named
+    :data:`EPOCH_MARK`."""
+    epochs = list(range(by_layer.shape[0]))
     data = []
     for k, name in enumerate(layer_names):
-        with np.errstate(all="ignore"):
-            means = np.nanmean(np.where(layer[None, :] == k, selectivity, np.nan), axis=1)
+        means = by_layer[:, k]
         data.append({"type": "scatter", "mode": "lines", "name": f"{name} selectivity", "x": epochs,
                      "y": [None if np.isnan(v) else round(float(v), 4) for v in means],
                      "line": {"color": LAYER_COLOURS[k % len(LAYER_COLOURS)]}})
@@ -380,3 +380,32 @@ def selectivity_figure(selectivity: np.ndarray, layer: np.ndarray, layer_names: 
                    title=dict(text="Class selectivity of units", x=0.01, font=dict(size=13)),
                    shapes=[dict(type="line", name=EPOCH_MARK, x0=epoch, x1=epoch, yref="paper", y0=0, y1=1,
                                 line=dict(color="#999", dash="dot"))])
+
+
+def coherence_figure(curve: np.ndarray, random_level: float, epoch: int,
+                     over_sweep: list[tuple[float, float, float]], beta: float) -> dict:
+    """How orthogonal the decoder Jacobian's active columns are (mean absolute cosine between them; 0:
+    orthogonal), over this run's epochs (left; dotted: two random directions) and, for a sweep, at the last epoch
+    against beta (right; each point labelled with its active latents, by KL). The epoch on show is marked by the
+    shape named :data:`EPOCH_MARK`."""
+    data = [dict(type="scatter", mode="lines", x=list(range(len(curve))),
+                 y=[None if not np.isfinite(v) else round(float(v), 4) for v in curve],
+                 name="this run", line=dict(color=CLASS_COLOURS[0])),
+            dict(type="scatter", mode="lines", x=[0, max(len(curve) - 1, 1)], y=[random_level] * 2,
+                 name="random directions", line=dict(color="#999", dash="dot"))]
+    layout = dict(margin=dict(l=40, r=6, t=28, b=28), height=190, showlegend=False,
+                  title=dict(text="Decoder Jacobian: mean |cos| between active columns", font=dict(size=12), x=0.01),
+                  xaxis=dict(title=dict(text="epoch"), domain=[0, 0.55 if over_sweep else 1]),
+                  yaxis=dict(rangemode="tozero"),
+                  shapes=[dict(type="line", name=EPOCH_MARK, x0=epoch, x1=epoch, yref="paper", y0=0, y1=1,
+                               line=dict(color="#999", dash="dot"))])
+    if over_sweep:
+        betas, values, active = zip(*over_sweep)
+        data.append(dict(type="scatter", mode="lines+markers+text", x=[f"{b:g}" for b in betas],
+                         y=[None if not np.isfinite(v) else round(v, 4) for v in values], xaxis="x2", yaxis="y2",
+                         text=[f"{int(a)}" for a in active], textposition="top center", textfont=dict(size=9),
+                         marker=dict(color=["#CC3311" if b == beta else CLASS_COLOURS[0] for b in betas]),
+                         hovertemplate="beta %{x}: %{y:.3f} (%{text} active)<extra></extra>"))
+        layout |= dict(xaxis2=dict(domain=[0.65, 1], title=dict(text="beta (last epoch)"), type="category"),
+                       yaxis2=dict(anchor="x2", rangemode="tozero"))
+    return _figure(data, **layout)

@@ -10,6 +10,7 @@ import numpy as np
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from analysis import stage
+from analysis.neurons import mean_selectivity
 from dashboard import figures
 from dashboard.context import AppContext
 
@@ -37,8 +38,7 @@ def summary(data: dict[str, np.ndarray], layer_names: list[str]) -> str:
     """One sentence with the numbers the pictures show: the last layer's mean selectivity and the map's grouping
     by preferred class, first epoch against last."""
     last = len(layer_names) - 1
-    with np.errstate(all="ignore"):
-        top = np.nanmean(np.where(data["layer"][None, :] == last, data["selectivity"], np.nan), axis=1)
+    top = mean_selectivity(data["selectivity"], data["layer"], len(layer_names))[:, last]
     grouping, chance = data["grouping"], data["grouping_chance"]
     return (f"From epoch 0 to {len(grouping) - 1}: {layer_names[last]}'s mean class selectivity "
             f"{top[0]:.2f} → {top[-1]:.2f}; in the map, {grouping[0]:.0%} → {grouping[-1]:.0%} of a unit's 5 "
@@ -72,8 +72,8 @@ def register(app: Dash, ctx: AppContext) -> None:
         names = list(info.layer_names)
         return (figures.neuron_map_figure(data["coords"], data["layer"], data["unit"], data["selectivity"],
                                           data["preferred"], names, run_ctx.class_names, colour, epoch, version),
-                figures.selectivity_figure(data["selectivity"], data["layer"], names, data["grouping"],
-                                           data["grouping_chance"], epoch),
+                figures.selectivity_figure(mean_selectivity(data["selectivity"], data["layer"], len(names)), names,
+                                           data["grouping"], data["grouping_chance"], epoch),
                 summary(data, names))
 
     app.clientside_callback(

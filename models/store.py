@@ -168,7 +168,8 @@ class EpochRecord:
         Further per-epoch arrays: an MLP's sensitivity (``sens{l}`` (n_probe,), ``gxa{l}`` (n_probe, units)) and,
         on 2-D inputs, its weights (``w{i}`` (units_out, units_in) and ``b{i}`` (units_out,), the hidden layers
         then the head);
-        a VAE's ``logvar``, ``kl_dim``, ``recon_loss``, ``reconstructions``, ``prior_samples``.
+        a VAE's ``logvar``, ``kl_dim``, ``recon_loss``, ``reconstructions``, ``prior_samples`` and its decoder's
+        weights (``dw{i}``, ``db{i}``: its layers, then its output layer).
     """
 
     epoch: int

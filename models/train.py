@@ -178,6 +178,9 @@ def record_vae(model: vae.BetaVAE, epoch: int, X_probe: torch.Tensor, prior_z: t
     extras = {"logvar": numpy(logvar), "kl_dim": numpy(kl_dim), "recon_loss": numpy(recon_loss),
               "reconstructions": numpy(torch.sigmoid(recon[:N_SHOWN])),
               "prior_samples": numpy(torch.sigmoid(model.decode(prior_z)))}
+    # the decoder's weights, for its Jacobian and latent traversals at every epoch (analysis.decoder)
+    extras |= {f"{kind}{i}": numpy(getattr(layer, name)) for i, layer in enumerate([*model.decoder, model.out])
+               for kind, name in (("dw", "weight"), ("db", "bias"))}
     return EpochRecord(epoch=epoch, activations=[numpy(a) for a in (*activations, mu)], predictions=None,
                        confidence=None, metrics=metrics, extras=extras)
 

@@ -384,6 +384,20 @@ def test_pick_a_sweep_and_sweep_beta(dash_duo, tmp_path):
     # the beta-VAE panel: KL per dimension, active units against beta, collapse in words
     dash_duo.wait_for_contains_text("#collapse-message", "beta 0", timeout=20)
     assert dash_duo.driver.find_elements("css selector", "#vae-panel .js-plotly-plot")
+    # both active-unit criteria named; the decoder Jacobian's coherence over epochs and over the sweep (beta 0
+    # and 4); a latent traversal per active latent, seven steps each, when there is an active latent
+    assert "by the KL per dimension" in dash_duo.find_element("#criteria-message").text
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        "const gd = document.querySelector('#coherence-figure .js-plotly-plot');"
+        "return gd && gd._fullData.length === 3 && gd._fullData[0].x.length === 3"
+        " && JSON.stringify(Array.from(gd._fullData[2].x)) === JSON.stringify(['0', '4']);"))
+    press(dash_duo, "epoch-slider", Keys.END)
+    dash_duo.wait_for_contains_text("#vae-panel h3", "epoch 2", timeout=20)
+    traversal_rows = WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        "const gd = document.querySelector('#traversals .js-plotly-plot');"
+        "return gd ? gd._fullData.filter(t => t.type === 'heatmap').length : 0;"))
+    assert traversal_rows % 7 == 0  # beta 0, epoch 2: an autoencoder keeps its latents
+    press(dash_duo, "epoch-slider", Keys.HOME)
     press(dash_duo, "beta-slider", Keys.END)  # snaps to the sweep's betas: the next one is 4
     dash_duo.wait_for_contains_text("#run-name", "beta 4", timeout=20)
     dash_duo.wait_for_contains_text("#job-message", "6/6 frames ready", timeout=60)
@@ -597,4 +611,44 @@ def test_two_runs_side_by_side_aligned_with_linked_selection(dash_duo, trained_s
                           "#compare-picker .dash-dropdown-clear").click()
     WebDriverWait(dash_duo.driver, 10).until(
         lambda d: "hidden" in d.find_element("id", "compare-view").get_attribute("class"))
+    assert dash_duo.get_logs() == []
+
+
+def test_the_input_plane_of_a_network_on_2d_data(dash_duo, tmp_path):
+    from models.config import RunConfig
+
+    config = RunConfig(dataset="moons", hidden=(8, 6), epochs=6, lr=0.05, n_samples=300, probe_size=120, seed=2)
+    dash_duo.start_server(create_app(store_dir=tmp_path / "store", config=config, params=FAST))
+    dash_duo.wait_for_contains_text("#job-message", "14/14 measured", timeout=120)
+    surface = ("const gd = document.querySelector('#plane-decision .js-plotly-plot');"
+               "const h = gd && gd._fullData && gd._fullData.find(t => t.type === 'heatmap');")
+    WebDriverWait(dash_duo.driver, 30).until(lambda d: d.execute_script(
+        surface + "return h && h.z.length === 48 && h.z[0].length === 48 && gd.layout.title.text.endsWith('epoch 0');"))
+    first = dash_duo.driver.execute_script(surface + "return h.z.flat();")
+    # the surface follows the epoch slider in the browser: no request asks the server for it
+    dash_duo.driver.execute_script(
+        "window.__asked = []; const fetchFirst = window.fetch;"
+        "window.fetch = function (url, options) {"
+        "  if (options && options.body) { window.__asked.push(JSON.parse(options.body).output); }"
+        "  return fetchFirst.apply(this, arguments); };")
+    press(dash_duo, "epoch-slider", Keys.END)
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        surface + "return gd.layout.title.text.endsWith('epoch 6');"))
+    last = dash_duo.driver.execute_script(surface + "return h.z.flat();")
+    assert first != last  # the network's decision moved over training
+    assert not [o for o in dash_duo.driver.execute_script("return window.__asked;") if "plane" in o]
+    # a unit clicked in the neuron map: its activation over the plane at the epoch on show
+    ring = ("const gd = document.querySelector('#neuron-map .js-plotly-plot');"
+            "const r = gd && gd._fullData && gd._fullData.find(t => t.name === 'epoch on show');")
+    WebDriverWait(dash_duo.driver, 30).until(lambda d: d.execute_script(ring + "return r && r.x.length === 14;"))
+    dash_duo.driver.execute_script(
+        ring + "const want = r.customdata[0];"
+        "const curve = gd._fullData.findIndex(t => t !== r && t.customdata.some(c => c[3] === want[3]));"
+        "const point = gd._fullData[curve].customdata.findIndex(c => c[3] === want[3]);"
+        "gd.emit('plotly_click', {points: [{x: 0, y: 0, curveNumber: curve, pointNumber: point}]});")
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        "const gd = document.querySelector('#plane-unit .js-plotly-plot');"
+        "const h = gd && gd._fullData && gd._fullData.find(t => t.type === 'heatmap');"
+        "return h && h.z.length === 48 && gd.layout.title.text === 'h1 unit 0 · epoch 6';"))
+    screenshot(dash_duo, "plane")
     assert dash_duo.get_logs() == []
