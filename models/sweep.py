@@ -18,8 +18,11 @@ from models.train import train
 
 logger = logging.getLogger(__name__)
 
-#: the seed's betas: from an autoencoder (0) to strong pressure towards the prior
-DEFAULT_BETAS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+#: betas that cross the default VAE's transition on digits, from an autoencoder (0) to the collapsed end: measured
+#: (30 epochs; KL nats, active units by variance / by KL): 0: 196, 8/8; 0.1: 7.6, 8/8; 0.25: 4.4, 8/8; 0.5: 2.5,
+#: 5/5; 1: 0.71, 6/6; 1.5: 0.16, 5/5; 2: 0.01, 0/0; 4: 0, 0/0. (The seed's 0, 0.5, 1, 2, 4, 8, 16 spent four of its
+#: seven runs on the collapsed end.)
+DEFAULT_BETAS = (0.0, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 4.0)
 
 #: ``progress(run_index, n_runs, epochs_done, epochs_total) -> stop?``
 SweepProgress = Callable[[int, int, int, int], bool | None]

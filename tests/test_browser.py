@@ -392,7 +392,8 @@ def test_pick_a_sweep_and_sweep_beta(dash_duo, tmp_path):
         "return gd && gd._fullData.length === 3 && gd._fullData[0].x.length === 3"
         " && JSON.stringify(Array.from(gd._fullData[2].x)) === JSON.stringify(['0', '4']);"))
     press(dash_duo, "epoch-slider", Keys.END)
-    dash_duo.wait_for_contains_text("#vae-panel h3", "epoch 2", timeout=20)
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        "const h = document.querySelector('#vae-panel h3'); return h && h.textContent.endsWith('epoch 2');"))
     traversal_rows = WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "const gd = document.querySelector('#traversals .js-plotly-plot');"
         "return gd ? gd._fullData.filter(t => t.type === 'heatmap').length : 0;"))
