@@ -21,21 +21,27 @@ from layout_engine.pipeline import LayoutParams
 from models.store import RunStore
 
 
-def _laid_out(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams) -> service.FrameView:
-    """The frame's view; ``KeyError`` when it is not laid out yet."""
-    view = service.frame_view(store, run_id, layer, epoch, params)
+def _laid_out(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams,
+              method: str = "ours") -> service.FrameView:
+    """The frame's view as the map shows it (``params.graph``'s mode, ``method``); ``KeyError`` when it is not
+    laid out yet."""
+    view = service.frame_view(store, run_id, layer, epoch, params, method)
     if view is None:
         raise KeyError(f"layer {layer}, epoch {epoch} of run {run_id!r} is not laid out yet")
     return view
 
 
-def frame_csv(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams) -> str:
-    """One laid-out frame as CSV: a row per probe sample with its display coordinates and metadata.
+def frame_csv(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams,
+              method: str = "ours") -> str:
+    """One laid-out frame, as the map shows it (graph mode ``params.graph``, layout ``method``), as CSV: a row
+    per probe sample with its display coordinates and metadata, then in the neuron x sample graph a row per
+    neuron.
 
-    Columns: ``sample, x, y, true_class, predicted_class, confidence, sensitivity, scrambled, layer, epoch``
-    (prediction columns empty for a model that does not classify). ``KeyError`` when the frame is not laid out.
+    Columns: ``node, sample, x, y, true_class, predicted_class, confidence, sensitivity, scrambled, layer,
+    epoch``; ``node`` is ``sample`` or ``neuron <k>`` (a neuron's other columns empty), prediction columns empty
+    for a model that does not classify. ``KeyError`` when the frame is not laid out.
     """
-    view = _laid_out(store, run_id, layer, epoch, params)
+    view = _laid_out(store, run_id, layer, epoch, params, method)
     probe = store.probe(run_id)
     try:
         sens = store.extras(run_id, epoch, [f"sens{layer}"])[f"sens{layer}"]
@@ -45,14 +51,17 @@ def frame_csv(store: RunStore, run_id: str, layer: int, epoch: int, params: Layo
     name = store.run_info(run_id).layer_names[layer]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["sample", "x", "y", "true_class", "predicted_class", "confidence", "sensitivity", "scrambled",
-                     "layer", "epoch"])
-    for i in range(len(view.labels)):
-        writer.writerow([int(view.sample_index[i]), f"{view.coords[i, 0]:.6f}", f"{view.coords[i, 1]:.6f}",
+    writer.writerow(["node", "sample", "x", "y", "true_class", "predicted_class", "confidence", "sensitivity",
+                     "scrambled", "layer", "epoch"])
+    n = len(view.labels)
+    for i in range(n):
+        writer.writerow(["sample", int(view.sample_index[i]), f"{view.coords[i, 0]:.6f}", f"{view.coords[i, 1]:.6f}",
                          int(view.labels[i]),
                          "" if view.predictions is None else int(view.predictions[i]),
                          "" if view.confidence is None else f"{view.confidence[i]:.4f}",
                          "" if sens is None else f"{sens[i]:.6g}", int(bool(scrambled[i])), name, epoch])
+    for k, (x, y) in enumerate(view.coords[n:]):
+        writer.writerow([f"neuron {k}", "", f"{x:.6f}", f"{y:.6f}", "", "", "", "", "", name, epoch])
     return out.getvalue()
 
 
@@ -67,6 +76,9 @@ def graphml(graph: sp.spmatrix, coords: np.ndarray, sample_index: np.ndarray, la
     coords : ndarray of shape (n, 2)
     sample_index, labels : ndarray of shape (n,), int
     class_names : sequence of str
+
+    Nodes past the samples (``coords`` longer than ``labels``: the neurons of a neuron x sample graph) are
+    written as neurons, black.
     """
     upper = sp.triu(sp.coo_matrix(graph), k=1)
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -83,6 +95,11 @@ def graphml(graph: sp.spmatrix, coords: np.ndarray, sample_index: np.ndarray, la
         lines.append(f'    <node id="n{i}"><data key="x">{coords[i, 0]:.6f}</data><data key="y">{coords[i, 1]:.6f}'
                      f'</data><data key="label">{int(index)}</data><data key="class">{name}</data>'
                      f'<data key="colour">{class_colour(label)}</data></node>')
+    for k in range(len(coords) - len(labels)):
+        i = len(labels) + k
+        lines.append(f'    <node id="n{i}"><data key="x">{coords[i, 0]:.6f}</data><data key="y">{coords[i, 1]:.6f}'
+                     f'</data><data key="label">neuron {k}</data><data key="class">neuron</data>'
+                     f'<data key="colour">#000000</data></node>')
     for i, j, w in zip(upper.row, upper.col, upper.data):
         lines.append(f'    <edge source="n{i}" target="n{j}"><data key="weight">{w:.6f}</data></edge>')
     lines += ["  </graph>", "</graphml>", ""]
@@ -90,19 +107,22 @@ def graphml(graph: sp.spmatrix, coords: np.ndarray, sample_index: np.ndarray, la
 
 
 def frame_graphml(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams,
-                  class_names: tuple[str, ...]) -> str:
-    """:func:`graphml` of a laid-out frame's kNN graph; ``KeyError`` when the frame is not laid out."""
-    view = _laid_out(store, run_id, layer, epoch, params)
+                  class_names: tuple[str, ...], method: str = "ours") -> str:
+    """:func:`graphml` of a laid-out frame as the map shows it: the graph of ``params.graph``'s mode (the
+    samples' kNN graph, or the neuron x sample graph) at the positions laid out by ``method``; ``KeyError`` when
+    the frame is not laid out."""
+    view = _laid_out(store, run_id, layer, epoch, params, method)
     graph = service.cached_graph(store, store.activations(run_id, epoch, layer), params)
     return graphml(graph, view.coords, view.sample_index, view.labels, class_names)
 
 
 def animation_html(store: RunStore, run_id: str, layer: int, params: LayoutParams,
-                   class_names: tuple[str, ...]) -> str:
-    """The layer's laid-out epochs as one standalone HTML file (plotly.js inlined): play / pause and an epoch
-    slider, points coloured by class; ``KeyError`` when no frame is laid out."""
+                   class_names: tuple[str, ...], method: str = "ours") -> str:
+    """The layer's laid-out epochs, as the map shows them (``params.graph``'s mode, ``method``), as one
+    standalone HTML file (plotly.js inlined): play / pause and an epoch slider, samples coloured by class (the
+    neurons of a neuron x sample graph black); ``KeyError`` when no frame is laid out."""
     info = store.run_info(run_id)
-    views = [(e, service.frame_view(store, run_id, layer, e, params)) for e in range(info.epochs_done)]
+    views = [(e, service.frame_view(store, run_id, layer, e, params, method)) for e in range(info.epochs_done)]
     views = [(e, v) for e, v in views if v is not None]
     if not views:
         raise KeyError(f"no frame of layer {layer} of run {run_id!r} is laid out yet")
@@ -110,9 +130,14 @@ def animation_html(store: RunStore, run_id: str, layer: int, params: LayoutParam
     classes = np.unique(labels)
 
     def traces(view):
-        return [go.Scatter(x=view.coords[labels == c, 0], y=view.coords[labels == c, 1], mode="markers",
-                           name=class_name(class_names, c), marker=dict(size=5, color=class_colour(c)))
-                for c in classes]
+        samples = view.coords[:len(labels)]
+        out = [go.Scatter(x=samples[labels == c, 0], y=samples[labels == c, 1], mode="markers",
+                          name=class_name(class_names, c), marker=dict(size=5, color=class_colour(c)))
+               for c in classes]
+        if len(view.coords) > len(labels):
+            out.append(go.Scatter(x=view.coords[len(labels):, 0], y=view.coords[len(labels):, 1], mode="markers",
+                                  name="neurons", marker=dict(size=7, color="#000", symbol="diamond")))
+        return out
 
     allc = np.vstack([v.coords for _, v in views])
     lo, hi = allc.min(axis=0), allc.max(axis=0)
@@ -181,25 +206,33 @@ def layout() -> html.Div:
 
 
 def register(app: Dash, app_ctx: AppContext) -> None:
+    from dashboard.map_panel import layout_params  # map_panel lays out this panel: imported once both exist
+
     @app.callback(
         Output("download", "data"), Output("export-message", "children"),
         Input("export-csv", "n_clicks"), Input("export-graphml", "n_clicks"), Input("export-html", "n_clicks"),
         State("run-picker", "value"), State("layer-slider", "value"), State("epoch-slider", "value"),
+        State("graph-mode", "value"), State("method", "value"),
         prevent_initial_call=True,
     )
-    def export(_csv, _graphml, _html, run, layer, epoch):
+    def export(_csv, _graphml, _html, run, layer, epoch, graph, method):
+        """What the map shows: the run, layer and epoch on show, in the graph mode and by the layout method on
+        show (a reference method lays out samples only: its frames whatever the graph mode)."""
         what = callback_ctx.triggered_id
         try:
             ctx = app_ctx.for_run(run)
             layer, epoch = int(layer), int(epoch)
+            if method not in service.METHODS:
+                raise ValueError(f"method must be one of {', '.join(service.METHODS)}, got {method!r}")
+            params = layout_params(ctx, graph if method == "ours" else "knn")
             stem = f"{ctx.run_id}-{ctx.config.layer_names[layer]}"
             if what == "export-csv":
-                text = frame_csv(ctx.store, ctx.run_id, layer, epoch, ctx.params)
+                text = frame_csv(ctx.store, ctx.run_id, layer, epoch, params, method)
                 return dict(content=text, filename=f"{stem}-epoch{epoch}.csv", type="text/csv"), ""
             if what == "export-graphml":
-                text = frame_graphml(ctx.store, ctx.run_id, layer, epoch, ctx.params, ctx.class_names)
+                text = frame_graphml(ctx.store, ctx.run_id, layer, epoch, params, ctx.class_names, method)
                 return dict(content=text, filename=f"{stem}-epoch{epoch}.graphml", type="application/xml"), ""
-            text = animation_html(ctx.store, ctx.run_id, layer, ctx.params, ctx.class_names)
+            text = animation_html(ctx.store, ctx.run_id, layer, params, ctx.class_names, method)
             return dict(content=text, filename=f"{stem}-epochs.html", type="text/html"), ""
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             return no_update, f"Nothing to export yet: {exc.args[0] if exc.args else exc}"

@@ -140,8 +140,9 @@ class FrameView:
 
     Attributes
     ----------
-    coords : ndarray of shape (n_probe, 2)
-        Display coordinates (centred, unit RMS radius, aligned to the previous epoch).
+    coords : ndarray of shape (n_nodes, 2)
+        Display coordinates (centred, unit RMS radius, aligned to the previous epoch): the probe samples, then
+        in the neuron x sample graph the layer's neurons.
     labels : ndarray of shape (n_probe,), int
         True class of each probe sample.
     predictions : ndarray of shape (n_probe,), int, or None
@@ -800,9 +801,12 @@ def scores(store: RunStore, run_id: str, layer: int, params: LayoutParams,
     return out
 
 
-def frame_view(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams) -> FrameView | None:
-    """The cached frame of (layer, epoch) with what the map needs, or ``None`` while it is not computed."""
-    key = store.derived.get(_index_key(run_id, params, layer, epoch))
+def frame_view(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams,
+               method: str = "ours") -> FrameView | None:
+    """The cached frame of (layer, epoch) laid out by ``method`` (ours in ``params.graph``'s mode, or a
+    reference tool's) with what the map needs, or ``None`` while it is not computed. In the neuron x sample graph
+    ``coords`` holds the samples, then the layer's neurons."""
+    key = store.derived.get(_index_key(run_id, params, layer, epoch, method))
     cached = store.get_derived(key) if key is not None else None
     if cached is None:
         return None

@@ -2,6 +2,7 @@
 
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import plotly.graph_objects as go
@@ -89,7 +90,7 @@ def test_figure_builders_draw_a_digit_features_activations_and_curves(store_copy
     assert any(shape.x0 == 2 for shape in fig.layout.shapes)  # the current epoch is marked
 
 
-def test_exports_write_the_frame_its_graph_and_the_animation(store_copy, tiny_config):
+def test_exports_write_the_frame_its_graph_and_the_animation_as_the_map_shows_them(store_copy, tiny_config):
     import csv
     import io
     import xml.etree.ElementTree as ET
@@ -115,6 +116,25 @@ def test_exports_write_the_frame_its_graph_and_the_animation(store_copy, tiny_co
 
     page = animation_html(store_copy, run, 0, FAST, tuple(str(c) for c in range(10)))
     assert "<html>" in page[:100] and page.count('"name":"3"') >= 1 and "epoch 3" in page and "h1 (24 units)" in page
+
+    # the exports follow what the map shows: the neuron x sample graph, a reference method
+    names = tuple(str(c) for c in range(10))
+    bipartite = replace(FAST, graph="bipartite")
+    info = store_copy.run_info(run)
+    service.compute_frames(store_copy, info, bipartite, layers=[1])
+    rows = list(csv.DictReader(io.StringIO(frame_csv(store_copy, run, 1, 2, bipartite))))
+    shown = service.frame_view(store_copy, run, 1, 2, bipartite).coords
+    assert len(rows) == 240 + 12 and rows[-1]["node"] == "neuron 11" and rows[0]["node"] == "sample"
+    np.testing.assert_allclose([float(r["x"]) for r in rows], shown[:, 0], atol=1e-5)
+    assert not np.allclose(shown[:240, 0], view.coords[:, 0])  # not the kNN layout
+    root = ET.fromstring(frame_graphml(store_copy, run, 1, 2, bipartite, names))
+    graph = service.cached_graph(store_copy, store_copy.activations(run, 2, 1), bipartite)
+    assert len(root.findall(".//g:node", ns)) == 252 and len(root.findall(".//g:edge", ns)) == graph.nnz // 2
+    assert "neurons" in animation_html(store_copy, run, 1, bipartite, names)
+    service.compute_baseline_frames(store_copy, info, 1, "pca")
+    pca = service.frame_view(store_copy, run, 1, 2, FAST, "pca").coords
+    rows = list(csv.DictReader(io.StringIO(frame_csv(store_copy, run, 1, 2, FAST, "pca"))))
+    np.testing.assert_allclose([float(r["y"]) for r in rows], pca[:, 1], atol=1e-5)
 
 
 def test_a_reference_method_lays_out_each_epoch_aligned_to_the_last(store_copy, tiny_config):
