@@ -4,7 +4,12 @@ a standalone HTML animation, and the map as PNG / SVG (the figure on the page, d
 from __future__ import annotations
 
 import csv
+import html as html_text
 import io
+import math
+import re
+from numbers import Real
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -166,28 +171,155 @@ IMAGE_FORMATS = ("png", "svg")
 MAX_IMAGE_POINTS = 2_000_000
 
 
+#: colours a map image may name: hex, rgb() / rgba() of numbers, or a plain colour name (never a url())
+_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|rgba?\([0-9., ]{1,40}\)|[a-zA-Z]{3,20})$")
+#: what else a map image may hold, by field: the page's map draws nothing else
+_MODES = ("markers", "lines", "lines+markers")
+_SYMBOLS = ("circle", "diamond", "square")
+_SCALES = ("Viridis", "Greys", "Cividis")
+
+
+def _text(value) -> str:
+    """A label as plain text: any markup escaped (shown as written, never parsed), at most 200 characters."""
+    return html_text.escape(str(value), quote=True)[:200]
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value) else None
+
+
+def _numbers(values, field: str) -> list[float | None]:
+    if not isinstance(values, list):
+        raise ValueError(f"{field} must be a list of numbers")
+    return [_number(v) for v in values]
+
+
+def _colour(value, field: str):
+    """A colour, a list of colours, or numbers (a colour scale's values)."""
+    if isinstance(value, str) and _COLOUR.match(value):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) and _COLOUR.match(v) for v in value):
+        return value
+    if isinstance(value, list):
+        return _numbers(value, field)
+    raise ValueError(f"{field} must be a colour (#hex, rgb(), rgba() or a name) or a list of them")
+
+
+def _marker(marker: dict, field: str) -> dict:
+    out = {}
+    if "size" in marker:
+        out["size"] = (_numbers(marker["size"], f"{field}.size") if isinstance(marker["size"], list)
+                       else _number(marker["size"]))
+    if "color" in marker:
+        out["color"] = _colour(marker["color"], f"{field}.color")
+    if marker.get("colorscale") in _SCALES:
+        out["colorscale"] = marker["colorscale"]
+    if marker.get("symbol") in _SYMBOLS:
+        out["symbol"] = marker["symbol"]
+    if isinstance(marker.get("line"), dict):
+        line = marker["line"]
+        out["line"] = {"width": _number(line.get("width")) or 0,
+                       **({"color": _colour(line["color"], f"{field}.line.color")} if "color" in line else {})}
+    if isinstance(marker.get("colorbar"), dict):
+        title = (marker["colorbar"].get("title") or {}) if isinstance(marker["colorbar"].get("title"), dict) else {}
+        out["colorbar"] = {"title": {"text": _text(title.get("text", ""))}, "thickness": 12}
+    return out
+
+
+def _trace(trace, k: int) -> dict:
+    """One trace of the page's map, rebuilt from the fields it may have (anything else is dropped)."""
+    field = f"figure.data[{k}]"
+    if not isinstance(trace, dict) or trace.get("type", "scatter") not in ("scatter", "scattergl"):
+        raise ValueError(f"{field} must be a scatter trace")
+    out = {"type": "scatter", "mode": trace.get("mode") if trace.get("mode") in _MODES else "markers",
+           "x": _numbers(trace.get("x", []), f"{field}.x"), "y": _numbers(trace.get("y", []), f"{field}.y"),
+           "showlegend": trace.get("showlegend") is not False, "hoverinfo": "skip"}
+    if "name" in trace:
+        out["name"] = _text(trace["name"])
+    if isinstance(trace.get("marker"), dict):
+        out["marker"] = _marker(trace["marker"], f"{field}.marker")
+    if isinstance(trace.get("line"), dict):
+        out["line"] = {"width": _number(trace["line"].get("width")) or 1,
+                       **({"color": _colour(trace["line"]["color"], f"{field}.line.color")}
+                          if "color" in trace["line"] else {})}
+    return out
+
+
+def _axis(axis) -> dict:
+    axis = axis if isinstance(axis, dict) else {}
+    out = {"visible": False, "showgrid": False, "zeroline": False}
+    rng = axis.get("range")
+    if isinstance(rng, list) and len(rng) == 2 and all(_number(v) is not None for v in rng):
+        out |= {"range": [float(v) for v in rng], "autorange": False}
+    if axis.get("scaleanchor") == "x":
+        out |= {"scaleanchor": "x", "scaleratio": 1}
+    return out
+
+
+def safe_figure(figure) -> dict:
+    """The map's figure as sent by the page, rebuilt from what the map draws: scatter traces of numbers, plain
+    colours, escaped labels, axes ranges and a title; no image, link, font, template or anything else a forged
+    figure could use to make the server's Chromium fetch a URL or a file, and no markup in any label (it is
+    shown as written). ``ValueError`` naming the first field that is not what the map draws."""
+    if not isinstance(figure, dict) or not isinstance(figure.get("data"), list):
+        raise ValueError("figure must be a Plotly figure with a list of traces")
+    points = sum(len(t.get("x")) for t in figure["data"] if isinstance(t, dict) and isinstance(t.get("x"), list))
+    if points > MAX_IMAGE_POINTS:
+        raise ValueError(f"figure must hold at most {MAX_IMAGE_POINTS} points, got {points}")
+    data = [_trace(trace, k) for k, trace in enumerate(figure["data"])]
+    layout = figure.get("layout") if isinstance(figure.get("layout"), dict) else {}
+    title = layout.get("title") if isinstance(layout.get("title"), dict) else {}
+    legend = layout.get("legend") if isinstance(layout.get("legend"), dict) else {}
+    legend_title = legend.get("title") if isinstance(legend.get("title"), dict) else {}
+    return {"data": data, "layout": {
+        "template": "plotly_white", "title": {"text": _text(title.get("text", "")), "x": 0.01, "font": {"size": 14}},
+        "xaxis": _axis(layout.get("xaxis")), "yaxis": _axis(layout.get("yaxis")),
+        "legend": {"title": {"text": _text(legend_title.get("text", ""))}, "itemsizing": "constant"},
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10}}}
+
+
+#: a style's reference out of the file (``url(#clip)`` stays inside it)
+_OUTSIDE_URL = re.compile(r"url\(\s*(?!['\"]?#)", re.IGNORECASE)
+
+
+def svg_is_inert(svg: bytes) -> bool:
+    """Whether an SVG holds nothing active: no script or foreign object, no event handler, no link or style
+    reference out of the file (an ``href`` is ``#...`` or ``data:...``). Its text may say anything: it is text."""
+    try:
+        root = ElementTree.fromstring(svg)
+    except ElementTree.ParseError:
+        return False
+    for element in root.iter():
+        if str(element.tag).rsplit("}", 1)[-1].lower() in ("script", "foreignobject", "iframe"):
+            return False
+        for name, value in element.attrib.items():
+            name = name.rsplit("}", 1)[-1].lower()
+            if name.startswith("on") or (name in ("href", "src") and not value.startswith(("#", "data:"))):
+                return False
+            if _OUTSIDE_URL.search(value):
+                return False
+    return True
+
+
 def map_image(figure: dict, fmt: str, *, width: int = 1200, height: int = 900) -> bytes:
-    """The map's figure as PNG or SVG, drawn by kaleido (headless Chromium).
+    """The map's figure (:func:`safe_figure` of what the page sends) as PNG or SVG, drawn by kaleido (headless
+    Chromium).
 
     WebGL traces become SVG ones, so an SVG holds one vector element per point (editable in Inkscape or
     Illustrator) and a PNG needs no GPU. ``ValueError`` naming the field for a bad format or figure;
-    ``RuntimeError`` when kaleido cannot start Chromium.
+    ``RuntimeError`` when kaleido cannot start Chromium, or when an SVG came out with anything active in it.
     """
     if fmt not in IMAGE_FORMATS:
         raise ValueError(f"format must be one of {', '.join(IMAGE_FORMATS)}, got {fmt!r}")
-    if not isinstance(figure, dict) or not isinstance(figure.get("data"), list):
-        raise ValueError("figure must be a Plotly figure with a list of traces")
-    data = [dict(trace, type="scatter") if isinstance(trace, dict) and trace.get("type") == "scattergl" else trace
-            for trace in figure["data"]]
-    points = sum(len(t.get("x") or ()) for t in data if isinstance(t, dict) and isinstance(t.get("x"), list))
-    if points > MAX_IMAGE_POINTS:
-        raise ValueError(f"figure must hold at most {MAX_IMAGE_POINTS} points, got {points}")
-    fig = go.Figure(data=data, layout=figure.get("layout") or {})  # ValueError names a bad property
+    fig = go.Figure(safe_figure(figure))
     try:
-        return pio.to_image(fig, format=fmt, width=width, height=height, scale=2 if fmt == "png" else 1)
+        image = pio.to_image(fig, format=fmt, width=width, height=height, scale=2 if fmt == "png" else 1)
     except Exception as exc:  # kaleido raises its own types when Chromium is missing or fails
         raise RuntimeError(f"kaleido could not draw the image ({exc}); it needs Chromium: "
                            "apt-get install chromium") from exc
+    if fmt == "svg" and not svg_is_inert(image):
+        raise RuntimeError("the SVG came out with a script, an event handler or an outside reference: refused")
+    return image
 
 
 def layout() -> html.Div:

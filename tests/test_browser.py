@@ -242,7 +242,7 @@ def test_the_researchers_path_colour_click_inspect_and_share_the_view(dash_duo, 
     csv_file = next(f for f in os.listdir(folder) if f.endswith(".csv"))
     with open(os.path.join(folder, csv_file)) as fh:
         lines = fh.read().splitlines()
-    assert lines[0].startswith("sample,x,y,true_class") and len(lines) == 241 and csv_file.endswith("epoch3.csv")
+    assert lines[0].startswith("node,sample,x,y,true_class") and len(lines) == 241 and csv_file.endswith("epoch3.csv")
 
     # copy the URL, open it again: the same view
     url = dash_duo.driver.current_url

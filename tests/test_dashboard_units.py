@@ -273,8 +273,10 @@ def test_the_map_image_is_drawn_by_kaleido_and_bad_requests_are_named():
         map_image({"data": "x"}, "png")
     with pytest.raises(ValueError, match=f"at most {MAX_IMAGE_POINTS} points"):
         map_image({"data": [{"type": "scatter", "x": [0] * (MAX_IMAGE_POINTS + 1)}]}, "png")
-    with pytest.raises(ValueError, match="nonsense"):
-        map_image({"data": [{"type": "scatter", "nonsense": 1}]}, "png")
+    with pytest.raises(ValueError, match=r"figure.data\[0\] must be a scatter trace"):
+        map_image({"data": [{"type": "heatmap", "z": [[1]]}]}, "png")
+    with pytest.raises(ValueError, match=r"figure.data\[0\].marker.color must be a colour"):
+        map_image({"data": [{"type": "scatter", "x": [0], "y": [0], "marker": {"color": "url(/x)"}}]}, "png")
 
 
 def test_deleting_a_run_removes_it_and_its_frame_indices_but_not_one_being_trained(store_copy, tiny_config):
