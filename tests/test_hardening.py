@@ -1,6 +1,6 @@
-"""The server draws map images with its own Chromium: a forged figure must not make it fetch anything (http://,
-file://, an internal address), and the SVG it returns must hold no script or event handler, whatever the labels
-say."""
+"""Hardening. The server draws map images with its own Chromium: a forged figure must not make it fetch anything
+(http://, file://, an internal address), and the SVG it returns must hold no script or event handler, whatever
+the labels say. Every answer carries security headers whose policy allows the page's own inline scripts only."""
 
 import http.server
 import threading
@@ -92,3 +92,26 @@ def test_an_svg_with_anything_active_is_told_apart_from_one_whose_text_says_so()
                    '<rect style="fill: url(\'file:///etc/passwd#x\')"/>',
                    '<foreignObject><div/></foreignObject>'):
         assert not svg_is_inert(f"<svg {ns}>{active}</svg>".encode()), active
+
+
+def test_every_answer_carries_the_security_headers_and_the_policy_allows_only_the_pages_own_scripts(tmp_path):
+    import base64
+    import hashlib
+    import re
+
+    from dashboard import create_app
+
+    client = create_app(store_dir=tmp_path).server.test_client()
+    page = client.get("/")
+    for response in (page, client.get("/_dash-layout"), client.get("/samples/nope"), client.get("/nothing")):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        policy = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy and "default-src 'self'" in policy
+    live = re.sub(r"<!--.*?-->", "", page.text, flags=re.S)  # a script in a comment never runs
+    scripts = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>", live, re.S)
+    assert scripts, "the page has inline scripts"
+    for script in scripts:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in policy
+    assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
