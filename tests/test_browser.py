@@ -621,6 +621,7 @@ def test_the_input_plane_of_a_network_on_2d_data(dash_duo, tmp_path):
     config = RunConfig(dataset="moons", hidden=(8, 6), epochs=6, lr=0.05, n_samples=300, probe_size=120, seed=2)
     dash_duo.start_server(create_app(store_dir=tmp_path / "store", config=config, params=FAST))
     dash_duo.wait_for_contains_text("#job-message", "14/14 measured", timeout=120)
+    press(dash_duo, "epoch-slider", Keys.HOME)  # "follow latest" took the slider along as the run trained
     surface = ("const gd = document.querySelector('#plane-decision .js-plotly-plot');"
                "const h = gd && gd._fullData && gd._fullData.find(t => t.type === 'heatmap');")
     WebDriverWait(dash_duo.driver, 30).until(lambda d: d.execute_script(
