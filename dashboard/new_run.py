@@ -13,6 +13,7 @@ from pathlib import Path
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.context import AppContext
+from dashboard.limits import start_problems
 from models.config import SCRAMBLES, RunConfig
 from models.data import FILE, SIZED, TABLES
 from models.datafile import MAX_UPLOAD_BYTES, DataFileError, save_upload
@@ -139,6 +140,10 @@ def train_job(ctx: AppContext, submit: dict, set_progress) -> tuple[str, str]:
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         return f"Not trained: {exc}", no_update
     store = ctx.open_store()
+    problems = start_problems(store, config, betas)
+    if problems:
+        store.close()
+        return "Not trained: " + "; ".join(problems.values()), no_update
     try:
         if len(betas) > 1:
             def progress(i: int, n: int, done: int, total: int) -> bool:
@@ -185,10 +190,11 @@ def register(app: Dash, ctx: AppContext) -> None:
             except DataFileError as exc:
                 upload_error = str(exc)
         result = check_form(*fields, data_path=data_path, label_column=label_column)
-        errors = [result.errors.get(key, "") for key in FIELDS]
+        problems = result.errors or start_problems(ctx.store, result.config, result.betas)
+        errors = [problems.get(key, "") for key in FIELDS]
         if upload_error:
             return [*errors, upload_error, no_update]
-        if result.config is None:
+        if problems:
             return [*errors, "", no_update]
         return [*errors, "", {"config": result.config.to_json(), "betas": list(result.betas)}]
 

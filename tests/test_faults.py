@@ -125,8 +125,9 @@ def test_a_truncated_cache_file_is_discarded_with_a_warning_and_recomputed(tmp_p
     store.close()
 
 
-#: big enough that a kill lands mid-training and mid-layout: 2 layers x 61 epochs = 122 frames
-KILLED_RUN = RunConfig(hidden=(256, 128), epochs=60, probe_size=1000)
+#: big enough that a kill lands mid-training and mid-layout: 2 layers x 41 epochs = 82 frames
+KILLED_RUN = RunConfig(hidden=(256, 128), epochs=40, probe_size=1000)
+KILLED_FRAMES = 2 * (KILLED_RUN.epochs + 1)
 #: the kill tests lay out without the faithfulness guard (its cold layout per frame doubles their time and is
 #: not what they test); servers and workers get it from the environment
 UNGUARDED = LayoutParams(guard=None)
@@ -138,7 +139,7 @@ def killed_twice_then_finished(store_dir: Path, driver, url: str,
     """The page at ``url`` starts :data:`KILLED_RUN`'s job on the process ``start(i)`` gives (with its log);
     that process is killed mid-training: the run is interrupted, its epochs whole; the next one, asked by the
     page again, resumes the run (not from scratch), laying out each epoch as it is trained, and is killed once
-    six frames are laid out: every epoch and every indexed frame whole; the third finishes all 122 frames. Each
+    six frames are laid out: every epoch and every indexed frame whole; the third finishes all 82 frames. Each
     process started is appended to ``started``, for the caller to stop."""
     config = KILLED_RUN
     store = RunStore(store_dir)
@@ -156,7 +157,7 @@ def killed_twice_then_finished(store_dir: Path, driver, url: str,
         kill_9(process)
         time.sleep(1)
         done = assert_whole(store, config.run_id)
-        assert store.run_info(config.run_id).state == "interrupted" and done < 61
+        assert store.run_info(config.run_id).state == "interrupted" and done < config.epochs + 1
         created = store.run_info(config.run_id).created
 
         process, log = begin(2)  # the page's job resumes the run, laying out each epoch as it is trained
@@ -168,12 +169,13 @@ def killed_twice_then_finished(store_dir: Path, driver, url: str,
         resumed = assert_whole(store, config.run_id)
         info = store.run_info(config.run_id)
         assert resumed > done and info.created == created  # resumed, not retrained
-        assert 6 <= assert_frames_whole(store, info, UNGUARDED) < 2 * 61
+        assert 6 <= assert_frames_whole(store, info, UNGUARDED) < KILLED_FRAMES
 
         begin(3)
-        WebDriverWait(driver, 240).until(lambda d: "122/122 frames ready" in d.find_element("id", "job-message").text)
+        WebDriverWait(driver, 240).until(
+            lambda d: f"{KILLED_FRAMES}/{KILLED_FRAMES} frames ready" in d.find_element("id", "job-message").text)
         info = store.run_info(config.run_id)
-        assert info.state == "complete" and assert_frames_whole(store, info, UNGUARDED) == 122
+        assert info.state == "complete" and assert_frames_whole(store, info, UNGUARDED) == KILLED_FRAMES
         assert store.run_info(config.run_id).created == created
     finally:
         store.close()

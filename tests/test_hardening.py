@@ -115,3 +115,26 @@ def test_every_answer_carries_the_security_headers_and_the_policy_allows_only_th
         digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
         assert f"'sha256-{digest}'" in policy
     assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+
+
+def test_what_one_client_may_start_is_bounded_and_each_refusal_names_its_limit(store_copy, tiny_config):
+    import json
+
+    from dashboard.limits import MAX_BETAS, MAX_TRAINING, record_bytes, start_problems
+    from models.config import RunConfig
+    from models.store import process_owner
+
+    assert start_problems(store_copy, tiny_config, (1.0,)) == {}
+    vae = RunConfig(model="vae", epochs=5)
+    assert start_problems(store_copy, vae, tuple(range(MAX_BETAS + 1)))["beta"] == (
+        f"a sweep may have at most {MAX_BETAS} betas, got {MAX_BETAS + 1}")
+    huge = RunConfig(dataset="mnist1d", n_samples=100_000, hidden=(4096, 4096), epochs=30)
+    assert record_bytes(huge) == 50_000 * 8192 * 31 * 8
+    assert "at most 8 GiB: use fewer units, epochs or probe samples" in start_problems(store_copy, huge, (1.0,))["hidden"]
+    # runs training now (live writers), from anywhere: at most MAX_TRAINING at once
+    meta = json.loads(store_copy.runs.get(f"run/{tiny_config.run_id}/meta"))
+    for k in range(MAX_TRAINING):
+        store_copy.runs.set(f"run/fake{k}/meta", json.dumps(dict(meta, state="training", writer=process_owner())))
+        store_copy.runs.set(f"run/fake{k}/config", store_copy.runs.get(f"run/{tiny_config.run_id}/config"))
+    problem = start_problems(store_copy, tiny_config, (1.0,)).get("model", "")
+    assert problem.startswith(f"at most {MAX_TRAINING} runs train at once on this server"), problem
