@@ -42,6 +42,18 @@ def criteria_message(by_variance: float, by_kl: float) -> str:
     return text
 
 
+def regime_message(over_sweep: list[tuple[float, float, float]], latent: int, random_level: float) -> str:
+    """Which betas of the sweep are in the polarised regime (some latents active, the others passive: Rolinek et
+    al.'s), and how orthogonal their decoders' active columns end up, against random directions."""
+    polarised = [(b, c) for b, c, active in over_sweep if 0 < active < latent and np.isfinite(c)]
+    if not polarised:
+        return ("No run of the sweep is in the polarised regime (some latents active, the others passive)."
+                if over_sweep else "")
+    values = ", ".join(f"{c:.2f} at beta {b:g}" for b, c in polarised)
+    return (f"Polarised regime (some latents active, the others passive): mean |cos| between the active decoder "
+            f"columns {values}; 0 is orthogonal, {random_level:.2f} random directions.")
+
+
 #: codes (posterior means of the first probe samples) the decoder's Jacobian is taken at
 JACOBIAN_POINTS = 200
 
@@ -109,6 +121,8 @@ def panel(store: RunStore, ctx: AppContext, epoch: int) -> list:
                       for b, r in done if store.run_info(r).state == "complete"]
         children.append(dcc.Graph(id="coherence-figure", figure=figures.coherence_figure(
             curve, random_coherence(n_in), epoch, over_sweep, ctx.config.beta), **graph))
+        children.append(html.P(regime_message(over_sweep, ctx.config.latent, random_coherence(n_in)),
+                               id="regime-message", className="muted"))
     weights = decoder_weights(store, run, epoch)
     kl = extras["kl_dim"]
     if weights is not None and ctx.image_shape is not None and (kl > ACTIVE_THRESHOLD).any():

@@ -156,6 +156,18 @@ def test_a_reference_method_lays_out_each_epoch_aligned_to_the_last(store_copy, 
         "method must be one of ours, umap, tsne, pca, got 'mds'",)
 
 
+def test_the_polarised_regime_and_the_two_active_unit_criteria_are_said_in_words():
+    from dashboard.vae_panel import criteria_message, regime_message
+
+    sweep = [(0.0, 0.42, 8), (0.5, 0.53, 5), (1.0, 0.51, 6), (2.0, float("nan"), 0)]
+    said = regime_message(sweep, 8, 0.1)
+    assert "0.53 at beta 0.5, 0.51 at beta 1;" in said and "beta 0," not in said and "beta 2" not in said
+    assert regime_message(sweep[:1], 8, 0.1).startswith("No run of the sweep is in the polarised regime")
+    assert criteria_message(5, 5).startswith("Active units: 5 by the variance") and "spend nats" not in \
+        criteria_message(5, 5)
+    assert "spend nats" in criteria_message(3, 4) and "by variance only" in criteria_message(4, 3)
+
+
 def test_posterior_collapse_is_called_out_in_words():
     from dashboard.vae_panel import collapse_message
 
