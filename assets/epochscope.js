@@ -8,6 +8,12 @@
   const OK = "#44AA99", WRONG = "#CC3311", CLEAN = "#BBBBBB", SCRAMBLED = "#EE7733";
   const AXIS = {visible: false, showgrid: false, zeroline: false};
 
+  function plotText(text) {
+    // text from a user's data as Plotly shows it: Plotly reads a few HTML tags in labels, so markup is escaped
+    // and shown as written (dashboard/figures.py plot_text)
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+
   function message(text) {
     return {data: [], layout: {template: "plotly_white", xaxis: AXIS, yaxis: AXIS,
       margin: {l: 10, r: 10, t: 40, b: 10},
@@ -130,7 +136,7 @@
       }
       return [...out.entries()].sort((a, b) => a[0] - b[0]).map(e => e[1]);
     };
-    const className = k => payload.class_names[k] || String(k);
+    const className = k => plotText(payload.class_names[k] || String(k));
     const classColour = k => CLASS_COLOURS[k % CLASS_COLOURS.length];
     if (colour === "predicted" && frame.pred) {
       return by(i => frame.pred[i], k => "predicted " + className(k), classColour);

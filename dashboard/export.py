@@ -21,7 +21,7 @@ from dash import ctx as callback_ctx
 
 from dashboard import service
 from dashboard.context import AppContext
-from dashboard.figures import class_colour, class_name
+from dashboard.figures import class_colour, class_name, plot_text
 from layout_engine.pipeline import LayoutParams
 from models.store import RunStore
 
@@ -137,7 +137,7 @@ def animation_html(store: RunStore, run_id: str, layer: int, params: LayoutParam
     def traces(view):
         samples = view.coords[:len(labels)]
         out = [go.Scatter(x=samples[labels == c, 0], y=samples[labels == c, 1], mode="markers",
-                          name=class_name(class_names, c), marker=dict(size=5, color=class_colour(c)))
+                          name=plot_text(class_name(class_names, c)), marker=dict(size=5, color=class_colour(c)))
                for c in classes]
         if len(view.coords) > len(labels):
             out.append(go.Scatter(x=view.coords[len(labels):, 0], y=view.coords[len(labels):, 1], mode="markers",

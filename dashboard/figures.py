@@ -4,6 +4,7 @@ Dash."""
 from __future__ import annotations
 
 import functools
+import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,6 +24,12 @@ def class_colour(label: int) -> str:
 def class_name(class_names: Sequence[str], label: int) -> str:
     """The name of class ``label``, or the label itself when the run names fewer classes."""
     return class_names[int(label)] if 0 <= int(label) < len(class_names) else str(int(label))
+
+
+def plot_text(text: str) -> str:
+    """Text from a user's data (a class name from a CSV, a run's name) as Plotly shows it: Plotly reads a few HTML
+    tags in labels, so markup is escaped and shown as written."""
+    return html.escape(str(text), quote=False)
 
 
 _AXIS = dict(visible=False, showgrid=False, zeroline=False)
@@ -283,7 +290,7 @@ def images_figure(rows: list[tuple[str, np.ndarray]], image_shape: tuple[int, in
 
 def class_means_figure(means: np.ndarray, class_names: Sequence[str]) -> dict:
     """A neuron's mean activation per class, bars in the class colours; ``means`` is (n_classes,)."""
-    return _figure([dict(type="bar", x=list(class_names), y=_list(means),
+    return _figure([dict(type="bar", x=[plot_text(n) for n in class_names], y=_list(means),
                          marker=dict(color=[class_colour(c) for c in range(len(means))]),
                          hovertemplate="class %{x}: %{y:.3f}<extra></extra>")],
                    margin=dict(l=30, r=4, t=24, b=20), height=130, bargap=0.15,
@@ -326,7 +333,7 @@ def neuron_map_figure(coords: np.ndarray, layer: np.ndarray, unit: np.ndarray, s
     # what a click reads (layer, unit, epoch), and the hover's text
     custom = [[int(k), int(u), int(e), f"{layer_names[k]} unit {u} · epoch {e}<br>" +
                ("dead: never active" if np.isnan(v) else
-                f"prefers {class_name(class_names, c)} · class selectivity {v:.2f}")]
+                f"prefers {plot_text(class_name(class_names, c))} · class selectivity {v:.2f}")]
               for k, u, e, v, c in zip(layers, units, epochs, sel, pref)]
 
     def trace(members: np.ndarray, name: str, marker: dict, showlegend: bool = True) -> dict:
@@ -344,7 +351,7 @@ def neuron_map_figure(coords: np.ndarray, layer: np.ndarray, unit: np.ndarray, s
                 for k, name in enumerate(layer_names)]
     else:
         dead = np.isnan(sel)
-        data = [trace(np.flatnonzero((pref == c) & ~dead), f"prefers {class_name(class_names, c)}",
+        data = [trace(np.flatnonzero((pref == c) & ~dead), f"prefers {plot_text(class_name(class_names, c))}",
                       {"color": class_colour(c)}) for c in np.unique(pref[~dead])]
         if dead.any():
             data.append(trace(np.flatnonzero(dead), "dead", {"color": "#DDDDDD"}))

@@ -437,7 +437,9 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
 
     # your own data: upload a CSV, name its label column, train on it
     table = tmp_path / "plants.csv"
-    table.write_text("a,b,species\n" + "".join(f"{i % 7},{(i * 3) % 5},{'xy'[i % 2]}\n" for i in range(60)))
+    # class names from the file are text wherever they are shown, markup and all
+    names = ("<img src=x onerror=window.__pwned=1>", "<b>y</b>")
+    table.write_text("a,b,species\n" + "".join(f"{i % 7},{(i * 3) % 5},{names[i % 2]}\n" for i in range(60)))
     choose(dash_duo, "new-dataset", "your file (upload)")
     dash_duo.find_element("#new-upload input[type=file]").send_keys(str(table))
     dash_duo.wait_for_contains_text("#new-upload-name", "plants.csv", timeout=10)
@@ -449,6 +451,11 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     dash_duo.wait_for_contains_text("#run-name", "MLP 16 on file", timeout=60)
     assert dash_duo.find_element("#new-upload-error").text == ""
     dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 0", timeout=60)
+    legend = WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        "return Array.from(document.querySelectorAll('#map .legendtext')).map(t => t.textContent);"))
+    assert set(names) <= set(legend), legend  # shown as written
+    assert dash_duo.driver.execute_script(
+        "return window.__pwned === undefined && !document.querySelector('#map img, #map b');")
     assert dash_duo.get_logs() == []
 
 
