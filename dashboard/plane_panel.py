@@ -22,11 +22,7 @@ PLANE_VERSION = "1"
 def plane_weights(store: RunStore, run_id: str, epoch: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """The MLP's weights recorded at ``epoch`` (hidden layers, then the head), or ``None`` for a run that records
     none (not on 2-D inputs, or recorded before weights were)."""
-    n = len(store.run_info(run_id).layer_sizes) + 1
-    found = store.arrays(run_id, epoch, [f"x_{kind}{i}" for i in range(n) for kind in ("w", "b")])
-    if len(found) != 2 * n:
-        return None
-    return [(found[f"x_w{i}"], found[f"x_b{i}"]) for i in range(n)]
+    return store.layer_weights(run_id, epoch, len(store.run_info(run_id).layer_sizes) + 1)
 
 
 def _grid(store: RunStore, run_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

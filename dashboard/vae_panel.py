@@ -61,9 +61,7 @@ JACOBIAN_POINTS = 200
 def decoder_weights(store: RunStore, run_id: str, epoch: int) -> Weights | None:
     """The decoder's weights recorded at ``epoch`` (its layers, then its output layer), or ``None`` for a run
     recorded before they were."""
-    n = len(store.run_info(run_id).config.hidden) + 1
-    found = store.arrays(run_id, epoch, [f"x_{kind}{i}" for i in range(n) for kind in ("dw", "db")])
-    return [(found[f"x_dw{i}"], found[f"x_db{i}"]) for i in range(n)] if len(found) == 2 * n else None
+    return store.layer_weights(run_id, epoch, len(store.run_info(run_id).config.hidden) + 1, prefix="d")
 
 
 def coherence(store: RunStore, run_id: str, epoch: int) -> float:

@@ -351,6 +351,16 @@ class RunStore:
         with np.load(io.BytesIO(self.runs.get(f"run/{run_id}/epoch/{epoch}")), allow_pickle=False) as npz:
             return {n: npz[n] for n in names if n in npz.files}
 
+    def layer_weights(self, run_id: str, epoch: int, n_layers: int, prefix: str = ""
+                      ) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """Weights recorded at ``epoch`` as extras ``{prefix}w{i}`` / ``{prefix}b{i}`` (an MLP on 2-D inputs: no
+        prefix; a VAE's decoder: ``d``), ``(W, b)`` for ``i`` in ``0 .. n_layers - 1``; ``None`` when not all are
+        recorded."""
+        found = self.arrays(run_id, epoch, [f"x_{prefix}{kind}{i}" for i in range(n_layers) for kind in "wb"])
+        if len(found) != 2 * n_layers:
+            return None
+        return [(found[f"x_{prefix}w{i}"], found[f"x_{prefix}b{i}"]) for i in range(n_layers)]
+
     def extras(self, run_id: str, epoch: int, names: Sequence[str]) -> dict[str, np.ndarray]:
         """Named extra arrays of a visible epoch (see :class:`EpochRecord`); ``KeyError`` naming a missing one."""
         found = self.arrays(run_id, epoch, [f"x_{n}" for n in names])
