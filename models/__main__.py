@@ -58,7 +58,8 @@ def _add_run_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None:
                              "64,128,64 for the VAE's encoder, mirrored by its decoder)")
     parser.add_argument("--epochs", type=int, default=d.epochs, help="epochs, 0..1000 (default %(default)s)")
     parser.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate, (0, 10] (default %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help="minibatch, 1..65536 (default %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="minibatch, 1..65536 (default 64 for the MLP, 16 for the VAE)")
     parser.add_argument("--seed", type=int, default=d.seed, help="seed of everything random (default %(default)s)")
     parser.add_argument("--probe-size", type=int, default=None,
                         help="probe samples recorded per epoch, 1..50000 and at most the data set's size "

@@ -1,12 +1,16 @@
 """The input plane of a network on 2-D data: the grid, the MLP from its recorded weights, the surfaces."""
 
+import base64
+
 import numpy as np
 import pytest
 import torch
 
 from analysis.plane import mlp_forward, plane_grid
+from dashboard.new_run import save_uploaded
 from dashboard.plane_panel import decision_planes, plane_payload, plane_weights, unit_planes
 from models.config import RunConfig
+from models.data import FILE
 from models.mlp import MLP
 from models.store import RunStore
 from models.train import train
@@ -52,6 +56,33 @@ def test_a_run_on_the_plane_records_its_weights_and_its_surfaces_agree_with_its_
         unit_planes(store, run, 1, 6)
     payload = plane_payload(store, run)
     assert payload["grid"] == 48 and len(payload["px"]) == 120 and payload["decision"]["dtype"] == "u1"
+    store.close()
+
+
+def test_a_run_on_an_uploaded_two_column_file_has_its_input_plane(tmp_path):
+    """A user's own 2-D data (a CSV of two feature columns and named classes, uploaded as the page does, far
+    from the origin) gets the plane too: surfaces over its extent that agree with the run's predictions."""
+    angle = np.random.default_rng(0).uniform(0, 2 * np.pi, 160)
+    radius = np.repeat([1.0, 3.0], 80)
+    rows = [f"{300 + 40 * r * np.cos(a):.3f},{-50 + 40 * r * np.sin(a):.3f},{'inner' if r == 1 else 'outer'}"
+            for a, r in zip(angle, radius)]
+    encoded = base64.b64encode(("east,north,label\n" + "\n".join(rows) + "\n").encode()).decode()
+    path = save_uploaded(tmp_path / "store", f"data:text/csv;base64,{encoded}", "rings.csv", None)
+    config = RunConfig(dataset=FILE, data_path=str(path), hidden=(8, 6), epochs=8, lr=0.05, seed=1)
+    store = RunStore(tmp_path / "store")
+    train(config, store)
+    run, probe = config.run_id, store.probe(config.run_id)
+    assert store.run_info(run).class_names == ("inner", "outer")
+    _, probs = mlp_forward(plane_weights(store, run, config.epochs), probe["X"])
+    assert (probs.argmax(axis=1) == store.outputs(run, config.epochs)[0]).all()
+    planes = decision_planes(store, run)
+    assert planes["decision"].shape == (config.epochs + 1, 48 * 48)
+    assert set(np.unique(planes["decision"][-1])) == {0, 1}
+    payload = plane_payload(store, run)
+    assert payload["grid"] == 48 and len(payload["px"]) == len(probe["y"])
+    xs, ys, _ = plane_grid(probe["X"])
+    assert xs[0] < probe["X"][:, 0].min() and xs[-1] > probe["X"][:, 0].max()
+    assert ys[0] < probe["X"][:, 1].min() and ys[-1] > probe["X"][:, 1].max()
     store.close()
 
 

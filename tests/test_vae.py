@@ -75,6 +75,22 @@ def test_a_sweep_shows_posterior_collapse_and_resumes_without_retraining(tmp_pat
     store.close()
 
 
+def test_active_units_fall_steadily_over_the_default_sweep_of_the_default_vae(tmp_path):
+    """The page's default sweep shows the transition, not a jump: over every other default beta (the default VAE
+    on digits, 30 epochs), the active units by both criteria never rise, and the sweep has runs fully active,
+    partly active and collapsed."""
+    store = RunStore(tmp_path)
+    betas = sweep_module.DEFAULT_BETAS[1::2]  # 0.1, 0.5, 1.5, 4
+    sid = run_sweep(RunConfig(model="vae"), store, betas=betas)
+    last = [store.metrics(run_id)[-1] for _, run_id in sweep_runs(store, sid)]
+    latent = RunConfig(model="vae").latent
+    for criterion in ("active_units", "active_units_kl"):
+        counts = [int(m[criterion]) for m in last]
+        assert all(a >= b for a, b in zip(counts, counts[1:])), (criterion, counts)
+        assert counts[0] == latent and counts[-1] == 0 and any(0 < c < latent for c in counts), (criterion, counts)
+    store.close()
+
+
 def test_an_interrupted_sweep_trains_only_what_is_missing(tmp_path, monkeypatch):
     store = RunStore(tmp_path)
     base = RunConfig(model="vae", hidden=(16,), latent=2, epochs=1, probe_size=50)
