@@ -6,12 +6,13 @@ Keys in the store's derived cache (evicted least recently used, recomputed by th
 - ``knn/<engine version>/<metric>/<k>/<activation hash>``: a frame's exact kNN table, shared with the layout's
   graph (:func:`cached_neighbours`).
 - ``measure/<version>/<activation hash>/<labels hash>``: :func:`analysis.measures.measure_frame`'s arrays.
-- ``measures/<run>/<layer>/<epoch>``: points at the frame's measure key.
+- the index entry (:meth:`models.store.RunStore.pointer`) ``measures/<run>/<layer>/<epoch>`` points at the
+  frame's measure key.
 - ``cka/<version>/<hash of every activation hash>``: ``by_epoch`` (layers, epochs, epochs), CKA between the
   epochs of each layer, and ``by_layer`` (epochs, layers, layers), CKA between the layers at each epoch;
-  ``cka-index/<run>`` points at it.
+  the index entry ``cka/<run>`` points at it.
 - ``neurons/<version>/<hash of every activation hash>``: the run's units over epochs laid out as one graph
-  (:func:`compute_neuron_map`); ``neurons-index/<run>`` points at it.
+  (:func:`compute_neuron_map`); the index entry ``neurons/<run>`` points at it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from analysis.representation import cka_matrix, neighbourhood_change
 from layout_engine.graph import nearest_neighbours
 from layout_engine.align import normalize
 from layout_engine.pipeline import ENGINE_VERSION, LayoutParams, content_hash, layout_graph
+from models.progress import Reporter
 from models.store import RunInfo, RunStore
 
 logger = logging.getLogger(__name__)
@@ -42,8 +43,6 @@ MEASURING = "Measuring representations"
 #: CKA is computed on a seeded subset of this many probe samples (n x n Gram matrices)
 CKA_POINTS = 500
 
-#: ``report(stage, done, total) -> stop?``, as the layout job's
-Reporter = Callable[[str, int, int], bool | None]
 
 
 def cached_neighbours(store: RunStore, X: np.ndarray, n_neighbors: int,
@@ -75,8 +74,8 @@ def _index_key(run_id: str, layer: int, epoch: int) -> str:
 
 
 def _cached(store: RunStore, index: str) -> bool:
-    key = store.derived.get(index)
-    return key is not None and key in store.derived
+    key = store.pointer(index)
+    return key is not None and store.has_derived(key)
 
 
 def count_measured(store: RunStore, info: RunInfo) -> int:
@@ -101,11 +100,11 @@ def compute_measures(store: RunStore, info: RunInfo, report: Reporter | None = N
             if not _cached(store, index):
                 X = store.activations(info.run_id, epoch, layer)
                 key = measure_key(X, labels)
-                if key not in store.derived:
+                if not store.has_derived(key):
                     neighbours = cached_neighbours(store, X, min(N_NEIGHBORS, len(X) - 1))
                     measures, weights = measure_frame(X, labels, probe_init=weights, neighbours=neighbours)
                     store.put_derived(key, measures)
-                store.derived.set(index, key)
+                store.set_pointer(index, key)
             else:
                 weights = None
             done += 1
@@ -146,7 +145,7 @@ def compute_cka(store: RunStore, info: RunInfo) -> dict[str, np.ndarray]:
                   "by_layer": np.stack([cka_matrix([subsets[layer][epoch] for layer in range(n_layers)])
                                         for epoch in range(n_epochs)]).astype(np.float32)}
         store.put_derived(key, cached)
-    store.derived.set(f"cka-index/{run_id}", key)
+    store.set_pointer(f"cka/{run_id}", key)
     return cached
 
 
@@ -205,14 +204,14 @@ def compute_neuron_map(store: RunStore, info: RunInfo, params: LayoutParams = La
                   "preferred": np.stack([p for _, p in chosen]).astype(np.int16),
                   "grouping": grouping[:, 0], "grouping_chance": grouping[:, 1]}
         store.put_derived(key, cached)
-    store.derived.set(f"neurons-index/{run_id}", key)
+    store.set_pointer(f"neurons/{run_id}", key)
     return cached
 
 
 def run_neuron_map(store: RunStore, run_id: str) -> dict[str, np.ndarray] | None:
     """The run's cached neuron map (:func:`compute_neuron_map`), or ``None`` until the job has made it for every
     recorded epoch."""
-    key = store.derived.get(f"neurons-index/{run_id}")
+    key = store.pointer(f"neurons/{run_id}")
     cached = store.get_derived(key) if key is not None else None
     if cached is None or cached["selectivity"].shape[0] != store.run_info(run_id).epochs_done:
         return None
@@ -222,7 +221,7 @@ def run_neuron_map(store: RunStore, run_id: str) -> dict[str, np.ndarray] | None
 def run_cka(store: RunStore, run_id: str) -> dict[str, np.ndarray] | None:
     """The run's cached CKA matrices (``by_epoch``, ``by_layer``), or ``None`` until the job has made them for
     every recorded epoch."""
-    key = store.derived.get(f"cka-index/{run_id}")
+    key = store.pointer(f"cka/{run_id}")
     cached = store.get_derived(key) if key is not None else None
     if cached is None or cached["by_epoch"].shape[1] != store.run_info(run_id).epochs_done:
         return None
@@ -239,7 +238,7 @@ def measure_table(store: RunStore, run_id: str) -> list[list[dict[str, float | n
     """Every measured frame's scalars (:data:`analysis.measures.SCALARS`, as floats) and ``overlap`` matrix,
     ``table[layer][epoch]``; ``None`` where a frame is not measured yet."""
     info = store.run_info(run_id)
-    keys = tuple(tuple(store.derived.get(_index_key(run_id, layer, epoch)) for epoch in range(info.epochs_done))
+    keys = tuple(tuple(store.pointer(_index_key(run_id, layer, epoch)) for epoch in range(info.epochs_done))
                  for layer in range(len(info.layer_sizes)))
     memo = (str(store.directory), run_id, keys)
     with _TABLES_LOCK:
@@ -283,7 +282,7 @@ def what_changed(store: RunStore, run_id: str, layer: int, epoch: int, top: int 
         return None
     tables = []
     for e in (epoch - 1, epoch):
-        key = store.derived.get(_index_key(run_id, layer, e))
+        key = store.pointer(_index_key(run_id, layer, e))
         cached = store.get_derived(key) if key is not None else None
         if cached is None:
             return None

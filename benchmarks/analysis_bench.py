@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from analysis.stage import compute_measures
-from dashboard import service
+from frames import compute as frames_compute
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
 from models.store import RunStore
@@ -36,7 +36,7 @@ def one_preparation(config: RunConfig, params: LayoutParams) -> dict[str, float]
         train(config, store)
         t1 = time.perf_counter()
         info = store.run_info(config.run_id)
-        service.compute_frames(store, info, params)
+        frames_compute.compute_frames(store, info, params)
         t2 = time.perf_counter()
         compute_measures(store, info)
         t3 = time.perf_counter()

@@ -7,7 +7,7 @@ import socket
 import urllib.request
 from pathlib import Path
 
-from dashboard import service
+from frames import prepare as frames_prepare
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
 from models.data import MAX_PROBE
@@ -32,7 +32,7 @@ def prepare_default_run(store_dir: Path, config: RunConfig | None = None) -> tup
     store = RunStore(store_dir)
     try:
         logger.info("preparing the run and its frames (trained and laid out if missing)...")
-        info, ready = service.prepare(store, config or RunConfig(), LayoutParams())
+        info, ready = frames_prepare.prepare(store, config or RunConfig(), LayoutParams())
         return info, ready, store.probe(info.run_id)["index"].tolist()
     finally:
         store.close()

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dashboard import service
+from frames import prepare as frames_prepare
 from layout_engine.baselines import aligned_umap_layouts, tsne_layout, umap_layout
 from layout_engine.metrics import displacement, trustworthiness
 from layout_engine.pipeline import LayoutParams, layout_frame, next_frame
@@ -131,7 +131,7 @@ def warm_against_cold(store: RunStore, params: LayoutParams, default_acts: list,
     rows = []
     unguarded = replace(params, guard=None)
     for name, config in WARM_SETS.items():
-        if not service.run_ready(store, config.run_id):
+        if not frames_prepare.run_ready(store, config.run_id):
             train(config, store)
         n_layers = len(config.hidden)
         frames = [[store.activations(config.run_id, e, layer) for e in range(config.epochs + 1)]
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     store = RunStore(args.store or default_store_dir())
     config = RunConfig()
-    service.ensure_run(store, config)  # trains the default run when the store lacks it
+    frames_prepare.ensure_run(store, config)  # trains the default run when the store lacks it
     try:
         store.checkpoint(config.run_id)
     except KeyError:  # recorded by an earlier version without checkpoints

@@ -28,6 +28,9 @@ import numpy as np
 import orjson
 
 from benchmarks.common import scale_config
+from frames import chains as frames_chains
+from frames import compute as frames_compute
+from frames import prepare as frames_prepare
 from dashboard import service
 from layout_engine.graph import nearest_neighbours
 from layout_engine.metrics import neighbour_recall, trustworthiness
@@ -55,11 +58,11 @@ def umap_layout(X: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def measure_size(store: RunStore, n: int, epochs: int, layer: int, params: LayoutParams) -> dict:
-    info = service.ensure_run(store, scale_config(n))
+    info = frames_prepare.ensure_run(store, scale_config(n))
     epochs = min(epochs, info.epochs_done)
     info = replace(info, epochs_done=epochs)  # the first ``epochs`` epochs of the run
     times, last = [], time.perf_counter()
-    for _ in service.lay_out_chain(store, info, params, layer):
+    for _ in frames_chains.lay_out_chain(store, info, params, layer):
         now = time.perf_counter()
         times.append(now - last)
         last = now
@@ -108,10 +111,10 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(measure_size(store, n, args.epochs, args.layer, params))
         full_s = None
         if args.full:
-            info = service.ensure_run(store, scale_config(max(sizes)))
+            info = frames_prepare.ensure_run(store, scale_config(max(sizes)))
             logger.info("the whole run at n = %d: %d frames...", max(sizes), len(info.layer_sizes) * info.epochs_done)
             start = time.perf_counter()
-            service.compute_frames(store, info, replace(params, random_state=args.seed + 1))
+            frames_compute.compute_frames(store, info, replace(params, random_state=args.seed + 1))
             full_s = time.perf_counter() - start
     finally:
         store.close()

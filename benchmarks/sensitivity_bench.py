@@ -17,7 +17,7 @@ import logging
 import numpy as np
 import torch
 
-from dashboard import service
+from frames import prepare as frames_prepare
 from models.config import RunConfig
 from models.sensitivity import ablation
 from models.store import RunStore, default_store_dir
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     store = RunStore(args.store or default_store_dir())
     config = RunConfig()
-    service.ensure_run(store, config)  # trains the default run when the store lacks it
+    frames_prepare.ensure_run(store, config)  # trains the default run when the store lacks it
     model = load_model(store, config.run_id)
     prepared = training_data(config)
     data = prepared.dataset

@@ -38,7 +38,7 @@ class AppContext:
     image_shape: tuple[int, int] | None = None
     #: the run's last epoch when its config does not say (a custom run: the last recorded)
     recorded_last_epoch: int | None = None
-    #: sends layer chains to other workers (:data:`dashboard.service.ChainSender`; with Celery), or None
+    #: sends layer chains to other workers (:data:`frames.chains.ChainSender`; with Celery), or None
     send_chains: Callable | None = field(default=None, compare=False, repr=False)
 
     @property

@@ -37,7 +37,7 @@ from dash import Dash
 from models.config import RunConfig
 
 REDIS_ENV = "EPOCHSCOPE_REDIS_URL"
-#: the Celery task that lays out one layer's chain of a run (:func:`dashboard.service.follow_chain`)
+#: the Celery task that lays out one layer's chain of a run (:func:`frames.chains.follow_chain`)
 CHAIN_TASK = "epochscope.lay_out_chain"
 
 
@@ -53,15 +53,15 @@ def celery_app(redis_url: str):
     @app.task(name=CHAIN_TASK)
     def lay_out_chain(store_dir: str, run_id: str, params: dict, layer: int) -> int:
         """Lay out one layer's chain of a run, sent by the job that prepares it; returns the epochs ready."""
-        from dashboard import service
         from dashboard.jobs import job_logging
+        from frames.chains import follow_chain
         from layout_engine.pipeline import LayoutParams
         from models.store import RunStore
 
         job_logging()
         store = RunStore(store_dir)
         try:
-            return service.follow_chain(store, run_id, LayoutParams(**params), layer)
+            return follow_chain(store, run_id, LayoutParams(**params), layer)
         finally:
             store.close()
 
@@ -69,7 +69,7 @@ def celery_app(redis_url: str):
 
 
 def chain_sender(celery, store_dir: str | os.PathLike) -> Callable[[str, object, list[int]], None]:
-    """A :data:`dashboard.service.ChainSender` that sends each layer's chain to ``celery``'s workers as a
+    """A :data:`frames.chains.ChainSender` that sends each layer's chain to ``celery``'s workers as a
     :data:`CHAIN_TASK` on the store at ``store_dir`` (shared by every worker)."""
     def send(run_id: str, params, layers: list[int]) -> None:
         for layer in layers:

@@ -22,6 +22,8 @@ from dash import ctx as callback_ctx
 from dashboard import service
 from dashboard.context import AppContext
 from dashboard.figures import class_colour, class_name, plot_text
+from frames.chains import cached_graph
+from frames.index import METHODS
 from layout_engine.pipeline import LayoutParams
 from models.store import RunStore
 
@@ -117,7 +119,7 @@ def frame_graphml(store: RunStore, run_id: str, layer: int, epoch: int, params: 
     samples' kNN graph, or the neuron x sample graph) at the positions laid out by ``method``; ``KeyError`` when
     the frame is not laid out."""
     view = _laid_out(store, run_id, layer, epoch, params, method)
-    graph = service.cached_graph(store, store.activations(run_id, epoch, layer), params)
+    graph = cached_graph(store, store.activations(run_id, epoch, layer), params)
     return graphml(graph, view.coords, view.sample_index, view.labels, class_names)
 
 
@@ -354,8 +356,8 @@ def register(app: Dash, app_ctx: AppContext) -> None:
         try:
             ctx = app_ctx.for_run(run)
             layer, epoch = int(layer), int(epoch)
-            if method not in service.METHODS:
-                raise ValueError(f"method must be one of {', '.join(service.METHODS)}, got {method!r}")
+            if method not in METHODS:
+                raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
             params = layout_params(ctx, graph if method == "ours" else "knn")
             stem = f"{ctx.run_id}-{ctx.config.layer_names[layer]}"
             if what == "export-csv":

@@ -4,16 +4,18 @@ a progress bar in the page, a progress bar in the terminal, and a cancel button.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 
 from dash import Dash, Input, Output, State, dcc, html, no_update
-from tqdm import tqdm
 
 from analysis.stage import count_measured
-from dashboard import service
 from dashboard.context import AppContext
 from dashboard.map_panel import METHOD_LABELS, layout_params, sequence_problem
+from dashboard.progress import page_progress
+from frames.compute import compute_baseline_frames, compute_frames
+from frames.prepare import prepare as prepare_run
+from frames.prepare import run_ready
+from models.progress import TerminalProgress
 from models.store import StoreFull
 from models.train import RunBusy
 
@@ -31,24 +33,6 @@ def layout() -> html.Div:
     ])
 
 
-class TerminalProgress:
-    """One tqdm bar per stage on stderr (the terminal that runs the server)."""
-
-    def __init__(self) -> None:
-        self.bar: tqdm | None = None
-
-    def update(self, stage: str, done: int, total: int) -> None:
-        if self.bar is None or self.bar.desc != stage or self.bar.total != total:
-            self.close()
-            self.bar = tqdm(total=total, desc=stage, file=sys.stderr, mininterval=1.0, dynamic_ncols=True)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
 def job_logging() -> None:
     """Log to stderr (the server's terminal or log) from a job's own process, which starts with no logging set
     up (a no-op where logging is configured already)."""
@@ -63,13 +47,9 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None
     job_logging()
     store = ctx.open_store()
     terminal = TerminalProgress()
-
-    def report(stage: str, done: int, total: int) -> None:
-        terminal.update(stage, done, total)
-        set_progress((str(done), str(max(total, 1)), f"{stage}: {done}/{total}"))
-
     try:
-        info, ready = service.prepare(store, ctx.config, ctx.params, report, send=ctx.send_chains)
+        info, ready = prepare_run(store, ctx.config, ctx.params, page_progress(set_progress, terminal=terminal),
+                                  send=ctx.send_chains)
         final = store.metrics(info.run_id)[-1]
         measured = count_measured(store, info)
     except (StoreFull, RunBusy) as exc:
@@ -85,7 +65,7 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None
     return f"{ready}/{total} frames ready · {measured}/{total} measured · {score} after {info.epochs_done - 1} epochs"
 
 
-def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_progress: Callable[[str], None]) -> str:
+def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_progress: Callable[[tuple], None]) -> str:
     """Lay out one layer's sequence in another graph mode (the neuron x sample graph) or by a reference method
     (UMAP, t-SNE, PCA) once the run is trained; returns the final message. Runs in a background process, so it
     opens its own store."""
@@ -93,18 +73,15 @@ def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_prog
     job_logging()
     store = ctx.open_store()
     try:
-        if not service.run_ready(store, ctx.run_id):
+        if not run_ready(store, ctx.run_id):
             return f"The {what} is laid out once the run is trained: choose it again then."
         info = store.run_info(ctx.run_id)
         label = f"{what} of {info.layer_names[layer]}"
-
-        def report(stage: str, done: int, total: int) -> None:
-            set_progress(f"{label}: {done}/{total}")
-
+        report = page_progress(set_progress, label=label, bar=False)
         if method == "ours":
-            ready = service.compute_frames(store, info, layout_params(ctx, graph), report, layers=[layer])
+            ready = compute_frames(store, info, layout_params(ctx, graph), report, layers=[layer])
         else:
-            ready = service.compute_baseline_frames(store, info, layer, method, report)
+            ready = compute_baseline_frames(store, info, layer, method, report)
     finally:
         store.close()
     return f"{label}: {ready}/{info.epochs_done} frames ready"
@@ -142,8 +119,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         prevent_initial_call=True,
     )
     def graph_job(set_progress, start):
-        return run_graph_job(ctx.for_run(start["run"]), start["graph"], start["method"], start["layer"],
-                             lambda text: set_progress((text,)))
+        return run_graph_job(ctx.for_run(start["run"]), start["graph"], start["method"], start["layer"], set_progress)
 
     @app.callback(Output("job-run", "data"), Input("run-picker", "value"), State("job-run", "data"))
     def follow_run(run, current):

@@ -17,6 +17,7 @@ from flask import Response, request
 
 from dashboard import export, figures, service
 from dashboard.context import AppContext
+from frames.index import METHODS, readiness
 from layout_engine.pipeline import LayoutParams
 
 POLL_MS = 700
@@ -28,7 +29,7 @@ SAMPLES_ROUTE = "/samples/<run>"
 READINESS_MS = 2000
 #: graph-mode choices: LayoutParams.graph -> label
 GRAPH_MODES = {"knn": "samples", "bipartite": "neuron x sample"}
-#: layout-method choices: service.METHODS -> label
+#: layout-method choices: frames.index.METHODS -> label
 METHOD_LABELS = {"ours": "ours", "umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
 COLOURS = {"class": "true class", "predicted": "predicted class", "correct": "correct / wrong",
            "sensitivity": "sensitivity", "scrambled": "scrambled"}
@@ -44,7 +45,7 @@ def layout() -> html.Div:
             html.Div(className="option-group", children=[
                 html.Label("Method", htmlFor="method"),
                 dcc.RadioItems(id="method", options=[{"label": METHOD_LABELS[m], "value": m}
-                                                     for m in service.METHODS],
+                                                     for m in METHODS],
                                value="ours", inline=True, className="radio")]),
             html.Div(className="option-group", children=[
                 html.Label("Colour by", htmlFor="colour-by"),
@@ -94,8 +95,8 @@ def sequence_problem(graph, method) -> str | None:
     """What is wrong with showing graph mode ``graph`` laid out by ``method`` (``None``: nothing)."""
     if graph not in GRAPH_MODES:
         return f"graph must be one of {', '.join(GRAPH_MODES)}, got {graph!r}"
-    if method not in service.METHODS:
-        return f"method must be one of {', '.join(service.METHODS)}, got {method!r}"
+    if method not in METHODS:
+        return f"method must be one of {', '.join(METHODS)}, got {method!r}"
     if method != "ours" and graph != "knn":
         return f"{METHOD_LABELS[method]} lays out samples only: choose the samples graph"
     return None
@@ -215,7 +216,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         if not run_ctx.store.has_run(run_ctx.run_id):
             return "Frames are laid out once the run is trained."
         info = run_ctx.store.run_info(run_ctx.run_id)
-        ready = service.readiness(run_ctx.store, run_ctx.run_id, ctx.params)
+        ready = readiness(run_ctx.store, run_ctx.run_id, ctx.params)
         return readiness_table(ready, info.epochs_done, info.layer_names, (graph, method, layer))
 
     @app.callback(

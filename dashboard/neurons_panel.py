@@ -66,7 +66,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             data = None
         if data is None:
             return figures.message_figure(WAITING), figures.message_figure(""), ""
-        version = f"{run_ctx.run_id}/{run_ctx.store.derived.get(f'neurons-index/{run_ctx.run_id}')}/{colour}"
+        version = f"{run_ctx.run_id}/{run_ctx.store.pointer(f'neurons/{run_ctx.run_id}')}/{colour}"
         if ((shown or {}).get("layout") or {}).get("meta", {}).get("version") == version:
             return no_update, no_update, no_update  # a refresh (the job's progress) with nothing new
         names = list(info.layer_names)

@@ -14,6 +14,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.context import AppContext
 from dashboard.limits import start_problems
+from dashboard.progress import page_progress
 from models.config import SCRAMBLES, RunConfig
 from models.data import FILE, SIZED, TABLES
 from models.datafile import MAX_UPLOAD_BYTES, DataFileError, save_upload
@@ -145,20 +146,11 @@ def train_job(ctx: AppContext, submit: dict, set_progress) -> tuple[str, str]:
         store.close()
         return "Not trained: " + "; ".join(problems.values()), no_update
     try:
+        report = page_progress(set_progress)
         if len(betas) > 1:
-            def progress(i: int, n: int, done: int, total: int) -> bool:
-                set_progress((str(i * (total + 1) + done), str(n * (total + 1)),
-                              f"Training beta {betas[i]:g} ({i + 1}/{n}): epoch {done}/{total}"))
-                return False
-
-            sid = run_sweep(config, store, betas, progress=progress)
+            sid = run_sweep(config, store, betas, progress=report)
             return f"Sweep {sid} trained", store.sweep(sid)["run_ids"][0]
-
-        def progress_one(done: int, total: int) -> bool:
-            set_progress((str(done), str(max(total, 1)), f"Training: epoch {done}/{total}"))
-            return False
-
-        run_id = train(config, store, progress=progress_one)
+        run_id = train(config, store, progress=report)
         info = store.run_info(run_id)
         return f"{run_id}: {info.state} {info.message}".strip(), run_id
     except (StoreFull, RunBusy) as exc:

@@ -18,7 +18,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, no_update
 from dashboard.compare_panel import comparable_runs, compare_problem
 from dashboard.context import AppContext
 from dashboard.map_panel import COLOURS, GRAPH_MODES
-from dashboard.service import METHODS
+from frames.index import METHODS
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class ViewState:
     colour : str
         One of :data:`dashboard.map_panel.COLOURS`.
     graph, method : str
-        Graph mode and layout method (:data:`dashboard.map_panel.GRAPH_MODES`, :data:`dashboard.service.METHODS`).
+        Graph mode and layout method (:data:`dashboard.map_panel.GRAPH_MODES`, :data:`frames.index.METHODS`).
     sample : int or None
         Data-set index of the selected sample.
     problems : tuple of str

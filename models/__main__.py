@@ -1,8 +1,10 @@
-"""Command line: train a run (an interrupted one resumes), sweep beta over VAE runs, list or delete stored runs.
+"""Command line: train a run (an interrupted one resumes), sweep beta over VAE runs, lay out and measure a stored
+run's frames as the page would (so that it opens at once), list or delete stored runs.
 
     python -m models train --model mlp --dataset digits --epochs 30
     python -m models train --model vae --beta 4 --epochs 20
-    python -m models sweep --betas 0,0.5,1,2,4,8,16 --epochs 20
+    python -m models sweep --betas 0,0.5,1,2,4 --epochs 20
+    python -m models prepare mlp-digits-0123456789ab
     python -m models list
     python -m models delete mlp-digits-0123456789ab
 
@@ -15,10 +17,11 @@ import argparse
 import logging
 import sys
 
-from tqdm import tqdm
-
+from layout_engine.baselines import BASELINES
+from layout_engine.pipeline import GRAPHS, LayoutParams
 from models.config import MODELS, SCRAMBLES, RunConfig
 from models.data import DATASETS, FILE
+from models.progress import TerminalProgress
 from models.store import RunStore, default_store_dir
 from models.sweep import DEFAULT_BETAS, check_betas, run_sweep, sweep_runs
 from models.train import DEVICES, train
@@ -89,8 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(commands.add_parser("train", help="train one run and record every epoch (an interrupted run resumes after its last epoch)"), sweep=False)
     sweep = commands.add_parser("sweep", help="train one beta-VAE run per beta (resumes an interrupted sweep)")
     sweep.add_argument("--betas", type=_floats, default=DEFAULT_BETAS, metavar="B,B,..",
-                       help="betas, each 0..1000 (default 0,0.5,1,2,4,8,16)")
+                       help=f"betas, each 0..1000 (default {','.join(f'{b:g}' for b in DEFAULT_BETAS)})")
     _add_run_options(sweep, sweep=True)
+    prepare = commands.add_parser("prepare", help="lay out every (layer, epoch) frame of a stored run and measure it, "
+                                  "as the page's job does (training the run first if it is unfinished)")
+    prepare.add_argument("run_id", help="a run id from `list`")
+    prepare.add_argument("--graph", choices=GRAPHS, default="knn",
+                         help="knn: samples only; bipartite: neuron x sample graph (default %(default)s)")
+    prepare.add_argument("--method", choices=("ours", *BASELINES), default="ours",
+                         help="our layout, or a reference tool's for comparison (default %(default)s)")
+    prepare.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
     removal = commands.add_parser("delete", help="delete a stored run (its epochs and frame indices)")
     removal.add_argument("run_id", help="a run id from `list`")
     removal.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
@@ -114,20 +125,25 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         raise  # unreachable: parser.error exits
 
 
-class _Bar:
-    """A tqdm bar over epochs (and runs, for a sweep)."""
+def _prepare(store: RunStore, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``prepare RUN_ID``: the run's frames laid out and measured into the store; prints what is ready."""
+    from frames.compute import compute_baseline_frames  # the layout stage: only this command needs it
+    from frames.prepare import prepare
 
-    def __init__(self, label: str) -> None:
-        self.bar = tqdm(desc=label, unit="epoch", file=sys.stderr)
-
-    def __call__(self, done: int, total: int) -> bool:
-        self.bar.total = total
-        self.bar.n = done
-        self.bar.refresh()
-        return False
-
-    def close(self) -> None:
-        self.bar.close()
+    if not store.has_run(args.run_id):
+        parser.error(f"run {args.run_id!r} is not in the store (see `list`)")
+    info, bar = store.run_info(args.run_id), TerminalProgress()
+    try:
+        if args.method == "ours":
+            info, ready = prepare(store, info.config, LayoutParams(graph=args.graph), bar)
+        else:
+            ready = sum(compute_baseline_frames(store, info, layer, args.method, bar)
+                        for layer in range(len(info.layer_sizes)))
+    finally:
+        bar.close()
+    total = len(info.layer_sizes) * info.epochs_done
+    print(f"{info.run_id}: {ready}/{total} frames ready ({args.graph}, {args.method})")
+    return 0 if ready == total else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,9 +168,11 @@ def main(argv: list[str] | None = None) -> int:
             store.delete_run(args.run_id)
             print(f"deleted {args.run_id}")
             return 0
+        if args.command == "prepare":
+            return _prepare(store, args, parser)
         config = config_from_args(args, parser)
         if args.command == "train":
-            bar = _Bar(config.run_id)
+            bar = TerminalProgress()
             run_id = train(config, store, progress=bar, device=args.device)
             bar.close()
             info = store.run_info(run_id)
@@ -164,14 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             betas = check_betas(args.betas)
         except ValueError as exc:
             parser.error(f"argument --betas: {exc}")
-        bar = tqdm(total=len(betas) * (config.epochs + 1), unit="epoch", file=sys.stderr, desc="sweep")
-
-        def report(i: int, n: int, done: int, total: int) -> bool:
-            bar.n = i * (total + 1) + done
-            bar.set_postfix_str(f"beta {betas[i]:g}")
-            return False
-
-        sid = run_sweep(config, store, betas, progress=report, device=args.device)
+        bar = TerminalProgress()
+        sid = run_sweep(config, store, betas, progress=bar, device=args.device)
         bar.close()
         for beta, run_id in sweep_runs(store, sid):
             info = store.run_info(run_id)

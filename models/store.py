@@ -180,6 +180,12 @@ class EpochRecord:
     extras: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+def _names_run(key: str, run_id: str) -> bool:
+    """Whether a derived key is one of the run's indices: ``frames/<run>/..`` or ``index/<kind>/<run>/..``."""
+    parts = key.split("/")
+    return (parts[0] == "frames" and parts[1:2] == [run_id]) or (parts[0] == "index" and parts[2:3] == [run_id])
+
+
 class RunStore:
     """Runs and derived data in a directory.
 
@@ -297,14 +303,13 @@ class RunStore:
         return decode_arrays(blob)
 
     def delete_run(self, run_id: str) -> None:
-        """Remove a run, everything recorded for it and its frame indices (no error if absent; the layouts
-        themselves are shared by content and age out of the derived cache)."""
+        """Remove a run, everything recorded for it and its frame and other indices (no error if absent; the
+        layouts themselves are shared by content and age out of the derived cache)."""
         prefix = f"run/{run_id}/"
         self.runs.delete(f"{prefix}meta")  # first, on its own: the run disappears whole, never half
         for key in [k for k in self.runs.iterkeys() if isinstance(k, str) and k.startswith(prefix)]:
             self.runs.delete(key)  # a kill from here leaves invisible leftovers, cleared when the id is reused
-        frames = f"frames/{run_id}/"
-        for key in [k for k in self.derived.iterkeys() if isinstance(k, str) and k.startswith(frames)]:
+        for key in [k for k in self.derived.iterkeys() if isinstance(k, str) and _names_run(k, run_id)]:
             self.derived.delete(key)
 
     def has_run(self, run_id: str) -> bool:
@@ -460,3 +465,42 @@ class RunStore:
             logger.warning("Discarding corrupted cache entry %s (%s); it will be recomputed", key, exc)
             self.derived.delete(key)
             return None
+
+    def has_derived(self, key: str) -> bool:
+        """Whether arrays are stored under ``key`` (not read)."""
+        return key in self.derived
+
+    # -- indices: names that point at derived entries -----------------------------------------------------
+    def pointer(self, name: str) -> str | None:
+        """The derived key the index entry ``name`` points at (e.g. a run's measures or CKA), or ``None``."""
+        return self.derived.get(f"index/{name}")
+
+    def set_pointer(self, name: str, key: str) -> None:
+        """Point the index entry ``name`` at the derived entry ``key`` (store the entry first)."""
+        self.derived.set(f"index/{name}", key)
+
+    # -- the frame index: which layout is the frame of (run, sequence, layer, epoch) -------------------------
+    @staticmethod
+    def _frame_name(run_id: str, sequence: str, layer: int, epoch: int) -> str:
+        return f"frames/{run_id}/{sequence}/{layer}/{epoch}"
+
+    def frame_key(self, run_id: str, sequence: str, layer: int, epoch: int) -> str | None:
+        """The derived key of the layout that is frame ``epoch`` of ``layer`` in ``sequence`` (a digest of how it
+        was laid out: :func:`frames.index.sequence_id`), or ``None`` while none is indexed. The layout itself may
+        have been evicted since (:meth:`has_derived`)."""
+        return self.derived.get(self._frame_name(run_id, sequence, layer, epoch))
+
+    def frame_keys(self, run_id: str, sequence: str, layer: int, n_epochs: int) -> list[str | None]:
+        """:meth:`frame_key` of epochs ``0 .. n_epochs - 1``."""
+        return [self.frame_key(run_id, sequence, layer, epoch) for epoch in range(n_epochs)]
+
+    def index_frame(self, run_id: str, sequence: str, layer: int, epoch: int, key: str) -> None:
+        """Make the stored layout ``key`` frame ``epoch`` of ``layer`` in ``sequence`` (store the layout, its
+        scores and its extent first: the page takes an indexed frame as ready). Frame indices go with their run
+        (:meth:`delete_run`)."""
+        self.derived.set(self._frame_name(run_id, sequence, layer, epoch), key)
+
+    def unindex_frame(self, run_id: str, sequence: str, layer: int, epoch: int) -> None:
+        """Forget a frame whose layout is gone (evicted or corrupt): it reads as not laid out until laid out
+        again."""
+        self.derived.delete(self._frame_name(run_id, sequence, layer, epoch))

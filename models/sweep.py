@@ -10,9 +10,10 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from models.config import RunConfig
+from models.progress import Reporter
 from models.store import RunStore
 from models.train import train
 
@@ -24,10 +25,6 @@ logger = logging.getLogger(__name__)
 #: once each, a latent trickles on one beta further before it dies). The seed's 0, 0.5, 1, 2, 4, 8, 16 spent four of
 #: its seven runs on the collapsed end.
 DEFAULT_BETAS = (0.0, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 4.0)
-
-#: ``progress(run_index, n_runs, epochs_done, epochs_total) -> stop?``
-SweepProgress = Callable[[int, int, int, int], bool | None]
-
 
 def sweep_id(base: RunConfig, betas: Sequence[float]) -> str:
     """Stable id of the sweep of ``base`` over ``betas`` (``base``'s own beta does not matter)."""
@@ -49,11 +46,12 @@ def check_betas(betas: Sequence[float]) -> tuple[float, ...]:
 
 
 def run_sweep(base: RunConfig, store: RunStore, betas: Sequence[float] = DEFAULT_BETAS, *,
-              progress: SweepProgress | None = None, device: str | None = None) -> str:
+              progress: Reporter | None = None, device: str | None = None) -> str:
     """Train the runs of ``base`` (a VAE config) for each beta that is not complete yet; returns the sweep id.
 
     The sweep's record (base config, betas, run ids) is stored first, so a sweep cut short shows which runs
-    it still lacks; a later call with the same arguments trains only those.
+    it still lacks; a later call with the same arguments trains only those. ``progress`` counts epochs over the
+    whole sweep, its stage naming the run (``"Training beta 0.5 (4/8)"``).
     """
     if base.model != "vae":
         raise ValueError(f"a beta sweep needs model 'vae', got {base.model!r}")
@@ -68,9 +66,10 @@ def run_sweep(base: RunConfig, store: RunStore, betas: Sequence[float] = DEFAULT
             continue
         stopped = False
 
-        def report(done: int, total: int, i: int = i) -> bool:
+        def report(_stage: str, done: int, total: int, i: int = i, beta: float = config.beta) -> bool:
             nonlocal stopped
-            stopped = bool(progress(i, len(configs), done, total)) if progress else False
+            stopped = bool(progress(f"Training beta {beta:g} ({i + 1}/{len(configs)})", i * (total + 1) + done,
+                                    len(configs) * (total + 1))) if progress else False
             return stopped
 
         train(config, store, progress=report, device=device)

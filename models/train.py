@@ -34,12 +34,13 @@ from models.data import Dataset, load_dataset
 from models.mlp import MLP
 from models.scramble import changed_fraction, scramble
 from models.sensitivity import sensitivity
+from models.progress import Reporter
 from models.store import EpochRecord, RunStore, lock_owner
 
 logger = logging.getLogger(__name__)
 
-#: ``progress(epochs_done, epochs_total) -> stop?``; return True to stop training after this epoch.
-ProgressCallback = Callable[[int, int], bool | None]
+#: the stage training reports (:data:`models.progress.Reporter`): epochs done of the config's epochs
+TRAINING = "Training"
 
 #: VAE: probe samples whose reconstructions are recorded, and prior draws decoded, each epoch
 N_SHOWN, N_PRIOR = 8, 8
@@ -213,7 +214,7 @@ def _resume(blob: bytes, model: nn.Module, optimizer: torch.optim.Optimizer, gen
     return int(state["epoch"])
 
 
-def train(config: RunConfig, store: RunStore, *, progress: ProgressCallback | None = None,
+def train(config: RunConfig, store: RunStore, *, progress: Reporter | None = None,
           device: torch.device | str | None = None) -> str:
     """Train ``config``, recording every epoch into ``store``; returns the run id.
 
@@ -232,7 +233,7 @@ def train(config: RunConfig, store: RunStore, *, progress: ProgressCallback | No
         store.release_lock(lock, owner)
 
 
-def _train(config: RunConfig, store: RunStore, progress: ProgressCallback | None,
+def _train(config: RunConfig, store: RunStore, progress: Reporter | None,
            device: torch.device | str | None, alive: Callable[[], None]) -> str:
     device = device if isinstance(device, torch.device) else pick_device(device or "auto")
     prepared = training_data(config)
@@ -288,7 +289,7 @@ def _train(config: RunConfig, store: RunStore, progress: ProgressCallback | None
         if start == 0:
             record(0)
         for epoch in range(max(start, 1), config.epochs + 1):
-            if progress is not None and progress(epoch - 1, config.epochs):
+            if progress is not None and progress(TRAINING, epoch - 1, config.epochs):
                 logger.info("Training of %s stopped after epoch %d", run_id, epoch - 1)
                 store.leave_run(run_id)
                 return run_id
@@ -300,7 +301,7 @@ def _train(config: RunConfig, store: RunStore, progress: ProgressCallback | None
         store.finish_run(run_id, "diverged", message)
         return run_id
     if progress is not None:
-        progress(config.epochs, config.epochs)
+        progress(TRAINING, config.epochs, config.epochs)
     store.put_checkpoint(run_id, {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()})
     store.finish_run(run_id, "complete")
     return run_id

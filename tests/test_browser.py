@@ -1,6 +1,7 @@
 """End to end in headless Chromium: the page trains nothing (the run is stored), lays out the frames in a
 background job, shows the map, and redraws it as the sliders and the play button move."""
 
+from frames import index as frames_index
 import os
 import re
 import shutil
@@ -146,7 +147,6 @@ def test_hover_names_the_sample_and_its_labels(dash_duo, trained_store_dir, tiny
 def test_progress_shows_while_the_job_runs_and_cancel_stops_it(dash_duo, tmp_path):
     from models.config import RunConfig
     from models.store import RunStore
-    from dashboard import service
 
     config = RunConfig(hidden=(32, 16, 8), epochs=40, probe_size=900, seed=2)  # ~15 s of work on 2 cores
     dash_duo.start_server(create_app(store_dir=tmp_path / "store", config=config))
@@ -161,10 +161,10 @@ def test_progress_shows_while_the_job_runs_and_cancel_stops_it(dash_duo, tmp_pat
     dash_duo.find_element("#job-cancel").click()
     dash_duo.wait_for_element("#job-cancel[disabled]", timeout=20)
     store = RunStore(tmp_path / "store")
-    ready = service.count_ready(store, store.run_info(config.run_id), LayoutParams())
+    ready = frames_index.count_ready(store, store.run_info(config.run_id), LayoutParams())
     time.sleep(3)
     info = store.run_info(config.run_id)
-    assert service.count_ready(store, info, LayoutParams()) == ready, "the job went on after Cancel"
+    assert frames_index.count_ready(store, info, LayoutParams()) == ready, "the job went on after Cancel"
     store.close()
     # stopped part-way, training and layout alike; what was done is kept, and the run resumes when shown again
     assert info.state == "interrupted" and 3 * 4 <= ready < 3 * 41 and info.epochs_done < 41

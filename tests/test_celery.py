@@ -7,7 +7,7 @@ import sys
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard import service
+from frames import index as frames_index
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
 from models.store import RunStore
@@ -65,7 +65,7 @@ def test_training_and_frames_run_on_celery_workers_over_redis_with_the_layers_sp
         store = RunStore(store_dir)
         info = store.run_info(config.run_id)
         assert info.state == "complete" and info.epochs_done == 4
-        assert service.count_ready(store, info, LayoutParams()) == 12
+        assert frames_index.count_ready(store, info, LayoutParams()) == 12
         laid_out = [[(int(layer), int(n)) for layer, n in re.findall(
             rf"Chain {config.run_id} layer (\d) *: (\d+) frames laid out here", log.read_text())] for log in logs]
         assert all(sum(n for _, n in found) > 0 for found in laid_out), laid_out  # both workers laid out frames
@@ -76,7 +76,7 @@ def test_training_and_frames_run_on_celery_workers_over_redis_with_the_layers_sp
         driver.find_element("css selector", "#graph-mode input[value='bipartite']").click()
         WebDriverWait(driver, 120).until(
             lambda d: "4/4 frames ready" in d.find_element("id", "graph-job-message").text)
-        assert service.readiness(store, config.run_id, LayoutParams())[("bipartite", "ours")][0] == 4
+        assert frames_index.readiness(store, config.run_id, LayoutParams())[("bipartite", "ours")][0] == 4
         store.close()
         assert sum(log.read_text().count("succeeded in") for log in logs) >= 3
         assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -9,6 +9,10 @@ import plotly.graph_objects as go
 import pytest
 
 from analysis import stage
+from frames import chains as frames_chains
+from frames import compute as frames_compute
+from frames import index as frames_index
+from frames import prepare as frames_prepare
 from dashboard import figures, service
 from dashboard.inspector import N_NEIGHBOURS, sample_view
 from dashboard.typed import decode
@@ -69,7 +73,7 @@ def test_figure_builders_draw_a_digit_features_activations_and_curves(store_copy
     assert plotly_js(figures.message_figure("Pick a run")).layout.annotations[0].text == "Pick a run"
     assert list(plotly_js(figures.class_means_figure(np.ones(3), ["a", "b", "c"])).data[0].x) == ["a", "b", "c"]
     assert list(plotly_js(figures.active_units_figure([0.0, 4.0], [2, 0], 4.0)).data[1].y) == [0]
-    service.prepare(store_copy, tiny_config, FAST)
+    frames_prepare.prepare(store_copy, tiny_config, FAST)
     metrics = store_copy.metrics(tiny_config.run_id)
     scores = service.scores(store_copy, tiny_config.run_id, 0, FAST)
     assert all(len(v) == 4 and all(s is not None for s in v) for v in scores.values())
@@ -100,7 +104,7 @@ def test_exports_write_the_frame_its_graph_and_the_animation_as_the_map_shows_th
     run = tiny_config.run_id
     with pytest.raises(KeyError, match="not laid out yet"):
         frame_csv(store_copy, run, 0, 1, FAST)
-    service.prepare(store_copy, tiny_config, FAST)
+    frames_prepare.prepare(store_copy, tiny_config, FAST)
     rows = list(csv.DictReader(io.StringIO(frame_csv(store_copy, run, 1, 2, FAST))))
     view = service.frame_view(store_copy, run, 1, 2, FAST)
     assert len(rows) == 240 and rows[0]["layer"] == "h2" and rows[0]["epoch"] == "2"
@@ -110,7 +114,7 @@ def test_exports_write_the_frame_its_graph_and_the_animation_as_the_map_shows_th
 
     ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
     root = ET.fromstring(frame_graphml(store_copy, run, 1, 2, FAST, tuple(str(c) for c in range(10))))
-    graph = service.cached_graph(store_copy, store_copy.activations(run, 2, 1), FAST)
+    graph = frames_chains.cached_graph(store_copy, store_copy.activations(run, 2, 1), FAST)
     assert len(root.findall(".//g:node", ns)) == 240
     assert len(root.findall(".//g:edge", ns)) == graph.nnz // 2  # each undirected edge once
 
@@ -121,17 +125,17 @@ def test_exports_write_the_frame_its_graph_and_the_animation_as_the_map_shows_th
     names = tuple(str(c) for c in range(10))
     bipartite = replace(FAST, graph="bipartite")
     info = store_copy.run_info(run)
-    service.compute_frames(store_copy, info, bipartite, layers=[1])
+    frames_compute.compute_frames(store_copy, info, bipartite, layers=[1])
     rows = list(csv.DictReader(io.StringIO(frame_csv(store_copy, run, 1, 2, bipartite))))
     shown = service.frame_view(store_copy, run, 1, 2, bipartite).coords
     assert len(rows) == 240 + 12 and rows[-1]["node"] == "neuron 11" and rows[0]["node"] == "sample"
     np.testing.assert_allclose([float(r["x"]) for r in rows], shown[:, 0], atol=1e-5)
     assert not np.allclose(shown[:240, 0], view.coords[:, 0])  # not the kNN layout
     root = ET.fromstring(frame_graphml(store_copy, run, 1, 2, bipartite, names))
-    graph = service.cached_graph(store_copy, store_copy.activations(run, 2, 1), bipartite)
+    graph = frames_chains.cached_graph(store_copy, store_copy.activations(run, 2, 1), bipartite)
     assert len(root.findall(".//g:node", ns)) == 252 and len(root.findall(".//g:edge", ns)) == graph.nnz // 2
     assert "neurons" in animation_html(store_copy, run, 1, bipartite, names)
-    service.compute_baseline_frames(store_copy, info, 1, "pca")
+    frames_compute.compute_baseline_frames(store_copy, info, 1, "pca")
     pca = service.frame_view(store_copy, run, 1, 2, FAST, "pca").coords
     rows = list(csv.DictReader(io.StringIO(frame_csv(store_copy, run, 1, 2, FAST, "pca"))))
     np.testing.assert_allclose([float(r["y"]) for r in rows], pca[:, 1], atol=1e-5)
@@ -140,7 +144,7 @@ def test_exports_write_the_frame_its_graph_and_the_animation_as_the_map_shows_th
 def test_a_reference_method_lays_out_each_epoch_aligned_to_the_last(store_copy, tiny_config):
     run = tiny_config.run_id
     info = store_copy.run_info(run)
-    assert service.compute_baseline_frames(store_copy, info, 1, "pca") == 4
+    assert frames_compute.compute_baseline_frames(store_copy, info, 1, "pca") == 4
     payload = service.sequence_payload(store_copy, run, 1, FAST, method="pca")
     assert payload["method"] == "pca" and sorted(payload["frames"]) == ["0", "1", "2", "3"]
     # the display frames are PCA, normalized and rotated onto the previous epoch: unit RMS radius
@@ -149,7 +153,7 @@ def test_a_reference_method_lays_out_each_epoch_aligned_to_the_last(store_copy, 
     assert np.sqrt(np.mean(x ** 2 + y ** 2)) == pytest.approx(1.0, abs=1e-3)
     assert service.sequence_payload(store_copy, run, 1, FAST)["frames"] == {}  # ours is separate
     with pytest.raises(ValueError, match="method must be one of umap, tsne, pca"):
-        service.compute_baseline_frames(store_copy, info, 1, "mds")
+        frames_compute.compute_baseline_frames(store_copy, info, 1, "mds")
     view = parse({"graph": "bipartite", "method": "umap"}, n_layers=2, last_epoch=3, sample_index=None)
     assert (view.graph, view.method, view.problems) == ("bipartite", "umap", ())
     assert parse({"method": "mds"}, n_layers=2, last_epoch=3, sample_index=None).problems == (
@@ -258,11 +262,11 @@ def test_the_readiness_table_counts_each_sequences_frames_per_layer(store_copy, 
 
     run = tiny_config.run_id
     info = store_copy.run_info(run)
-    ready = service.readiness(store_copy, run, FAST)
-    assert set(ready) == set(service.SEQUENCES) and all(c == [0, 0] for c in ready.values())
-    service.compute_baseline_frames(store_copy, info, 1, "pca")
-    service.compute_frames(store_copy, info, FAST, layers=[0])
-    ready = service.readiness(store_copy, run, FAST)
+    ready = frames_index.readiness(store_copy, run, FAST)
+    assert set(ready) == set(frames_index.SEQUENCES) and all(c == [0, 0] for c in ready.values())
+    frames_compute.compute_baseline_frames(store_copy, info, 1, "pca")
+    frames_compute.compute_frames(store_copy, info, FAST, layers=[0])
+    ready = frames_index.readiness(store_copy, run, FAST)
     assert ready[("knn", "pca")] == [0, 4] and ready[("knn", "ours")] == [4, 0]
     assert ready[("bipartite", "ours")] == [0, 0]
     table = readiness_table(ready, 4, info.layer_names, ("knn", "pca", 1))
@@ -296,8 +300,8 @@ def test_deleting_a_run_removes_it_and_its_frame_indices_but_not_one_being_train
     from models.store import process_owner
 
     run = tiny_config.run_id
-    service.compute_frames(store_copy, store_copy.run_info(run), FAST, layers=[0])
-    assert service.readiness(store_copy, run, FAST)[("knn", "ours")] == [4, 0]
+    frames_compute.compute_frames(store_copy, store_copy.run_info(run), FAST, layers=[0])
+    assert frames_index.readiness(store_copy, run, FAST)[("knn", "ours")] == [4, 0]
     meta = json.loads(store_copy.runs.get(f"run/{run}/meta"))
     store_copy.runs.set(f"run/{run}/meta", json.dumps(dict(meta, state="training", writer=process_owner())))
     with pytest.raises(ValueError, match="is being trained: cancel its job first"):

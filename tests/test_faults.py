@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
+from frames import compute as frames_compute
+from frames import index as frames_index
 from dashboard import service
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
@@ -77,11 +79,11 @@ def test_kill_9_while_training_leaves_an_interrupted_run_that_resumes(tmp_path, 
 
 LAYOUT_JOB = """
 import sys
-from dashboard import service
+from frames.compute import compute_frames
 from layout_engine.pipeline import LayoutParams
 from models.store import RunStore
 store = RunStore(sys.argv[1])
-service.compute_frames(store, store.run_info(sys.argv[2]), LayoutParams(guard=None))
+compute_frames(store, store.run_info(sys.argv[2]), LayoutParams(guard=None))
 """
 
 
@@ -91,13 +93,13 @@ def test_kill_9_while_laying_out_keeps_every_indexed_frame_whole(tmp_path):
     train(config, store)
     info = store.run_info(config.run_id)
     job = start([sys.executable, "-c", LAYOUT_JOB, str(tmp_path / "store"), config.run_id], tmp_path / "job.log")
-    wait_until(lambda: service.count_ready(store, info, UNGUARDED) >= 8, 180, "eight frames", job,
+    wait_until(lambda: frames_index.count_ready(store, info, UNGUARDED) >= 8, 180, "eight frames", job,
                tmp_path / "job.log")
     kill_9(job)
     ready = assert_frames_whole(store, info, UNGUARDED)
     assert 8 <= ready < 2 * 61
     # the next job lays out only what is missing, and the whole sequence reads
-    assert service.compute_frames(store, info, UNGUARDED) == 2 * 61
+    assert frames_compute.compute_frames(store, info, UNGUARDED) == 2 * 61
     assert service.sequence_payload(store, config.run_id, 1, UNGUARDED)["complete"]
     store.close()
 
@@ -109,7 +111,7 @@ def test_a_truncated_cache_file_is_discarded_with_a_warning_and_recomputed(tmp_p
     train(config, store)
     info = store.run_info(config.run_id)
     params = LayoutParams(n_iter=50, warm_n_iter=10)
-    assert service.compute_frames(store, info, params) == 2
+    assert frames_compute.compute_frames(store, info, params) == 2
     files = sorted(Path(tmp_path / "store" / "derived").rglob("*.val"), key=os.path.getmtime)
     assert files, "no cache entry was stored as a file"
     victim = files[-1]
@@ -118,7 +120,7 @@ def test_a_truncated_cache_file_is_discarded_with_a_warning_and_recomputed(tmp_p
         fetched = [service.frame_arrays(store, config.run_id, 0, epoch, params) for epoch in range(2)]
         assert sum(frame is None for frame in fetched) == 1
         assert len(service.sequence_payload(store, config.run_id, 0, params)["frames"]) == 1
-        service.compute_frames(store, info, params)  # the next job lays it out again
+        frames_compute.compute_frames(store, info, params)  # the next job lays it out again
     assert "Discarding corrupted cache entry" in caplog.text and "recomputed" in caplog.text
     assert assert_frames_whole(store, info, params) == 2
     assert service.sequence_payload(store, config.run_id, 0, params)["complete"]
@@ -162,7 +164,7 @@ def killed_twice_then_finished(store_dir: Path, driver, url: str,
 
         process, log = begin(2)  # the page's job resumes the run, laying out each epoch as it is trained
         wait_until(lambda: store.run_info(config.run_id).epochs_done > done and
-                   service.count_ready(store, store.run_info(config.run_id), UNGUARDED) >= 6, 180,
+                   frames_index.count_ready(store, store.run_info(config.run_id), UNGUARDED) >= 6, 180,
                    "the resumed run and six frames", process, log)
         kill_9(process)
         time.sleep(1)

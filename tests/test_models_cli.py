@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from analysis.stage import count_measured
+from dashboard.service import sequence_payload
+from frames.index import count_ready, sequence_id
+from layout_engine.pipeline import LayoutParams
 from models.__main__ import main
 from models.store import RunStore
 
@@ -23,16 +27,31 @@ def test_train_records_a_run_with_a_progress_bar_and_list_shows_it(tmp_path):
     assert result.returncode == 0, result.stderr
     run_id, state = result.stdout.split()[:2]
     assert state == "complete" and run_id.startswith("mlp-moons-")
-    assert "epoch" in result.stderr and "2/2" in result.stderr  # tqdm's bar
+    assert "Training" in result.stderr and "2/2" in result.stderr  # tqdm's bar
     store = RunStore(tmp_path)
     info = store.run_info(run_id)
     assert info.config.hidden == (16, 8) and info.epochs_done == 3 and info.config.scramble == "labels"
     store.close()
     listing = cli("list", "--store", str(tmp_path))
     assert run_id in listing.stdout and "complete" in listing.stdout
+    # prepare lays out and measures every frame as the page's job would: the page then finds them all ready
+    prepared = cli("prepare", run_id, "--store", str(tmp_path))
+    assert prepared.returncode == 0, prepared.stderr
+    assert f"{run_id}: 6/6 frames ready (knn, ours)" in prepared.stdout and "Laying out frames" in prepared.stderr
+    store = RunStore(tmp_path)
+    assert count_ready(store, info, LayoutParams()) == 6 and count_measured(store, info) == 6
+    assert sequence_payload(store, run_id, 1, LayoutParams())["complete"]
+    store.close()
+    assert cli("prepare", run_id, "--method", "pca", "--store", str(tmp_path)).stdout.endswith("6/6 frames ready (knn, pca)\n")
     deleted = cli("delete", run_id, "--store", str(tmp_path))
     assert deleted.returncode == 0 and f"deleted {run_id}" in deleted.stdout
     assert run_id not in cli("list", "--store", str(tmp_path)).stdout
+    store = RunStore(tmp_path)  # its frame and measure indices went with it
+    assert store.frame_key(run_id, sequence_id(LayoutParams()), 0, 0) is None
+    assert not any(run_id in key for key in store.derived.iterkeys())
+    store.close()
+    missing = cli("prepare", run_id, "--store", str(tmp_path))
+    assert missing.returncode == 2 and f"run '{run_id}' is not in the store" in missing.stderr
     again = cli("delete", run_id, "--store", str(tmp_path))
     assert again.returncode == 2 and f"run '{run_id}' is not in the store" in again.stderr
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from frames import compute as frames_compute
 from dashboard import service
 from layout_engine.pipeline import LayoutParams
 from models.recorder import Recorder
@@ -48,7 +49,7 @@ def test_a_foreign_model_is_recorded_and_laid_out_like_any_run(tmp_path):
     assert 0 <= record.metrics["probe_acc"] <= 1 and record.metrics["note"] == 1.0
     assert model.training  # the probe pass restored the model's mode
     params = LayoutParams(n_iter=30, warm_n_iter=10)
-    assert service.compute_frames(store, info, params) == 6
+    assert frames_compute.compute_frames(store, info, params) == 6
     assert service.frame_view(store, recorder.run_id, 1, 2, params).coords.shape == (60, 2)
     store.close()
 

@@ -8,23 +8,28 @@ import pytest
 from dash import no_update
 
 from analysis import stage
+from frames import chains as frames_chains
+from frames import compute as frames_compute
+from frames import index as frames_index
+from frames import prepare as frames_prepare
+from frames import scores as frames_scores
 from dashboard import service
 from dashboard.context import AppContext
 from dashboard.typed import decode
 from dashboard.map_panel import sequence_update
 from layout_engine.pipeline import LayoutParams, layout_sequence
 from models.config import RunConfig
-from models.train import train
+from models.train import TRAINING, train
 
 FAST = LayoutParams(n_iter=80, warm_n_iter=20)
 
 
 def test_prepare_lays_out_every_frame_then_reuses_the_cache(store_copy, tiny_config, monkeypatch):
     stages = []
-    info, ready = service.prepare(store_copy, tiny_config, FAST, lambda s, d, t: stages.append((s, d, t)))
+    info, ready = frames_prepare.prepare(store_copy, tiny_config, FAST, lambda s, d, t: stages.append((s, d, t)))
     total = len(tiny_config.hidden) * (tiny_config.epochs + 1)
-    assert ready == total == service.count_ready(store_copy, info, FAST)
-    assert (service.LAYOUT, total, total) in stages
+    assert ready == total == frames_index.count_ready(store_copy, info, FAST)
+    assert (frames_chains.LAYOUT, total, total) in stages
     assert stages[-1] == (stage.MEASURING, total + 1, total + 1)  # every frame measured, then the run's CKA
     assert stage.count_measured(store_copy, info) == total and stage.run_cka(store_copy, info.run_id) is not None
     view = service.frame_view(store_copy, tiny_config.run_id, 1, tiny_config.epochs, FAST)
@@ -39,27 +44,27 @@ def test_prepare_lays_out_every_frame_then_reuses_the_cache(store_copy, tiny_con
     def tripwire(*args, **kwargs):
         raise AssertionError("a cached frame was laid out again")
 
-    monkeypatch.setattr(service, "next_frame", tripwire)
-    monkeypatch.setattr(service, "build_graph", tripwire)
-    monkeypatch.setattr(service, "knn_graph", tripwire)
-    monkeypatch.setattr(service, "train", tripwire)
+    monkeypatch.setattr(frames_chains, "next_frame", tripwire)
+    monkeypatch.setattr(frames_chains, "build_graph", tripwire)
+    monkeypatch.setattr(frames_chains, "knn_graph", tripwire)
+    monkeypatch.setattr(frames_prepare, "train", tripwire)
     monkeypatch.setattr(stage, "measure_frame", tripwire)
-    assert service.prepare(store_copy, tiny_config, FAST)[1] == total
+    assert frames_prepare.prepare(store_copy, tiny_config, FAST)[1] == total
 
 
 def test_layer_chains_in_parallel_processes_give_the_frames_of_one_process(store_copy, tiny_config):
     info = store_copy.run_info(tiny_config.run_id)
     stages = []
-    assert service.compute_frames(store_copy, info, FAST, lambda *a: stages.append(a), workers=2) == 8
-    assert stages[-1] == (service.LAYOUT, 8, 8)  # the parent follows the chains' progress in the store
+    assert frames_compute.compute_frames(store_copy, info, FAST, lambda *a: stages.append(a), workers=2) == 8
+    assert stages[-1] == (frames_chains.LAYOUT, 8, 8)  # the parent follows the chains' progress in the store
     for layer in range(2):
         activations = [store_copy.activations(info.run_id, epoch, layer) for epoch in range(4)]
         # the engine in this process, frame by frame: the chains' processes stored the same frames
         for epoch, frame in enumerate(layout_sequence(activations, FAST)):
             np.testing.assert_array_equal(frame.display,
                                           service.frame_view(store_copy, info.run_id, layer, epoch, FAST).coords)
-    assert service.chain_workers(1_797, 4, cores=16) == 1
-    assert service.chain_workers(50_000, 4, cores=2) == 1 and service.chain_workers(50_000, 4, cores=16) == 4
+    assert frames_compute.chain_workers(1_797, 4, cores=16) == 1
+    assert frames_compute.chain_workers(50_000, 4, cores=2) == 1 and frames_compute.chain_workers(50_000, 4, cores=16) == 4
 
 
 def _follow_chain_in_a_process(directory: str, run_id: str, params: LayoutParams, layer: int) -> None:
@@ -67,7 +72,7 @@ def _follow_chain_in_a_process(directory: str, run_id: str, params: LayoutParams
 
     store = RunStore(directory)
     try:
-        service.follow_chain(store, run_id, params, layer)
+        frames_chains.follow_chain(store, run_id, params, layer)
     finally:
         store.close()
 
@@ -78,7 +83,7 @@ def test_a_job_sends_layer_chains_to_other_workers_and_they_store_the_frames_of_
     would be); the frames are those one process lays out."""
     import multiprocessing
 
-    monkeypatch.setattr(service, "CLAIM_S", 120.0)  # the workers start (a spawned process takes seconds)
+    monkeypatch.setattr(frames_chains, "CLAIM_S", 120.0)  # the workers start (a spawned process takes seconds)
     workers, context = [], multiprocessing.get_context("spawn")
 
     def send(run_id, params, layers):
@@ -87,7 +92,7 @@ def test_a_job_sends_layer_chains_to_other_workers_and_they_store_the_frames_of_
                                            args=(str(store_copy.directory), run_id, params, layer)))
             workers[-1].start()
 
-    chains = service.LayerChains(store_copy, tiny_config.run_id, FAST, [0, 1], send)
+    chains = frames_chains.LayerChains(store_copy, tiny_config.run_id, FAST, [0, 1], send)
     try:
         assert chains.finish(poll_s=0.05) == 8
     finally:
@@ -104,27 +109,27 @@ def test_a_job_sends_layer_chains_to_other_workers_and_they_store_the_frames_of_
 
 def test_a_chain_sent_to_workers_that_never_start_it_is_laid_out_by_the_job(store_copy, tiny_config,
                                                                               monkeypatch):
-    monkeypatch.setattr(service, "CLAIM_S", 0.2)
+    monkeypatch.setattr(frames_chains, "CLAIM_S", 0.2)
     sent = []
-    chains = service.LayerChains(store_copy, tiny_config.run_id, FAST, [0, 1], lambda *a: sent.append(a))
+    chains = frames_chains.LayerChains(store_copy, tiny_config.run_id, FAST, [0, 1], lambda *a: sent.append(a))
     assert chains.finish(poll_s=0.05) == 8
     assert sent == [(tiny_config.run_id, FAST, [1])]
     assert chains.chains[0].laid_out == chains.chains[1].laid_out == 4
     # a worker that comes late finds the chain done: it lays out nothing
-    monkeypatch.setattr(service, "next_frame", lambda *a, **k: pytest.fail("a laid-out frame was laid out again"))
-    assert service.follow_chain(store_copy, tiny_config.run_id, FAST, 1) == 4
+    monkeypatch.setattr(frames_chains, "next_frame", lambda *a, **k: pytest.fail("a laid-out frame was laid out again"))
+    assert frames_chains.follow_chain(store_copy, tiny_config.run_id, FAST, 1) == 4
 
 
 def test_changing_force_parameters_recomputes_layouts_not_the_run_or_the_graphs(store_copy, tiny_config,
                                                                                monkeypatch):
-    service.prepare(store_copy, tiny_config, FAST)
-    monkeypatch.setattr(service, "train", lambda *a, **k: pytest.fail("the run was retrained"))
-    monkeypatch.setattr(service, "build_graph", lambda *a, **k: pytest.fail("a kNN graph was rebuilt"))
-    monkeypatch.setattr(service, "knn_graph", lambda *a, **k: pytest.fail("a kNN graph was rebuilt"))
+    frames_prepare.prepare(store_copy, tiny_config, FAST)
+    monkeypatch.setattr(frames_prepare, "train", lambda *a, **k: pytest.fail("the run was retrained"))
+    monkeypatch.setattr(frames_chains, "build_graph", lambda *a, **k: pytest.fail("a kNN graph was rebuilt"))
+    monkeypatch.setattr(frames_chains, "knn_graph", lambda *a, **k: pytest.fail("a kNN graph was rebuilt"))
     other = LayoutParams(n_iter=60, warm_n_iter=10, repulsion=1.5)
     info = store_copy.run_info(tiny_config.run_id)
-    assert service.count_ready(store_copy, info, other) == 0
-    assert service.prepare(store_copy, tiny_config, other)[1] == 8
+    assert frames_index.count_ready(store_copy, info, other) == 0
+    assert frames_prepare.prepare(store_copy, tiny_config, other)[1] == 8
 
 
 def test_a_second_job_follows_the_one_holding_the_run(store_copy, tiny_config):
@@ -136,9 +141,9 @@ def test_a_second_job_follows_the_one_holding_the_run(store_copy, tiny_config):
         stages.append(stage)
         return True  # give up at once
 
-    with pytest.raises(service.JobStopped, match="waiting for another job"):
-        service.prepare(store_copy, tiny_config, FAST, report, poll_s=0.01)
-    assert stages == [service.WAITING]
+    with pytest.raises(frames_prepare.JobStopped, match="waiting for another job"):
+        frames_prepare.prepare(store_copy, tiny_config, FAST, report, poll_s=0.01)
+    assert stages == [frames_prepare.WAITING]
 
 
 def test_frame_view_is_none_until_computed(store_copy, tiny_config):
@@ -149,7 +154,7 @@ def test_the_sequence_goes_to_the_browser_as_frames_get_ready(store_copy, tiny_c
     ctx = AppContext(store_dir=store_copy.directory, config=tiny_config, params=FAST)
     payload, poll_disabled = sequence_update(ctx, 0, 0)
     assert payload["frames"] == {} and poll_disabled is False  # nothing laid out yet: keep polling
-    service.prepare(store_copy, tiny_config, FAST)
+    frames_prepare.prepare(store_copy, tiny_config, FAST)
     payload, poll_disabled = sequence_update(ctx, 1, 0)
     assert poll_disabled is True and payload["complete"] and payload["name"] == "h2 (12 units)"
     assert sorted(payload["frames"]) == ["0", "1", "2", "3"] and payload["last_epoch"] == 3
@@ -177,19 +182,19 @@ def test_the_sequence_goes_to_the_browser_as_frames_get_ready(store_copy, tiny_c
 
 
 def test_an_evicted_frame_is_recomputed_alone_and_identically(store_copy, tiny_config, monkeypatch):
-    service.prepare(store_copy, tiny_config, FAST)
+    frames_prepare.prepare(store_copy, tiny_config, FAST)
     key = store_copy.derived.get(f"frames/{tiny_config.run_id}/{FAST.digest()}/0/2")
     before = store_copy.get_derived(key)["display"]
     store_copy.derived.delete(key)
     calls = []
-    real_next_frame = service.next_frame
+    real_next_frame = frames_chains.next_frame
 
     def counting_next_frame(*args, **kwargs):
         calls.append(1)
         return real_next_frame(*args, **kwargs)
 
-    monkeypatch.setattr(service, "next_frame", counting_next_frame)
-    service.prepare(store_copy, tiny_config, FAST)
+    monkeypatch.setattr(frames_chains, "next_frame", counting_next_frame)
+    frames_prepare.prepare(store_copy, tiny_config, FAST)
     assert len(calls) == 1  # frames after it keep their keys: the recomputed frame is the same
     np.testing.assert_array_equal(store_copy.get_derived(key)["display"], before)
 
@@ -211,7 +216,7 @@ def test_a_layout_two_runs_share_is_scored_against_each_runs_own_labels(store_co
     control = replace(tiny_config, scramble="labels", scramble_fraction=1.0)
     train(control, store_copy)
     for config in (tiny_config, control):
-        service.compute_frames(store_copy, store_copy.run_info(config.run_id), FAST)
+        frames_compute.compute_frames(store_copy, store_copy.run_info(config.run_id), FAST)
     index = f"frames/{{}}/{FAST.digest()}/0/0"
     assert store_copy.derived.get(index.format(tiny_config.run_id)) == store_copy.derived.get(index.format(control.run_id))
     # neighbourhood hit: the share of a sample's 2-D neighbours with its label (chance: 1 in 10)
@@ -223,11 +228,11 @@ def test_a_layout_two_runs_share_is_scored_against_each_runs_own_labels(store_co
 def test_scores_evicted_from_the_cache_come_back_with_the_next_job(store_copy, tiny_config):
     run = tiny_config.run_id
     info = store_copy.run_info(run)
-    service.compute_frames(store_copy, info, FAST)
+    frames_compute.compute_frames(store_copy, info, FAST)
     key = store_copy.derived.get(f"frames/{run}/{FAST.digest()}/1/2")
-    store_copy.derived.delete(service.score_key(key, service.score_labels(store_copy.probe(run))))
+    store_copy.derived.delete(frames_scores.score_key(key, frames_scores.score_labels(store_copy.probe(run))))
     assert service.scores(store_copy, run, 1, FAST)["trust"][2] is None
-    service.compute_frames(store_copy, info, FAST)
+    frames_compute.compute_frames(store_copy, info, FAST)
     scores = service.scores(store_copy, run, 1, FAST)
     assert 0.5 < scores["trust"][2] <= 1 and scores["ratio"][2] is not None
 
@@ -240,11 +245,11 @@ def test_the_layout_follows_the_training_epoch_by_epoch(tmp_path):
     seen = []
 
     def report(stage, done, total):
-        if stage == service.TRAINING and store.has_run(config.run_id):
+        if stage == TRAINING and store.has_run(config.run_id):
             # epochs 0..done are stored; every epoch before the newest is laid out in both layers already
-            seen.append((done, service.count_ready(store, store.run_info(config.run_id), FAST)))
+            seen.append((done, frames_index.count_ready(store, store.run_info(config.run_id), FAST)))
 
-    info, ready = service.prepare(store, config, FAST, report)
+    info, ready = frames_prepare.prepare(store, config, FAST, report)
     assert ready == 2 * 5 and info.state == "complete"
     assert [(d, r) for d, r in seen if d < 4] == [(d, 2 * d) for d in range(4)]
     store.close()
@@ -268,10 +273,10 @@ def test_a_run_trained_by_another_process_is_laid_out_while_it_trains(tmp_path):
         following = []
 
         def report(stage, done, total):
-            if stage == service.FOLLOWING:
+            if stage == frames_prepare.FOLLOWING:
                 following.append((done, store.run_info(config.run_id).state))
 
-        info, ready = service.prepare(store, config, FAST, report)
+        info, ready = frames_prepare.prepare(store, config, FAST, report)
         assert trainer.wait(timeout=120) == 0
         # the frames were laid out while the other process trained, and all of them in the end
         assert any(done > 0 and state == "training" for done, state in following)

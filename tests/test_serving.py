@@ -12,7 +12,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard import service
+from frames import compute as frames_compute
 from dashboard.client import DashClient
 from dashboard.typed import decode
 from layout_engine.pipeline import LayoutParams
@@ -27,7 +27,7 @@ def served(trained_store_dir, tiny_config, tmp_path_factory):
     store_dir = home / "store"
     shutil.copytree(trained_store_dir, store_dir)
     store = RunStore(store_dir)
-    service.compute_frames(store, store.run_info(tiny_config.run_id), LayoutParams())
+    frames_compute.compute_frames(store, store.run_info(tiny_config.run_id), LayoutParams())
     store.close()
     port, log = free_port(), home / "gunicorn.log"
     process = gunicorn(port, log, {"EPOCHSCOPE_HOME": str(store_dir), "EPOCHSCOPE_RUN": tiny_config.run_id})

@@ -61,7 +61,7 @@ def test_training_is_deterministic_on_the_cpu(tmp_path, trained_store_dir, tiny_
 def test_a_stopped_run_is_interrupted_and_resumes_as_if_never_stopped(tmp_path, model):
     store = RunStore(tmp_path / "a")
     config = RunConfig(model=model, hidden=(8,), epochs=5, probe_size=50, latent=2)
-    train(config, store, progress=lambda done, total: done >= 2)
+    train(config, store, progress=lambda stage, done, total: done >= 2)
     info = store.run_info(config.run_id)
     assert (info.state, info.epochs_done) == ("interrupted", 3)  # epochs 0..2 kept
     # one resume state, the last epoch's, each under its own key (never overwritten in a transaction)

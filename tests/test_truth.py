@@ -11,6 +11,7 @@ import pytest
 
 from analysis import stage
 from analysis.observations import observe
+from frames import compute as frames_compute
 from dashboard import service
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
@@ -29,7 +30,7 @@ def store(tmp_path_factory):
     for config in (REAL, CONTROL):
         train(config, store)
         info = store.run_info(config.run_id)
-        service.compute_frames(store, info, FAST, layers=[LAST])
+        frames_compute.compute_frames(store, info, FAST, layers=[LAST])
         stage.compute_measures(store, info)
     yield store
     store.close()

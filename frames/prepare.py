@@ -1,0 +1,137 @@
+"""A run made ready for the page: trained if needed (or followed while another process trains it), each recorded
+epoch laid out in every layer as soon as it is stored, then measured (:func:`analysis.stage.compute_measures`).
+
+Every function takes the :class:`RunStore` explicitly and is safe to call from several processes: the store
+is the only shared state, and one job at a time prepares a given run (a lock in the store), while others
+follow its progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from analysis.stage import compute_measures
+from frames.chains import LOCK_TTL, ChainSender, LayerChains
+from frames.compute import compute_frames
+from frames.index import count_ready
+from layout_engine.pipeline import LayoutParams
+from models.config import RunConfig
+from models.progress import Reporter
+from models.store import RunInfo, RunStore, lock_owner
+from models.train import RunBusy, train
+
+logger = logging.getLogger(__name__)
+
+#: the stage a job reports while another job prepares the same run
+WAITING = "Following another job"
+
+
+class JobStopped(RuntimeError):
+    """A job was asked to stop."""
+
+
+def run_ready(store: RunStore, run_id: str) -> bool:
+    """Whether the run is stored and finished (complete, or diverged with the epochs before it)."""
+    return store.has_run(run_id) and store.run_info(run_id).state in ("complete", "diverged")
+
+
+def ensure_run(store: RunStore, config: RunConfig, report: Reporter | None = None) -> RunInfo:
+    """The finished run of ``config``, training it first when it is missing or was interrupted (a custom run
+    is recorded by its own script, never trained here: it is shown as far as it is recorded)."""
+    if config.model == "custom":
+        return store.run_info(config.run_id)
+    if not run_ready(store, config.run_id):
+        train(config, store, progress=report)
+    return store.run_info(config.run_id)
+
+
+#: the job's stage while it lays out the epochs of a run that another process trains or records
+FOLLOWING = "Following the training"
+
+
+def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Reporter | None = None,
+            *, send: ChainSender | None = None, poll_s: float = 0.5) -> tuple[RunInfo, int]:
+    """Train the run of ``config`` if needed, lay out all its frames and measure them
+    (:func:`analysis.stage.compute_measures`); returns its info and frames ready.
+
+    The layout follows the training: each epoch is laid out in every layer as soon as it is stored, whether
+    this job trains the run or another process does (the command line, the new-run form, a recorder in your own
+    loop), so the page shows a run while it trains. Only one job prepares a run at a time; another job for the
+    same run follows its progress (stage :data:`WAITING`) and then finds everything cached.
+
+    With ``send`` (Celery workers), the layers' chains are spread over the workers (:class:`LayerChains`);
+    otherwise a finished run's chains run in :func:`chain_workers` processes beside this one.
+    """
+    owner = lock_owner()
+    lock = f"prepare/{config.run_id}/{params.digest()}"
+    while not store.try_lock(lock, owner, LOCK_TTL):
+        if report is not None and report(WAITING, *_progress_in_store(store, config.run_id, params)):
+            raise JobStopped(f"stopped while waiting for another job on {config.run_id}")
+        time.sleep(poll_s)
+
+    def locked_report(stage: str, done: int, total: int) -> bool | None:
+        store.refresh_lock(lock, owner, LOCK_TTL)
+        return report(stage, done, total) if report is not None else None
+
+    try:
+        chains = LayerChains(store, config.run_id, params, list(range(len(config.layer_sizes))), send)
+        info = train_following(store, config, params, locked_report, chains=chains, poll_s=poll_s)
+        ready = (chains.finish(locked_report, poll_s=poll_s) if send is not None
+                 else compute_frames(store, info, params, locked_report))
+        if ready == len(info.layer_sizes) * info.epochs_done:
+            compute_measures(store, info, locked_report)
+        return info, ready
+    finally:
+        store.release_lock(lock, owner)
+
+
+def train_following(store: RunStore, config: RunConfig, params: LayoutParams, report: Reporter | None = None,
+                    *, chains: LayerChains | None = None, poll_s: float = 0.5) -> RunInfo:
+    """The run of ``config`` trained (by this process, or by another that holds it: then followed until it
+    stops), each recorded epoch laid out in every layer as soon as it is stored; returns the run's info.
+
+    Stops following when ``report`` says so, or when the run is no longer being trained (finished, diverged,
+    or left interrupted by a process that died: then this process resumes it, unless it is a custom run, which
+    only its own script records). ``chains`` lays the epochs out (default: every layer, in this process).
+    """
+    if chains is None:
+        chains = LayerChains(store, config.run_id, params, list(range(len(config.layer_sizes))))
+
+    def lay_out(last_epoch: int) -> None:
+        for _ in chains.advance(last_epoch):
+            pass
+
+    def on_epoch(stage: str, done: int, total: int) -> bool | None:  # epochs 0..done are stored
+        stop = report(stage, done, total) if report is not None else None
+        if not stop:
+            lay_out(done)
+        return stop
+
+    while True:
+        info = store.run_info(config.run_id) if store.has_run(config.run_id) else None
+        if info is not None and info.state == "training":  # another live process trains or records it: follow
+            if info.epochs_done:
+                lay_out(info.epochs_done - 1)
+            total = len(config.layer_sizes) * (info.config.epochs + 1)
+            if report is not None and report(FOLLOWING, count_ready(store, info, params), total):
+                raise JobStopped(f"stopped while following the training of {config.run_id}")
+            time.sleep(poll_s)
+            continue
+        if config.model == "custom" or run_ready(store, config.run_id):
+            return store.run_info(config.run_id)
+        try:
+            train(config, store, progress=on_epoch)
+        except RunBusy:  # another process took the run between our look and our lock: follow it
+            time.sleep(poll_s)
+            continue
+        return store.run_info(config.run_id)
+
+
+def _progress_in_store(store: RunStore, run_id: str, params: LayoutParams) -> tuple[int, int]:
+    if not store.has_run(run_id):
+        return 0, 1
+    info = store.run_info(run_id)
+    if info.state == "training":
+        return info.epochs_done, info.config.epochs + 1
+    return count_ready(store, info, params), len(info.layer_sizes) * info.epochs_done
