@@ -73,5 +73,5 @@ class AppContext:
             return self.for_run(min(zip(record["betas"], record["run_ids"]))[1])
         info = self.store.run_info(run_id)
         return replace(self, config=info.config, class_names=info.class_names or self.class_names,
-                       image_shape=(8, 8) if info.config.dataset == "digits" else None,
+                       image_shape=info.image_shape,
                        recorded_last_epoch=info.epochs_done - 1 if info.config.model == "custom" else None)

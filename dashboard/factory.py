@@ -14,6 +14,7 @@ from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
+from models.data import IMAGE_SHAPES
 from models.store import default_store_dir
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -47,7 +48,7 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
 
         send_chains = chain_sender(celery, store_dir)
     ctx = AppContext(store_dir=store_dir, config=config, params=params or LayoutParams(),
-                     image_shape=(8, 8) if config.dataset == "digits" else None,
+                     image_shape=IMAGE_SHAPES.get(config.dataset) if config.model != "custom" else None,
                      send_chains=send_chains).for_run(run_id)
     manager = (CeleryManager(celery) if celery is not None
                else SpawnDiskcacheManager(diskcache.Cache(str(ctx.store_dir / "jobs"))))

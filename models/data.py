@@ -192,10 +192,14 @@ def generate_mnist1d(n_samples: int, *, seed: int) -> tuple[np.ndarray, np.ndarr
     return X, y
 
 
+#: the built-in data sets whose samples are images: (height, width) of one sample
+IMAGE_SHAPES: dict[str, tuple[int, int]] = {"digits": (8, 8)}
+
+
 def _table(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], tuple[int, int] | None]:
     bunch = TABLES[name]()
     names = tuple(str(c) for c in bunch.target_names) if name != "digits" else tuple(str(c) for c in range(10))
-    return bunch.data, bunch.target, names, ((8, 8) if name == "digits" else None)
+    return bunch.data, bunch.target, names, IMAGE_SHAPES.get(name)
 
 
 def scale_unit(X: np.ndarray) -> np.ndarray:

@@ -52,6 +52,9 @@ class Recorder:
         The run's name (letters, digits, ``_ . -``); shown as its data set.
     class_names : sequence of str, optional
         Defaults to the label numbers.
+    image_shape : (int, int), optional
+        (height, width) to show a probe sample as an image in the inspector; by default the last two axes of
+        ``probe_X`` when it holds single-channel images ((n, h, w) or (n, 1, h, w)), else none.
     seed : int
         Part of the run's id: the same name, layers and seed restart the same run.
     batch_size : int
@@ -59,7 +62,8 @@ class Recorder:
     """
 
     def __init__(self, store: RunStore, model: nn.Module, layers: Sequence[str], probe_X, probe_y, *, name: str,
-                 class_names: Sequence[str] | None = None, seed: int = 0, batch_size: int = 1024) -> None:
+                 class_names: Sequence[str] | None = None, image_shape: tuple[int, int] | None = None, seed: int = 0,
+                 batch_size: int = 1024) -> None:
         modules = dict(model.named_modules())
         layers = list(layers)
         if not layers:
@@ -81,6 +85,10 @@ class Recorder:
         self.class_names = tuple(class_names) if class_names is not None else tuple(str(c) for c in range(n_classes))
         if len(self.class_names) < n_classes:
             raise ValueError(f"class_names has {len(self.class_names)} names for {n_classes} classes")
+        shape = tuple(self.probe_X.shape[1:])
+        if image_shape is None and (len(shape) == 2 or (len(shape) == 3 and shape[0] == 1)):
+            image_shape = shape[-2:]
+        self.image_shape = image_shape
         self.seed, self.batch_size = seed, batch_size
         self.run_id: str | None = None
         self._epoch = 0
@@ -116,7 +124,8 @@ class Recorder:
                                layers=tuple(self.layers), epochs=0, seed=self.seed, probe_size=len(self.probe_y))
             probe = {"index": np.arange(len(self.probe_y)), "X": self.probe_X.flatten(1).numpy().astype(np.float32),
                      "y": self.probe_y}
-            self.run_id = self.store.create_run(config, probe, config.layer_sizes, self.class_names)
+            self.run_id = self.store.create_run(config, probe, config.layer_sizes, self.class_names,
+                                                image_shape=self.image_shape)
             logger.info("Recording run %s (layers %s)", self.run_id, ", ".join(self.layers))
         predictions = confidence = None
         if output.ndim == 2 and output.shape[1] == len(self.class_names):

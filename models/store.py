@@ -30,6 +30,7 @@ import diskcache
 import numpy as np
 
 from models.config import RunConfig
+from models.data import IMAGE_SHAPES
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,8 @@ class RunInfo:
     class_names: tuple[str, ...] = ()
     #: numbers about the run given when it was created (``scramble_changed``: share of samples changed)
     facts: dict[str, float] = field(default_factory=dict)
+    #: (height, width) to show one probe sample as an image, for runs on images; ``None`` otherwise
+    image_shape: tuple[int, int] | None = None
 
     @property
     def layer_names(self) -> tuple[str, ...]:
@@ -178,6 +181,13 @@ class EpochRecord:
     confidence: np.ndarray | None
     metrics: dict[str, float]
     extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _image_shape(meta: dict, config: RunConfig) -> tuple[int, int] | None:
+    """A run's image shape as stored with it; a run stored before it was (no key) has its data set's."""
+    if "image_shape" not in meta:
+        return IMAGE_SHAPES.get(config.dataset) if config.model != "custom" else None
+    return tuple(meta["image_shape"]) if meta["image_shape"] else None
 
 
 def _names_run(key: str, run_id: str) -> bool:
@@ -218,7 +228,8 @@ class RunStore:
 
     # -- runs -------------------------------------------------------------------------------------------
     def create_run(self, config: RunConfig, probe: dict[str, np.ndarray], layer_sizes: tuple[int, ...],
-                   class_names: Sequence[str] = (), *, facts: dict[str, float] | None = None) -> str:
+                   class_names: Sequence[str] = (), *, facts: dict[str, float] | None = None,
+                   image_shape: tuple[int, int] | None = None) -> str:
         """Start (or restart from scratch) the run of ``config``; returns its id.
 
         ``probe`` holds ``index`` (n_probe,), ``X`` (n_probe, n_features) as trained on, ``y`` (n_probe,) the
@@ -226,7 +237,12 @@ class RunStore:
         bool, the samples :mod:`models.scramble` drew again, and ``in_train`` (n_probe,) bool, the probe
         samples the network is trained on (the others are test samples). ``facts`` are numbers about the run
         kept with it (:attr:`RunInfo.facts`, e.g. ``scramble_changed``, the share of samples scrambling changed).
+        ``image_shape`` (height, width), for samples that are images, must hold ``X``'s features exactly.
         """
+        if image_shape is not None:
+            image_shape = (int(image_shape[0]), int(image_shape[1]))
+            if len(probe["X"]) and image_shape[0] * image_shape[1] != probe["X"].shape[1]:
+                raise ValueError(f"image_shape {image_shape} must hold the {probe['X'].shape[1]} features of a sample")
         run_id = config.run_id
         self.delete_run(run_id)
         if self.runs.volume() >= self.size_limit - MIN_DERIVED_BYTES:
@@ -236,7 +252,8 @@ class RunStore:
         meta = {"state": "training", "epochs_done": 0, "created": time.time(), "message": "",
                 "writer": process_owner(), "updated": time.time(),
                 "layer_sizes": list(layer_sizes), "n_probe": int(len(probe["index"])),
-                "class_names": [str(c) for c in class_names], "facts": dict(facts or {})}
+                "class_names": [str(c) for c in class_names], "facts": dict(facts or {}),
+                "image_shape": list(image_shape) if image_shape is not None else None}
         with self.runs.transact():
             self.runs.set(f"run/{run_id}/config", config.to_json())
             self.runs.set(f"run/{run_id}/probe", encode_arrays(probe))
@@ -325,7 +342,8 @@ class RunStore:
         return RunInfo(run_id=run_id, config=config, state=state, epochs_done=meta["epochs_done"],
                        created=meta["created"], message=meta["message"],
                        layer_sizes=tuple(meta["layer_sizes"]), n_probe=meta["n_probe"],
-                       class_names=tuple(meta.get("class_names", ())), facts=dict(meta.get("facts", {})))
+                       class_names=tuple(meta.get("class_names", ())), facts=dict(meta.get("facts", {})),
+                       image_shape=_image_shape(meta, config))
 
     def list_runs(self) -> list[RunInfo]:
         """All stored runs, newest first."""

@@ -262,7 +262,8 @@ def _train(config: RunConfig, store: RunStore, progress: Reporter | None,
     else:
         start = 0
         changed = changed_fraction(data.X, data.y, prepared.X, prepared.y)
-        store.create_run(config, probe, config.layer_sizes, data.class_names, facts={"scramble_changed": changed})
+        store.create_run(config, probe, config.layer_sizes, data.class_names, facts={"scramble_changed": changed},
+                         image_shape=data.image_shape)
         if config.scramble != "none":
             logger.info("Scrambling (%s) changed %.1f%% of the samples", config.scramble, 100 * changed)
         logger.info("Training run %s (%d epochs) on %s", run_id, config.epochs, device)

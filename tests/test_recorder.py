@@ -9,9 +9,12 @@ import pytest
 import torch
 from torch import nn
 
+from dashboard import figures, service
+from dashboard.context import AppContext
+from dashboard.inspector import sample_view
 from frames import compute as frames_compute
-from dashboard import service
 from layout_engine.pipeline import LayoutParams
+from models.config import RunConfig
 from models.recorder import Recorder
 from models.store import RunStore
 
@@ -87,4 +90,10 @@ def test_the_cnn_example_runs_and_its_run_learns(tmp_path):
     metrics = store.metrics(run_id)
     assert len(metrics) == 4 and metrics[-1]["test_acc"] > metrics[0]["test_acc"] + 0.3
     assert store.run_info(run_id).layer_sizes == (256, 32)
+    # its (n, 1, 8, 8) images are kept as images: the inspector draws the sample as one, not as 64 bars
+    assert store.run_info(run_id).image_shape == (8, 8)
+    ctx = AppContext(store_dir=tmp_path, config=RunConfig(), params=LayoutParams()).for_run(run_id)
+    view = sample_view(store, run_id, 0, 3, 5)
+    figure = figures.sample_figure(view.x, ctx.image_shape)
+    assert figure["data"][0]["type"] == "heatmap" and len(figure["data"][0]["z"]) == 8
     store.close()
