@@ -2,24 +2,8 @@
  * once, so scrubbing epochs, recolouring and selecting never wait for the server. */
 (function () {
   "use strict";
-  // Paul Tol's "muted" palette (colour-blind safe), as dashboard/figures.py CLASS_COLOURS
-  const CLASS_COLOURS = ["#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
-                         "#DDCC77", "#CC6677", "#882255", "#AA4499", "#777777"];
-  const OK = "#44AA99", WRONG = "#CC3311", CLEAN = "#BBBBBB", SCRAMBLED = "#EE7733";
-  const AXIS = {visible: false, showgrid: false, zeroline: false};
-
-  function plotText(text) {
-    // text from a user's data as Plotly shows it: Plotly reads a few HTML tags in labels, so markup is escaped
-    // and shown as written (dashboard/figures.py plot_text)
-    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  }
-
-  function message(text) {
-    return {data: [], layout: {template: "plotly_white", xaxis: AXIS, yaxis: AXIS,
-      margin: {l: 10, r: 10, t: 40, b: 10},
-      annotations: [{text: text, showarrow: false, font: {size: 15, color: "#555"}, xref: "paper", yref: "paper",
-                     x: 0.5, y: 0.5}]}};
-  }
+  // assets/epochscope-figure.js: payload + arrays -> figure (colours and customdata order come in the payload)
+  const FIG = window.EpochScopeFigure, message = FIG.message, AXIS = FIG.AXIS;
 
   const F = window.EpochScopeFrames;  // assets/epochscope-frames.js: decoding, prefetch order, the frame cache
 
@@ -125,62 +109,6 @@
     return got;
   }
 
-  function groups(payload, frame, colour) {
-    const n = payload.n_samples, S = samples(payload), labels = S.labels;
-    const by = (key, names, colours) => {
-      const out = new Map();
-      for (let i = 0; i < n; i++) {
-        const k = key(i);
-        if (!out.has(k)) { out.set(k, {name: names(k), colour: colours(k), members: []}); }
-        out.get(k).members.push(i);
-      }
-      return [...out.entries()].sort((a, b) => a[0] - b[0]).map(e => e[1]);
-    };
-    const className = k => plotText(payload.class_names[k] || String(k));
-    const classColour = k => CLASS_COLOURS[k % CLASS_COLOURS.length];
-    if (colour === "predicted" && frame.pred) {
-      return by(i => frame.pred[i], k => "predicted " + className(k), classColour);
-    }
-    if (colour === "correct" && frame.pred) {
-      return by(i => (frame.pred[i] === labels[i] ? 0 : 1), k => (k ? "wrong" : "correct"), k => (k ? WRONG : OK));
-    }
-    if (colour === "scrambled") {
-      return by(i => S.scrambled[i], k => (k ? "scrambled" : "clean"), k => (k ? SCRAMBLED : CLEAN));
-    }
-    if (colour === "sensitivity" && frame.sens) {
-      return [{name: "sensitivity", colour: null, members: [...Array(n).keys()]}];
-    }
-    return by(i => labels[i], className, classColour);
-  }
-
-  function sampleHover(S, frame, members) {
-    // customdata (what a click or hover reads: data-set index, true class, prediction, confidence, sensitivity,
-    // node) and the hover text of a trace of samples; the same in both maps
-    const sens = frame.sens;
-    return {customdata: members.map(i => [S.index[i], S.labels[i], frame.pred ? frame.pred[i] : -1,
-                                          frame.conf ? frame.conf[i] : NaN, sens ? sens[i] : NaN, i]),
-            hovertemplate: "sample %{customdata[0]:d}<br>true %{customdata[1]:d}" +
-              (frame.pred ? "<br>predicted %{customdata[2]:d} (%{customdata[3]:.0%})" : "") +
-              (sens ? "<br>sensitivity %{customdata[4]:.3g}" : "") + "<extra></extra>"};
-  }
-
-  function selectedTrace(x, y) {
-    // the ring around the selected sample
-    return {type: "scattergl", mode: "markers", name: "selected", x: [x], y: [y], showlegend: false,
-            hoverinfo: "skip", marker: {size: 18, color: "rgba(0,0,0,0)", line: {width: 2.5, color: "#000"}}};
-  }
-
-  function edgeTrace(edges, frame) {
-    // one line trace of all edges, segments separated by gaps, under the nodes
-    const xs = [], ys = [];
-    for (let k = 0; k < edges.i.length; k++) {
-      const a = edges.i[k], b = edges.j[k];
-      xs.push(frame.x[a], frame.x[b], null); ys.push(frame.y[a], frame.y[b], null);
-    }
-    return {type: "scattergl", mode: "lines", name: "edges", x: xs, y: ys, showlegend: false, hoverinfo: "skip",
-            line: {color: "rgba(120,120,120,0.25)", width: 0.6}};
-  }
-
   // Gliding between epochs: scattergl has no transitions, so the map is drawn where the points are now and then
   // moved to the new frame by interpolating every node's position over GLIDE_MS, one restyle per animation frame.
   // `shown` holds each node's position on screen for the sequence drawn last (key: run / layer / graph / method).
@@ -246,11 +174,6 @@
       changed.pos.filter(i => Number.isInteger(i) && i >= 0 && i < payload.n_samples) : [];
   }
 
-  function ringTrace(xs, ys) {
-    return {type: "scattergl", mode: "markers", name: "changed most", x: xs, y: ys, hoverinfo: "skip",
-            marker: {size: 14, color: "rgba(0,0,0,0)", line: {width: 2, color: SCRAMBLED}}};
-  }
-
   function ringChanged(changed, payload, epoch) {
     // rings the "what changed" samples on the map as drawn (its "changed most" trace added, moved or emptied by
     // Plotly itself): no redraw of the map per list
@@ -263,7 +186,7 @@
     if (at >= 0) {
       window.Plotly.restyle(gd, {x: [xs], y: [ys]}, [at]);
     } else if (ringed.length) {
-      window.Plotly.addTraces(gd, ringTrace(xs, ys));
+      window.Plotly.addTraces(gd, FIG.ringTrace(payload.style, xs, ys));
     }
     return window.dash_clientside.no_update;
   }
@@ -273,7 +196,7 @@
   // traces whose nodes move from epoch to epoch, and the epoch and frame version it shows
   const drawn = {signature: null, parts: null, samples: null, epoch: null, version: null};
 
-  function stepInPlace(signature, token, glide, fromX, fromY, frame, S, title, sens, maxSens, bySize) {
+  function stepInPlace(payload, signature, token, glide, fromX, fromY, frame, S, title, sens, maxSens, bySize) {
     // An epoch step within one view whose traces keep their members (coloured by class or scrambled, or by
     // sensitivity: one trace): the figure on the page is moved to the new frame with restyles, not rebuilt and
     // handed to Dash (at n = 50,000 a figure of 50,000 points costs Dash and Plotly.react 100-300 ms per step).
@@ -305,7 +228,7 @@
     if (shownTitle) { shownTitle.textContent = title; }
     const hover = () => {
       if (shown.token !== token) { return; }  // a newer step took over
-      const data = drawn.samples.map(([, m]) => sampleHover(S, frame, m));
+      const data = drawn.samples.map(([, m]) => FIG.sampleHover(payload, S, frame, m));
       window.Plotly.restyle(gd, {customdata: data.map(h => h.customdata), hovertemplate: data.map(h => h.hovertemplate)},
                             traces);
     };
@@ -399,13 +322,7 @@
     const key = [payload.run, payload.layer, payload.graph, payload.method].join("/");
     const nodes = frame.x.length;
     const bySize = flags.includes("size");
-    const m = scalars.metrics;
-    const scores = m.test_acc !== undefined ?
-      "train accuracy " + (100 * m.train_acc).toFixed(1) + "% · test accuracy " + (100 * m.test_acc).toFixed(1) + "% · " : "";
-    const loss = m.test_loss !== undefined ? "test loss " + m.test_loss.toFixed(3) + " · " : "";
-    const caption = payload.name + ", epoch " + e + ": class silhouette of the layout " + scalars.silhouette.toFixed(2) +
-      " · " + scores + loss + payload.n_samples + " probe samples";
-    const title = payload.name + " · epoch " + e;
+    const caption = FIG.caption(payload, e), title = FIG.title(payload, e);
     // the view the map draws, all but the epoch: an epoch step within it whose traces keep their members is a
     // step in place (edges and the trail are per epoch, and so are the groups coloured by prediction)
     const keepsMembers = ["class", "scrambled", "sensitivity"].includes(colour) &&
@@ -423,77 +340,32 @@
     const fromX = glide ? Float64Array.from(shown.x) : Float64Array.from(frame.x);
     const fromY = glide ? Float64Array.from(shown.y) : Float64Array.from(frame.y);
     if (signature !== null &&
-        stepInPlace(signature, shown.token + 1, glide, fromX, fromY, frame, S, title, sens, maxSens, bySize)) {
+        stepInPlace(payload, signature, shown.token + 1, glide, fromX, fromY, frame, S, title, sens, maxSens, bySize)) {
       Object.assign(drawn, {epoch: e, version: scalars.version});
       return inPlaceOnly ? null : [noUpdate, caption];
     }
     if (inPlaceOnly) { return null; }
     const token = ++shown.token;
     Object.assign(shown, {key: key, x: Float64Array.from(fromX), y: Float64Array.from(fromY)});
-    const parts = [];  // [trace index, node indices] of the traces that glide
-    const size = i => (bySize && sens ? 4 + 12 * Math.sqrt(sens[i] / maxSens) : 6);
-    const traces = [];
-    if (flags.includes("edges") && edges && edges.run === payload.run && edges.layer === payload.layer &&
-        edges.epoch === e && edges.graph === payload.graph) {
-      traces.push(edgeTrace(edges, frame));
-    }
-    const first = traces.length;
-    traces.push(...groups(payload, frame, colour).map(g => {
-      const m = g.members;
-      // one size for all unless sized by sensitivity: per-point sizes cost scattergl a pass over every point
-      const marker = {size: bySize && sens ? m.map(size) : 6, line: {width: 0.4, color: "white"}};
-      if (g.colour) {
-        marker.color = g.colour;
-      } else {
-        marker.color = m.map(i => sens[i]);
-        marker.colorscale = "Viridis";
-        marker.colorbar = {title: {text: "‖∂loss/∂a‖"}, thickness: 12};
-      }
-      parts.push([first + parts.length, m]);
-      return Object.assign({type: "scattergl", mode: "markers", name: g.name, x: m.map(i => fromX[i]),
-                            y: m.map(i => fromY[i]), marker: marker, showlegend: Boolean(g.colour)},
-                           sampleHover(S, frame, m));
-    }));
-    if (payload.graph === "bipartite") {
-      // the layer's neurons, black, after the samples
-      const neurons = [...Array(nodes - payload.n_samples).keys()].map(k => payload.n_samples + k);
-      parts.push([traces.length, neurons]);
-      traces.push({type: "scattergl", mode: "markers", name: "neurons", x: neurons.map(i => fromX[i]),
-                   y: neurons.map(i => fromY[i]), customdata: neurons.map((_, k) => [-1, -1, -1, NaN, NaN, k]),
-                   marker: {size: 7, color: "#000", symbol: "diamond"},
-                   hovertemplate: "neuron %{customdata[5]:d}<extra></extra>"});
-    }
-    // the samples whose raw neighbourhoods changed most since the last epoch (the analysis panel's list, once it
-    // has arrived for this frame; ringChanged adds or updates the trace without a redraw when it arrives later)
-    const ringed = ringedNodes(payload, e, changed);
-    if (ringed.length) {
-      parts.push([traces.length, ringed]);
-      traces.push(ringTrace(ringed.map(i => fromX[i]), ringed.map(i => fromY[i])));
-    }
     const at = selected === null || selected === undefined ? -1 : S.index.indexOf(selected);
+    let trail = null;
     if (at >= 0 && flags.includes("trail")) {
       // the selected sample's path over the epochs so far (display frames are aligned epoch to epoch)
-      const xs = [], ys = [];
+      trail = {x: [], y: []};
       for (let t = 0; t <= e; t++) {
         const f = frameArrays(payload, t);  // the epochs the page holds (all of them for a small sequence)
-        if (f) { xs.push(f.x[at]); ys.push(f.y[at]); }
+        if (f) { trail.x.push(f.x[at]); trail.y.push(f.y[at]); }
       }
-      traces.push({type: "scattergl", mode: "lines+markers", name: "trail", x: xs, y: ys, showlegend: false,
-                   hoverinfo: "skip", line: {color: "rgba(0,0,0,0.55)", width: 1.5}, marker: {size: 3, color: "#000"}});
     }
-    if (at >= 0) {
-      parts.push([traces.length, [at]]);
-      traces.push(selectedTrace(fromX[at], fromY[at]));
-    }
-    const box = S.box;
+    // the samples whose raw neighbourhoods changed most since the last epoch are ringed (the analysis panel's
+    // list, once it has arrived for this frame; ringChanged adds or updates the trace when it arrives later)
+    const {figure, parts} = FIG.mapFigure(payload, e, frame, S, {
+      colour: colour, flags: flags, selected: selected, edges: edges, ringed: ringedNodes(payload, e, changed),
+      trail: trail, x: fromX, y: fromY, meta: {glide: token}});
+    const traces = figure.data;
     if (layerWait && layerWait.layer === payload.layer) { layerWait.settle(LAYER_AFTER_MS); }
     Object.assign(drawn, {signature: signature, parts: parts, epoch: e, version: scalars.version,
                           samples: parts.filter(([t]) => traces[t].customdata && traces[t].name !== "neurons")});
-    const figure = {data: traces, layout: {
-      title: {text: title, x: 0.01, font: {size: 14}}, uirevision: payload.run + "/" + payload.layer,
-      template: "plotly_white", margin: {l: 10, r: 10, t: 40, b: 10}, meta: {glide: token},
-      legend: {title: {text: colour === "class" ? "class" : ""}, itemsizing: "constant"},
-      xaxis: Object.assign({range: box[0]}, AXIS), yaxis: Object.assign({range: box[1], scaleanchor: "x", scaleratio: 1}, AXIS)}};
     if (glide) { glideTo(token, parts, fromX, fromY, frame.x, frame.y); } else { moving(false); }
     return [figure, caption];
   }
@@ -619,14 +491,14 @@
     }));
     const scale = [];
     for (let c = 0; c < n; c++) {
-      const colour = CLASS_COLOURS[c % CLASS_COLOURS.length];
+      const colour = plane.class_colours[c % plane.class_colours.length];
       scale.push([c / n, lighten(colour, 0.85)], [c === n - 1 ? 1 : (c + 1) / n - 1e-6, lighten(colour, 0.25)]);
     }
     const layout = title => ({title: {text: title, x: 0.01, font: {size: 12}}, template: "plotly_white",
       margin: {l: 30, r: 10, t: 30, b: 25}, xaxis: {range: [plane.xs[0], plane.xs[grid - 1]]},
       yaxis: {range: [plane.ys[0], plane.ys[grid - 1]], scaleanchor: "x", scaleratio: 1}, showlegend: false});
     const samples = {type: "scattergl", mode: "markers", x: plane.px, y: plane.py, hoverinfo: "skip",
-                     marker: {size: 5, color: plane.label.map(c => CLASS_COLOURS[c % CLASS_COLOURS.length]),
+                     marker: {size: 5, color: plane.label.map(c => plane.class_colours[c % plane.class_colours.length]),
                               line: {width: 0.6, color: "white"}}};
     const decision = {data: [{type: "heatmap", x: plane.xs, y: plane.ys, z: z, zmin: 0, zmax: n, colorscale: scale,
                               showscale: false, hovertemplate: "(%{x:.2f}, %{y:.2f})<extra></extra>"}, samples],
@@ -697,16 +569,16 @@
       xs = fit.x; ys = fit.y;
       note = "aligned to the map: residual " + fit.residual.toFixed(2) + " of its radius";
     }
-    const traces = groups(payload, frame, colour).map(g => {
+    const traces = FIG.groups(payload, frame, S, colour).map(g => {
       const m = g.members;
       const marker = {size: 6, line: {width: 0.4, color: "white"}};
       if (g.colour) { marker.color = g.colour; } else { marker.color = m.map(i => frame.sens[i]); marker.colorscale = "Viridis"; }
       return Object.assign({type: "scattergl", mode: "markers", name: g.name, x: m.map(i => xs[i]),
-                            y: m.map(i => ys[i]), marker: marker, showlegend: false}, sampleHover(S, frame, m));
+                            y: m.map(i => ys[i]), marker: marker, showlegend: false}, FIG.sampleHover(payload, S, frame, m));
     });
     const at = selected === null || selected === undefined ? -1 : S.index.indexOf(selected);
     if (at >= 0) {
-      traces.push(selectedTrace(xs[at], ys[at]));
+      traces.push(FIG.selectedTrace(payload.style, xs[at], ys[at]));
     }
     const box = shown && S0 ? S0.box : S.box;
     const figure = {data: traces, layout: {

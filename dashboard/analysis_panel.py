@@ -14,6 +14,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, ctx as callback
 from analysis import stage
 from analysis.cartography import REGIONS, region_shares
 from analysis.observations import observe
+from dashboard import vocab
 from dashboard import figures
 from dashboard.context import AppContext
 
@@ -36,12 +37,12 @@ def layout() -> html.Div:
                 html.Div(id="what-changed", children=html.P(WAITING, className="empty")),
             ]),
             html.Div(className="cartography", children=[
-                dcc.Graph(id="cartography", figure=figures.message_figure(""), config=graph_config),
+                dcc.Graph(id=vocab.CARTOGRAPHY, figure=figures.message_figure(""), config=graph_config),
                 html.P(id="cartography-summary", className="muted"),
             ]),
         ]),
-        dcc.Store(id="changed"),
-        dcc.Store(id="epoch-rested"),  # the epoch slider's value once it rests (assets/epochscope.js restEpoch)
+        dcc.Store(id=vocab.CHANGED),
+        dcc.Store(id=vocab.EPOCH_RESTED),  # the epoch slider's value once it rests (assets/epochscope.js restEpoch)
     ])
 
 
@@ -90,9 +91,9 @@ def cartography_view(store, run_id: str, class_names) -> tuple[dict, str]:
 
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
-        Output("observations", "children"), Output("what-changed", "children"), Output("changed", "data"),
-        Input("run-picker", "value"), Input("layer-shown", "data"), Input("epoch-rested", "data"),
-        Input("job-message", "children"), State("layer-slider", "value"),
+        Output("observations", "children"), Output("what-changed", "children"), Output(vocab.CHANGED, "data"),
+        Input(vocab.RUN, "value"), Input(vocab.LAYER_SHOWN, "data"), Input(vocab.EPOCH_RESTED, "data"),
+        Input(vocab.RUN_VERSION, "data"), State(vocab.LAYER, "value"),
     )
     def update(run, _shown, epoch, _job, layer):
         """The frame's observations and what changed (after the epoch slider rests: a scrub asks once)."""
@@ -113,8 +114,8 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     @app.callback(
         Output("cka-layers", "figure"), Output("cka-epochs", "figure"),
-        Input("run-picker", "value"), Input("layer-shown", "data"), Input("job-message", "children"),
-        State("layer-slider", "value"), State("epoch-slider", "value"),
+        Input(vocab.RUN, "value"), Input(vocab.LAYER_SHOWN, "data"), Input(vocab.RUN_VERSION, "data"),
+        State(vocab.LAYER, "value"), State(vocab.EPOCH, "value"),
     )
     def update_cka(run, _shown, _job, layer, epoch):
         """The CKA maps of the run and layer on show; the epoch on show is marked in the browser
@@ -135,13 +136,13 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="restEpoch"),
-        Output("epoch-rested", "data"),
-        Input("epoch-slider", "value"),
+        Output(vocab.EPOCH_RESTED, "data"),
+        Input(vocab.EPOCH, "value"),
     )
 
     @app.callback(
-        Output("cartography", "figure"), Output("cartography-summary", "children"),
-        Input("run-picker", "value"), Input("job-message", "children"),
+        Output(vocab.CARTOGRAPHY, "figure"), Output("cartography-summary", "children"),
+        Input(vocab.RUN, "value"), Input(vocab.RUN_VERSION, "data"),
     )
     def update_cartography(run, _job):
         try:
@@ -151,7 +152,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             return figures.message_figure("The data map appears once the run is trained."), ""
 
     @app.callback(
-        Output("layer-slider", "value", allow_duplicate=True), Output("epoch-slider", "value", allow_duplicate=True),
+        Output(vocab.LAYER, "value", allow_duplicate=True), Output(vocab.EPOCH, "value", allow_duplicate=True),
         Input("cka-layers", "clickData"), Input("cka-epochs", "clickData"),
         prevent_initial_call=True,
     )

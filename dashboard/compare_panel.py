@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
+from dashboard import vocab
 from dashboard import jobs
 from dashboard.context import AppContext
 from dashboard.map_panel import POLL_MS, sequence_update
@@ -21,8 +22,8 @@ from models.store import RunStore
 
 def layout() -> html.Div:
     return html.Div(className="compare", children=[
-        html.Label("Compare with", htmlFor="compare-picker"),
-        dcc.Dropdown(id="compare-picker", options=[], value=None, clearable=True, className="compare-picker",
+        html.Label("Compare with", htmlFor=vocab.COMPARE_PICKER),
+        dcc.Dropdown(id=vocab.COMPARE_PICKER, options=[], value=None, clearable=True, className="compare-picker",
                      placeholder="another run on the same probe samples"),
         html.Span(id="compare-message", className="job-message"),
         dcc.Store(id="sequence-b"),
@@ -61,7 +62,7 @@ def compare_problem(store: RunStore, run_id: str, other: str) -> str | None:
 
 
 def register(app: Dash, ctx: AppContext) -> None:
-    @app.callback(Output("compare-picker", "options"), Input("run-picker", "value"))
+    @app.callback(Output(vocab.COMPARE_PICKER, "options"), Input(vocab.RUN, "value"))
     def options(run):
         try:
             return comparable_runs(ctx.store, ctx.for_run(run).run_id)
@@ -70,8 +71,8 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     @app.callback(
         Output("sequence-b", "data"), Output("compare-poll", "disabled"),
-        Input("compare-picker", "value"), Input("run-picker", "value"), Input("layer-slider", "value"),
-        Input("graph-mode", "value"), Input("method", "value"), Input("compare-poll", "n_intervals"),
+        Input(vocab.COMPARE_PICKER, "value"), Input(vocab.RUN, "value"), Input(vocab.LAYER, "value"),
+        Input(vocab.GRAPH_MODE, "value"), Input(vocab.METHOD, "value"), Input("compare-poll", "n_intervals"),
         State("sequence-b", "data"),
     )
     def update_sequence_b(other, run, layer, graph, method, _tick, current):
@@ -91,8 +92,8 @@ def register(app: Dash, ctx: AppContext) -> None:
                 and current.get("method") == method)
         return sequence_update(other_ctx, layer, len(current["frames"]) if same else 0, graph, method)
 
-    @app.callback(Output("compare-job-start", "data"), Input("compare-picker", "value"),
-                  State("run-picker", "value"), prevent_initial_call=True)
+    @app.callback(Output("compare-job-start", "data"), Input(vocab.COMPARE_PICKER, "value"),
+                  State(vocab.RUN, "value"), prevent_initial_call=True)
     def start_compare_job(other, run):
         try:
             ok = other and compare_problem(ctx.store, ctx.for_run(run).run_id, other) is None
@@ -115,8 +116,8 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="renderCompare"),
-        Output("map-b", "figure"), Output("compare-view", "className"),
-        Input("sequence-b", "data"), Input("sequence", "data"), Input("epoch-slider", "value"),
-        Input("colour-by", "value"), Input("selected", "data"), Input("frame-arrived", "data"),
+        Output(vocab.MAP_B, "figure"), Output(vocab.COMPARE_VIEW, "className"),
+        Input("sequence-b", "data"), Input(vocab.SEQUENCE, "data"), Input(vocab.EPOCH, "value"),
+        Input(vocab.COLOUR_BY, "value"), Input(vocab.SELECTED, "data"), Input(vocab.FRAME_ARRIVED, "data"),
     )
 

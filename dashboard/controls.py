@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
+from dashboard import vocab
 from dashboard.context import AppContext
 from models.config import RunConfig
 
@@ -24,16 +25,16 @@ def layout(ctx: AppContext) -> html.Div:
     layer_marks, last_layer, epoch_marks, last = slider_props(ctx)
     return html.Div(className="controls", children=[
         html.Div(className="control", children=[
-            html.Label("Hidden layer", htmlFor="layer-slider"),
-            dcc.Slider(id="layer-slider", min=0, max=last_layer, step=1, value=0, marks=layer_marks,
+            html.Label("Hidden layer", htmlFor=vocab.LAYER),
+            dcc.Slider(id=vocab.LAYER, min=0, max=last_layer, step=1, value=0, marks=layer_marks,
                        allow_direct_input=False,
                        updatemode="drag"),
         ]),
         html.Div(className="control control-epoch", children=[
-            html.Label("Epoch", htmlFor="epoch-slider"),
+            html.Label("Epoch", htmlFor=vocab.EPOCH),
             html.Div(className="epoch-row", children=[
                 html.Button("▶ Play", id="play-button", className="button", n_clicks=0),
-                dcc.Slider(id="epoch-slider", min=0, max=last, step=1, value=0, marks=epoch_marks,
+                dcc.Slider(id=vocab.EPOCH, min=0, max=last, step=1, value=0, marks=epoch_marks,
                            updatemode="drag", tooltip={"placement": "bottom", "always_visible": False},
                            className="epoch-slider"),
                 dcc.Dropdown(id="play-speed", options=[{"label": f"{v}x", "value": v} for v in SPEEDS], value=1,
@@ -67,10 +68,10 @@ def register(app: Dash, ctx: AppContext) -> None:
     """The sliders follow the run on show; play / pause steps the epoch slider in the browser, without a server
     round trip, at the chosen speed."""
     @app.callback(
-        Output("layer-slider", "marks"), Output("layer-slider", "max"), Output("epoch-slider", "marks"),
-        Output("epoch-slider", "max"), Output("run-name", "children"),
-        Output("layer-slider", "value", allow_duplicate=True), Output("epoch-slider", "value", allow_duplicate=True),
-        Input("run-picker", "value"), State("layer-slider", "value"), State("epoch-slider", "value"),
+        Output(vocab.LAYER, "marks"), Output(vocab.LAYER, "max"), Output(vocab.EPOCH, "marks"),
+        Output(vocab.EPOCH, "max"), Output(vocab.RUN_NAME, "children"),
+        Output(vocab.LAYER, "value", allow_duplicate=True), Output(vocab.EPOCH, "value", allow_duplicate=True),
+        Input(vocab.RUN, "value"), State(vocab.LAYER, "value"), State(vocab.EPOCH, "value"),
         prevent_initial_call="initial_duplicate",
     )
     def follow_run(run, layer, epoch):
@@ -86,10 +87,10 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="followSequence"),
-        Output("epoch-slider", "max", allow_duplicate=True), Output("epoch-slider", "marks", allow_duplicate=True),
-        Output("epoch-slider", "value", allow_duplicate=True),
-        Input("sequence", "data"), State("follow-latest", "value"), State("epoch-slider", "max"),
-        State("epoch-slider", "value"),
+        Output(vocab.EPOCH, "max", allow_duplicate=True), Output(vocab.EPOCH, "marks", allow_duplicate=True),
+        Output(vocab.EPOCH, "value", allow_duplicate=True),
+        Input(vocab.SEQUENCE, "data"), State("follow-latest", "value"), State(vocab.EPOCH, "max"),
+        State(vocab.EPOCH, "value"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
@@ -115,8 +116,8 @@ def register(app: Dash, ctx: AppContext) -> None:
             return [noUpdate, noUpdate, noUpdate];
         }
         """,
-        Output("epoch-slider", "value"), Output("play-interval", "disabled"), Output("play-button", "children"),
+        Output(vocab.EPOCH, "value"), Output("play-interval", "disabled"), Output("play-button", "children"),
         Input("play-button", "n_clicks"), Input("play-interval", "n_intervals"),
-        State("epoch-slider", "value"), State("epoch-slider", "max"), State("play-interval", "disabled"),
+        State(vocab.EPOCH, "value"), State(vocab.EPOCH, "max"), State("play-interval", "disabled"),
         prevent_initial_call=True,
     )

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as callback_ctx
 
+from dashboard import vocab
 from dashboard import service
 from dashboard.context import AppContext
 from dashboard.figures import class_colour, class_name, plot_text
@@ -345,8 +346,8 @@ def register(app: Dash, app_ctx: AppContext) -> None:
     @app.callback(
         Output("download", "data"), Output("export-message", "children"),
         Input("export-csv", "n_clicks"), Input("export-graphml", "n_clicks"), Input("export-html", "n_clicks"),
-        State("run-picker", "value"), State("layer-slider", "value"), State("epoch-slider", "value"),
-        State("graph-mode", "value"), State("method", "value"),
+        State(vocab.RUN, "value"), State(vocab.LAYER, "value"), State(vocab.EPOCH, "value"),
+        State(vocab.GRAPH_MODE, "value"), State(vocab.METHOD, "value"),
         prevent_initial_call=True,
     )
     def export(_csv, _graphml, _html, run, layer, epoch, graph, method):
@@ -380,8 +381,8 @@ def register(app: Dash, app_ctx: AppContext) -> None:
 
     @app.callback(
         Output("download-image", "data"), Output("export-message", "children", allow_duplicate=True),
-        Input("export-figure", "data"), State("run-picker", "value"), State("layer-slider", "value"),
-        State("epoch-slider", "value"),
+        Input("export-figure", "data"), State(vocab.RUN, "value"), State(vocab.LAYER, "value"),
+        State(vocab.EPOCH, "value"),
         prevent_initial_call=True,
     )
     def export_image(request, run, layer, epoch):

@@ -8,6 +8,7 @@ from pathlib import Path
 import diskcache
 from dash import CeleryManager, Dash, dcc, html
 
+from dashboard import vocab
 from dashboard import (analysis_panel, compare_panel, controls, export, guard, inspector, jobs, map_panel, neurons_panel,
                        new_run, plane_panel, runs_panel, training_panel, url_state, vae_panel)
 from dashboard.background import SpawnDiskcacheManager
@@ -76,11 +77,11 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
 def page(ctx: AppContext) -> html.Div:
     """The page; the URL's query then sets the view (see :mod:`dashboard.url_state`)."""
     return html.Div(className="page", children=[
-        dcc.Location(id="url-in", refresh=False),
-        dcc.Location(id="url", refresh=False),
-        dcc.Store(id="url-applied", data=False),
-        dcc.Store(id="selected"),
-        dcc.Store(id="selected-neuron"),
+        dcc.Location(id=vocab.URL_IN, refresh=False),
+        dcc.Location(id=vocab.URL, refresh=False),
+        dcc.Store(id=vocab.URL_APPLIED, data=False),
+        dcc.Store(id=vocab.SELECTED),
+        dcc.Store(id=vocab.SELECTED_NEURON),
         html.Header(className="header", children=[
             html.H1("EpochScope"),
             runs_panel.layout(ctx),
@@ -88,10 +89,10 @@ def page(ctx: AppContext) -> html.Div:
         ]),
         html.Div(className="status", children=[
             jobs.layout(),
-            html.Span(f"{ctx.run_id} · {controls.describe_config(ctx.config)}", id="run-name",
+            html.Span(f"{ctx.run_id} · {controls.describe_config(ctx.config)}", id=vocab.RUN_NAME,
                       className="run-name"),
         ]),
-        html.Div(id="url-problems", className="url-problems"),
+        html.Div(id=vocab.URL_PROBLEMS, className="url-problems"),
         html.Div(id="server-problems", className="url-problems"),
         controls.layout(ctx),
         compare_panel.layout(),

@@ -11,9 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-#: Paul Tol's "muted" qualitative palette (colour-blind safe), grey for a tenth class
-CLASS_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
-                 "#DDCC77", "#CC6677", "#882255", "#AA4499", "#777777")
+from dashboard.vocab import CLASS_COLOURS
 
 
 def class_colour(label: int) -> str:

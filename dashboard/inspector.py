@@ -9,6 +9,7 @@ import numpy as np
 from dash import ALL, Dash, Input, Output, State, ctx as callback_ctx, dcc, html, no_update
 
 from analysis.neurons import class_means, class_selectivity
+from dashboard import vocab
 from dashboard import figures
 from dashboard.context import AppContext
 from models.store import RunStore
@@ -198,9 +199,9 @@ def render(ctx: AppContext, view: SampleView, layer: int, epoch: int, labels: np
 
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
-        Output("selected", "data"), Output("selected-neuron", "data"),
-        Input("map", "clickData"), Input("map-b", "clickData"), Input({"type": "neighbour", "sample": ALL}, "n_clicks"),
-        Input({"type": "changed", "sample": ALL}, "n_clicks"), Input("cartography", "clickData"),
+        Output(vocab.SELECTED, "data"), Output(vocab.SELECTED_NEURON, "data"),
+        Input(vocab.MAP, "clickData"), Input(vocab.MAP_B, "clickData"), Input({"type": "neighbour", "sample": ALL}, "n_clicks"),
+        Input({"type": "changed", "sample": ALL}, "n_clicks"), Input(vocab.CARTOGRAPHY, "clickData"),
         prevent_initial_call=True,
     )
     def select(click, compared_click, _neighbour_clicks, _changed_clicks, data_map_click):
@@ -211,22 +212,23 @@ def register(app: Dash, ctx: AppContext) -> None:
             if not any(t["value"] for t in callback_ctx.triggered):
                 return no_update, no_update
             return int(trigger["sample"]), None
-        if trigger == "cartography":
+        if trigger == vocab.CARTOGRAPHY:
             click = data_map_click
-        elif trigger == "map-b":  # the compared run's map: the same samples, the same customdata
+        elif trigger == vocab.MAP_B:  # the compared run's map: the same samples, the same customdata
             click = compared_click
         try:
             custom = click["points"][0]["customdata"]
-            if trigger == "cartography":
+            if trigger == vocab.CARTOGRAPHY:  # the data map's customdata is the sample alone
                 return int(custom[0]), None
-            return (None, int(custom[5])) if int(custom[0]) < 0 else (int(custom[0]), None)
+            sample = int(vocab.custom_field(custom, "sample"))
+            return (None, int(vocab.custom_field(custom, "node"))) if sample < 0 else (sample, None)
         except (TypeError, KeyError, IndexError, ValueError):
             return no_update, no_update
 
     @app.callback(
         Output("inspector-body", "children"),
-        Input("selected", "data"), Input("selected-neuron", "data"), Input("run-picker", "value"),
-        Input("layer-slider", "value"), Input("epoch-rested", "data"), State("epoch-slider", "value"),
+        Input(vocab.SELECTED, "data"), Input(vocab.SELECTED_NEURON, "data"), Input(vocab.RUN, "value"),
+        Input(vocab.LAYER, "value"), Input(vocab.EPOCH_RESTED, "data"), State(vocab.EPOCH, "value"),
     )
     def inspect(sample, neuron, run, layer, _rested, epoch):
         """The clicked sample or neuron at the layer and epoch on show (the epoch once the slider rests: a scrub

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from analysis.stage import count_measured
+from dashboard import vocab
 from dashboard.context import AppContext
 from dashboard.map_panel import METHOD_LABELS, layout_params, sequence_problem
-from dashboard.progress import page_progress
+from dashboard.progress import JOB_OVER, PageProgress
 from frames.compute import compute_baseline_frames, compute_frames
 from frames.prepare import prepare as prepare_run
 from frames.prepare import run_ready
@@ -25,11 +26,12 @@ logger = logging.getLogger(__name__)
 def layout() -> html.Div:
     return html.Div(className="job", children=[
         html.Progress(id="job-progress", value="0", max="1", className="progress"),
-        html.Span(id="job-message", className="job-message", children="Starting…"),
+        html.Span(id=vocab.JOB_MESSAGE, className="job-message", children="Starting…"),
         html.Button("Cancel", id="job-cancel", className="button button-quiet", disabled=True),
         html.Span(id="graph-job-message", className="job-message"),
         dcc.Store(id="graph-job-start"),
         dcc.Store(id="job-run"),
+        dcc.Store(id=vocab.RUN_VERSION, data=0),
     ])
 
 
@@ -39,8 +41,9 @@ def job_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None]) -> str:
-    """Prepare the app's run, reporting ``(done, total, message)`` to the page; returns the final message.
+def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str, int]], None]) -> str:
+    """Prepare the app's run, reporting ``(done, total, message, run version)`` to the page
+    (:class:`~dashboard.progress.PageProgress`); returns the final message.
 
     Runs in a background process, so it opens its own store.
     """
@@ -48,8 +51,8 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str]], None
     store = ctx.open_store()
     terminal = TerminalProgress()
     try:
-        info, ready = prepare_run(store, ctx.config, ctx.params, page_progress(set_progress, terminal=terminal),
-                                  send=ctx.send_chains)
+        report = PageProgress(set_progress, terminal=terminal, version=True)
+        info, ready = prepare_run(store, ctx.config, ctx.params, report, send=ctx.send_chains)
         final = store.metrics(info.run_id)[-1]
         measured = count_measured(store, info)
     except (StoreFull, RunBusy) as exc:
@@ -77,7 +80,7 @@ def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_prog
             return f"The {what} is laid out once the run is trained: choose it again then."
         info = store.run_info(ctx.run_id)
         label = f"{what} of {info.layer_names[layer]}"
-        report = page_progress(set_progress, label=label, bar=False)
+        report = PageProgress(set_progress, label=label, bar=False)
         if method == "ours":
             ready = compute_frames(store, info, layout_params(ctx, graph), report, layers=[layer])
         else:
@@ -90,8 +93,8 @@ def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_prog
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("graph-job-start", "data"),
-        Input("run-picker", "value"), Input("graph-mode", "value"), Input("method", "value"),
-        Input("layer-slider", "value"),
+        Input(vocab.RUN, "value"), Input(vocab.GRAPH_MODE, "value"), Input(vocab.METHOD, "value"),
+        Input(vocab.LAYER, "value"),
         prevent_initial_call=True,
     )
     def start_graph_job(run, graph, method, layer):
@@ -121,18 +124,19 @@ def register(app: Dash, ctx: AppContext) -> None:
     def graph_job(set_progress, start):
         return run_graph_job(ctx.for_run(start["run"]), start["graph"], start["method"], start["layer"], set_progress)
 
-    @app.callback(Output("job-run", "data"), Input("run-picker", "value"), State("job-run", "data"))
+    @app.callback(Output("job-run", "data"), Input(vocab.RUN, "value"), State("job-run", "data"))
     def follow_run(run, current):
         """The run to prepare: changes only when the run on show does (the URL setting the same run again at
         page load would otherwise start its job twice)."""
         return no_update if run == current else run
 
     @app.callback(
-        Output("job-message", "children"),
+        Output(vocab.JOB_MESSAGE, "children"),
         Input("job-run", "data"),
         background=True,
-        progress=[Output("job-progress", "value"), Output("job-progress", "max"), Output("job-message", "children")],
-        progress_default=["0", "1", "Starting…"],
+        progress=[Output("job-progress", "value"), Output("job-progress", "max"), Output(vocab.JOB_MESSAGE, "children"),
+                  Output(vocab.RUN_VERSION, "data")],
+        progress_default=["0", "1", "Starting…", JOB_OVER],
         running=[(Output("job-cancel", "disabled"), False, True),
                  (Output("job-progress", "className"), "progress", "progress done")],
         cancel=[Input("job-cancel", "n_clicks")],

@@ -15,6 +15,7 @@ import orjson
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 from flask import Response, request
 
+from dashboard import vocab
 from dashboard import export, figures, service
 from dashboard.context import AppContext
 from frames.index import METHODS, readiness
@@ -27,29 +28,24 @@ FRAME_ROUTE = "/frames/<run>/<layer>/<epoch>"
 SAMPLES_ROUTE = "/samples/<run>"
 #: how often the table of ready sequences is refreshed
 READINESS_MS = 2000
-#: graph-mode choices: LayoutParams.graph -> label
-GRAPH_MODES = {"knn": "samples", "bipartite": "neuron x sample"}
-#: layout-method choices: frames.index.METHODS -> label
-METHOD_LABELS = {"ours": "ours", "umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
-COLOURS = {"class": "true class", "predicted": "predicted class", "correct": "correct / wrong",
-           "sensitivity": "sensitivity", "scrambled": "scrambled"}
+GRAPH_MODES, METHOD_LABELS, COLOURS = vocab.GRAPH_MODES, vocab.METHOD_LABELS, vocab.COLOUR_MODES
 
 
 def layout() -> html.Div:
     return html.Div(className="map-panel", children=[
         html.Div(className="map-options", children=[
             html.Div(className="option-group", children=[
-                html.Label("Graph", htmlFor="graph-mode"),
-                dcc.RadioItems(id="graph-mode", options=[{"label": v, "value": k} for k, v in GRAPH_MODES.items()],
+                html.Label("Graph", htmlFor=vocab.GRAPH_MODE),
+                dcc.RadioItems(id=vocab.GRAPH_MODE, options=[{"label": v, "value": k} for k, v in GRAPH_MODES.items()],
                                value="knn", inline=True, className="radio")]),
             html.Div(className="option-group", children=[
-                html.Label("Method", htmlFor="method"),
-                dcc.RadioItems(id="method", options=[{"label": METHOD_LABELS[m], "value": m}
+                html.Label("Method", htmlFor=vocab.METHOD),
+                dcc.RadioItems(id=vocab.METHOD, options=[{"label": METHOD_LABELS[m], "value": m}
                                                      for m in METHODS],
                                value="ours", inline=True, className="radio")]),
             html.Div(className="option-group", children=[
-                html.Label("Colour by", htmlFor="colour-by"),
-                dcc.RadioItems(id="colour-by", options=[{"label": v, "value": k} for k, v in COLOURS.items()],
+                html.Label("Colour by", htmlFor=vocab.COLOUR_BY),
+                dcc.RadioItems(id=vocab.COLOUR_BY, options=[{"label": v, "value": k} for k, v in COLOURS.items()],
                                value="class", inline=True, className="radio")]),
             dcc.Checklist(id="map-flags", options=[{"label": "edges", "value": "edges"},
                                                    {"label": "size by sensitivity", "value": "size"},
@@ -58,25 +54,25 @@ def layout() -> html.Div:
                           value=["glide"], inline=True, className="radio"),
         ]),
         html.Div(className="maps", children=[
-            dcc.Graph(id="map", className="map", figure=figures.message_figure("Preparing the run…"),
+            dcc.Graph(id=vocab.MAP, className="map", figure=figures.message_figure("Preparing the run…"),
                       config={"displaylogo": False, "scrollZoom": True}),
             # the compared run's map (dashboard/compare_panel.py), shown only while a run is compared
-            html.Div(id="compare-view", className="compare-view hidden", children=[
-                dcc.Graph(id="map-b", className="map", figure=figures.message_figure(""),
+            html.Div(id=vocab.COMPARE_VIEW, className="compare-view hidden", children=[
+                dcc.Graph(id=vocab.MAP_B, className="map", figure=figures.message_figure(""),
                           config={"displaylogo": False, "scrollZoom": True})]),
         ]),
         html.Div(id="frame-info", className="frame-info"),
         html.Div(id="readiness", className="readiness"),
         dcc.Interval(id="readiness-poll", interval=READINESS_MS),
         export.layout(),
-        dcc.Store(id="sequence"),
-        dcc.Store(id="frame-arrived"),  # set by epochscope.js when the epoch the map waits for has arrived
+        dcc.Store(id=vocab.SEQUENCE),
+        dcc.Store(id=vocab.FRAME_ARRIVED),  # set by epochscope.js when the epoch the map waits for has arrived
         dcc.Store(id="frame-warm"),  # output of warmFrame, which starts fetching a layer's frame at once
         dcc.Store(id="edges"),
         dcc.Store(id="edges-request"),  # the frame whose edges to fetch, set only while edges are shown
         dcc.Store(id="changed-drawn"),  # output of ringChanged, which restyles the map itself
         # the layer on show once the map has drawn it (assets/epochscope.js layerShown): the side panels follow it
-        dcc.Store(id="layer-shown"),
+        dcc.Store(id=vocab.LAYER_SHOWN),
         dcc.Store(id="layer-wait"),  # output of layerShown, which sets layer-shown itself
         # polls the store only while the layer's sequence is incomplete
         dcc.Interval(id="map-poll", interval=POLL_MS, disabled=False),
@@ -205,8 +201,8 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     @app.callback(
         Output("readiness", "children"),
-        Input("readiness-poll", "n_intervals"), Input("run-picker", "value"), Input("graph-mode", "value"),
-        Input("method", "value"), Input("layer-slider", "value"),
+        Input("readiness-poll", "n_intervals"), Input(vocab.RUN, "value"), Input(vocab.GRAPH_MODE, "value"),
+        Input(vocab.METHOD, "value"), Input(vocab.LAYER, "value"),
     )
     def update_readiness(_tick, run, graph, method, layer):
         try:
@@ -220,9 +216,9 @@ def register(app: Dash, ctx: AppContext) -> None:
         return readiness_table(ready, info.epochs_done, info.layer_names, (graph, method, layer))
 
     @app.callback(
-        Output("sequence", "data"), Output("map-poll", "disabled"),
-        Input("run-picker", "value"), Input("layer-slider", "value"), Input("graph-mode", "value"),
-        Input("method", "value"), Input("map-poll", "n_intervals"), State("sequence", "data"),
+        Output(vocab.SEQUENCE, "data"), Output("map-poll", "disabled"),
+        Input(vocab.RUN, "value"), Input(vocab.LAYER, "value"), Input(vocab.GRAPH_MODE, "value"),
+        Input(vocab.METHOD, "value"), Input("map-poll", "n_intervals"), State(vocab.SEQUENCE, "data"),
     )
     def update_sequence(run, layer, graph, method, _tick, current):
         try:
@@ -237,8 +233,8 @@ def register(app: Dash, ctx: AppContext) -> None:
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="edgesRequest"),
         Output("edges-request", "data"),
-        Input("map-flags", "value"), Input("run-picker", "value"), Input("layer-slider", "value"),
-        Input("epoch-slider", "value"), Input("graph-mode", "value"), State("edges-request", "data"),
+        Input("map-flags", "value"), Input(vocab.RUN, "value"), Input(vocab.LAYER, "value"),
+        Input(vocab.EPOCH, "value"), Input(vocab.GRAPH_MODE, "value"), State("edges-request", "data"),
     )
 
     @app.callback(Output("edges", "data"), Input("edges-request", "data"), prevent_initial_call=True)
@@ -256,27 +252,27 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="render"),
-        Output("map", "figure"), Output("frame-info", "children"),
-        Input("sequence", "data"), Input("epoch-slider", "value"), Input("colour-by", "value"),
-        Input("map-flags", "value"), Input("selected", "data"), Input("edges", "data"),
-        Input("frame-arrived", "data"), State("changed", "data"),
+        Output(vocab.MAP, "figure"), Output("frame-info", "children"),
+        Input(vocab.SEQUENCE, "data"), Input(vocab.EPOCH, "value"), Input(vocab.COLOUR_BY, "value"),
+        Input("map-flags", "value"), Input(vocab.SELECTED, "data"), Input("edges", "data"),
+        Input(vocab.FRAME_ARRIVED, "data"), State(vocab.CHANGED, "data"),
     )
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="warmFrame"),
         Output("frame-warm", "data"),
-        Input("layer-slider", "value"), State("run-picker", "value"), State("epoch-slider", "value"),
-        State("graph-mode", "value"), State("method", "value"),
+        Input(vocab.LAYER, "value"), State(vocab.RUN, "value"), State(vocab.EPOCH, "value"),
+        State(vocab.GRAPH_MODE, "value"), State(vocab.METHOD, "value"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="layerShown"),
         Output("layer-wait", "data"),
-        Input("layer-slider", "value"),
+        Input(vocab.LAYER, "value"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="ringChanged"),
         Output("changed-drawn", "data"),
-        Input("changed", "data"), State("sequence", "data"), State("epoch-slider", "value"),
+        Input(vocab.CHANGED, "data"), State(vocab.SEQUENCE, "data"), State(vocab.EPOCH, "value"),
         prevent_initial_call=True,
     )

@@ -11,6 +11,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_u
 
 from analysis import stage
 from analysis.neurons import mean_selectivity
+from dashboard import vocab
 from dashboard import figures
 from dashboard.context import AppContext
 
@@ -48,8 +49,8 @@ def summary(data: dict[str, np.ndarray], layer_names: list[str]) -> str:
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("neuron-map", "figure"), Output("neuron-selectivity", "figure"), Output("neuron-summary", "children"),
-        Input("run-picker", "value"), Input("neuron-colour", "value"), Input("job-message", "children"),
-        State("epoch-slider", "value"), State("neuron-map", "figure"),
+        Input(vocab.RUN, "value"), Input("neuron-colour", "value"), Input(vocab.RUN_VERSION, "data"),
+        State(vocab.EPOCH, "value"), State("neuron-map", "figure"),
     )
     def update(run, colour, _job, epoch, shown):
         """The run's neuron map, read from the store (built per run and colour, and sent only when that or the
@@ -79,12 +80,12 @@ def register(app: Dash, ctx: AppContext) -> None:
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="markNeuronEpoch"),
         Output("neuron-epoch-drawn", "data"),
-        Input("epoch-rested", "data"),
+        Input(vocab.EPOCH_RESTED, "data"),
     )
 
     @app.callback(
-        Output("layer-slider", "value", allow_duplicate=True), Output("epoch-slider", "value", allow_duplicate=True),
-        Output("selected-neuron", "data", allow_duplicate=True), Output("selected", "data", allow_duplicate=True),
+        Output(vocab.LAYER, "value", allow_duplicate=True), Output(vocab.EPOCH, "value", allow_duplicate=True),
+        Output(vocab.SELECTED_NEURON, "data", allow_duplicate=True), Output(vocab.SELECTED, "data", allow_duplicate=True),
         Input("neuron-map", "clickData"),
         prevent_initial_call=True,
     )

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
+from dashboard import vocab
 from dashboard.context import AppContext
 from dashboard.limits import start_problems
-from dashboard.progress import page_progress
+from dashboard.progress import PageProgress
 from models.config import SCRAMBLES, RunConfig
 from models.data import FILE, SIZED, TABLES
 from models.datafile import MAX_UPLOAD_BYTES, DataFileError, save_upload
@@ -146,7 +147,7 @@ def train_job(ctx: AppContext, submit: dict, set_progress) -> tuple[str, str]:
         store.close()
         return "Not trained: " + "; ".join(problems.values()), no_update
     try:
-        report = page_progress(set_progress)
+        report = PageProgress(set_progress)
         if len(betas) > 1:
             sid = run_sweep(config, store, betas, progress=report)
             return f"Sweep {sid} trained", store.sweep(sid)["run_ids"][0]
@@ -191,7 +192,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         return [*errors, "", {"config": result.config.to_json(), "betas": list(result.betas)}]
 
     @app.callback(
-        Output("new-message", "children"), Output("run-picker", "value", allow_duplicate=True),
+        Output("new-message", "children"), Output(vocab.RUN, "value", allow_duplicate=True),
         Input("new-submit", "data"),
         background=True,
         progress=[Output("new-progress", "value"), Output("new-progress", "max"), Output("new-message", "children")],

@@ -11,6 +11,8 @@ import numpy as np
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from analysis.plane import GRID, mlp_forward, plane_grid
+from dashboard.vocab import CLASS_COLOURS
+from dashboard import vocab
 from dashboard.context import AppContext
 from dashboard.typed import typed
 from models.store import RunStore
@@ -78,7 +80,7 @@ def unit_planes(store: RunStore, run_id: str, layer: int, unit: int) -> np.ndarr
 def plane_payload(store: RunStore, run_id: str) -> dict | None:
     """What the browser draws the decision surfaces from: ``run``, ``grid``, ``xs``, ``ys`` (lists), ``classes``
     (names), and as typed arrays (n_epochs * GRID * GRID,) ``decision`` and ``confidence`` (in 1/255); plus the
-    probe samples' ``px``, ``py`` and ``label`` lists to draw on them."""
+    probe samples' ``px``, ``py`` and ``label`` lists to draw on them; ``class_colours`` (the palette)."""
     planes = decision_planes(store, run_id)
     if planes is None:
         return None
@@ -90,7 +92,7 @@ def plane_payload(store: RunStore, run_id: str) -> dict | None:
             "decision": typed(planes["decision"], "u1"),
             "confidence": typed(np.rint(planes["confidence"] * 255), "u1"),
             "px": probe["X"][:, 0].round(4).tolist(), "py": probe["X"][:, 1].round(4).tolist(),
-            "label": probe["y"].astype(int).tolist()}
+            "label": probe["y"].astype(int).tolist(), "class_colours": list(CLASS_COLOURS)}
 
 
 def layout() -> html.Div:
@@ -107,7 +109,7 @@ def layout() -> html.Div:
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("plane", "data"), Output("plane-panel", "style"),
-        Input("run-picker", "value"), Input("job-message", "children"), State("plane", "data"),
+        Input(vocab.RUN, "value"), Input(vocab.RUN_VERSION, "data"), State("plane", "data"),
     )
     def update_plane(run, _job, current):
         """Every epoch's decision surface of a run on 2-D data (hidden for any other run)."""
@@ -126,8 +128,8 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     @app.callback(
         Output("plane-unit-data", "data"),
-        Input("selected-neuron", "data"), Input("layer-slider", "value"), Input("plane", "data"),
-        State("run-picker", "value"),
+        Input(vocab.SELECTED_NEURON, "data"), Input(vocab.LAYER, "value"), Input("plane", "data"),
+        State(vocab.RUN, "value"),
     )
     def update_unit(unit, layer, plane, run):
         """The clicked unit's activation over the plane at every epoch, scaled to its largest (in 1/255)."""
@@ -146,5 +148,5 @@ def register(app: Dash, ctx: AppContext) -> None:
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="renderPlane"),
         Output("plane-decision", "figure"), Output("plane-unit", "figure"),
-        Input("plane", "data"), Input("plane-unit-data", "data"), Input("epoch-slider", "value"),
+        Input("plane", "data"), Input("plane-unit-data", "data"), Input(vocab.EPOCH, "value"),
     )

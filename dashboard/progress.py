@@ -5,20 +5,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from models.progress import Reporter, TerminalProgress
+from models.progress import TerminalProgress
+
+#: the run version (:data:`dashboard.vocab.RUN_VERSION`) a job's progress outputs return to once it is over: a
+#: change like any other, so panels read the finished run once more
+JOB_OVER = -1
 
 
-def page_progress(set_progress: Callable[[tuple], None], *, terminal: TerminalProgress | None = None,
-                  label: str | None = None, bar: bool = True) -> Reporter:
-    """A reporter for a background callback whose progress outputs are a bar's ``value`` and ``max`` and a
-    message (``bar``), or the message alone; the message reads ``"<label or stage>: done/total"``. Also drawn
-    on ``terminal`` when given. Never asks to stop: the page's Cancel button stops the job's process."""
+class PageProgress:
+    """A reporter for a background callback whose progress outputs are a bar's ``value`` and ``max``, a message
+    ``"<label or stage>: done/total"`` and, with ``version``, the run version: a count that grows each time the
+    job reports new work done (an epoch recorded, a frame laid out, a frame measured), which panels that read
+    the store refresh on. Without ``bar``, the message alone. Also drawn on ``terminal`` when given. Never asks
+    to stop: the page's Cancel button stops the job's process."""
 
-    def report(stage: str, done: int, total: int) -> bool:
-        if terminal is not None:
-            terminal(stage, done, total)
-        message = f"{label or stage}: {done}/{total}"
-        set_progress((str(done), str(max(total, 1)), message) if bar else (message,))
+    def __init__(self, set_progress: Callable[[tuple], None], *, terminal: TerminalProgress | None = None,
+                 label: str | None = None, bar: bool = True, version: bool = False) -> None:
+        self.set_progress, self.terminal, self.label = set_progress, terminal, label
+        self.bar, self.with_version = bar, version
+        self.version = 0
+        self._last: tuple[str, int] | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> bool:
+        if self.terminal is not None:
+            self.terminal(stage, done, total)
+        if (stage, done) != self._last:
+            self._last, self.version = (stage, done), self.version + 1
+        message = f"{self.label or stage}: {done}/{total}"
+        values: tuple = (str(done), str(max(total, 1)), message) if self.bar else (message,)
+        self.set_progress((*values, self.version) if self.with_version else values)
         return False
-
-    return report

@@ -7,6 +7,7 @@ import time
 
 from dash import Dash, Input, Output, State, ctx as callback_ctx, dcc, html, no_update
 
+from dashboard import vocab
 from dashboard.context import SWEEP_PREFIX, AppContext
 from models.config import RunConfig
 from models.store import INTERRUPTED, RunInfo, RunStore
@@ -68,8 +69,8 @@ def sweep_of(store: RunStore, run_id: str) -> list[tuple[float, str]] | None:
 
 def layout(ctx: AppContext) -> html.Div:
     return html.Div(className="runs", children=[
-        html.Label("Run", htmlFor="run-picker"),
-        dcc.Dropdown(id="run-picker", options=run_options(ctx.store, ctx), value=ctx.run_id, clearable=False,
+        html.Label("Run", htmlFor=vocab.RUN),
+        dcc.Dropdown(id=vocab.RUN, options=run_options(ctx.store, ctx), value=ctx.run_id, clearable=False,
                      className="run-picker"),
         dcc.ConfirmDialogProvider(id="delete-confirm", message="Delete this run?", children=[
             html.Button("Delete", id="delete-run", className="button button-quiet", title="delete the run on show")]),
@@ -93,18 +94,18 @@ def delete(store: RunStore, run_id: str) -> str:
 
 
 def register(app: Dash, ctx: AppContext) -> None:
-    @app.callback(Output("run-picker", "options"), Input("job-message", "children"))
+    @app.callback(Output(vocab.RUN, "options"), Input(vocab.RUN_VERSION, "data"))
     def refresh(_message):
         return run_options(ctx.store, ctx)
 
-    @app.callback(Output("delete-confirm", "message"), Input("run-picker", "value"))
+    @app.callback(Output("delete-confirm", "message"), Input(vocab.RUN, "value"))
     def confirm_text(run):
         return f"Delete run {run} with its recorded epochs and frames? This cannot be undone."
 
     @app.callback(
-        Output("run-picker", "options", allow_duplicate=True), Output("run-picker", "value", allow_duplicate=True),
+        Output(vocab.RUN, "options", allow_duplicate=True), Output(vocab.RUN, "value", allow_duplicate=True),
         Output("runs-message", "children"),
-        Input("delete-confirm", "submit_n_clicks"), State("run-picker", "value"),
+        Input("delete-confirm", "submit_n_clicks"), State(vocab.RUN, "value"),
         prevent_initial_call=True,
     )
     def delete_run(_submitted, run):
@@ -116,9 +117,9 @@ def register(app: Dash, ctx: AppContext) -> None:
         return run_options(ctx.store, ctx), remaining[0].run_id if remaining else ctx.run_id, message
 
     @app.callback(
-        Output("run-picker", "value"), Output("beta-slider", "marks"), Output("beta-slider", "max"),
+        Output(vocab.RUN, "value"), Output("beta-slider", "marks"), Output("beta-slider", "max"),
         Output("beta-slider", "value"), Output("beta-row", "style"),
-        Input("run-picker", "value"), Input("beta-slider", "value"),
+        Input(vocab.RUN, "value"), Input("beta-slider", "value"),
     )
     def sync(run, position):
         """The run picker and the beta slider, kept in step (one callback: each sets the other)."""

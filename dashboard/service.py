@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from dashboard.typed import label_dtype, quantized, typed
+from dashboard.vocab import CLASS_COLOURS, CUSTOMDATA, MAP_COLOURS
 from frames.chains import cached_graph
 from frames.index import frame_key, sequence_id
 from frames.scores import SCORES, frame_box, read_scores, score_labels
@@ -78,7 +79,9 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
         :func:`sample_arrays`, the per-sample arrays fetched once per run); and ``frames``: epoch (as a string)
         -> ``silhouette``, ``metrics``, ``box``
         (``[x0, x1, y0, y1]``, the frame's extent) and ``version`` (its layout key's hash: a frame laid out again
-        is fetched again).
+        is fetched again); ``style``: the map's colours (:data:`MAP_STYLE`) and ``customdata``: the order of a
+        point's customdata fields (:data:`dashboard.vocab.CUSTOMDATA`), so that the browser holds neither.
+        The schema of this and the other messages the browser reads: ``dashboard/payload-schema.json``.
     """
     info = store.run_info(run_id)
     keys = store.frame_keys(run_id, sequence_id(params, method), layer, info.epochs_done)
@@ -101,6 +104,8 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
     return payload
 
 
+#: the map's colours as the browser reads them: ``class_colours`` and :data:`dashboard.vocab.MAP_COLOURS`
+MAP_STYLE = {"class_colours": list(CLASS_COLOURS), **MAP_COLOURS}
 #: sequence payloads kept per process
 PAYLOAD_CACHE_SIZE = 16
 _PAYLOADS: dict[tuple, dict] = {}
@@ -128,7 +133,8 @@ def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutPar
             "last_epoch": info.epochs_done - 1, "samples_version": _samples_version(probe),
             "class_names": class_names, "classifies": info.config.model != "vae",
             "training": info.state == "training",
-            "complete": len(frames) == info.epochs_done and info.state != "training", "frames": frames}
+            "complete": len(frames) == info.epochs_done and info.state != "training", "frames": frames,
+            "style": MAP_STYLE, "customdata": list(CUSTOMDATA)}
 
 
 def _samples_version(probe: dict[str, np.ndarray]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from analysis import stage
+from dashboard import vocab
 from dashboard import figures, service
 from dashboard.context import AppContext
 
@@ -21,8 +22,8 @@ def layout() -> html.Div:
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("training-curves", "figure"),
-        Input("run-picker", "value"), Input("layer-shown", "data"), Input("job-message", "children"),
-        Input("compare-picker", "value"), State("layer-slider", "value"), State("epoch-slider", "value"),
+        Input(vocab.RUN, "value"), Input(vocab.LAYER_SHOWN, "data"), Input(vocab.RUN_VERSION, "data"),
+        Input(vocab.COMPARE_PICKER, "value"), State(vocab.LAYER, "value"), State(vocab.EPOCH, "value"),
     )
     def curves(run, _shown, _job, other, layer, epoch):
         """The curves of the run and layer on show (built again only when those or the frames change, and for
@@ -46,12 +47,12 @@ def register(app: Dash, ctx: AppContext) -> None:
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="markEpoch"),
         Output("training-curves", "className"),
-        Input("epoch-slider", "value"),
+        Input(vocab.EPOCH, "value"),
         prevent_initial_call=True,
     )
 
     @app.callback(
-        Output("epoch-slider", "value", allow_duplicate=True),
+        Output(vocab.EPOCH, "value", allow_duplicate=True),
         Input("training-curves", "clickData"),
         prevent_initial_call=True,
     )

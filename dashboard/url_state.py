@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 from dash import ClientsideFunction, Dash, Input, Output, State, no_update
 
+from dashboard import vocab
 from dashboard.compare_panel import comparable_runs, compare_problem
 from dashboard.context import AppContext
-from dashboard.map_panel import COLOURS, GRAPH_MODES
+from dashboard.vocab import COLOUR_MODES as COLOURS
+from dashboard.vocab import GRAPH_MODES
 from frames.index import METHODS
 
 
@@ -29,9 +31,9 @@ class ViewState:
     ----------
     layer, epoch : int
     colour : str
-        One of :data:`dashboard.map_panel.COLOURS`.
+        One of :data:`dashboard.vocab.COLOUR_MODES`.
     graph, method : str
-        Graph mode and layout method (:data:`dashboard.map_panel.GRAPH_MODES`, :data:`frames.index.METHODS`).
+        Graph mode and layout method (:data:`dashboard.vocab.GRAPH_MODES`, :data:`frames.index.METHODS`).
     sample : int or None
         Data-set index of the selected sample.
     problems : tuple of str
@@ -87,13 +89,13 @@ def parse(query: Mapping[str, str], *, n_layers: int, last_epoch: int, sample_in
 
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
-        Output("run-picker", "value", allow_duplicate=True),
-        Output("layer-slider", "value"), Output("epoch-slider", "value", allow_duplicate=True),
-        Output("colour-by", "value"), Output("graph-mode", "value"), Output("method", "value"),
-        Output("selected", "data", allow_duplicate=True), Output("compare-picker", "value"),
-        Output("compare-picker", "options", allow_duplicate=True),
-        Output("url-problems", "children"), Output("url-applied", "data"),
-        Input("url-in", "search"), State("url-applied", "data"),
+        Output(vocab.RUN, "value", allow_duplicate=True),
+        Output(vocab.LAYER, "value"), Output(vocab.EPOCH, "value", allow_duplicate=True),
+        Output(vocab.COLOUR_BY, "value"), Output(vocab.GRAPH_MODE, "value"), Output(vocab.METHOD, "value"),
+        Output(vocab.SELECTED, "data", allow_duplicate=True), Output(vocab.COMPARE_PICKER, "value"),
+        Output(vocab.COMPARE_PICKER, "options", allow_duplicate=True),
+        Output(vocab.URL_PROBLEMS, "children"), Output(vocab.URL_APPLIED, "data"),
+        Input(vocab.URL_IN, "search"), State(vocab.URL_APPLIED, "data"),
         prevent_initial_call="initial_duplicate",
     )
     def apply(search, applied):
@@ -125,8 +127,8 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="urlState"),
-        Output("url", "search"),
-        Input("run-picker", "value"), Input("layer-slider", "value"), Input("epoch-slider", "value"),
-        Input("colour-by", "value"), Input("graph-mode", "value"), Input("method", "value"),
-        Input("selected", "data"), Input("compare-picker", "value"), State("url", "search"),
+        Output(vocab.URL, "search"),
+        Input(vocab.RUN, "value"), Input(vocab.LAYER, "value"), Input(vocab.EPOCH, "value"),
+        Input(vocab.COLOUR_BY, "value"), Input(vocab.GRAPH_MODE, "value"), Input(vocab.METHOD, "value"),
+        Input(vocab.SELECTED, "data"), Input(vocab.COMPARE_PICKER, "value"), State(vocab.URL, "search"),
     )

@@ -9,6 +9,7 @@ import numpy as np
 from dash import Dash, Input, Output, State, dcc, html
 
 from analysis.decoder import Weights, column_coherence, jacobian, random_coherence, traversals
+from dashboard import vocab
 from dashboard import figures
 from dashboard.context import AppContext
 from dashboard.runs_panel import sweep_of
@@ -142,8 +143,8 @@ def panel(store: RunStore, ctx: AppContext, epoch: int) -> list:
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("vae-panel", "children"), Output("vae-panel", "style"),
-        Input("run-picker", "value"), Input("epoch-rested", "data"), Input("job-message", "children"),
-        State("epoch-slider", "value"),
+        Input(vocab.RUN, "value"), Input(vocab.EPOCH_RESTED, "data"), Input(vocab.RUN_VERSION, "data"),
+        State(vocab.EPOCH, "value"),
     )
     def update(run, _rested, _job, epoch):
         """The panel at the epoch on show, once the epoch slider rests (a scrub asks the server once)."""

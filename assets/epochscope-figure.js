@@ -1,0 +1,200 @@
+/* EpochScope's map figures, pure parts: a layer's sequence payload and one epoch's decoded arrays in, Plotly
+ * figure JSON out. No DOM, no fetches, no Plotly calls: loaded by the page before epochscope.js
+ * (window.EpochScopeFigure) and by node's test runner (module.exports): tests/js/figure.test.js.
+ *
+ * The messages it reads are described in dashboard/payload-schema.json (checked against the server's real payloads
+ * by tests/test_schema.py): the sequence payload carries the colours (`style`) and the order of a point's
+ * customdata fields (`customdata`), which are written in dashboard/vocab.py only.
+ *
+ * "samples" below are a run's decoded per-sample arrays (GET /samples/<run>): {labels, index, scrambled, box};
+ * a "frame" is one epoch's decoded arrays (GET /frames/...): {x, y, pred?, conf?, sens?}.
+ */
+(function (root, factory) {
+  "use strict";
+  const api = factory();
+  if (typeof module === "object" && module.exports) { module.exports = api; } else { root.EpochScopeFigure = api; }
+})(typeof self !== "undefined" ? self : this, function () {
+  "use strict";
+  const AXIS = {visible: false, showgrid: false, zeroline: false};
+
+  function plotText(text) {
+    // text from a user's data as Plotly shows it: Plotly reads a few HTML tags in labels, so markup is escaped
+    // and shown as written (dashboard/figures.py plot_text)
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+
+  function message(text) {
+    // an empty figure that says `text`
+    return {data: [], layout: {template: "plotly_white", xaxis: AXIS, yaxis: AXIS,
+      margin: {l: 10, r: 10, t: 40, b: 10},
+      annotations: [{text: text, showarrow: false, font: {size: 15, color: "#555"}, xref: "paper", yref: "paper",
+                     x: 0.5, y: 0.5}]}};
+  }
+
+  function classColour(style, k) {
+    return style.class_colours[k % style.class_colours.length];
+  }
+
+  function groups(payload, frame, S, colour) {
+    // the samples split into the map's traces by `colour` (dashboard/vocab.py COLOUR_MODES): [{name, colour,
+    // members}] in key order; colour null: coloured by sensitivity (a colour scale, no legend)
+    const n = payload.n_samples, labels = S.labels, style = payload.style;
+    const by = (key, names, colours) => {
+      const out = new Map();
+      for (let i = 0; i < n; i++) {
+        const k = key(i);
+        if (!out.has(k)) { out.set(k, {name: names(k), colour: colours(k), members: []}); }
+        out.get(k).members.push(i);
+      }
+      return [...out.entries()].sort((a, b) => a[0] - b[0]).map(e => e[1]);
+    };
+    const className = k => plotText(payload.class_names[k] || String(k));
+    const byClass = k => classColour(style, k);
+    if (colour === "predicted" && frame.pred) {
+      return by(i => frame.pred[i], k => "predicted " + className(k), byClass);
+    }
+    if (colour === "correct" && frame.pred) {
+      return by(i => (frame.pred[i] === labels[i] ? 0 : 1), k => (k ? "wrong" : "correct"),
+                k => (k ? style.wrong : style.correct));
+    }
+    if (colour === "scrambled") {
+      return by(i => S.scrambled[i], k => (k ? "scrambled" : "clean"), k => (k ? style.scrambled : style.clean));
+    }
+    if (colour === "sensitivity" && frame.sens) {
+      return [{name: "sensitivity", colour: null, members: [...Array(n).keys()]}];
+    }
+    return by(i => labels[i], className, byClass);
+  }
+
+  function sampleHover(payload, S, frame, members) {
+    // customdata (what a click or hover reads, in the payload's `customdata` order) and the hover text of a trace
+    // of samples; the same in both maps
+    const fields = payload.customdata, at = name => fields.indexOf(name);
+    const sens = frame.sens;
+    const value = {sample: i => S.index[i], label: i => S.labels[i], predicted: i => (frame.pred ? frame.pred[i] : -1),
+                   confidence: i => (frame.conf ? frame.conf[i] : NaN), sensitivity: i => (sens ? sens[i] : NaN),
+                   node: i => i};
+    const f = name => "%{customdata[" + at(name) + "]";
+    return {customdata: members.map(i => fields.map(name => value[name](i))),
+            hovertemplate: "sample " + f("sample") + ":d}<br>true " + f("label") + ":d}" +
+              (frame.pred ? "<br>predicted " + f("predicted") + ":d} (" + f("confidence") + ":.0%})" : "") +
+              (sens ? "<br>sensitivity " + f("sensitivity") + ":.3g}" : "") + "<extra></extra>"};
+  }
+
+  function neuronTrace(payload, nodes, xs, ys) {
+    // the layer's neurons of a neuron x sample frame: black diamonds after the samples; customdata as a sample's,
+    // with sample -1 and node = the unit's index
+    const fields = payload.customdata;
+    const units = [...Array(nodes - payload.n_samples).keys()].map(k => payload.n_samples + k);
+    const row = k => fields.map(name => (name === "node" ? k : (name === "sample" || name === "label" ||
+                                                                 name === "predicted") ? -1 : NaN));
+    return {nodes: units,
+            trace: {type: "scattergl", mode: "markers", name: "neurons", x: units.map(i => xs[i]), y: units.map(i => ys[i]),
+                    customdata: units.map((_, k) => row(k)), marker: {size: 7, color: payload.style.neuron, symbol: "diamond"},
+                    hovertemplate: "neuron %{customdata[" + fields.indexOf("node") + "]:d}<extra></extra>"}};
+  }
+
+  function selectedTrace(style, x, y) {
+    // the ring around the selected sample
+    return {type: "scattergl", mode: "markers", name: "selected", x: [x], y: [y], showlegend: false,
+            hoverinfo: "skip", marker: {size: 18, color: "rgba(0,0,0,0)", line: {width: 2.5, color: style.selected}}};
+  }
+
+  function ringTrace(style, xs, ys) {
+    // rings around the samples whose neighbourhoods changed most
+    return {type: "scattergl", mode: "markers", name: "changed most", x: xs, y: ys, hoverinfo: "skip",
+            marker: {size: 14, color: "rgba(0,0,0,0)", line: {width: 2, color: style.scrambled}}};
+  }
+
+  function edgeTrace(edges, frame) {
+    // one line trace of all edges ({i, j}: node rows), segments separated by gaps, under the nodes
+    const xs = [], ys = [];
+    for (let k = 0; k < edges.i.length; k++) {
+      const a = edges.i[k], b = edges.j[k];
+      xs.push(frame.x[a], frame.x[b], null); ys.push(frame.y[a], frame.y[b], null);
+    }
+    return {type: "scattergl", mode: "lines", name: "edges", x: xs, y: ys, showlegend: false, hoverinfo: "skip",
+            line: {color: "rgba(120,120,120,0.25)", width: 0.6}};
+  }
+
+  function caption(payload, epoch) {
+    // the line under the map: the layout's silhouette and the epoch's training numbers
+    const scalars = payload.frames[String(epoch)], m = scalars.metrics;
+    const scores = m.test_acc !== undefined ?
+      "train accuracy " + (100 * m.train_acc).toFixed(1) + "% · test accuracy " + (100 * m.test_acc).toFixed(1) + "% · " : "";
+    const loss = m.test_loss !== undefined ? "test loss " + m.test_loss.toFixed(3) + " · " : "";
+    return payload.name + ", epoch " + epoch + ": class silhouette of the layout " + scalars.silhouette.toFixed(2) +
+      " · " + scores + loss + payload.n_samples + " probe samples";
+  }
+
+  function title(payload, epoch) {
+    return payload.name + " · epoch " + epoch;
+  }
+
+  function mapFigure(payload, epoch, frame, S, view) {
+    // The map of one epoch. `view`: {colour, flags (array of "edges", "size", "trail", ...), selected (a data-set
+    // index or null), edges ({run, layer, epoch, graph, i, j} or null), ringed (node rows), trail ({x, y}: the
+    // selected sample's path, or null), x, y (where each node is drawn: the frame's place, or where a glide
+    // starts), meta (the layout's meta)}. Returns {figure, parts}: parts are [trace index, node rows] of the
+    // traces whose nodes move from epoch to epoch.
+    const style = payload.style, flags = view.flags || [], sens = frame.sens, xs = view.x, ys = view.y;
+    const nodes = frame.x.length, bySize = flags.includes("size");
+    let maxSens = 1e-12;
+    if (sens) { for (let i = 0; i < sens.length; i++) { maxSens = Math.max(maxSens, sens[i]); } }
+    const size = i => (bySize && sens ? 4 + 12 * Math.sqrt(sens[i] / maxSens) : 6);
+    const parts = [], traces = [];
+    const edges = view.edges;
+    if (flags.includes("edges") && edges && edges.run === payload.run && edges.layer === payload.layer &&
+        edges.epoch === epoch && edges.graph === payload.graph) {
+      traces.push(edgeTrace(edges, frame));
+    }
+    const first = traces.length;
+    traces.push(...groups(payload, frame, S, view.colour).map(g => {
+      const m = g.members;
+      // one size for all unless sized by sensitivity: per-point sizes cost scattergl a pass over every point
+      const marker = {size: bySize && sens ? m.map(size) : 6, line: {width: 0.4, color: "white"}};
+      if (g.colour) {
+        marker.color = g.colour;
+      } else {
+        marker.color = m.map(i => sens[i]);
+        marker.colorscale = "Viridis";
+        marker.colorbar = {title: {text: "‖∂loss/∂a‖"}, thickness: 12};
+      }
+      parts.push([first + parts.length, m]);
+      return Object.assign({type: "scattergl", mode: "markers", name: g.name, x: m.map(i => xs[i]),
+                            y: m.map(i => ys[i]), marker: marker, showlegend: Boolean(g.colour)},
+                           sampleHover(payload, S, frame, m));
+    }));
+    if (payload.graph === "bipartite") {
+      const neurons = neuronTrace(payload, nodes, xs, ys);
+      parts.push([traces.length, neurons.nodes]);
+      traces.push(neurons.trace);
+    }
+    const ringed = view.ringed || [];
+    if (ringed.length) {
+      parts.push([traces.length, ringed]);
+      traces.push(ringTrace(style, ringed.map(i => xs[i]), ringed.map(i => ys[i])));
+    }
+    const at = view.selected === null || view.selected === undefined ? -1 : S.index.indexOf(view.selected);
+    if (at >= 0 && view.trail) {
+      traces.push({type: "scattergl", mode: "lines+markers", name: "trail", x: view.trail.x, y: view.trail.y,
+                   showlegend: false, hoverinfo: "skip", line: {color: "rgba(0,0,0,0.55)", width: 1.5},
+                   marker: {size: 3, color: style.selected}});
+    }
+    if (at >= 0) {
+      parts.push([traces.length, [at]]);
+      traces.push(selectedTrace(style, xs[at], ys[at]));
+    }
+    const box = S.box;
+    const figure = {data: traces, layout: {
+      title: {text: title(payload, epoch), x: 0.01, font: {size: 14}}, uirevision: payload.run + "/" + payload.layer,
+      template: "plotly_white", margin: {l: 10, r: 10, t: 40, b: 10}, meta: view.meta || {},
+      legend: {title: {text: view.colour === "class" ? "class" : ""}, itemsizing: "constant"},
+      xaxis: Object.assign({range: box[0]}, AXIS), yaxis: Object.assign({range: box[1], scaleanchor: "x", scaleratio: 1}, AXIS)}};
+    return {figure: figure, parts: parts};
+  }
+
+  return {AXIS: AXIS, plotText: plotText, message: message, classColour: classColour, groups: groups,
+          sampleHover: sampleHover, neuronTrace: neuronTrace, selectedTrace: selectedTrace, ringTrace: ringTrace,
+          edgeTrace: edgeTrace, caption: caption, title: title, mapFigure: mapFigure};
+});
