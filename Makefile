@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8050
 
-.PHONY: run serve test bench system clean
+.PHONY: run serve test test-fast lint bench system clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,21 @@ WORKERS ?= 4
 serve: $(VENV)/.runtime
 	$(VENV)/bin/gunicorn --workers $(WORKERS) --threads 4 --bind $(HOST):$(PORT) --timeout 120 dashboard.wsgi:server
 
-test: $(VENV)/.dev system
+# lint: ruff (pyproject.toml [tool.ruff]), mypy ([tool.mypy]) and a syntax check of the page's JavaScript
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	node --check assets/epochscope.js && node --check assets/epochscope-frames.js && node --check assets/epochscope-figure.js
+
+# everything: lint, the JavaScript's tests, every Python test (Chromium, redis, gunicorn included)
+test: system lint
 	node --test tests/js/*.test.js
 	$(PY) -m pytest
+
+# without a browser (no Chromium, redis or gunicorn needed): lint, the JavaScript's tests, the other Python tests
+test-fast: lint
+	node --test tests/js/*.test.js
+	$(PY) -m pytest -m "not browser"
 
 bench: $(VENV)/.dev
 	$(PY) -m benchmarks.layout_bench

@@ -11,7 +11,8 @@ from models.store import default_store_dir
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Serve the EpochScope dashboard on the default experiment or a stored run.")
+    parser = argparse.ArgumentParser(
+        description="Serve the EpochScope dashboard on the default experiment or a stored run.")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=8050, help="port, 1-65535 (default 8050)")
     parser.add_argument("--store", default=None,

@@ -6,8 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.representation import (chance_accuracy, class_overlap, class_separation, knn_class_purity,
-                                     linear_probe, twonn_dimension)
+from analysis.representation import (
+    chance_accuracy,
+    class_overlap,
+    class_separation,
+    knn_class_purity,
+    linear_probe,
+    twonn_dimension,
+)
 from layout_engine.graph import nearest_neighbours
 
 #: k of the raw-space kNN tables (purity, overlap, what changed), as the layout's graph
@@ -44,7 +50,7 @@ class ProbeLabels:
     n_classes: int
 
     @classmethod
-    def from_probe(cls, probe: dict[str, np.ndarray], n_classes: int | None = None) -> "ProbeLabels":
+    def from_probe(cls, probe: dict[str, np.ndarray], n_classes: int | None = None) -> ProbeLabels:
         """From a stored probe set (:meth:`models.store.RunStore.probe`); a run whose probe set holds no test
         samples (recorded from your own loop, without ``in_train``) is split 80 / 20 by a seeded draw."""
         true = np.asarray(probe["y"], np.int64)
@@ -100,7 +106,8 @@ def measure_frame(X: np.ndarray, labels: ProbeLabels, *, probe_init: np.ndarray 
                                 n_classes=labels.n_classes, init=probe_init)
     silhouette, ratio = class_separation(X[subset], labels.trained[subset])
     measures = {
-        "probe_acc": np.array(acc), "probe_chance": np.array(chance_accuracy(labels.trained[fit], labels.true[held_out])),
+        "probe_acc": np.array(acc),
+        "probe_chance": np.array(chance_accuracy(labels.trained[fit], labels.true[held_out])),
         "twonn": np.array(twonn_dimension(dist)),
         "raw_silhouette": np.array(silhouette), "raw_ratio": np.array(ratio),
         "raw_purity": np.array(knn_class_purity(idx, labels.trained).mean()),

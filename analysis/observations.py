@@ -98,7 +98,7 @@ def plateau(ev: Evidence) -> str | None:
     row = ev.measures[ev.layer][:ev.epoch + 1]
     if any(entry is None for entry in row) or ev.epoch < PLATEAU_EPOCHS:
         return None
-    values = np.array([entry["raw_silhouette"] for entry in row])
+    values = np.array([entry["raw_silhouette"] for entry in row if entry is not None])
     if values[-1] - values[0] < SEPARATION_RISE:  # nothing rose to plateau
         return None
     away = np.flatnonzero(np.abs(values - values[-1]) > PLATEAU_TOLERANCE)
@@ -125,7 +125,7 @@ def overlap(ev: Evidence) -> str | None:
     if value < OVERLAP_MIN:
         return None
     since = ev.epoch
-    while since > 0 and row[since - 1] is not None and _top_pair(row[since - 1]["overlap"])[:2] == (a, b):
+    while since > 0 and (before := row[since - 1]) is not None and _top_pair(before["overlap"])[:2] == (a, b):
         since -= 1
     names = [str(ev.class_names[c]) if c < len(ev.class_names) else str(c) for c in (a, b)]
     return (f"Classes {names[0]} and {names[1]} overlap most in {ev.layer_names[ev.layer]}: they share "

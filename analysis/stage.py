@@ -24,12 +24,12 @@ import threading
 import numpy as np
 
 from analysis.cartography import Cartography, cartography
-from analysis.neurons import class_selectivity, multislice_graph, preference_grouping, zscore_units
 from analysis.measures import N_NEIGHBORS, SCALARS, ProbeLabels, measure_frame
+from analysis.neurons import class_selectivity, multislice_graph, preference_grouping, zscore_units
 from analysis.observations import Evidence
 from analysis.representation import cka_matrix, neighbourhood_change
-from layout_engine.graph import nearest_neighbours
 from layout_engine.align import normalize
+from layout_engine.graph import nearest_neighbours
 from layout_engine.pipeline import ENGINE_VERSION, LayoutParams, content_hash, layout_graph
 from models.progress import Reporter
 from models.store import RunInfo, RunStore
@@ -155,7 +155,7 @@ NEURON_POINTS = 2000
 NEURONS_VERSION = "1"
 
 
-def compute_neuron_map(store: RunStore, info: RunInfo, params: LayoutParams = LayoutParams()) -> dict[str, np.ndarray]:
+def compute_neuron_map(store: RunStore, info: RunInfo, params: LayoutParams | None = None) -> dict[str, np.ndarray]:
     """The run's hidden units over its epochs as one laid-out graph (:mod:`analysis.neurons`), cached by the
     activations' content like the CKA; a finished run's is read back without reading its activations.
 
@@ -167,8 +167,10 @@ def compute_neuron_map(store: RunStore, info: RunInfo, params: LayoutParams = La
         and index in it; ``selectivity`` and ``preferred`` (n_epochs, n_units): class selectivity (NaN for a
         dead unit) and preferred class, from the true labels of the probe samples used; ``grouping`` and
         ``grouping_chance`` (n_epochs,): how much each epoch's units sit beside units preferring their class
-        (:func:`analysis.neurons.preference_grouping`), and its chance level.
+        (:func:`analysis.neurons.preference_grouping`), and its chance level. ``params``: how the graph is laid
+        out (default :class:`LayoutParams`).
     """
+    params = LayoutParams() if params is None else params
     run_id, n_layers, n_epochs = info.run_id, len(info.layer_sizes), info.epochs_done
     if info.state in ("complete", "diverged"):
         done = run_neuron_map(store, run_id)
@@ -264,7 +266,7 @@ def _table_entry(store: RunStore, key: str | None) -> dict | None:
 def curves(store: RunStore, run_id: str, layer: int) -> dict[str, list[float | None]]:
     """Per recorded epoch, each scalar measure of ``layer`` (``None`` where not measured yet)."""
     row = measure_table(store, run_id)[layer]
-    return {name: [None if entry is None or not np.isfinite(entry[name]) else entry[name] for entry in row]
+    return {name: [None if entry is None or not np.isfinite(entry[name]) else float(entry[name]) for entry in row]
             for name in SCALARS}
 
 

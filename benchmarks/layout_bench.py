@@ -240,7 +240,7 @@ def report(ours, aligned, rows, scale, startup, n_epochs, warm) -> None:
     med = lambda xs: float(np.median(xs))  # noqa: E731
     print(f"\nuptime: {os.popen('uptime').read().strip()}   threads: {torch.get_num_threads()} (torch), "
           f"{os.cpu_count()} cpus")
-    print("\n1. ours, whole sequences (epochs 0..%d, warm-started)" % (n_epochs - 1))
+    print(f"\n1. ours, whole sequences (epochs 0..{n_epochs - 1}, warm-started)")
     print(f"{'layer':<6}{'seq s':>8}{'frame s':>9}{'T min':>8}{'T med':>8}{'disp med':>10}")
     for i, o in enumerate(ours):
         print(f"h{i + 1:<5}{sum(o['seconds']):>8.2f}{med(o['seconds']):>9.3f}{min(o['trust']):>8.4f}"
@@ -289,7 +289,8 @@ def report(ours, aligned, rows, scale, startup, n_epochs, warm) -> None:
     if warm:
         print("\n6. warm against cold: trustworthiness of a cold layout of the same frame minus the warm one's "
               "(all samples, k = 15)")
-        print(f"{'data':<15}{'layer':<6}{'guard':<6}{'frames':>7}{'max':>8}{'median':>8}{'> 0.003':>8}{'restarted':>10}")
+        print(f"{'data':<15}{'layer':<6}{'guard':<6}{'frames':>7}{'max':>8}{'median':>8}{'> 0.003':>8}"
+              f"{'restarted':>10}")
         for r in warm:
             print(f"{r['data']:<15}{r['layer']:<6}{r['guard']:<6}{r['frames']:>7}{r['max']:>8.4f}{r['median']:>8.4f}"
                   f"{r['over']:>8}{r['restarted']:>10}")

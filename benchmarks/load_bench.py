@@ -29,6 +29,7 @@ import time
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class User:
                  rng: random.Random, record) -> None:
         self.client, self.rng, self.record = client, rng, record
         self.samples, self.n_layers, self.last_epoch = samples, n_layers, last_epoch
-        self.view = {"run-picker.value": run_id, "layer-slider.value": 0, "epoch-slider.value": 0,
+        self.view: dict[str, Any] = {"run-picker.value": run_id, "layer-slider.value": 0, "epoch-slider.value": 0,
                      "graph-mode.value": "knn", "method.value": "ours", "map-flags.value": ["glide"],
                      "selected.data": None, "selected-neuron.data": None, "job-message.children": "ready",
                      "map-poll.n_intervals": 0, "readiness-poll.n_intervals": 0}
@@ -63,7 +64,7 @@ class User:
         except OSError:
             reply, ok = None, False
         self.record(kind, 1000 * (time.perf_counter() - start), ok)
-        return reply.json() if ok and reply.status == 200 and reply.text else None
+        return reply.json() if reply is not None and ok and reply.status == 200 and reply.text else None
 
     def get(self, kind: str, path: str) -> None:
         start = time.perf_counter()
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
     lock = threading.Lock()
-    per_user = defaultdict(int)
+    per_user: dict[int, int] = defaultdict(int)
 
     def record(kind: str, ms: float, ok: bool) -> None:
         with lock:

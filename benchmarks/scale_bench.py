@@ -28,10 +28,10 @@ import numpy as np
 import orjson
 
 from benchmarks.common import scale_config
+from dashboard import service
 from frames import chains as frames_chains
 from frames import compute as frames_compute
 from frames import prepare as frames_prepare
-from dashboard import service
 from layout_engine.graph import nearest_neighbours
 from layout_engine.metrics import neighbour_recall, trustworthiness
 from layout_engine.pipeline import LayoutParams
@@ -67,7 +67,10 @@ def measure_size(store: RunStore, n: int, epochs: int, layer: int, params: Layou
         times.append(now - last)
         last = now
     X = store.activations(info.run_id, epochs - 1, layer)
-    ours = service.frame_view(store, info.run_id, layer, epochs - 1, params).coords
+    view = service.frame_view(store, info.run_id, layer, epochs - 1, params)
+    if view is None:
+        raise RuntimeError(f"layer {layer}, epoch {epochs - 1} is not laid out")
+    ours = view.coords
     start = time.perf_counter()
     approx, _ = nearest_neighbours(X, 15, approximate=True)
     approx_s = time.perf_counter() - start

@@ -19,6 +19,7 @@ import torch
 
 from frames import prepare as frames_prepare
 from models.config import RunConfig
+from models.mlp import MLP
 from models.sensitivity import ablation
 from models.store import RunStore, default_store_dir
 from models.train import load_model, training_data
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     config = RunConfig()
     frames_prepare.ensure_run(store, config)  # trains the default run when the store lacks it
     model = load_model(store, config.run_id)
+    if not isinstance(model, MLP):
+        raise SystemExit("the sensitivity benchmark needs the default MLP run")
     prepared = training_data(config)
     data = prepared.dataset
     tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a))  # noqa: E731

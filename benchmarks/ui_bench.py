@@ -10,8 +10,9 @@ step in the page: from the ``keydown`` event to Plotly's ``plotly_afterplot`` of
 redraw: the points start to glide), and to the end of the glide (the map's ``data-glide`` turns ``still``: the
 points stand on the new frame). It also times a layer switch (one key press on the layer slider, to a layer
 whose frames the page has not fetched), the bytes the page fetched per epoch, and the page's memory (the
-JavaScript heap, and the resident memory of Chromium's processes). Prints a table and last ``RESULT n=<n> slider_median_ms=<f> slider_p95_ms=<f>
-settled_median_ms=<f> layer_switch_ms=<f> epoch_bytes=<n> js_heap_mb=<f> renderer_rss_mb=<f> chromium_rss_mb=<f>``.
+JavaScript heap, and the resident memory of Chromium's processes). Prints a table and last
+``RESULT n=<n> slider_median_ms=<f> slider_p95_ms=<f> settled_median_ms=<f> layer_switch_ms=<f>
+epoch_bytes=<n> js_heap_mb=<f> renderer_rss_mb=<f> chromium_rss_mb=<f>``.
 """
 
 from __future__ import annotations
@@ -126,8 +127,11 @@ def main(argv: list[str] | None = None) -> None:
                 driver.execute_script(HOOK)
                 t0 = time.perf_counter()
                 layer_thumb.send_keys(Keys.ARROW_RIGHT)
-                wait(lambda: f"{config.layer_names[layer]} (" in driver.find_element("id", "frame-info").text and
-                     "silhouette" in driver.find_element("id", "frame-info").text, 60, "the layer switch")
+                def switched(layer: int = layer) -> bool:
+                    text = driver.find_element("id", "frame-info").text
+                    return f"{config.layer_names[layer]} (" in text and "silhouette" in text
+
+                wait(switched, 60, "the layer switch")
                 rows.append(("layer switch", [1000 * (time.perf_counter() - t0)]))
             thumb = driver.find_element("css selector", "#epoch-slider [role=slider]")
             thumb.click()

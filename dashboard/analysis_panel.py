@@ -9,13 +9,13 @@ select it). Everything is measured by the background job (:mod:`analysis.stage`)
 from __future__ import annotations
 
 import numpy as np
-from dash import ClientsideFunction, Dash, Input, Output, State, ctx as callback_ctx, dcc, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
+from dash import ctx as callback_ctx
 
 from analysis import stage
 from analysis.cartography import REGIONS, region_shares
 from analysis.observations import observe
-from dashboard import vocab
-from dashboard import figures
+from dashboard import figures, vocab
 from dashboard.context import AppContext
 
 #: samples listed under "what changed"
@@ -24,20 +24,19 @@ WAITING = "Measured once the frames are laid out."
 
 
 def layout() -> html.Div:
-    graph_config = {"displayModeBar": False}
     return html.Div(className="analysis", children=[
         html.H3("What the numbers say"),
         html.Div(id="observations", className="observations",
                  children=html.P(WAITING, className="empty")),
         html.Div(className="analysis-grid", children=[
-            dcc.Graph(id="cka-layers", figure=figures.message_figure(""), config=graph_config),
-            dcc.Graph(id="cka-epochs", figure=figures.message_figure(""), config=graph_config),
+            dcc.Graph(id="cka-layers", figure=figures.message_figure(""), config=figures.NO_TOOLBAR),
+            dcc.Graph(id="cka-epochs", figure=figures.message_figure(""), config=figures.NO_TOOLBAR),
             html.Div(className="changed", children=[
                 html.H4("What changed since the last epoch"),
                 html.Div(id="what-changed", children=html.P(WAITING, className="empty")),
             ]),
             html.Div(className="cartography", children=[
-                dcc.Graph(id=vocab.CARTOGRAPHY, figure=figures.message_figure(""), config=graph_config),
+                dcc.Graph(id=vocab.CARTOGRAPHY, figure=figures.message_figure(""), config=figures.NO_TOOLBAR),
                 html.P(id="cartography-summary", className="muted"),
             ]),
         ]),

@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard import vocab
-from dashboard import jobs
+from dashboard import jobs, vocab
 from dashboard.context import AppContext
 from dashboard.map_panel import POLL_MS, sequence_update
 from dashboard.runs_panel import describe

@@ -61,7 +61,7 @@ class AppContext:
             _STORES[self.store_dir] = self.open_store()
         return _STORES[self.store_dir]
 
-    def for_run(self, run_id: str | None) -> "AppContext":
+    def for_run(self, run_id: str | None) -> AppContext:
         """The context of the stored run ``run_id`` (this one when ``None`` or the same; ``sweep:<id>``: the
         sweep's run of lowest beta); ``KeyError`` naming the run or sweep when the store does not have it."""
         if not run_id or run_id == self.run_id:

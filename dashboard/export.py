@@ -9,6 +9,7 @@ import io
 import math
 import re
 from numbers import Real
+from typing import Any
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
@@ -19,8 +20,7 @@ import scipy.sparse as sp
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as callback_ctx
 
-from dashboard import vocab
-from dashboard import service
+from dashboard import service, vocab
 from dashboard.context import AppContext
 from dashboard.figures import class_colour, class_name, plot_text
 from frames.chains import cached_graph
@@ -130,8 +130,8 @@ def animation_html(store: RunStore, run_id: str, layer: int, params: LayoutParam
     standalone HTML file (plotly.js inlined): play / pause and an epoch slider, samples coloured by class (the
     neurons of a neuron x sample graph black); ``KeyError`` when no frame is laid out."""
     info = store.run_info(run_id)
-    views = [(e, service.frame_view(store, run_id, layer, e, params, method)) for e in range(info.epochs_done)]
-    views = [(e, v) for e, v in views if v is not None]
+    found = [(e, service.frame_view(store, run_id, layer, e, params, method)) for e in range(info.epochs_done)]
+    views = [(e, v) for e, v in found if v is not None]
     if not views:
         raise KeyError(f"no frame of layer {layer} of run {run_id!r} is laid out yet")
     labels = views[0][1].labels
@@ -161,7 +161,8 @@ def animation_html(store: RunStore, run_id: str, layer: int, params: LayoutParam
         xaxis=dict(visible=False, range=[lo[0], hi[0]]), yaxis=dict(visible=False, range=[lo[1], hi[1]],
                                                                     scaleanchor="x"),
         updatemenus=[dict(type="buttons", x=0.02, y=0, xanchor="left", yanchor="top", buttons=[
-            dict(label="Play", method="animate", args=[None, dict(frame=dict(duration=500), transition=dict(duration=400),
+            dict(label="Play", method="animate", args=[None, dict(frame=dict(duration=500),
+                                                                 transition=dict(duration=400),
                                                                   fromcurrent=True)]),
             dict(label="Pause", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))])])],
         sliders=[dict(active=0, steps=steps, x=0.15, len=0.85, currentvalue=dict(prefix="epoch "))])
@@ -209,7 +210,7 @@ def _colour(value, field: str):
 
 
 def _marker(marker: dict, field: str) -> dict:
-    out = {}
+    out: dict[str, Any] = {}
     if "size" in marker:
         out["size"] = (_numbers(marker["size"], f"{field}.size") if isinstance(marker["size"], list)
                        else _number(marker["size"]))
@@ -234,7 +235,7 @@ def _trace(trace, k: int) -> dict:
     field = f"figure.data[{k}]"
     if not isinstance(trace, dict) or trace.get("type", "scatter") not in ("scatter", "scattergl"):
         raise ValueError(f"{field} must be a scatter trace")
-    out = {"type": "scatter", "mode": trace.get("mode") if trace.get("mode") in _MODES else "markers",
+    out: dict[str, Any] = {"type": "scatter", "mode": trace.get("mode") if trace.get("mode") in _MODES else "markers",
            "x": _numbers(trace.get("x", []), f"{field}.x"), "y": _numbers(trace.get("y", []), f"{field}.y"),
            "showlegend": trace.get("showlegend") is not False, "hoverinfo": "skip"}
     if "name" in trace:
@@ -250,7 +251,7 @@ def _trace(trace, k: int) -> dict:
 
 def _axis(axis) -> dict:
     axis = axis if isinstance(axis, dict) else {}
-    out = {"visible": False, "showgrid": False, "zeroline": False}
+    out: dict[str, Any] = {"visible": False, "showgrid": False, "zeroline": False}
     rng = axis.get("range")
     if isinstance(rng, list) and len(rng) == 2 and all(_number(v) is not None for v in rng):
         out |= {"range": [float(v) for v in rng], "autorange": False}
@@ -266,14 +267,14 @@ def safe_figure(figure) -> dict:
     shown as written). ``ValueError`` naming the first field that is not what the map draws."""
     if not isinstance(figure, dict) or not isinstance(figure.get("data"), list):
         raise ValueError("figure must be a Plotly figure with a list of traces")
-    points = sum(len(t.get("x")) for t in figure["data"] if isinstance(t, dict) and isinstance(t.get("x"), list))
+    points = sum(len(t["x"]) for t in figure["data"] if isinstance(t, dict) and isinstance(t.get("x"), list))
     if points > MAX_IMAGE_POINTS:
         raise ValueError(f"figure must hold at most {MAX_IMAGE_POINTS} points, got {points}")
     data = [_trace(trace, k) for k, trace in enumerate(figure["data"])]
-    layout = figure.get("layout") if isinstance(figure.get("layout"), dict) else {}
-    title = layout.get("title") if isinstance(layout.get("title"), dict) else {}
-    legend = layout.get("legend") if isinstance(layout.get("legend"), dict) else {}
-    legend_title = legend.get("title") if isinstance(legend.get("title"), dict) else {}
+    layout: dict = figure["layout"] if isinstance(figure.get("layout"), dict) else {}
+    title: dict = layout["title"] if isinstance(layout.get("title"), dict) else {}
+    legend: dict = layout["legend"] if isinstance(layout.get("legend"), dict) else {}
+    legend_title: dict = legend["title"] if isinstance(legend.get("title"), dict) else {}
     return {"data": data, "layout": {
         "template": "plotly_white", "title": {"text": _text(title.get("text", "")), "x": 0.01, "font": {"size": 14}},
         "xaxis": _axis(layout.get("xaxis")), "yaxis": _axis(layout.get("yaxis")),

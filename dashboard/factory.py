@@ -8,9 +8,24 @@ from pathlib import Path
 import diskcache
 from dash import CeleryManager, Dash, dcc, html
 
-from dashboard import vocab
-from dashboard import (analysis_panel, compare_panel, controls, export, guard, inspector, jobs, map_panel, neurons_panel,
-                       new_run, plane_panel, runs_panel, training_panel, url_state, vae_panel)
+from dashboard import (
+    analysis_panel,
+    compare_panel,
+    controls,
+    export,
+    guard,
+    inspector,
+    jobs,
+    map_panel,
+    neurons_panel,
+    new_run,
+    plane_panel,
+    runs_panel,
+    training_panel,
+    url_state,
+    vae_panel,
+    vocab,
+)
 from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
 from layout_engine.pipeline import LayoutParams

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import html
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -29,6 +30,9 @@ def plot_text(text: str) -> str:
     tags in labels, so markup is escaped and shown as written."""
     return html.escape(str(text), quote=False)
 
+
+#: a dcc.Graph's config for small panels: no mode bar (Any: Dash types it as its own TypedDict)
+NO_TOOLBAR: Any = {"displayModeBar": False}
 
 _AXIS = dict(visible=False, showgrid=False, zeroline=False)
 #: 0 white, 1 black (plotly.js's own "Greys" runs the other way round from plotly.py's)
@@ -250,7 +254,8 @@ def kl_figure(kl_dim: np.ndarray, active: np.ndarray) -> dict:
     kl_dim = np.asarray(kl_dim, dtype=float)
     colours = [CLASS_COLOURS[0] if a else "#BBBBBB" for a in active]
     log = kl_dim.max(initial=0) > 100 * max(kl_dim.min(initial=1), 1e-3)
-    return _figure([dict(type="bar", x=[f"z{j}" for j in range(len(kl_dim))], y=_list(kl_dim), marker=dict(color=colours),
+    return _figure([dict(type="bar", x=[f"z{j}" for j in range(len(kl_dim))], y=_list(kl_dim),
+                         marker=dict(color=colours),
                          hovertemplate="%{x}: %{y:.3f} nats<extra></extra>")],
                    margin=dict(l=40, r=4, t=24, b=24), height=150, yaxis=dict(type="log" if log else "linear"),
                    title=dict(text="KL per latent dimension (nats); grey: collapsed", font=dict(size=12), x=0.01))
@@ -259,7 +264,8 @@ def kl_figure(kl_dim: np.ndarray, active: np.ndarray) -> dict:
 def active_units_figure(betas: list[float], active: list[float], beta: float) -> dict:
     """Active latent units against beta over a sweep, the run on show marked."""
     return _figure([dict(type="scatter", x=list(betas), y=list(active), mode="lines+markers",
-                         line=dict(color=CLASS_COLOURS[0]), hovertemplate="beta %{x:g}: %{y:.0f} active<extra></extra>"),
+                         line=dict(color=CLASS_COLOURS[0]),
+                         hovertemplate="beta %{x:g}: %{y:.0f} active<extra></extra>"),
                     dict(type="scatter", x=[beta], y=[active[betas.index(beta)]] if beta in betas else [],
                          mode="markers", hoverinfo="skip",
                          marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(width=2, color="#000")))],

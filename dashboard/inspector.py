@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from dash import ALL, Dash, Input, Output, State, ctx as callback_ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash import ctx as callback_ctx
 
 from analysis.neurons import class_means, class_selectivity
-from dashboard import vocab
-from dashboard import figures
+from dashboard import figures, vocab
 from dashboard.context import AppContext
 from models.store import RunStore
 
@@ -182,7 +182,8 @@ def render(ctx: AppContext, view: SampleView, layer: int, epoch: int, labels: np
         facts.append(html.Li(f"predicted {name(view.predicted)} ({view.confidence:.0%}), {verdict}"))
     if view.sensitivity is not None:
         facts.append(html.Li(f"sensitivity {view.sensitivity:.3g} (above {view.sensitivity_rank:.0%} of samples)"))
-    facts.append(html.Li("scrambled" if view.scrambled else "not scrambled", className="warn" if view.scrambled else ""))
+    facts.append(html.Li("scrambled" if view.scrambled else "not scrambled",
+                         className="warn" if view.scrambled else ""))
     layer_name = ctx.config.layer_names[layer]
     return [
         html.Div(className="inspector-head", children=[
@@ -200,7 +201,8 @@ def render(ctx: AppContext, view: SampleView, layer: int, epoch: int, labels: np
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output(vocab.SELECTED, "data"), Output(vocab.SELECTED_NEURON, "data"),
-        Input(vocab.MAP, "clickData"), Input(vocab.MAP_B, "clickData"), Input({"type": "neighbour", "sample": ALL}, "n_clicks"),
+        Input(vocab.MAP, "clickData"), Input(vocab.MAP_B, "clickData"),
+        Input({"type": "neighbour", "sample": ALL}, "n_clicks"),
         Input({"type": "changed", "sample": ALL}, "n_clicks"), Input(vocab.CARTOGRAPHY, "clickData"),
         prevent_initial_call=True,
     )

@@ -2,7 +2,8 @@
 
 The server sends what a layer's sequence holds (per ready epoch, its scalars) to the browser once (``sequence``
 store), a run's per-sample arrays once per run (``GET`` :data:`SAMPLES_ROUTE`) and each epoch's arrays when the
-page asks for them (``GET`` :data:`FRAME_ROUTE`; both typed arrays): the page fetches the epoch on show and a window of epochs around it ahead of need, so scrubbing,
+page asks for them (``GET`` :data:`FRAME_ROUTE`; both typed arrays): the page fetches the epoch on show and a
+window of epochs around it ahead of need, so scrubbing,
 recolouring and selecting a sample do not wait for the server. The map is drawn in the browser
 (``assets/epochscope.js``). While frames are still being laid out the panel polls for more.
 """
@@ -15,8 +16,7 @@ import orjson
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 from flask import Response, request
 
-from dashboard import vocab
-from dashboard import export, figures, service
+from dashboard import export, figures, service, vocab
 from dashboard.context import AppContext
 from frames.index import METHODS, readiness
 from layout_engine.pipeline import LayoutParams
@@ -122,15 +122,15 @@ def sequence_update(ctx: AppContext, layer, have: int, graph: str = "knn", metho
     return payload, payload["complete"]
 
 
-def trained_run(ctx: AppContext, run: str) -> tuple[AppContext | None, dict | None]:
+def trained_run(ctx: AppContext, run: str) -> AppContext | dict:
     """The context of the stored, trained run ``run``, or an error body naming why there is none."""
     try:
         run_ctx = ctx.for_run(run)
     except KeyError as exc:
-        return None, {"error": str(exc.args[0])}
+        return {"error": str(exc.args[0])}
     if not run_ctx.store.has_run(run_ctx.run_id):
-        return None, {"error": f"run {run_ctx.run_id!r} is not trained yet"}
-    return run_ctx, None
+        return {"error": f"run {run_ctx.run_id!r} is not trained yet"}
+    return run_ctx
 
 
 def frame_response(ctx: AppContext, run: str, layer: str, epoch: str, graph: str | None,
@@ -142,9 +142,9 @@ def frame_response(ctx: AppContext, run: str, layer: str, epoch: str, graph: str
     problem = sequence_problem(graph, method)
     if problem:
         return {"error": problem}, 400
-    run_ctx, missing = trained_run(ctx, run)
-    if missing:
-        return missing, 404
+    run_ctx = trained_run(ctx, run)
+    if isinstance(run_ctx, dict):
+        return run_ctx, 404
     info = run_ctx.store.run_info(run_ctx.run_id)
     n_layers, last = len(info.layer_sizes), info.epochs_done - 1
     if not (layer.isdecimal() and int(layer) < n_layers):
@@ -194,9 +194,9 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     @app.server.route(SAMPLES_ROUTE, methods=["GET"])
     def samples(run: str):
-        run_ctx, missing = trained_run(ctx, run)
-        if missing:
-            return answer(missing, 404)
+        run_ctx = trained_run(ctx, run)
+        if isinstance(run_ctx, dict):
+            return answer(run_ctx, 404)
         return answer(service.sample_arrays(run_ctx.store, run_ctx.run_id), 200)
 
     @app.callback(

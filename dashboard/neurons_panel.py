@@ -11,15 +11,13 @@ from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_u
 
 from analysis import stage
 from analysis.neurons import mean_selectivity
-from dashboard import vocab
-from dashboard import figures
+from dashboard import figures, vocab
 from dashboard.context import AppContext
 
 WAITING = "Laid out once the run is trained and measured."
 
 
 def layout() -> html.Div:
-    graph_config = {"displayModeBar": False}
     return html.Div(className="analysis neurons", children=[
         html.H3(["Neurons over training ", html.Span("· each unit at each epoch; click one to inspect it",
                                                      className="muted")]),
@@ -27,8 +25,8 @@ def layout() -> html.Div:
                        options=[{"label": f"colour by {c}" if c != "class" else "colour by preferred class",
                                  "value": c} for c in figures.NEURON_COLOURS]),
         html.Div(className="neurons-grid", children=[
-            dcc.Graph(id="neuron-map", figure=figures.message_figure(WAITING), config=graph_config),
-            dcc.Graph(id="neuron-selectivity", figure=figures.message_figure(""), config=graph_config),
+            dcc.Graph(id="neuron-map", figure=figures.message_figure(WAITING), config=figures.NO_TOOLBAR),
+            dcc.Graph(id="neuron-selectivity", figure=figures.message_figure(""), config=figures.NO_TOOLBAR),
         ]),
         html.P(id="neuron-summary", className="muted"),
         dcc.Store(id="neuron-epoch-drawn"),  # output of markNeuronEpoch, which restyles the map itself
@@ -85,7 +83,8 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     @app.callback(
         Output(vocab.LAYER, "value", allow_duplicate=True), Output(vocab.EPOCH, "value", allow_duplicate=True),
-        Output(vocab.SELECTED_NEURON, "data", allow_duplicate=True), Output(vocab.SELECTED, "data", allow_duplicate=True),
+        Output(vocab.SELECTED_NEURON, "data", allow_duplicate=True),
+        Output(vocab.SELECTED, "data", allow_duplicate=True),
         Input("neuron-map", "clickData"),
         prevent_initial_call=True,
     )

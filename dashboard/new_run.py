@@ -9,6 +9,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
@@ -19,8 +20,8 @@ from dashboard.progress import PageProgress
 from models.config import SCRAMBLES, RunConfig
 from models.data import FILE, SIZED, TABLES
 from models.datafile import MAX_UPLOAD_BYTES, DataFileError, save_upload
-from models.sweep import check_betas, run_sweep
 from models.store import StoreFull
+from models.sweep import check_betas, run_sweep
 from models.train import RunBusy, train
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ def check_form(model, dataset, hidden, epochs, beta, scramble, fraction, data_pa
     config = None
     if not errors:
         try:
-            files = dict(data_path=str(data_path), label_column=label_column) if dataset == FILE else {}
+            files: dict[str, Any] = ({"data_path": str(data_path), "label_column": label_column} if dataset == FILE
+                                     else {})
             config = RunConfig(model=model, dataset=dataset, hidden=sizes, epochs=epochs, beta=betas[0],
                                scramble=scramble, scramble_fraction=float(fraction or 0.0), **files)
         except (ValueError, TypeError) as exc:
@@ -129,7 +131,7 @@ def layout() -> html.Details:
     ])
 
 
-def train_job(ctx: AppContext, submit: dict, set_progress) -> tuple[str, str]:
+def train_job(ctx: AppContext, submit: dict, set_progress) -> tuple[str, Any]:
     """Train the submitted run (or sweep) into the store; returns (message, run id to show). The submission
     comes from the page, so it is checked again: a data file must be one kept by this form in the store."""
     try:

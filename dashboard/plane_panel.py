@@ -11,10 +11,10 @@ import numpy as np
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from analysis.plane import GRID, mlp_forward, plane_grid
-from dashboard.vocab import CLASS_COLOURS
-from dashboard import vocab
+from dashboard import figures, vocab
 from dashboard.context import AppContext
 from dashboard.typed import typed
+from dashboard.vocab import CLASS_COLOURS
 from models.store import RunStore
 
 #: bump when the surfaces' definition changes (part of their key)
@@ -96,11 +96,10 @@ def plane_payload(store: RunStore, run_id: str) -> dict | None:
 
 
 def layout() -> html.Div:
-    graph_config = {"displayModeBar": False}
     return html.Div(id="plane-panel", className="plane", style={"display": "none"}, children=[
         html.H3("The input plane"),
-        dcc.Graph(id="plane-decision", config=graph_config, className="plane-map"),
-        dcc.Graph(id="plane-unit", config=graph_config, className="plane-map"),
+        dcc.Graph(id="plane-decision", config=figures.NO_TOOLBAR, className="plane-map"),
+        dcc.Graph(id="plane-unit", config=figures.NO_TOOLBAR, className="plane-map"),
         dcc.Store(id="plane"),
         dcc.Store(id="plane-unit-data"),
     ])

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 
-from dash import Dash, Input, Output, State, ctx as callback_ctx, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import ctx as callback_ctx
 
 from dashboard import vocab
 from dashboard.context import SWEEP_PREFIX, AppContext
@@ -38,7 +39,8 @@ def describe_sweep(sweep_id: str, record: dict, infos: dict[str, RunInfo]) -> st
     state = "complete" if stored == len(record["run_ids"]) and states == {"complete"} else "incomplete"
     betas = ", ".join(f"{b:g}" for b in sorted(record["betas"]))
     return (f"Sweep {sweep_id}: beta-VAE {sizes} on {base.dataset} · betas {betas} · "
-            f"{stored}/{len(record['run_ids'])} runs · {base.epochs} epochs · {_date(record.get('created', 0))} · {state}")
+            f"{stored}/{len(record['run_ids'])} runs · {base.epochs} epochs · {_date(record.get('created', 0))} · "
+            f"{state}")
 
 
 def run_options(store: RunStore, default: AppContext) -> list[dict]:

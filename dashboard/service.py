@@ -120,13 +120,14 @@ def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutPar
     metrics = store.metrics(run_id)
     frames, n_nodes = {}, len(probe["y"])
     for epoch in ready:
-        scored = read_scores(store, keys[epoch], labels)
-        boxed = frame_box(store, keys[epoch]) if store.has_derived(keys[epoch]) else None
-        if boxed is None or scored is None:  # evicted or corrupt since: the job lays it out again
+        key = keys[epoch]
+        scored = read_scores(store, key, labels)
+        boxed = frame_box(store, key) if key is not None and store.has_derived(key) else None
+        if key is None or boxed is None or scored is None:  # evicted or corrupt since: the job lays it out again
             continue
         box, n_nodes = boxed
         frames[str(epoch)] = {"silhouette": round(scored["silhouette"], 4), "metrics": metrics[epoch], "box": box,
-                              "version": hashlib.sha256(keys[epoch].encode()).hexdigest()[:12]}
+                              "version": hashlib.sha256(key.encode()).hexdigest()[:12]}
     class_names = list(info.class_names) or [str(c) for c in range(int(probe["y"].max()) + 1)]
     return {"run": run_id, "layer": layer, "graph": params.graph, "method": method, "n_samples": int(len(probe["y"])),
             "n_nodes": int(n_nodes), "name": f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)",
@@ -170,10 +171,11 @@ def frame_arrays(store: RunStore, run_id: str, layer: int, epoch: int, params: L
         gradient's norm at this layer quantised to 16 bits, where recorded.
     """
     key = frame_key(store, run_id, params, layer, epoch, method)
-    cached = store.get_derived(key) if key is not None else None
-    if cached is None:
-        if key is not None:  # evicted or corrupt since it was indexed: not ready (the next job lays it out)
-            store.unindex_frame(run_id, sequence_id(params, method), layer, epoch)
+    if key is None:
+        return None
+    cached = store.get_derived(key)
+    if cached is None:  # evicted or corrupt since it was indexed: not ready (the next job lays it out)
+        store.unindex_frame(run_id, sequence_id(params, method), layer, epoch)
         return None
     display = cached["display"]
     out = {"run": run_id, "layer": layer, "graph": params.graph, "method": method, "epoch": epoch,

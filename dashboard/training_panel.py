@@ -6,8 +6,7 @@ from __future__ import annotations
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from analysis import stage
-from dashboard import vocab
-from dashboard import figures, service
+from dashboard import figures, service, vocab
 from dashboard.context import AppContext
 
 

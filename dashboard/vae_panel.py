@@ -9,8 +9,7 @@ import numpy as np
 from dash import Dash, Input, Output, State, dcc, html
 
 from analysis.decoder import Weights, column_coherence, jacobian, random_coherence, traversals
-from dashboard import vocab
-from dashboard import figures
+from dashboard import figures, vocab
 from dashboard.context import AppContext
 from dashboard.runs_panel import sweep_of
 from models.store import RunStore
@@ -99,7 +98,7 @@ def panel(store: RunStore, ctx: AppContext, epoch: int) -> list:
     metrics = store.metrics(run)[epoch]
     mu = store.activations(run, epoch, len(ctx.config.layer_sizes) - 1)  # the posterior mean: the last layer
     active = mu.var(axis=0) > ACTIVE_THRESHOLD  # models.vae.active_units, per unit
-    graph = {"config": {"displayModeBar": False}}
+    graph = {"config": figures.NO_TOOLBAR}
     children = [html.H3(f"beta-VAE · epoch {epoch}"),
                 html.P(collapse_message(metrics["active_units"], ctx.config.latent, metrics["kl"], ctx.config.beta),
                        id="collapse-message", className="collapse"),
@@ -136,7 +135,7 @@ def panel(store: RunStore, ctx: AppContext, epoch: int) -> list:
         originals = store.probe(run)["X"][:len(extras["reconstructions"])]
         children.append(dcc.Graph(figure=figures.images_figure(
             [("input", originals), ("recon.", extras["reconstructions"]), ("prior", extras["prior_samples"])],
-            ctx.image_shape), config={"displayModeBar": False}))
+            ctx.image_shape), config=figures.NO_TOOLBAR))
     return children
 
 

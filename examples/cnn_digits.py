@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> str:
             logging.info("epoch %d: test accuracy %.3f", epoch, accuracy)
     store.close()
     print(recorder.run_id)
-    return recorder.run_id
+    return str(recorder.run_id)
 
 
 if __name__ == "__main__":

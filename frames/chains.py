@@ -76,7 +76,7 @@ class Chain:
             key = frame_key(X, params, self._key)
             cached = store.get_derived(key)
             if cached is None:
-                if self._frame is not None and self._graph is None:  # the previous frame came from the cache
+                if self._previous_X is not None and self._graph is None:  # the previous frame came from the cache
                     self._graph = cached_graph(store, self._previous_X, params)
                 previous_graph, self._graph = self._graph, cached_graph(store, X, params)
                 self._frame, _ = next_frame(X, params, self._frame, previous_graph=previous_graph, graph=self._graph)

@@ -74,7 +74,7 @@ def _chain_process(directory: str, size_limit: int, info: RunInfo, params: Layou
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     import numba
 
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(max(1, min(threads, numba.get_num_threads())))
     store = RunStore(directory, size_limit=size_limit)
     try:
         for layer in layers:

@@ -31,10 +31,10 @@ def frame_key(store: RunStore, run_id: str, params: LayoutParams, layer: int, ep
 def count_ready(store: RunStore, info: RunInfo, params: LayoutParams, *, layers: list[int] | None = None,
                 method: str = "ours") -> int:
     """Number of (layer, epoch) frames of the run (or of ``layers``) laid out by ``method``."""
-    layers = range(len(info.layer_sizes)) if layers is None else layers
+    chosen = range(len(info.layer_sizes)) if layers is None else layers
     sequence = sequence_id(params, method)
     return sum(store.frame_key(info.run_id, sequence, layer, epoch) is not None
-               for layer in layers for epoch in range(info.epochs_done))
+               for layer in chosen for epoch in range(info.epochs_done))
 
 
 def readiness(store: RunStore, run_id: str, params: LayoutParams) -> dict[tuple[str, str], list[int]]:

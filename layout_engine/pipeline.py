@@ -207,11 +207,12 @@ def layout_graph(graph: sp.spmatrix, params: LayoutParams = LayoutParams(), *, i
         return np.array([[-1.0, 0.0], [1.0, 0.0]][:n], dtype=np.float32) * _START_SCALE
     if init is None:
         start = normalize(spectral_init(graph, random_state=params.random_state)) * _START_SCALE
-        n_iter, lr, anchor = params.n_iter, params.learning_rate, 0.0
+        n_iter, lr = params.n_iter, params.learning_rate
+        anchor: float | np.ndarray = 0.0
     else:
         start = _warm_start(init)
-        n_iter, lr, anchor = warm_schedule(params, float(np.mean(churn)))
-        anchor = anchor * (1.0 - np.asarray(churn, dtype=np.float64)) ** ANCHOR_CHURN_POWER
+        n_iter, lr, scale = warm_schedule(params, float(np.mean(churn)))
+        anchor = scale * (1.0 - np.asarray(churn, dtype=np.float64)) ** ANCHOR_CHURN_POWER
     return optimize_layout(start, graph, n_iter=n_iter, learning_rate=lr, repulsion=params.repulsion,
                            negative_sample_rate=params.negative_sample_rate, gravity=params.gravity,
                            anchor=anchor, random_state=params.random_state, callback=callback)

@@ -69,7 +69,8 @@ def _add_run_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None:
                              "(default: all, or a stratified 50000 of a larger set)")
     if not sweep:
         parser.add_argument("--beta", type=float, default=d.beta, help="VAE: KL weight, 0..1000 (default %(default)s)")
-    parser.add_argument("--latent", type=int, default=d.latent, help="VAE: latent dimensions, 1..256 (default %(default)s)")
+    parser.add_argument("--latent", type=int, default=d.latent,
+                        help="VAE: latent dimensions, 1..256 (default %(default)s)")
     parser.add_argument("--scramble", choices=SCRAMBLES, default=d.scramble,
                         help="scramble samples: labels (label noise), noise (Gaussian), permute (pixels)")
     parser.add_argument("--scramble-fraction", type=float, default=d.scramble_fraction,
@@ -89,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", required=True)
-    _add_run_options(commands.add_parser("train", help="train one run and record every epoch (an interrupted run resumes after its last epoch)"), sweep=False)
+    _add_run_options(commands.add_parser("train", help="train one run and record every epoch (an interrupted run "
+                                                       "resumes after its last epoch)"), sweep=False)
     sweep = commands.add_parser("sweep", help="train one beta-VAE run per beta (resumes an interrupted sweep)")
     sweep.add_argument("--betas", type=_floats, default=DEFAULT_BETAS, metavar="B,B,..",
                        help=f"betas, each 0..1000 (default {','.join(f'{b:g}' for b in DEFAULT_BETAS)})")

@@ -75,10 +75,10 @@ class RunConfig:
 
     model: str = "mlp"
     dataset: str = "digits"
-    hidden: tuple[int, ...] | None = None
+    hidden: tuple[int, ...] = None  # type: ignore[assignment]  # None: the model's default, set on creation
     epochs: int = 30
     lr: float = 1e-3
-    batch_size: int | None = None
+    batch_size: int = None  # type: ignore[assignment]  # None: the model's default, set on creation
     seed: int = 0
     probe_size: int | None = None
     beta: float = 1.0
@@ -137,7 +137,7 @@ class RunConfig:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "RunConfig":
+    def from_json(cls, text: str) -> RunConfig:
         data = json.loads(text)
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
@@ -145,7 +145,7 @@ class RunConfig:
             raise ValueError(f"unknown RunConfig fields: {', '.join(sorted(unknown))}")
         return cls(**data)
 
-    def with_beta(self, beta: float) -> "RunConfig":
+    def with_beta(self, beta: float) -> RunConfig:
         """The same run with another beta."""
         return replace(self, beta=float(beta))
 

@@ -108,7 +108,8 @@ def _read_npz(name: str, data: bytes) -> tuple[np.ndarray, np.ndarray]:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             missing = [k for k in ("X", "y") if k not in npz.files]
             if missing:
-                raise DataFileError(f"{name}: arrays {', '.join(missing)} missing (found: {', '.join(npz.files) or 'none'})")
+                found = ", ".join(npz.files) or "none"
+                raise DataFileError(f"{name}: arrays {', '.join(missing)} missing (found: {found})")
             return npz["X"], npz["y"]
     except DataFileError:
         raise

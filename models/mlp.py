@@ -22,6 +22,8 @@ class MLP(nn.Module):
     def __init__(self, n_in: int, hidden: tuple[int, ...], n_out: int) -> None:
         super().__init__()
         sizes = (n_in, *hidden)
+        #: units of each hidden layer
+        self.sizes = tuple(int(h) for h in hidden)
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.head = nn.Linear(sizes[-1], n_out)
 

@@ -122,8 +122,9 @@ class Recorder:
         if self.run_id is None:
             config = RunConfig(model="custom", dataset=self.name, hidden=tuple(a.shape[1] for a in activations),
                                layers=tuple(self.layers), epochs=0, seed=self.seed, probe_size=len(self.probe_y))
-            probe = {"index": np.arange(len(self.probe_y)), "X": self.probe_X.flatten(1).numpy().astype(np.float32),
-                     "y": self.probe_y}
+            probe: dict[str, np.ndarray] = {"index": np.arange(len(self.probe_y)),
+                                            "X": self.probe_X.flatten(1).numpy().astype(np.float32),
+                                            "y": self.probe_y}
             self.run_id = self.store.create_run(config, probe, config.layer_sizes, self.class_names,
                                                 image_shape=self.image_shape)
             logger.info("Recording run %s (layers %s)", self.run_id, ", ".join(self.layers))
@@ -144,7 +145,7 @@ class Recorder:
         if self.run_id is not None:
             self.store.finish_run(self.run_id, state, message)
 
-    def __enter__(self) -> "Recorder":
+    def __enter__(self) -> Recorder:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -63,7 +63,7 @@ def unit_importance(gxa: np.ndarray, criterion: str = "abs") -> np.ndarray:
 def accuracy_without(model: MLP, X: torch.Tensor, y: torch.Tensor, layer: int, units: np.ndarray) -> float:
     """Accuracy of ``model`` on ``(X, y)`` with ``units`` of hidden layer ``layer`` silenced."""
     model.eval()
-    mask = torch.ones(model.hidden[layer].out_features, device=X.device)
+    mask = torch.ones(model.sizes[layer], device=X.device)
     mask[torch.as_tensor(units, dtype=torch.long)] = 0.0
     logits, _ = model(X, masks={layer: mask})
     return float((logits.argmax(1) == y).float().mean())
@@ -93,5 +93,6 @@ def ablation(model: MLP, X_probe: torch.Tensor, y_probe: torch.Tensor, X_test: t
     rng = np.random.default_rng(seed)
     random = np.mean([accuracy_without(model, X_test, y_test, layer, rng.choice(len(importance), k, replace=False))
                       for _ in range(n_random)])
-    return Ablation(layer=layer, criterion=criterion, n_units=k, intact=accuracy_without(model, X_test, y_test, layer, np.array([], int)),
+    intact = accuracy_without(model, X_test, y_test, layer, np.array([], int))
+    return Ablation(layer=layer, criterion=criterion, n_units=k, intact=intact,
                     top=accuracy_without(model, X_test, y_test, layer, top), random=float(random))

@@ -112,8 +112,9 @@ def default_store_dir() -> Path:
 def encode_arrays(arrays: dict[str, np.ndarray]) -> bytes:
     """Serialize named arrays to ``.npz`` bytes, floats as float32."""
     buffer = io.BytesIO()
-    np.savez(buffer, **{k: (v.astype(np.float32) if np.issubdtype(v.dtype, np.floating) else v)
-                        for k, v in arrays.items()})
+    stored: dict[str, Any] = {k: (v.astype(np.float32) if np.issubdtype(v.dtype, np.floating) else v)
+                              for k, v in arrays.items()}
+    np.savez(buffer, **stored)
     return buffer.getvalue()
 
 
@@ -267,7 +268,7 @@ class RunStore:
         if record.epoch != meta["epochs_done"]:
             raise ValueError(f"epoch {record.epoch} out of order: run {run_id} expects epoch {meta['epochs_done']}")
         arrays = {f"act{i}": a for i, a in enumerate(record.activations)}
-        if record.predictions is not None:
+        if record.predictions is not None and record.confidence is not None:
             arrays.update(predictions=record.predictions.astype(np.int64), confidence=record.confidence)
         arrays.update({f"x_{k}": v for k, v in record.extras.items()})
         meta.update(epochs_done=record.epoch + 1, writer=process_owner(), updated=time.time())

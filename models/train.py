@@ -32,9 +32,9 @@ from models import vae
 from models.config import RunConfig
 from models.data import Dataset, load_dataset
 from models.mlp import MLP
+from models.progress import Reporter
 from models.scramble import changed_fraction, scramble
 from models.sensitivity import sensitivity
-from models.progress import Reporter
 from models.store import EpochRecord, RunStore, lock_owner
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def training_data(config: RunConfig) -> TrainingData:
     return TrainingData(dataset=data, X=X, y=y, scrambled=flags)
 
 
-def build_model(config: RunConfig, n_features: int, n_classes: int) -> nn.Module:
+def build_model(config: RunConfig, n_features: int, n_classes: int) -> MLP | vae.BetaVAE:
     """The untrained network of ``config`` (seed torch first for a reproducible initialisation)."""
     if config.model == "vae":
         return vae.BetaVAE(n_features, config.hidden, config.latent)
@@ -100,25 +100,23 @@ def build_model(config: RunConfig, n_features: int, n_classes: int) -> nn.Module
     raise ValueError(f"model {config.model!r} is not trained by EpochScope (record it with models.recorder)")
 
 
-def _classifier_loss(model: MLP, X: torch.Tensor, y: torch.Tensor, beta: float) -> torch.Tensor:
+def batch_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor, beta: float) -> torch.Tensor:
+    """The training objective on a batch: the beta-VAE's (:func:`models.vae.loss`), or cross-entropy."""
+    if isinstance(model, vae.BetaVAE):
+        recon, mu, logvar, _ = model(X)
+        return vae.loss(recon, X, mu, logvar, beta)[2]
     return F.cross_entropy(model(X)[0], y)
-
-
-def _vae_loss(model: vae.BetaVAE, X: torch.Tensor, y: torch.Tensor, beta: float) -> torch.Tensor:
-    recon, mu, logvar, _ = model(X)
-    return vae.loss(recon, X, mu, logvar, beta)[2]
 
 
 def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor,
                 batch_size: int, generator: torch.Generator, beta: float = 1.0) -> float:
     """One pass over ``(X, y)`` in shuffled minibatches; returns the mean training loss."""
     model.train()
-    loss_fn = _vae_loss if isinstance(model, vae.BetaVAE) else _classifier_loss
     order = torch.randperm(len(X), generator=generator).to(X.device)
     total = 0.0
     for start in range(0, len(X), batch_size):
         batch = order[start:start + batch_size]
-        loss = loss_fn(model, X[batch], y[batch], beta)
+        loss = batch_loss(model, X[batch], y[batch], beta)
         if not torch.isfinite(loss):
             raise TrainingDiverged(f"loss became {loss.item()} at batch starting at sample {start}")
         optimizer.zero_grad()
@@ -141,7 +139,8 @@ def evaluate_vae(model: vae.BetaVAE, X: torch.Tensor, beta: float) -> tuple[floa
     """Reconstruction, KL and total loss of ``model`` on ``X``, decoding the posterior mean (deterministic)."""
     model.eval()
     recon, mu, logvar, _ = model(X)
-    return tuple(float(v) for v in vae.loss(recon, X, mu, logvar, beta))
+    reconstruction, kl, total = (float(v) for v in vae.loss(recon, X, mu, logvar, beta))
+    return reconstruction, kl, total
 
 
 def record_classifier(model: MLP, epoch: int, X_probe: torch.Tensor, y_probe: torch.Tensor,
@@ -269,20 +268,18 @@ def _train(config: RunConfig, store: RunStore, progress: Reporter | None,
         logger.info("Training run %s (%d epochs) on %s", run_id, config.epochs, device)
 
     def record(epoch: int) -> None:
-        if config.model == "vae":
+        if isinstance(model, vae.BetaVAE):
             tr = evaluate_vae(model, X_train, config.beta)
             te = evaluate_vae(model, X_test, config.beta)
             metrics = {"train_loss": tr[2], "test_loss": te[2], "recon": te[0], "kl": te[1], "beta": config.beta}
-            finite = np.isfinite([tr[2], te[2]]).all()
-            entry = record_vae(model, epoch, X_probe, prior_z, metrics)
         else:
             tr_loss, tr_acc = evaluate(model, X_train, y_train)
             te_loss, te_acc = evaluate(model, X_test, y_test)
             metrics = {"train_loss": tr_loss, "train_acc": tr_acc, "test_loss": te_loss, "test_acc": te_acc}
-            finite = np.isfinite([tr_loss, te_loss]).all()
-            entry = record_classifier(model, epoch, X_probe, y_probe, metrics) if finite else None
-        if not finite:
+        if not np.isfinite([metrics["train_loss"], metrics["test_loss"]]).all():
             raise TrainingDiverged(f"evaluation loss is not finite after epoch {epoch}")
+        entry = (record_vae(model, epoch, X_probe, prior_z, metrics) if isinstance(model, vae.BetaVAE)
+                 else record_classifier(model, epoch, X_probe, y_probe, metrics))
         store.put_epoch(run_id, entry, resume=resume_blob(model, optimizer, generator, epoch))
         alive()
 
@@ -308,7 +305,7 @@ def _train(config: RunConfig, store: RunStore, progress: Reporter | None,
     return run_id
 
 
-def load_model(store: RunStore, run_id: str) -> nn.Module:
+def load_model(store: RunStore, run_id: str) -> MLP | vae.BetaVAE:
     """The trained network of a finished run, on the CPU, in eval mode."""
     info = store.run_info(run_id)
     data = training_data(info.config).dataset

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ def trained_store_dir(tmp_path_factory) -> str:
 
 
 @pytest.fixture()
-def store_copy(trained_store_dir, tmp_path) -> RunStore:
+def store_copy(trained_store_dir, tmp_path) -> Iterator[RunStore]:
     """A private copy of the trained store, for tests that write to it."""
     path = tmp_path / "store"
     shutil.copytree(trained_store_dir, path)

@@ -43,7 +43,8 @@ def wait_until(predicate, timeout: float, what: str, process: subprocess.Popen |
         if value:
             return value
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{what}: the process exited ({process.returncode}):\n{log.read_text()[-3000:] if log else ''}")
+            tail = log.read_text()[-3000:] if log else ""
+            raise RuntimeError(f"{what}: the process exited ({process.returncode}):\n{tail}")
         time.sleep(0.2)
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}"
                        + (f":\n{log.read_text()[-3000:]}" if log else ""))

@@ -32,7 +32,7 @@ def serve(*args: str) -> tuple[subprocess.Popen, str, str]:
         except OSError:
             if time.time() > deadline or proc.poll() is not None:
                 proc.kill()
-                pytest.fail(f"server did not come up: {proc.stdout.read()}")
+                pytest.fail(f"server did not come up: {proc.stdout.read() if proc.stdout else ''}")
             time.sleep(0.5)
     layout = urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=5).read().decode()
     return proc, page, layout

@@ -1,7 +1,6 @@
 """End to end in headless Chromium: the page trains nothing (the run is stored), lays out the frames in a
 background job, shows the map, and redraws it as the sliders and the play button move."""
 
-from frames import index as frames_index
 import os
 import re
 import shutil
@@ -14,6 +13,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard import create_app
+from frames import index as frames_index
 from layout_engine.pipeline import LayoutParams
 
 pytestmark = pytest.mark.browser
@@ -104,8 +104,9 @@ def test_scrub_layers_and_epochs_and_play(dash_duo, trained_store_dir, tiny_conf
             if (m && window.__played[window.__played.length - 1] !== Number(m[1])) window.__played.push(Number(m[1]));
             window.__buttons.push(document.getElementById('play-button').textContent);
         };
-        new MutationObserver(note).observe(document.getElementById('frame-info'), {childList: true, subtree: true, characterData: true});
-        new MutationObserver(note).observe(document.getElementById('play-button'), {childList: true, subtree: true, characterData: true});""")
+        const watch = {childList: true, subtree: true, characterData: true};
+        new MutationObserver(note).observe(document.getElementById('frame-info'), watch);
+        new MutationObserver(note).observe(document.getElementById('play-button'), watch);""")
     dash_duo.find_element("#play-button").click()
     dash_duo.wait_for_contains_text("#frame-info", "h2 (12 units), epoch 3", timeout=20)
     dash_duo.wait_for_text_to_equal("#play-button", "▶ Play", timeout=10)  # stops at the last epoch
@@ -605,7 +606,7 @@ def test_two_runs_side_by_side_aligned_with_linked_selection(dash_duo, trained_s
     dash_duo.wait_for_contains_text("#inspector-body", "Sample", timeout=20)
     sample = dash_duo.find_element("#inspector-body").text.split("Sample ")[1].split()[0]
     for graph in ("map", "map-b"):
-        WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(
+        WebDriverWait(dash_duo.driver, 10).until(lambda d, graph=graph: d.execute_script(
             f"return document.querySelector('#{graph} .js-plotly-plot')._fullData.some(t => t.name === 'selected');"))
     url = dash_duo.driver.current_url
     assert f"sample={sample}" in url and f"compare={scrambled.run_id}" in url

@@ -9,14 +9,14 @@ import plotly.graph_objects as go
 import pytest
 
 from analysis import stage
-from frames import chains as frames_chains
-from frames import compute as frames_compute
-from frames import index as frames_index
-from frames import prepare as frames_prepare
 from dashboard import figures, service
 from dashboard.inspector import N_NEIGHBOURS, sample_view
 from dashboard.typed import decode
 from dashboard.url_state import parse
+from frames import chains as frames_chains
+from frames import compute as frames_compute
+from frames import index as frames_index
+from frames import prepare as frames_prepare
 from layout_engine.pipeline import LayoutParams
 
 FAST = LayoutParams(n_iter=80, warm_n_iter=20)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
+from dashboard import service
 from frames import compute as frames_compute
 from frames import index as frames_index
-from dashboard import service
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
 from models.store import RunStore

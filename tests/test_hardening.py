@@ -130,7 +130,8 @@ def test_what_one_client_may_start_is_bounded_and_each_refusal_names_its_limit(s
         f"a sweep may have at most {MAX_BETAS} betas, got {MAX_BETAS + 1}")
     huge = RunConfig(dataset="mnist1d", n_samples=100_000, hidden=(4096, 4096), epochs=30)
     assert record_bytes(huge) == 50_000 * 8192 * 31 * 8
-    assert "at most 8 GiB: use fewer units, epochs or probe samples" in start_problems(store_copy, huge, (1.0,))["hidden"]
+    refusal = start_problems(store_copy, huge, (1.0,))["hidden"]
+    assert "at most 8 GiB: use fewer units, epochs or probe samples" in refusal
     # runs training now (live writers), from anywhere: at most MAX_TRAINING at once
     meta = json.loads(store_copy.runs.get(f"run/{tiny_config.run_id}/meta"))
     for k in range(MAX_TRAINING):

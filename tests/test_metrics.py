@@ -3,8 +3,16 @@ import pytest
 import scipy.sparse as sp
 
 from layout_engine.graph import knn_graph
-from layout_engine.metrics import (class_distance_ratio, class_silhouette, cross_class_edge_fraction, displacement,
-                                   knn_recall, neighbour_churn, node_churn, trustworthiness)
+from layout_engine.metrics import (
+    class_distance_ratio,
+    class_silhouette,
+    cross_class_edge_fraction,
+    displacement,
+    knn_recall,
+    neighbour_churn,
+    node_churn,
+    trustworthiness,
+)
 
 
 def test_a_faithful_embedding_scores_high_and_a_shuffled_one_low(blobs):

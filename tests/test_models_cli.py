@@ -42,7 +42,8 @@ def test_train_records_a_run_with_a_progress_bar_and_list_shows_it(tmp_path):
     assert count_ready(store, info, LayoutParams()) == 6 and count_measured(store, info) == 6
     assert sequence_payload(store, run_id, 1, LayoutParams())["complete"]
     store.close()
-    assert cli("prepare", run_id, "--method", "pca", "--store", str(tmp_path)).stdout.endswith("6/6 frames ready (knn, pca)\n")
+    pca = cli("prepare", run_id, "--method", "pca", "--store", str(tmp_path))
+    assert pca.stdout.endswith("6/6 frames ready (knn, pca)\n")
     deleted = cli("delete", run_id, "--store", str(tmp_path))
     assert deleted.returncode == 0 and f"deleted {run_id}" in deleted.stdout
     assert run_id not in cli("list", "--store", str(tmp_path)).stdout
@@ -75,7 +76,8 @@ def test_help_documents_every_option(capsys):
     (["train", "--epochs", "5000"], "argument --epochs: epochs must be an integer in 0..1000, got 5000"),
     (["train", "--hidden", "64,x"], "argument --hidden: expected comma-separated integers"),
     (["train", "--lr", "0"], "argument --lr: lr must be in (0, 10], got 0.0"),
-    (["train", "--scramble-fraction", "2"], "argument --scramble-fraction: scramble_fraction must be a number in 0.0..1.0"),
+    (["train", "--scramble-fraction", "2"],
+     "argument --scramble-fraction: scramble_fraction must be a number in 0.0..1.0"),
     (["train", "--model", "cnn"], "argument --model: invalid choice: 'cnn'"),
     (["train", "--dataset", "file"], "data_path is needed with dataset 'file'"),
     (["sweep", "--betas", "1,1"], "argument --betas: betas must not repeat"),

@@ -17,7 +17,8 @@ def _measures(probe, silhouette, chance=0.1, overlap=None, n_classes=3):
 def _evidence(layers, epoch, **kwargs):
     n_epochs = len(layers[0])
     metrics = kwargs.pop("metrics", [{"train_acc": 0.9, "test_acc": 0.9, "test_loss": 0.3}] * n_epochs)
-    return obs.Evidence(layer=kwargs.pop("layer", 0), epoch=epoch, layer_names=[f"h{i + 1}" for i in range(len(layers))],
+    names = [f"h{i + 1}" for i in range(len(layers))]
+    return obs.Evidence(layer=kwargs.pop("layer", 0), epoch=epoch, layer_names=names,
                         class_names=["a", "b", "c"], measures=layers, metrics=metrics, **kwargs)
 
 

@@ -6,8 +6,17 @@ import pytest
 from sklearn.datasets import make_swiss_roll
 from sklearn.metrics import silhouette_score
 
-from analysis.representation import (chance_accuracy, cka_matrix, class_overlap, class_separation, knn_class_purity,
-                                     linear_cka, linear_probe, neighbourhood_change, twonn_dimension)
+from analysis.representation import (
+    chance_accuracy,
+    cka_matrix,
+    class_overlap,
+    class_separation,
+    knn_class_purity,
+    linear_cka,
+    linear_probe,
+    neighbourhood_change,
+    twonn_dimension,
+)
 from layout_engine.graph import nearest_neighbours
 from layout_engine.metrics import class_distance_ratio
 

@@ -8,15 +8,15 @@ import pytest
 from dash import no_update
 
 from analysis import stage
+from dashboard import service
+from dashboard.context import AppContext
+from dashboard.map_panel import sequence_update
+from dashboard.typed import decode
 from frames import chains as frames_chains
 from frames import compute as frames_compute
 from frames import index as frames_index
 from frames import prepare as frames_prepare
 from frames import scores as frames_scores
-from dashboard import service
-from dashboard.context import AppContext
-from dashboard.typed import decode
-from dashboard.map_panel import sequence_update
 from layout_engine.pipeline import LayoutParams, layout_sequence
 from models.config import RunConfig
 from models.train import TRAINING, train
@@ -64,7 +64,8 @@ def test_layer_chains_in_parallel_processes_give_the_frames_of_one_process(store
             np.testing.assert_array_equal(frame.display,
                                           service.frame_view(store_copy, info.run_id, layer, epoch, FAST).coords)
     assert frames_compute.chain_workers(1_797, 4, cores=16) == 1
-    assert frames_compute.chain_workers(50_000, 4, cores=2) == 1 and frames_compute.chain_workers(50_000, 4, cores=16) == 4
+    assert frames_compute.chain_workers(50_000, 4, cores=2) == 1
+    assert frames_compute.chain_workers(50_000, 4, cores=16) == 4
 
 
 def _follow_chain_in_a_process(directory: str, run_id: str, params: LayoutParams, layer: int) -> None:
@@ -218,7 +219,8 @@ def test_a_layout_two_runs_share_is_scored_against_each_runs_own_labels(store_co
     for config in (tiny_config, control):
         frames_compute.compute_frames(store_copy, store_copy.run_info(config.run_id), FAST)
     index = f"frames/{{}}/{FAST.digest()}/0/0"
-    assert store_copy.derived.get(index.format(tiny_config.run_id)) == store_copy.derived.get(index.format(control.run_id))
+    shared = store_copy.derived.get(index.format(tiny_config.run_id))
+    assert shared == store_copy.derived.get(index.format(control.run_id))
     # neighbourhood hit: the share of a sample's 2-D neighbours with its label (chance: 1 in 10)
     real = service.scores(store_copy, tiny_config.run_id, 0, FAST)["nh"][0]
     shuffled = service.scores(store_copy, control.run_id, 0, FAST)["nh"][0]

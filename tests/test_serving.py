@@ -12,9 +12,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from frames import compute as frames_compute
 from dashboard.client import DashClient
 from dashboard.typed import decode
+from frames import compute as frames_compute
 from layout_engine.pipeline import LayoutParams
 from models.store import RunStore
 from tests.processes import answers, free_port, gunicorn, stop

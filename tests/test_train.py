@@ -72,7 +72,8 @@ def test_a_stopped_run_is_interrupted_and_resumes_as_if_never_stopped(tmp_path, 
     train(config, straight)
     for epoch in range(6):
         assert store.metrics(config.run_id)[epoch] == straight.metrics(config.run_id)[epoch]
-        for a, b in zip(store.epoch(config.run_id, epoch).activations, straight.epoch(config.run_id, epoch).activations):
+        pairs = zip(store.epoch(config.run_id, epoch).activations, straight.epoch(config.run_id, epoch).activations)
+        for a, b in pairs:
             np.testing.assert_array_equal(a, b)
     store.close()
     straight.close()

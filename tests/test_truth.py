@@ -11,8 +11,8 @@ import pytest
 
 from analysis import stage
 from analysis.observations import observe
-from frames import compute as frames_compute
 from dashboard import service
+from frames import compute as frames_compute
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
 from models.store import RunStore
