@@ -459,7 +459,7 @@
   }
 
   // The input plane's decision surfaces (dashboard/plane_panel.py), decoded once per run and unit
-  const planes = {run: null, decision: null, confidence: null, unitKey: null, unit: null};
+  const planes = {key: null, decision: null, confidence: null, unitKey: null, unit: null};
 
   function lighten(hex, amount) {
     // the colour `amount` (0..1) of the way to white
@@ -479,8 +479,9 @@
     // the probe samples on it, and the clicked unit's activation over the plane
     const e = Number(epoch), blank = message("");
     if (!plane || !Number.isInteger(e)) { return [blank, blank]; }
-    if (planes.run !== plane.run) {
-      Object.assign(planes, {run: plane.run, decision: F.decode(plane.decision), confidence: F.decode(plane.confidence)});
+    const planeKey = plane.run + "/" + plane.decision.bdata.length;  // a run still training sends more epochs
+    if (planes.key !== planeKey) {
+      Object.assign(planes, {key: planeKey, decision: F.decode(plane.decision), confidence: F.decode(plane.confidence)});
     }
     const grid = plane.grid, n = plane.classes.length, epochs = planes.decision.length / (grid * grid);
     const at = Math.min(Math.max(e, 0), epochs - 1);

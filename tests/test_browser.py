@@ -455,8 +455,18 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     legend = WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "return Array.from(document.querySelectorAll('#map .legendtext')).map(t => t.textContent);"))
     assert set(names) <= set(legend), legend  # shown as written
+    # and in the inspector: the sample's classes and its neighbours' buttons
+    dx, dy = point_offset(dash_duo)
+    ActionChains(dash_duo.driver).move_to_element_with_offset(
+        dash_duo.find_element("#map .nsewdrag"), dx, dy).click().perform()
+    dash_duo.wait_for_contains_text("#inspector-body", "true class", timeout=20)
+    body = dash_duo.find_element("#inspector-body").text
+    assert any(f"true class {name}" in body for name in names), body
+    buttons = [b.text for b in dash_duo.driver.find_elements("css selector", "#inspector-body button")]
+    assert buttons and all(b.split(" · ", 1)[1] in names for b in buttons), buttons
     assert dash_duo.driver.execute_script(
-        "return window.__pwned === undefined && !document.querySelector('#map img, #map b');")
+        "return window.__pwned === undefined && !document.querySelector('#map img, #map b, #inspector-body img,"
+        " #inspector-body b, #run-picker img, #run-picker b');")
     assert dash_duo.get_logs() == []
 
 

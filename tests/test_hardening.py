@@ -6,9 +6,11 @@ import http.server
 import threading
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 
-from dashboard.export import map_image, safe_figure
+from dashboard.export import graphml, map_image, safe_figure
 
 
 @pytest.fixture
@@ -139,3 +141,15 @@ def test_what_one_client_may_start_is_bounded_and_each_refusal_names_its_limit(s
         store_copy.runs.set(f"run/fake{k}/config", store_copy.runs.get(f"run/{tiny_config.run_id}/config"))
     problem = start_problems(store_copy, tiny_config, (1.0,)).get("model", "")
     assert problem.startswith(f"at most {MAX_TRAINING} runs train at once on this server"), problem
+
+
+def test_class_names_with_markup_are_text_in_the_graphml_export():
+    names = ("<img src=x onerror=alert(1)>", 'a & "b"', "</data><script>alert(2)</script>")
+    coords = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])
+    graph = sp.csr_matrix(np.array([[0, 1, 1, 0], [1, 0, 0, 1], [1, 0, 0, 0], [0, 1, 0, 0]], dtype=float))
+    text = graphml(graph, coords, sample_index=np.array([10, 11, 12]), labels=np.array([0, 1, 2]), class_names=names)
+    root = ET.fromstring(text)  # well-formed: the names did not break out of their elements
+    ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
+    classes = [d.text for d in root.iterfind(".//g:node/g:data[@key='class']", ns)]
+    assert classes == [*names, "neuron"]  # as written, the neuron after the samples
+    assert not list(root.iter("script")) and not list(root.iter("{http://graphml.graphdrawing.org/xmlns}script"))
