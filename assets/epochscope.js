@@ -614,8 +614,9 @@
     return [last !== max ? last : noUpdate, marks, value];
   }
 
-  function playSpeed(speed) {
-    return Math.round(700 / Number(speed || 1));
+  function playSpeed(speed, base) {
+    // Play's interval at `speed` epochs per base interval (dashboard/controls.py PLAY_INTERVAL_MS, sent as `base`)
+    return Math.round(Number(base) / Number(speed || 1));
   }
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {

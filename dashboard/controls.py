@@ -45,6 +45,7 @@ def layout(ctx: AppContext) -> html.Div:
             ]),
         ]),
         dcc.Interval(id="play-interval", interval=PLAY_INTERVAL_MS, disabled=True),
+        dcc.Store(id="play-base", data=PLAY_INTERVAL_MS),  # the browser's playSpeed divides it by the speed
     ])
 
 
@@ -95,7 +96,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="playSpeed"),
-        Output("play-interval", "interval"), Input("play-speed", "value"),
+        Output("play-interval", "interval"), Input("play-speed", "value"), State("play-base", "data"),
     )
     app.clientside_callback(
         """

@@ -107,6 +107,7 @@ def test_scrub_layers_and_epochs_and_play(dash_duo, trained_store_dir, tiny_conf
         const watch = {childList: true, subtree: true, characterData: true};
         new MutationObserver(note).observe(document.getElementById('frame-info'), watch);
         new MutationObserver(note).observe(document.getElementById('play-button'), watch);""")
+    choose(dash_duo, "play-speed", "2x")  # 350 ms an epoch (the server's base interval, halved in the browser)
     dash_duo.find_element("#play-button").click()
     dash_duo.wait_for_contains_text("#frame-info", "h2 (12 units), epoch 3", timeout=20)
     dash_duo.wait_for_text_to_equal("#play-button", "▶ Play", timeout=10)  # stops at the last epoch
