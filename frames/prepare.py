@@ -61,7 +61,7 @@ def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Re
     same run follows its progress (stage :data:`WAITING`) and then finds everything cached.
 
     With ``send`` (Celery workers), the layers' chains are spread over the workers (:class:`LayerChains`);
-    otherwise a finished run's chains run in :func:`chain_workers` processes beside this one.
+    otherwise a finished run's chains run in :func:`frames.compute.chain_workers` processes beside this one.
     """
     owner = lock_owner()
     lock = f"prepare/{config.run_id}/{params.digest()}"

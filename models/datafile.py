@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.npz import NPZ_LOCK
+
 #: largest file accepted, bytes
 MAX_FILE_BYTES = 64 * 2**20
 #: accepted numbers of samples, features and classes
@@ -105,7 +107,7 @@ def save_upload(directory: str | Path, filename: str, data: bytes, *, label_colu
 
 def _read_npz(name: str, data: bytes) -> tuple[np.ndarray, np.ndarray]:
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        with NPZ_LOCK, np.load(io.BytesIO(data), allow_pickle=False) as npz:
             missing = [k for k in ("X", "y") if k not in npz.files]
             if missing:
                 found = ", ".join(npz.files) or "none"

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
 import zipfile
@@ -31,6 +30,7 @@ import numpy as np
 
 from models.config import RunConfig
 from models.data import IMAGE_SHAPES
+from models.npz import NPZ_LOCK
 
 logger = logging.getLogger(__name__)
 
@@ -118,16 +118,13 @@ def encode_arrays(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-#: numpy parses an array's header with ``ast.literal_eval``, which CPython 3.11 does not make thread-safe:
-#: concurrent calls fail now and then with "SystemError: AST constructor recursion depth mismatch" (seen when
-#: the page fetched four frames at once from one server process; CPython gh-106905). Decoding holds this lock.
-_DECODE_LOCK = threading.Lock()
-
-
-def decode_arrays(blob: bytes, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """Inverse of :func:`encode_arrays`, decoding only ``names`` when given; never unpickles."""
-    with _DECODE_LOCK, np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-        return {k: npz[k] for k in (npz.files if names is None else names)}
+def decode_arrays(blob: bytes, names: Sequence[str] | None = None, *, present_only: bool = False
+                  ) -> dict[str, np.ndarray]:
+    """Inverse of :func:`encode_arrays`, decoding only ``names`` when given (with ``present_only``, those the
+    blob holds; otherwise a missing one is a ``KeyError``); never unpickles. Thread-safe (:data:`NPZ_LOCK`)."""
+    with NPZ_LOCK, np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+        wanted = npz.files if names is None else [n for n in names if not present_only or n in npz.files]
+        return {k: npz[k] for k in wanted}
 
 
 @dataclass(frozen=True)
@@ -372,8 +369,7 @@ class RunStore:
         """Arrays of a visible epoch by their stored names (``act<i>``, ``predictions``, ``confidence``,
         ``x_<extra>``), the epoch read once and only these decoded; a name not recorded is left out."""
         self._visible_epoch(run_id, epoch)
-        with np.load(io.BytesIO(self.runs.get(f"run/{run_id}/epoch/{epoch}")), allow_pickle=False) as npz:
-            return {n: npz[n] for n in names if n in npz.files}
+        return decode_arrays(self.runs.get(f"run/{run_id}/epoch/{epoch}"), names, present_only=True)
 
     def layer_weights(self, run_id: str, epoch: int, n_layers: int, prefix: str = ""
                       ) -> list[tuple[np.ndarray, np.ndarray]] | None:
