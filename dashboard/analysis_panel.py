@@ -99,10 +99,10 @@ def register(app: Dash, ctx: AppContext) -> None:
         if epoch is None:
             return (no_update,) * 3
         try:
-            run_ctx = ctx.for_run(run)
+            run_ctx, info = ctx.resolve(run)
             layer, epoch = int(layer), int(epoch)
             store = run_ctx.store
-            if stage.count_measured(store, store.run_info(run_ctx.run_id)) == 0:
+            if stage.count_measured(store, info) == 0:
                 return html.P(WAITING, className="empty"), html.P(WAITING, className="empty"), None
             text = observations_view(store, run_ctx.run_id, layer, epoch)
         except (KeyError, TypeError, ValueError) as exc:
@@ -120,9 +120,8 @@ def register(app: Dash, ctx: AppContext) -> None:
         """The CKA maps of the run and layer on show; the epoch on show is marked in the browser
         (``restEpoch``), so stepping epochs redraws no heat map from the server."""
         try:
-            run_ctx = ctx.for_run(run)
+            run_ctx, info = ctx.resolve(run)
             layer, epoch = int(layer), int(epoch)
-            info = run_ctx.store.run_info(run_ctx.run_id)
             cka = stage.run_cka(run_ctx.store, run_ctx.run_id)
         except (KeyError, TypeError, ValueError):
             cka = None

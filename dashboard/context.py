@@ -8,7 +8,7 @@ from pathlib import Path
 
 from layout_engine.pipeline import LayoutParams
 from models.config import RunConfig
-from models.store import RunStore
+from models.store import RunInfo, RunStore
 
 #: one store handle per directory per process (opening one costs ~5 ms, too much per slider step); diskcache
 #: handles are thread-safe and reconnect in a forked child
@@ -60,6 +60,12 @@ class AppContext:
         if self.store_dir not in _STORES:
             _STORES[self.store_dir] = self.open_store()
         return _STORES[self.store_dir]
+
+    def resolve(self, run_id: str | None) -> tuple[AppContext, RunInfo]:
+        """The run picker's value resolved once for a callback: the run's context (:meth:`for_run`) and what the
+        store knows of it now; ``KeyError`` naming the run when the store does not have it (not trained yet)."""
+        run_ctx = self.for_run(run_id)
+        return run_ctx, run_ctx.store.run_info(run_ctx.run_id)
 
     def for_run(self, run_id: str | None) -> AppContext:
         """The context of the stored run ``run_id`` (this one when ``None`` or the same; ``sweep:<id>``: the

@@ -20,6 +20,7 @@ from dashboard import export, figures, service, vocab
 from dashboard.context import AppContext
 from frames.index import METHODS, readiness
 from layout_engine.pipeline import LayoutParams
+from models.store import RunInfo
 
 POLL_MS = 700
 #: one epoch's arrays: ``GET /frames/<run>/<layer>/<epoch>?graph=knn&method=ours`` (:func:`frame_response`)
@@ -122,15 +123,16 @@ def sequence_update(ctx: AppContext, layer, have: int, graph: str = "knn", metho
     return payload, payload["complete"]
 
 
-def trained_run(ctx: AppContext, run: str) -> AppContext | dict:
-    """The context of the stored, trained run ``run``, or an error body naming why there is none."""
+def trained_run(ctx: AppContext, run: str) -> tuple[AppContext, RunInfo] | dict:
+    """The context and info of the stored run ``run`` , or an error body naming why
+    there is none."""
     try:
         run_ctx = ctx.for_run(run)
     except KeyError as exc:
         return {"error": str(exc.args[0])}
     if not run_ctx.store.has_run(run_ctx.run_id):
         return {"error": f"run {run_ctx.run_id!r} is not trained yet"}
-    return run_ctx
+    return run_ctx, run_ctx.store.run_info(run_ctx.run_id)
 
 
 def frame_response(ctx: AppContext, run: str, layer: str, epoch: str, graph: str | None,
@@ -142,10 +144,10 @@ def frame_response(ctx: AppContext, run: str, layer: str, epoch: str, graph: str
     problem = sequence_problem(graph, method)
     if problem:
         return {"error": problem}, 400
-    run_ctx = trained_run(ctx, run)
-    if isinstance(run_ctx, dict):
-        return run_ctx, 404
-    info = run_ctx.store.run_info(run_ctx.run_id)
+    found = trained_run(ctx, run)
+    if isinstance(found, dict):
+        return found, 404
+    run_ctx, info = found
     n_layers, last = len(info.layer_sizes), info.epochs_done - 1
     if not (layer.isdecimal() and int(layer) < n_layers):
         return {"error": f"layer must be in 0..{n_layers - 1}, got {layer!r}"}, 400
@@ -194,9 +196,10 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     @app.server.route(SAMPLES_ROUTE, methods=["GET"])
     def samples(run: str):
-        run_ctx = trained_run(ctx, run)
-        if isinstance(run_ctx, dict):
-            return answer(run_ctx, 404)
+        found = trained_run(ctx, run)
+        if isinstance(found, dict):
+            return answer(found, 404)
+        run_ctx, _ = found
         return answer(service.sample_arrays(run_ctx.store, run_ctx.run_id), 200)
 
     @app.callback(
@@ -211,7 +214,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             return no_update
         if not run_ctx.store.has_run(run_ctx.run_id):
             return "Frames are laid out once the run is trained."
-        info = run_ctx.store.run_info(run_ctx.run_id)
+        info = run_ctx.store.run_info(run_ctx.run_id)  # stored: checked just above
         ready = readiness(run_ctx.store, run_ctx.run_id, ctx.params)
         return readiness_table(ready, info.epochs_done, info.layer_names, (graph, method, layer))
 

@@ -57,9 +57,8 @@ def register(app: Dash, ctx: AppContext) -> None:
             return (figures.message_figure(f"colour must be one of {', '.join(figures.NEURON_COLOURS)}"),
                     no_update, "")
         try:
-            run_ctx = ctx.for_run(run)
+            run_ctx, info = ctx.resolve(run)
             data = stage.run_neuron_map(run_ctx.store, run_ctx.run_id)
-            info = run_ctx.store.run_info(run_ctx.run_id)
             epoch = min(max(int(epoch or 0), 0), info.epochs_done - 1)
         except (KeyError, TypeError, ValueError):
             data = None
