@@ -46,7 +46,7 @@ test: system lint
 	node --test tests/js/*.test.js
 	$(PY) -m pytest
 
-# without a browser (no Chromium, redis or gunicorn needed): lint, the JavaScript's tests, the other Python tests
+# without Chromium or Redis: lint, the JavaScript's tests and every Python test that needs neither
 test-fast: lint
 	node --test tests/js/*.test.js
 	$(PY) -m pytest -m "not browser"

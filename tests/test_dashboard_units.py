@@ -276,6 +276,7 @@ def test_the_readiness_table_counts_each_sequences_frames_per_layer(store_copy, 
                                                                                     "ready-ready current"]
 
 
+@pytest.mark.browser  # kaleido drives Chromium
 def test_the_map_image_is_drawn_by_kaleido_and_bad_requests_are_named():
     from dashboard.export import MAX_IMAGE_POINTS, map_image
 

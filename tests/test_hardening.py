@@ -53,6 +53,7 @@ def forged(base: str, tmp_path) -> dict:
     }
 
 
+@pytest.mark.browser  # the server's Chromium (kaleido) draws the image
 @pytest.mark.parametrize("fmt", ["png", "svg"])
 def test_a_forged_figure_fetches_nothing_and_its_svg_holds_nothing_active(listener, tmp_path, fmt):
     base, seen = listener
