@@ -21,7 +21,7 @@ def cli(*args, timeout=300):
                           timeout=timeout)
 
 
-def test_train_records_a_run_with_a_progress_bar_and_list_shows_it(tmp_path):
+def test_train_records_a_run_with_a_progress_bar_and_list_shows_it(tmp_path, capsys):
     result = cli("train", "--model", "mlp", "--dataset", "moons", "--n-samples", "200", "--hidden", "16,8",
                  "--epochs", "2", "--scramble", "labels", "--scramble-fraction", "0.1", "--store", str(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -32,8 +32,10 @@ def test_train_records_a_run_with_a_progress_bar_and_list_shows_it(tmp_path):
     info = store.run_info(run_id)
     assert info.config.hidden == (16, 8) and info.epochs_done == 3 and info.config.scramble == "labels"
     store.close()
-    listing = cli("list", "--store", str(tmp_path))
-    assert run_id in listing.stdout and "complete" in listing.stdout
+    capsys.readouterr()  # list, delete and the rest in this process: each subprocess costs seconds of imports
+    assert main(["list", "--store", str(tmp_path)]) == 0
+    listing = capsys.readouterr().out
+    assert run_id in listing and "complete" in listing
     # prepare lays out and measures every frame as the page's job would: the page then finds them all ready
     prepared = cli("prepare", run_id, "--store", str(tmp_path))
     assert prepared.returncode == 0, prepared.stderr
@@ -42,19 +44,22 @@ def test_train_records_a_run_with_a_progress_bar_and_list_shows_it(tmp_path):
     assert count_ready(store, info, LayoutParams()) == 6 and count_measured(store, info) == 6
     assert sequence_payload(store, run_id, 1, LayoutParams())["complete"]
     store.close()
-    pca = cli("prepare", run_id, "--method", "pca", "--store", str(tmp_path))
-    assert pca.stdout.endswith("6/6 frames ready (knn, pca)\n")
-    deleted = cli("delete", run_id, "--store", str(tmp_path))
-    assert deleted.returncode == 0 and f"deleted {run_id}" in deleted.stdout
-    assert run_id not in cli("list", "--store", str(tmp_path)).stdout
+    capsys.readouterr()
+    assert main(["prepare", run_id, "--method", "pca", "--store", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.endswith("6/6 frames ready (knn, pca)\n")
+    assert main(["delete", run_id, "--store", str(tmp_path)]) == 0
+    assert f"deleted {run_id}" in capsys.readouterr().out
+    assert main(["list", "--store", str(tmp_path)]) == 0 and run_id not in capsys.readouterr().out
     store = RunStore(tmp_path)  # its frame and measure indices went with it
     assert store.frame_key(run_id, sequence_id(LayoutParams()), 0, 0) is None
     assert not any(run_id in key for key in store.derived.iterkeys())
     store.close()
-    missing = cli("prepare", run_id, "--store", str(tmp_path))
-    assert missing.returncode == 2 and f"run '{run_id}' is not in the store" in missing.stderr
-    again = cli("delete", run_id, "--store", str(tmp_path))
-    assert again.returncode == 2 and f"run '{run_id}' is not in the store" in again.stderr
+    with pytest.raises(SystemExit) as missing:
+        main(["prepare", run_id, "--store", str(tmp_path)])
+    assert missing.value.code == 2 and f"run '{run_id}' is not in the store" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as again:
+        main(["delete", run_id, "--store", str(tmp_path)])
+    assert again.value.code == 2 and f"run '{run_id}' is not in the store" in capsys.readouterr().err
 
 
 def help_text(capsys, command: str) -> str:
