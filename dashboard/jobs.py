@@ -11,7 +11,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from analysis.stage import count_measured
 from dashboard import vocab
 from dashboard.context import AppContext
-from dashboard.map_panel import METHOD_LABELS, layout_params, sequence_problem
+from dashboard.map_panel import layout_params, sequence_problem
 from dashboard.progress import JOB_OVER, PageProgress
 from frames.compute import compute_baseline_frames, compute_frames
 from frames.prepare import prepare as prepare_run
@@ -72,7 +72,7 @@ def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_prog
     """Lay out one layer's sequence in another graph mode (the neuron x sample graph) or by a reference method
     (UMAP, t-SNE, PCA) once the run is trained; returns the final message. Runs in a background process, so it
     opens its own store."""
-    what = "neuron x sample graph" if method == "ours" else METHOD_LABELS.get(method, method)
+    what = "neuron x sample graph" if method == "ours" else vocab.METHOD_LABELS.get(method, method)
     job_logging()
     store = ctx.open_store()
     try:

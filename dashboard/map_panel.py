@@ -29,7 +29,6 @@ FRAME_ROUTE = "/frames/<run>/<layer>/<epoch>"
 SAMPLES_ROUTE = "/samples/<run>"
 #: how often the table of ready sequences is refreshed
 READINESS_MS = 2000
-GRAPH_MODES, METHOD_LABELS, COLOURS = vocab.GRAPH_MODES, vocab.METHOD_LABELS, vocab.COLOUR_MODES
 
 
 def layout() -> html.Div:
@@ -37,16 +36,18 @@ def layout() -> html.Div:
         html.Div(className="map-options", children=[
             html.Div(className="option-group", children=[
                 html.Label("Graph", htmlFor=vocab.GRAPH_MODE),
-                dcc.RadioItems(id=vocab.GRAPH_MODE, options=[{"label": v, "value": k} for k, v in GRAPH_MODES.items()],
+                dcc.RadioItems(id=vocab.GRAPH_MODE,
+                               options=[{"label": v, "value": k} for k, v in vocab.GRAPH_MODES.items()],
                                value="knn", inline=True, className="radio")]),
             html.Div(className="option-group", children=[
                 html.Label("Method", htmlFor=vocab.METHOD),
-                dcc.RadioItems(id=vocab.METHOD, options=[{"label": METHOD_LABELS[m], "value": m}
+                dcc.RadioItems(id=vocab.METHOD, options=[{"label": vocab.METHOD_LABELS[m], "value": m}
                                                      for m in METHODS],
                                value="ours", inline=True, className="radio")]),
             html.Div(className="option-group", children=[
                 html.Label("Colour by", htmlFor=vocab.COLOUR_BY),
-                dcc.RadioItems(id=vocab.COLOUR_BY, options=[{"label": v, "value": k} for k, v in COLOURS.items()],
+                dcc.RadioItems(id=vocab.COLOUR_BY,
+                               options=[{"label": v, "value": k} for k, v in vocab.COLOUR_MODES.items()],
                                value="class", inline=True, className="radio")]),
             dcc.Checklist(id="map-flags", options=[{"label": "edges", "value": "edges"},
                                                    {"label": "size by sensitivity", "value": "size"},
@@ -90,12 +91,12 @@ def layout_params(ctx: AppContext, graph: str) -> LayoutParams:
 
 def sequence_problem(graph, method) -> str | None:
     """What is wrong with showing graph mode ``graph`` laid out by ``method`` (``None``: nothing)."""
-    if graph not in GRAPH_MODES:
-        return f"graph must be one of {', '.join(GRAPH_MODES)}, got {graph!r}"
+    if graph not in vocab.GRAPH_MODES:
+        return f"graph must be one of {', '.join(vocab.GRAPH_MODES)}, got {graph!r}"
     if method not in METHODS:
         return f"method must be one of {', '.join(METHODS)}, got {method!r}"
     if method != "ours" and graph != "knn":
-        return f"{METHOD_LABELS[method]} lays out samples only: choose the samples graph"
+        return f"{vocab.METHOD_LABELS[method]} lays out samples only: choose the samples graph"
     return None
 
 
@@ -124,8 +125,7 @@ def sequence_update(ctx: AppContext, layer, have: int, graph: str = "knn", metho
 
 
 def trained_run(ctx: AppContext, run: str) -> tuple[AppContext, RunInfo] | dict:
-    """The context and info of the stored run ``run`` , or an error body naming why
-    there is none."""
+    """The context and info of the stored run ``run``, or an error body naming why there is none."""
     try:
         run_ctx = ctx.for_run(run)
     except KeyError as exc:
@@ -173,7 +173,7 @@ def readiness_table(ready: dict[tuple[str, str], list[int]], epochs: int, layer_
 
     return html.Table(className="readiness-table", children=[
         html.Thead(html.Tr([html.Th("frames ready")] + [html.Th(name) for name in layer_names])),
-        html.Tbody([html.Tr([html.Th(f"{GRAPH_MODES[graph]} · {METHOD_LABELS[method]}")] +
+        html.Tbody([html.Tr([html.Th(f"{vocab.GRAPH_MODES[graph]} · {vocab.METHOD_LABELS[method]}")] +
                             [cell(graph, method, layer, count) for layer, count in enumerate(counts)])
                     for (graph, method), counts in ready.items()]),
     ])
