@@ -33,7 +33,7 @@ system:
 # production: gunicorn, WORKERS processes x 4 threads sharing the store ($$EPOCHSCOPE_HOME); README "Serving many users"
 WORKERS ?= 4
 serve: $(VENV)/.runtime
-	$(VENV)/bin/gunicorn --workers $(WORKERS) --threads 4 --bind $(HOST):$(PORT) --timeout 120 dashboard.wsgi:server
+	$(VENV)/bin/gunicorn --workers $(WORKERS) --threads 4 --bind $(HOST):$(PORT) --timeout 120 epochscope.wsgi:server
 
 # lint: ruff (pyproject.toml [tool.ruff]), mypy ([tool.mypy]) and a syntax check of the page's JavaScript
 lint: $(VENV)/.dev

@@ -30,7 +30,8 @@ from analysis.observations import Evidence
 from analysis.representation import cka_matrix, neighbourhood_change
 from layout_engine.align import normalize
 from layout_engine.graph import nearest_neighbours
-from layout_engine.pipeline import ENGINE_VERSION, LayoutParams, content_hash, layout_graph
+from layout_engine.params import ENGINE_VERSION, LayoutParams
+from layout_engine.pipeline import content_hash, layout_graph
 from models.progress import Reporter
 from models.store import RunInfo, RunStore
 

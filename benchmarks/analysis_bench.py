@@ -20,7 +20,7 @@ import numpy as np
 
 from analysis.stage import compute_measures
 from frames import compute as frames_compute
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.store import RunStore
 from models.train import train

@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 
 from frames import prepare as frames_prepare
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.data import MAX_PROBE
 from models.store import RunInfo, RunStore

@@ -43,7 +43,8 @@ import torch
 from frames import prepare as frames_prepare
 from layout_engine.baselines import aligned_umap_layouts, tsne_layout, umap_layout
 from layout_engine.metrics import displacement, trustworthiness
-from layout_engine.pipeline import LayoutParams, layout_frame, next_frame
+from layout_engine.params import LayoutParams
+from layout_engine.pipeline import layout_frame, next_frame
 from models.config import RunConfig
 from models.data import load_dataset
 from models.store import RunStore, default_store_dir

@@ -34,7 +34,7 @@ from frames import compute as frames_compute
 from frames import prepare as frames_prepare
 from layout_engine.graph import nearest_neighbours
 from layout_engine.metrics import neighbour_recall, trustworthiness
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.data import MAX_PROBE
 from models.store import RunStore, default_store_dir
 

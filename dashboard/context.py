@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.store import RunInfo, RunStore
 

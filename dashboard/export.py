@@ -25,7 +25,7 @@ from dashboard.context import AppContext
 from dashboard.figures import class_colour, class_name, plot_text
 from frames.chains import cached_graph
 from frames.index import METHODS
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.store import RunStore
 
 

@@ -28,7 +28,8 @@ from dashboard import (
 )
 from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
-from layout_engine.pipeline import LayoutParams
+from dashboard.deploy import chain_sender
+from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.data import IMAGE_SHAPES
 from models.store import default_store_dir
@@ -60,8 +61,6 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     config = config or RunConfig()
     send_chains = None
     if celery is not None:
-        from dashboard.deploy import chain_sender
-
         send_chains = chain_sender(celery, store_dir)
     ctx = AppContext(store_dir=store_dir, config=config, params=params or LayoutParams(),
                      image_shape=IMAGE_SHAPES.get(config.dataset) if config.model != "custom" else None,

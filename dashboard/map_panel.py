@@ -19,7 +19,7 @@ from flask import Response, request
 from dashboard import export, figures, service, vocab
 from dashboard.context import AppContext
 from frames.index import METHODS, readiness
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.store import RunInfo
 
 POLL_MS = 700

@@ -17,7 +17,7 @@ from dashboard.vocab import CLASS_COLOURS, CUSTOMDATA, MAP_COLOURS
 from frames.chains import cached_graph
 from frames.index import frame_key, sequence_id
 from frames.scores import SCORES, frame_box, read_scores, score_labels
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.store import RunInfo, RunStore
 
 

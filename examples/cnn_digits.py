@@ -2,7 +2,7 @@
 
     python examples/cnn_digits.py [--epochs 15] [--store DIR]
 
-The run then shows up in ``python -m models list`` and can be laid out like any other run.
+The run then shows up in ``python -m epochscope list`` and can be laid out like any other run.
 """
 
 from __future__ import annotations

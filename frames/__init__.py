@@ -1,7 +1,7 @@
 """A run's frames: every (layer, epoch) of a recorded run laid out as a map, scored, and indexed in the store.
 
 The store-aware layout stage, shared by the page's jobs, the Celery workers, the benchmarks and the command line
-(``python -m models prepare RUN_ID``):
+(``python -m epochscope prepare RUN_ID``):
 
 - :mod:`frames.index`: which sequences a layer can be shown as (graph mode x method) and what is laid out;
 - :mod:`frames.scores`: each frame's scores (silhouette, trustworthiness, ...) and extent;

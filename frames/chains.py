@@ -14,7 +14,8 @@ from analysis.stage import cached_neighbours
 from frames.index import count_ready, sequence_id
 from frames.scores import ensure_scores, frame_box, read_scores, score_labels
 from layout_engine.graph import knn_graph
-from layout_engine.pipeline import Frame, LayoutParams, build_graph, frame_key, graph_key, next_frame
+from layout_engine.params import LayoutParams
+from layout_engine.pipeline import Frame, build_graph, frame_key, graph_key, next_frame
 from models.progress import Reporter
 from models.store import RunInfo, RunStore, lock_owner
 

@@ -15,7 +15,8 @@ from frames.index import BASELINE_VERSION, count_ready, sequence_id
 from frames.scores import ensure_scores, frame_box, score_labels
 from layout_engine.align import align_to, normalize
 from layout_engine.baselines import BASELINES
-from layout_engine.pipeline import LayoutParams, content_hash
+from layout_engine.params import LayoutParams
+from layout_engine.pipeline import content_hash
 from models.progress import Reporter
 from models.store import RunInfo, RunStore
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from layout_engine.baselines import BASELINES
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.store import RunInfo, RunStore
 
 #: layout methods the map offers: ours, or a reference tool behind :data:`layout_engine.baselines.BASELINES`

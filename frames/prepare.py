@@ -15,7 +15,7 @@ from analysis.stage import compute_measures
 from frames.chains import LOCK_TTL, ChainSender, LayerChains
 from frames.compute import compute_frames
 from frames.index import count_ready
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.progress import Reporter
 from models.store import RunInfo, RunStore, lock_owner

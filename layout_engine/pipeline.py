@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -14,14 +13,9 @@ from layout_engine.align import align_to, normalize
 from layout_engine.force import IterationCallback, optimize_layout
 from layout_engine.graph import bipartite_graph, knn_graph
 from layout_engine.metrics import node_churn, trustworthiness
+from layout_engine.params import LayoutParams
 from layout_engine.spectral import spectral_init
 from layout_engine.validation import check_points
-
-#: graphs a layout can be made of
-GRAPHS = ("knn", "bipartite")
-
-#: bump when a change in the engine changes its output: it is part of every layout cache key
-ENGINE_VERSION = "8"
 
 #: scale of a start layout handed to the optimizer (the forces assume layouts of this size)
 _START_SCALE = 6.0
@@ -37,87 +31,6 @@ ANCHOR_CHURN_POWER = 16
 
 #: a warm frame is checked against a cold layout of the same frame on a seeded subset of this many samples
 GUARD_POINTS = 800
-
-
-@dataclass(frozen=True)
-class LayoutParams:
-    """Parameters of a layout; their JSON is part of the layout cache key.
-
-    Parameters
-    ----------
-    graph : {"knn", "bipartite"}
-        Which graph to lay out: the samples' kNN graph, or the neuron x sample graph (samples first, then
-        neurons; see :func:`layout_engine.graph.bipartite_graph`).
-    n_neighbors : int
-        k of the kNN graph.
-    metric : {"euclidean", "cosine"}
-        Distance in activation space.
-    top_k : int
-        Bipartite graph: neurons per sample.
-    quantile : float
-        Bipartite graph: per-neuron activation quantile above which a sample is linked.
-    n_iter : int
-        Force iterations from a spectral start.
-    warm_n_iter : int
-        Force iterations from the previous frame's layout.
-    learning_rate, warm_learning_rate : float
-        Initial step sizes for a cold and a warm start.
-    repulsion : float
-        Repulsion relative to attraction; 2 (against UMAP's 1) gains 0.001 of trustworthiness on digits at no
-        cost.
-    negative_sample_rate : int
-        Repulsive samples per attractive sample.
-    gravity : float
-        Pull towards the origin.
-    anchor : float
-        Warm starts only: pull of each node towards its position in the previous frame, weakened as the
-        frame's neighbour churn grows (a rebuilt frame is not held back) and as the node's own does (see
-        :data:`ANCHOR_CHURN_POWER`). Off by default: the warm start and common random numbers keep frames
-        steady enough (0.5x AlignedUMAP's displacement on digits); raise it for steadier frames at a small cost
-        in trustworthiness.
-    guard : float or None
-        Warm starts only: also lay the frame out cold (a spectral start) and keep the cold layout instead when
-        its trustworthiness beats the warm one's by more than ``guard`` (estimated on :data:`GUARD_POINTS`
-        samples), so that following the sequence never costs a frame faithfulness (unchecked, the warm start's
-        lag reached 0.009 on wine). A kept cold frame is Procrustes-aligned to the previous one and the sequence
-        goes on warm from it. ``None`` turns the check off: about 40% of the layout time on digits.
-    random_state : int
-        Seed of every random choice.
-    """
-
-    graph: str = "knn"
-    n_neighbors: int = 15
-    metric: str = "euclidean"
-    top_k: int = 3
-    quantile: float = 0.95
-    n_iter: int = 200
-    warm_n_iter: int = 80
-    learning_rate: float = 1.0
-    warm_learning_rate: float = 0.05
-    repulsion: float = 2.0
-    negative_sample_rate: int = 5
-    gravity: float = 0.0
-    anchor: float = 0.0
-    guard: float | None = 0.002
-    random_state: int = 0
-
-    def __post_init__(self) -> None:
-        if self.graph not in GRAPHS:
-            raise ValueError(f"graph must be one of {', '.join(GRAPHS)}, got {self.graph!r}")
-        if self.guard is not None and not 0.0 <= self.guard <= 1.0:
-            raise ValueError(f"guard must be None or a trustworthiness margin in 0..1, got {self.guard!r}")
-
-    def digest(self) -> str:
-        """Short hash of all parameters and :data:`ENGINE_VERSION`: what a layout depends on."""
-        text = json.dumps({"engine": ENGINE_VERSION, **asdict(self)}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-    def graph_digest(self) -> str:
-        """Short hash of the graph parameters and :data:`ENGINE_VERSION`: what a kNN graph depends on."""
-        fields = ({"n_neighbors": self.n_neighbors, "metric": self.metric} if self.graph == "knn"
-                  else {"top_k": self.top_k, "quantile": self.quantile})
-        text = json.dumps({"engine": ENGINE_VERSION, "graph": self.graph, **fields}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def content_hash(X: np.ndarray) -> str:

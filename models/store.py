@@ -245,7 +245,7 @@ class RunStore:
         self.delete_run(run_id)
         if self.runs.volume() >= self.size_limit - MIN_DERIVED_BYTES:
             raise StoreFull(f"the store's runs take {self.runs.volume() / 2**20:.0f} MiB of its "
-                            f"{self.size_limit / 2**20:.0f} MiB size limit: delete runs (python -m models delete) "
+                            f"{self.size_limit / 2**20:.0f} MiB size limit: delete runs (python -m epochscope delete) "
                             f"or raise {SIZE_LIMIT_ENV}")
         meta = {"state": "training", "epochs_done": 0, "created": time.time(), "message": "",
                 "writer": process_owner(), "updated": time.time(),

@@ -1,10 +1,12 @@
 """``app.py`` as a user starts it: a real server process answering real HTTP on 127.0.0.1."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -19,11 +21,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(*args: str) -> tuple[subprocess.Popen, str, str]:
-    """Start ``app.py`` with ``args``; the process, its page and its layout JSON once it answers."""
-    port = free_port()
+def serve(*args: str, env: dict[str, str] | None = None, port: int | None = None) -> tuple[subprocess.Popen, str, str]:
+    """Start ``app.py`` with ``args`` (and ``env`` added to the environment) on ``port`` (default: a free one); the
+    process, its page and its layout JSON once it answers."""
+    port = port or free_port()
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})})
     deadline = time.time() + 60
     while True:
         try:
@@ -36,6 +40,51 @@ def serve(*args: str) -> tuple[subprocess.Popen, str, str]:
             time.sleep(0.5)
     layout = urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=5).read().decode()
     return proc, page, layout
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_frames_prepared_with_custom_settings_are_found_by_a_server_with_the_same(tmp_path, capsys):
+    """One configuration path: ``prepare --layout`` and ``app.py`` under ``EPOCHSCOPE_LAYOUT`` index and look up
+    frames under the same parameters; a server with other settings does not take them for its own."""
+    from epochscope.cli import main
+
+    custom = '{"n_neighbors": 8, "guard": null, "n_iter": 60}'
+    assert main(["train", "--dataset", "moons", "--n-samples", "120", "--hidden", "8,4", "--epochs", "2",
+                 "--store", str(tmp_path)]) == 0
+    run_id = capsys.readouterr().out.split()[0]
+    assert main(["prepare", run_id, "--layout", custom, "--store", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip() == f"{run_id}: 6/6 frames ready (knn, ours)"
+    for env, expected in (({"EPOCHSCOPE_LAYOUT": custom}, 200), ({}, 404)):
+        port = free_port()
+        proc, _, _ = serve("--store", str(tmp_path), "--run", run_id, env=env, port=port)
+        try:
+            statuses = {status_of(f"http://127.0.0.1:{port}/frames/{run_id}/{layer}/{epoch}")
+                        for layer in range(2) for epoch in range(3)}
+            assert statuses == {expected}, env
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize(("layout", "message"), [
+    ('{"n_neighbors": 0}', "EPOCHSCOPE_LAYOUT: n_neighbors must be a whole number in 2..200, got 0"),
+    ('{"n_neighbors": "15"}', "EPOCHSCOPE_LAYOUT: n_neighbors must be a whole number in 2..200, got '15'"),
+    ('{"metric": "manhattan"}', "EPOCHSCOPE_LAYOUT: metric must be one of 'euclidean', 'cosine'"),
+    ('{"n_iter": -5}', "EPOCHSCOPE_LAYOUT: n_iter must be a whole number in 1..10000, got -5"),
+    ('{"quantile": 7}', "EPOCHSCOPE_LAYOUT: quantile must be a number in 0..1, got 7"),
+    ('{"k": 7}', "EPOCHSCOPE_LAYOUT: unknown layout parameter 'k'"),
+])
+def test_bad_layout_settings_stop_start_up_naming_the_field_and_its_range(tmp_path, layout, message):
+    result = subprocess.run([sys.executable, "app.py", "--store", str(tmp_path)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "EPOCHSCOPE_LAYOUT": layout})
+    assert result.returncode == 2 and message in result.stderr
 
 
 def find(node, component_id: str) -> dict | None:

@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from layout_engine.graph import bipartite_graph, normalized_activations
-from layout_engine.pipeline import LayoutParams, layout_graph
+from layout_engine.params import LayoutParams
+from layout_engine.pipeline import layout_graph
 
 activations = st.tuples(st.integers(1, 30), st.integers(1, 12)).flatmap(
     lambda shape: arrays(np.float32, shape, elements=st.floats(0, 50, width=32)))

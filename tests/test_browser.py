@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard import create_app
 from frames import index as frames_index
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 
 pytestmark = pytest.mark.browser
 

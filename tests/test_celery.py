@@ -8,7 +8,7 @@ import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
 from frames import index as frames_index
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.store import RunStore
 from tests.processes import chromium, free_port, gunicorn, start, stop, wait_until
@@ -34,7 +34,7 @@ def start_redis(tmp_path) -> tuple[object, str]:
 
 
 def start_worker(log, env: dict[str, str]):
-    process = start([sys.executable, "-m", "celery", "--app", "dashboard.worker:celery_app", "worker",
+    process = start([sys.executable, "-m", "celery", "--app", "epochscope.worker:celery_app", "worker",
                      "--loglevel", "INFO", "--concurrency", "1", "--hostname", f"test-{free_port()}@%h"], log, env)
     wait_until(lambda: " ready." in log.read_text(), 90, "the Celery worker", process, log)
     return process

@@ -17,7 +17,7 @@ from frames import chains as frames_chains
 from frames import compute as frames_compute
 from frames import index as frames_index
 from frames import prepare as frames_prepare
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 
 FAST = LayoutParams(n_iter=80, warm_n_iter=20)
 

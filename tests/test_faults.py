@@ -17,7 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from dashboard import service
 from frames import compute as frames_compute
 from frames import index as frames_index
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.store import RunStore
 from models.train import train
@@ -80,7 +80,7 @@ def test_kill_9_while_training_leaves_an_interrupted_run_that_resumes(tmp_path, 
 LAYOUT_JOB = """
 import sys
 from frames.compute import compute_frames
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.store import RunStore
 store = RunStore(sys.argv[1])
 compute_frames(store, store.run_info(sys.argv[2]), LayoutParams(guard=None))

@@ -6,7 +6,8 @@ from layout_engine.align import normalize
 from layout_engine.force import optimize_layout
 from layout_engine.graph import knn_graph
 from layout_engine.metrics import class_silhouette, displacement, trustworthiness
-from layout_engine.pipeline import LayoutParams, layout_frame
+from layout_engine.params import LayoutParams
+from layout_engine.pipeline import layout_frame
 from layout_engine.spectral import spectral_init
 
 

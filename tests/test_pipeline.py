@@ -3,7 +3,8 @@ import pytest
 
 from layout_engine.align import align_to, normalize
 from layout_engine.metrics import displacement, trustworthiness
-from layout_engine.pipeline import LayoutParams, frame_key, layout_frame, layout_sequence, next_frame
+from layout_engine.params import LayoutParams
+from layout_engine.pipeline import frame_key, layout_frame, layout_sequence, next_frame
 
 
 def test_alignment_undoes_rotation_reflection_shift_and_scale():

@@ -13,7 +13,7 @@ from dashboard import figures, service
 from dashboard.context import AppContext
 from dashboard.inspector import sample_view
 from frames import compute as frames_compute
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.recorder import Recorder
 from models.store import RunStore

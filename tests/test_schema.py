@@ -7,7 +7,7 @@ from dashboard import service
 from dashboard.plane_panel import plane_payload
 from dashboard.vocab import CLASS_COLOURS, CUSTOMDATA
 from frames.compute import compute_frames
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.store import RunStore
 from models.train import train

@@ -17,7 +17,8 @@ from frames import compute as frames_compute
 from frames import index as frames_index
 from frames import prepare as frames_prepare
 from frames import scores as frames_scores
-from layout_engine.pipeline import LayoutParams, layout_sequence
+from layout_engine.params import LayoutParams
+from layout_engine.pipeline import layout_sequence
 from models.config import RunConfig
 from models.train import TRAINING, train
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from dashboard.client import DashClient
 from dashboard.typed import decode
 from frames import compute as frames_compute
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.store import RunStore
 from tests.processes import answers, free_port, gunicorn, stop
 

@@ -132,7 +132,7 @@ def test_the_size_limit_evicts_layouts_and_never_runs(tmp_path, tiny_config, tra
         store.epoch(tiny_config.run_id, epoch)
     # once the runs alone fill the store, a new run is refused with what to do
     full = RunStore(tmp_path / "s", size_limit=MIN_DERIVED_BYTES + runs // 2)
-    with pytest.raises(StoreFull, match="delete runs .python -m models delete. or raise EPOCHSCOPE_STORE_LIMIT"):
+    with pytest.raises(StoreFull, match="delete runs .python -m epochscope delete. or raise EPOCHSCOPE_STORE_LIMIT"):
         full.create_run(RunConfig(hidden=(4,), epochs=1), {"index": np.arange(3)}, (4,))
     full.close()
     store.close()

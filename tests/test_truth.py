@@ -13,7 +13,7 @@ from analysis import stage
 from analysis.observations import observe
 from dashboard import service
 from frames import compute as frames_compute
-from layout_engine.pipeline import LayoutParams
+from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.store import RunStore
 from models.train import train

@@ -18,7 +18,7 @@ def messages(store_dir: str | Path) -> dict:
     """The messages, from a fresh store in ``store_dir``."""
     from dashboard import service
     from frames.compute import compute_frames
-    from layout_engine.pipeline import LayoutParams
+    from layout_engine.params import LayoutParams
     from models.config import RunConfig
     from models.store import RunStore
     from models.train import train

@@ -1,4 +1,4 @@
-"""``python -m models``: real subprocesses against a real store."""
+"""``python -m epochscope``: real subprocesses against a real store."""
 
 import subprocess
 import sys
@@ -8,16 +8,16 @@ import pytest
 
 from analysis.stage import count_measured
 from dashboard.service import sequence_payload
+from epochscope.cli import main
 from frames.index import count_ready, sequence_id
-from layout_engine.pipeline import LayoutParams
-from models.__main__ import main
+from layout_engine.params import LayoutParams
 from models.store import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "models", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "epochscope", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
 
 

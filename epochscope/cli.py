@@ -1,14 +1,17 @@
 """Command line: train a run (an interrupted one resumes), sweep beta over VAE runs, lay out and measure a stored
-run's frames as the page would (so that it opens at once), list or delete stored runs.
+run's frames as the page would (so that it opens at once), list or delete stored runs, serve the page.
 
-    python -m models train --model mlp --dataset digits --epochs 30
-    python -m models train --model vae --beta 4 --epochs 20
-    python -m models sweep --betas 0,0.5,1,2,4 --epochs 20
-    python -m models prepare mlp-digits-0123456789ab
-    python -m models list
-    python -m models delete mlp-digits-0123456789ab
+    python -m epochscope train --model mlp --dataset digits --epochs 30
+    python -m epochscope train --model vae --beta 4 --epochs 20
+    python -m epochscope sweep --betas 0,0.5,1,2,4 --epochs 20
+    python -m epochscope prepare mlp-digits-0123456789ab [--layout '{"guard": null}']
+    python -m epochscope list
+    python -m epochscope delete mlp-digits-0123456789ab
+    python -m epochscope serve [--port 8050] [--run RUN_ID]        # as python app.py
 
-Every option has a range; a value outside it names the option and the range.
+Every option has a range; a value outside it names the option and the range. The store and the layout
+parameters come from the options, else the environment (EPOCHSCOPE_HOME, EPOCHSCOPE_LAYOUT: see
+epochscope.settings), so that a server started with the same settings finds what `prepare` laid out.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 
+from epochscope.settings import Settings, load_settings
 from layout_engine.baselines import BASELINES
-from layout_engine.pipeline import GRAPHS, LayoutParams
+from layout_engine.params import GRAPHS
 from models.config import MODELS, SCRAMBLES, RunConfig
 from models.data import DATASETS, FILE
 from models.progress import TerminalProgress
@@ -26,7 +31,7 @@ from models.store import RunStore, default_store_dir
 from models.sweep import DEFAULT_BETAS, check_betas, run_sweep, sweep_runs
 from models.train import DEVICES, train
 
-logger = logging.getLogger("models")
+logger = logging.getLogger("epochscope")
 
 #: option name -> RunConfig field, for the options that make the config
 _FIELDS = {"model": "model", "dataset": "dataset", "hidden": "hidden", "epochs": "epochs", "lr": "lr",
@@ -82,11 +87,31 @@ def _add_run_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None:
     parser.add_argument("--data-file", default=None, help=f"--dataset {FILE}: a .npz (X, y) or .csv file")
     parser.add_argument("--label-column", default=None, help="--data-file CSV: the label column (default 'label')")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="training device (default %(default)s)")
-    parser.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
+    _add_store_option(parser)
+
+
+def _add_store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", default=None,
+                        help=f"store directory (default $EPOCHSCOPE_HOME or {default_store_dir()})")
+
+
+def _add_layout_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--layout", default=None, metavar="JSON",
+                        help="layout parameters as a JSON object, e.g. '{\"guard\": null}' (default "
+                             "$EPOCHSCOPE_LAYOUT or the defaults): a server finds these frames when it has the same")
+
+
+def _add_serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1, this machine only)")
+    parser.add_argument("--port", type=int, default=8050, help="port, 1-65535 (default 8050)")
+    _add_store_option(parser)
+    parser.add_argument("--run", default=None,
+                        help="a run id from the store (`list`; default $EPOCHSCOPE_RUN or the built-in experiment)")
+    _add_layout_option(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m models", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m epochscope", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -99,16 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     prepare = commands.add_parser("prepare", help="lay out every (layer, epoch) frame of a stored run and measure it, "
                                   "as the page's job does (training the run first if it is unfinished)")
     prepare.add_argument("run_id", help="a run id from `list`")
-    prepare.add_argument("--graph", choices=GRAPHS, default="knn",
-                         help="knn: samples only; bipartite: neuron x sample graph (default %(default)s)")
+    prepare.add_argument("--graph", choices=GRAPHS, default=None,
+                         help="knn: samples only; bipartite: neuron x sample graph (default: the layout's, knn)")
     prepare.add_argument("--method", choices=("ours", *BASELINES), default="ours",
                          help="our layout, or a reference tool's for comparison (default %(default)s)")
-    prepare.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
+    _add_store_option(prepare)
+    _add_layout_option(prepare)
     removal = commands.add_parser("delete", help="delete a stored run (its epochs and frame indices)")
     removal.add_argument("run_id", help="a run id from `list`")
-    removal.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
-    listing = commands.add_parser("list", help="list the stored runs and sweeps")
-    listing.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
+    _add_store_option(removal)
+    _add_store_option(commands.add_parser("list", help="list the stored runs and sweeps"))
+    _add_serve_options(commands.add_parser("serve", help="serve the page (as python app.py)"))
     return parser
 
 
@@ -127,32 +153,57 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         raise  # unreachable: parser.error exits
 
 
-def _prepare(store: RunStore, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _prepare(store: RunStore, settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``prepare RUN_ID``: the run's frames laid out and measured into the store; prints what is ready."""
     from frames.compute import compute_baseline_frames  # the layout stage: only this command needs it
     from frames.prepare import prepare
 
     if not store.has_run(args.run_id):
         parser.error(f"run {args.run_id!r} is not in the store (see `list`)")
+    params = replace(settings.layout, graph=args.graph or settings.layout.graph)
     info, bar = store.run_info(args.run_id), TerminalProgress()
     try:
         if args.method == "ours":
-            info, ready = prepare(store, info.config, LayoutParams(graph=args.graph), bar)
+            info, ready = prepare(store, info.config, params, bar)
         else:
             ready = sum(compute_baseline_frames(store, info, layer, args.method, bar)
                         for layer in range(len(info.layer_sizes)))
     finally:
         bar.close()
     total = len(info.layer_sizes) * info.epochs_done
-    print(f"{info.run_id}: {ready}/{total} frames ready ({args.graph}, {args.method})")
+    print(f"{info.run_id}: {ready}/{total} frames ready ({params.graph}, {args.method})")
     return 0 if ready == total else 1
+
+
+def _serve(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``serve``: the page on ``args.host:args.port`` until stopped."""
+    from dashboard.deploy import warm_up  # the page: only this command needs Dash
+    from epochscope.serve import build_app, log_to_terminal
+
+    if not 1 <= args.port <= 65535:
+        parser.error(f"--port must be in 1-65535, got {args.port}")
+    log_to_terminal()
+    try:
+        app, _ = build_app(settings)
+    except KeyError as exc:
+        parser.error(f"--run: {exc.args[0]} (see python -m epochscope list --store ...)")
+    warm_up(app)
+    logger.info("EpochScope at http://%s:%d (store %s)", args.host, args.port, settings.store_dir)
+    app.run(host=args.host, port=args.port, debug=False)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        settings = load_settings(store=args.store, run=getattr(args, "run", None), layout=getattr(args, "layout", None))
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.command == "serve":
+        return _serve(settings, args, parser)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
-    store = RunStore(args.store or default_store_dir())
+    store = RunStore(settings.store_dir)
     try:
         if args.command == "list":
             for info in store.list_runs():
@@ -171,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"deleted {args.run_id}")
             return 0
         if args.command == "prepare":
-            return _prepare(store, args, parser)
+            return _prepare(store, settings, args, parser)
         config = config_from_args(args, parser)
         if args.command == "train":
             bar = TerminalProgress()

@@ -1,0 +1,198 @@
+"""The layout's parameters, each checked where it is declared (as scikit-learn's ``_parameter_constraints``).
+
+A bad value fails when :class:`LayoutParams` is built, with a message naming the field and its accepted range,
+never later inside a background job. Values are normalised as they are checked (an integral float field holds a
+float, so ``1`` and ``1.0`` give one cache key), and :meth:`LayoutParams.from_mapping` reads a JSON object
+(``EPOCHSCOPE_LAYOUT``, ``--layout``) field by field, refusing unknown fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import operator
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from numbers import Integral, Real
+from typing import Any
+
+from layout_engine.graph import METRICS
+
+#: graphs a layout can be made of
+GRAPHS = ("knn", "bipartite")
+
+#: bump when a change in the engine changes its output: it is part of every layout cache key
+ENGINE_VERSION = "8"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed set of strings."""
+
+    options: tuple[str, ...]
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in self.options)
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, str) or value not in self.options:
+            raise TypeError
+        return value
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A whole number (``integral``) or a real number in ``low..high`` (closed; ``high`` None: unbounded);
+    ``optional``: ``None`` is accepted too."""
+
+    integral: bool
+    low: float
+    high: float | None
+    optional: bool = False
+
+    def describe(self) -> str:
+        kind = "a whole number" if self.integral else "a number"
+        show = (lambda v: str(int(v))) if self.integral else (lambda v: f"{v:g}")
+        bound = f"in {show(self.low)}..{show(self.high)}" if self.high is not None else f">= {show(self.low)}"
+        return f"{'None or ' if self.optional else ''}{kind} {bound}"
+
+    def check(self, value: Any) -> Any:
+        if value is None and self.optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, Integral if self.integral else Real):
+            raise TypeError
+        number = operator.index(value) if isinstance(value, Integral) and self.integral else float(value)
+        if not math.isfinite(number) or number < self.low or (self.high is not None and number > self.high):
+            raise TypeError
+        return number
+
+
+#: what each field of :class:`LayoutParams` accepts
+CONSTRAINTS: dict[str, Choice | Interval] = {
+    "graph": Choice(GRAPHS),
+    "n_neighbors": Interval(True, 2, 200),
+    "metric": Choice(METRICS),
+    "top_k": Interval(True, 1, 1024),
+    "quantile": Interval(False, 0.0, 1.0),
+    "n_iter": Interval(True, 1, 10_000),
+    "warm_n_iter": Interval(True, 1, 10_000),
+    "learning_rate": Interval(False, 1e-6, 100.0),
+    "warm_learning_rate": Interval(False, 1e-6, 100.0),
+    "repulsion": Interval(False, 0.0, 100.0),
+    "negative_sample_rate": Interval(True, 1, 100),
+    "gravity": Interval(False, 0.0, 100.0),
+    "anchor": Interval(False, 0.0, 100.0),
+    "guard": Interval(False, 0.0, 1.0, optional=True),
+    "random_state": Interval(True, 0, 2**32 - 1),
+}
+
+
+@dataclass(frozen=True)
+class LayoutParams:
+    """Parameters of a layout; their JSON is part of the layout cache key. Every field is checked (and
+    normalised) when built: ``ValueError`` naming the field and :data:`CONSTRAINTS`' range.
+
+    Parameters
+    ----------
+    graph : {"knn", "bipartite"}
+        Which graph to lay out: the samples' kNN graph, or the neuron x sample graph (samples first, then
+        neurons; see :func:`layout_engine.graph.bipartite_graph`).
+    n_neighbors : int
+        k of the kNN graph, 2..200.
+    metric : {"euclidean", "cosine"}
+        Distance in activation space.
+    top_k : int
+        Bipartite graph: neurons per sample.
+    quantile : float
+        Bipartite graph: per-neuron activation quantile above which a sample is linked, 0..1.
+    n_iter : int
+        Force iterations from a spectral start.
+    warm_n_iter : int
+        Force iterations from the previous frame's layout.
+    learning_rate, warm_learning_rate : float
+        Initial step sizes for a cold and a warm start.
+    repulsion : float
+        Repulsion relative to attraction; 2 (against UMAP's 1) gains 0.001 of trustworthiness on digits at no
+        cost.
+    negative_sample_rate : int
+        Repulsive samples per attractive sample.
+    gravity : float
+        Pull towards the origin.
+    anchor : float
+        Warm starts only: pull of each node towards its position in the previous frame, weakened as the
+        frame's neighbour churn grows (a rebuilt frame is not held back) and as the node's own does (see
+        :data:`layout_engine.pipeline.ANCHOR_CHURN_POWER`). Off by default: the warm start and common random
+        numbers keep frames steady enough (0.5x AlignedUMAP's displacement on digits); raise it for steadier
+        frames at a small cost in trustworthiness.
+    guard : float or None
+        Warm starts only: also lay the frame out cold (a spectral start) and keep the cold layout instead when
+        its trustworthiness beats the warm one's by more than ``guard`` (estimated on
+        :data:`layout_engine.pipeline.GUARD_POINTS` samples), so that following the sequence never costs a frame
+        faithfulness (unchecked, the warm start's lag reached 0.009 on wine). A kept cold frame is
+        Procrustes-aligned to the previous one and the sequence goes on warm from it. ``None`` turns the check
+        off: about 40% of the layout time on digits.
+    random_state : int
+        Seed of every random choice.
+    """
+
+    graph: str = "knn"
+    n_neighbors: int = 15
+    metric: str = "euclidean"
+    top_k: int = 3
+    quantile: float = 0.95
+    n_iter: int = 200
+    warm_n_iter: int = 80
+    learning_rate: float = 1.0
+    warm_learning_rate: float = 0.05
+    repulsion: float = 2.0
+    negative_sample_rate: int = 5
+    gravity: float = 0.0
+    anchor: float = 0.0
+    guard: float | None = 0.002
+    random_state: int = 0
+
+    def __post_init__(self) -> None:
+        for name, constraint in CONSTRAINTS.items():
+            value = getattr(self, name)
+            try:
+                normalised = constraint.check(value)
+            except TypeError:
+                raise ValueError(f"{name} must be {constraint.describe()}, got {value!r}") from None
+            object.__setattr__(self, name, normalised)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> LayoutParams:
+        """The parameters a JSON object names (the others at their defaults); ``ValueError`` naming an unknown
+        field (and the known ones) or a bad value's field and range."""
+        if not isinstance(values, Mapping):
+            raise ValueError(f"layout parameters must be a JSON object of fields, got {type(values).__name__}")
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown layout parameter {unknown[0]!r}; the fields are {', '.join(known)}")
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> LayoutParams:
+        """:meth:`from_mapping` of a JSON text; ``ValueError`` when it is not JSON."""
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"layout parameters are not valid JSON: {exc}") from None
+        return cls.from_mapping(values)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    def digest(self) -> str:
+        """Short hash of all parameters and :data:`ENGINE_VERSION`: what a layout depends on."""
+        text = json.dumps({"engine": ENGINE_VERSION, **asdict(self)}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def graph_digest(self) -> str:
+        """Short hash of the graph parameters and :data:`ENGINE_VERSION`: what a kNN graph depends on."""
+        values = ({"n_neighbors": self.n_neighbors, "metric": self.metric} if self.graph == "knn"
+                  else {"top_k": self.top_k, "quantile": self.quantile})
+        text = json.dumps({"engine": ENGINE_VERSION, "graph": self.graph, **values}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
