@@ -35,11 +35,17 @@ WORKERS ?= 4
 serve: $(VENV)/.runtime
 	$(VENV)/bin/gunicorn --workers $(WORKERS) --threads 4 --bind $(HOST):$(PORT) --timeout 120 epochscope.wsgi:server
 
-# lint: ruff (pyproject.toml [tool.ruff]), mypy ([tool.mypy]) and a syntax check of the page's JavaScript
-lint: $(VENV)/.dev
+# ESLint and its configs from npm (package.json, package-lock.json), for make lint
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# lint: ruff (pyproject.toml [tool.ruff]), mypy ([tool.mypy]) and ESLint over the page's JavaScript
+# (eslint.config.js)
+lint: $(VENV)/.dev node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	node --check assets/epochscope.js && node --check assets/epochscope-frames.js && node --check assets/epochscope-figure.js
+	npx --no-install eslint assets tests/js eslint.config.js
 
 # everything: lint, the JavaScript's tests, every Python test (Chromium, redis, gunicorn included)
 test: system lint
@@ -55,4 +61,4 @@ bench: $(VENV)/.dev
 	$(PY) -m benchmarks.layout_bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis

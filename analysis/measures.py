@@ -15,9 +15,10 @@ from analysis.representation import (
     twonn_dimension,
 )
 from layout_engine.graph import nearest_neighbours
+from layout_engine.metrics import NEIGHBOURHOOD_K
 
-#: k of the raw-space kNN tables (purity, overlap, what changed), as the layout's graph
-N_NEIGHBORS = 15
+#: k of the raw-space kNN tables (purity, overlap, what changed): every neighbourhood measure's
+N_NEIGHBORS = NEIGHBOURHOOD_K
 #: silhouette and distance ratio are estimated on a seeded subset of this many samples (exact: O(n^2))
 SUBSET_POINTS = 600
 #: the linear probe is fitted on at most this many of the training samples (a seeded subset)

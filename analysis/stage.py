@@ -1,23 +1,12 @@
 """The measuring stage over the store: every (layer, epoch) frame's measures and the run's CKA, computed in the
 background job and cached by content like layouts, then read back for the page.
 
-Keys in the store's derived cache (evicted least recently used, recomputed by the next job):
-
-- ``knn/<engine version>/<metric>/<k>/<activation hash>``: a frame's exact kNN table, shared with the layout's
-  graph (:func:`cached_neighbours`).
-- ``measure/<version>/<activation hash>/<labels hash>``: :func:`analysis.measures.measure_frame`'s arrays.
-- the index entry (:meth:`models.store.RunStore.pointer`) ``measures/<run>/<layer>/<epoch>`` points at the
-  frame's measure key.
-- ``cka/<version>/<hash of every activation hash>``: ``by_epoch`` (layers, epochs, epochs), CKA between the
-  epochs of each layer, and ``by_layer`` (epochs, layers, layers), CKA between the layers at each epoch;
-  the index entry ``cka/<run>`` points at it.
-- ``neurons/<version>/<hash of every activation hash>``: the run's units over epochs laid out as one graph
-  (:func:`compute_neuron_map`); the index entry ``neurons/<run>`` points at it.
+Keys and versions: :mod:`derived.keys` (measures, CKA, neuron map); the kNN table the measures read is the one
+the layout's graph reads (:mod:`derived.neighbours`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 
@@ -28,17 +17,25 @@ from analysis.measures import N_NEIGHBORS, SCALARS, ProbeLabels, measure_frame
 from analysis.neurons import class_selectivity, multislice_graph, preference_grouping, zscore_units
 from analysis.observations import Evidence
 from analysis.representation import cka_matrix, neighbourhood_change
+from derived.keys import (
+    CKA_VERSION,
+    NEURONS_VERSION,
+    cka_index,
+    content_hash,
+    measures_index,
+    measures_key,
+    neurons_index,
+    run_content_key,
+)
+from derived.neighbours import neighbour_table
 from layout_engine.align import normalize
-from layout_engine.graph import nearest_neighbours
 from layout_engine.params import ENGINE_VERSION, LayoutParams
-from layout_engine.pipeline import content_hash, layout_graph
+from layout_engine.pipeline import layout_graph
 from models.progress import Reporter
 from models.store import RunInfo, RunStore
 
 logger = logging.getLogger(__name__)
 
-#: bump when a measure's definition changes: part of every measure and CKA key
-ANALYSIS_VERSION = "1"
 #: the job's stage name while measuring
 MEASURING = "Measuring representations"
 #: CKA is computed on a seeded subset of this many probe samples (n x n Gram matrices)
@@ -46,32 +43,10 @@ CKA_POINTS = 500
 
 
 
-def cached_neighbours(store: RunStore, X: np.ndarray, n_neighbors: int,
-                      metric: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
-    """The exact kNN table of ``X`` (:func:`layout_engine.graph.nearest_neighbours`: indices and distances, each
-    (n, k)) from the store, found and stored when missing; shared by the layout's graph and the measures."""
-    key = f"knn/{ENGINE_VERSION}/{metric}/{n_neighbors}/{content_hash(X)}"
-    cached = store.get_derived(key)
-    if cached is not None:
-        return cached["indices"], cached["distances"]
-    indices, distances = nearest_neighbours(X, n_neighbors, metric=metric)
-    store.put_derived(key, {"indices": indices, "distances": distances})
-    return indices, distances
-
 
 def probe_labels(store: RunStore, info: RunInfo) -> ProbeLabels:
     """The labels and probe split every measure of the run is taken against."""
     return ProbeLabels.from_probe(store.probe(info.run_id), len(info.class_names) or None)
-
-
-def measure_key(X: np.ndarray, labels: ProbeLabels) -> str:
-    """Cache key of a frame's measures: its activations, its labels and :data:`ANALYSIS_VERSION`."""
-    digest = hashlib.sha256(labels.digest_bytes()).hexdigest()[:16]
-    return f"measure/{ANALYSIS_VERSION}/{content_hash(X)}/{digest}"
-
-
-def _index_key(run_id: str, layer: int, epoch: int) -> str:
-    return f"measures/{run_id}/{layer}/{epoch}"
 
 
 def _cached(store: RunStore, index: str) -> bool:
@@ -81,7 +56,7 @@ def _cached(store: RunStore, index: str) -> bool:
 
 def count_measured(store: RunStore, info: RunInfo) -> int:
     """Frames of the run measured so far (key lookups only)."""
-    return sum(_cached(store, _index_key(info.run_id, layer, epoch))
+    return sum(_cached(store, measures_index(info.run_id, layer, epoch))
                for layer in range(len(info.layer_sizes)) for epoch in range(info.epochs_done))
 
 
@@ -97,12 +72,12 @@ def compute_measures(store: RunStore, info: RunInfo, report: Reporter | None = N
     for layer in range(n_layers):
         weights = None
         for epoch in range(n_epochs):
-            index = _index_key(info.run_id, layer, epoch)
+            index = measures_index(info.run_id, layer, epoch)
             if not _cached(store, index):
                 X = store.activations(info.run_id, epoch, layer)
-                key = measure_key(X, labels)
+                key = measures_key(X, labels.digest_bytes())
                 if not store.has_derived(key):
-                    neighbours = cached_neighbours(store, X, min(N_NEIGHBORS, len(X) - 1))
+                    neighbours = neighbour_table(store, X, min(N_NEIGHBORS, len(X) - 1))
                     measures, weights = measure_frame(X, labels, probe_init=weights, neighbours=neighbours)
                     store.put_derived(key, measures)
                 store.set_pointer(index, key)
@@ -130,30 +105,28 @@ def compute_cka(store: RunStore, info: RunInfo) -> dict[str, np.ndarray]:
             return done
     rows = None
     subsets: list[list[np.ndarray]] = []
-    hashes = hashlib.sha256(ANALYSIS_VERSION.encode())
+    hashes: list[str] = []
     for layer in range(n_layers):
         subsets.append([])
         for epoch in range(n_epochs):
             X = store.activations(run_id, epoch, layer)
             if rows is None:
                 rows = np.sort(np.random.default_rng(0).choice(len(X), size=min(len(X), CKA_POINTS), replace=False))
-            hashes.update(content_hash(X).encode())
+            hashes.append(content_hash(X))
             subsets[-1].append(X[rows])
-    key = f"cka/{ANALYSIS_VERSION}/{hashes.hexdigest()[:24]}"
+    key = run_content_key("cka", CKA_VERSION, hashes)
     cached = store.get_derived(key)
     if cached is None:
         cached = {"by_epoch": np.stack([cka_matrix(per_epoch) for per_epoch in subsets]).astype(np.float32),
                   "by_layer": np.stack([cka_matrix([subsets[layer][epoch] for layer in range(n_layers)])
                                         for epoch in range(n_epochs)]).astype(np.float32)}
         store.put_derived(key, cached)
-    store.set_pointer(f"cka/{run_id}", key)
+    store.set_pointer(cka_index(run_id), key)
     return cached
 
 
 #: the neuron map describes each unit by its response over a seeded subset of this many probe samples
 NEURON_POINTS = 2000
-#: bump when the neuron map's definition changes (part of its key)
-NEURONS_VERSION = "1"
 
 
 def compute_neuron_map(store: RunStore, info: RunInfo, params: LayoutParams | None = None) -> dict[str, np.ndarray]:
@@ -182,15 +155,15 @@ def compute_neuron_map(store: RunStore, info: RunInfo, params: LayoutParams | No
     rows = np.sort(np.random.default_rng(0).choice(len(labels), size=min(len(labels), NEURON_POINTS),
                                                    replace=False))
     n_classes = max(len(info.class_names), int(labels.max(initial=0)) + 1)
-    hashes = hashlib.sha256(f"{NEURONS_VERSION}/{ANALYSIS_VERSION}/{ENGINE_VERSION}".encode())
+    hashes: list[str] = []
     epochs = []
     for epoch in range(n_epochs):  # one read of each epoch for all its layers
         found = store.arrays(run_id, epoch, [f"act{layer}" for layer in range(n_layers)])
         layers = [found[f"act{layer}"] for layer in range(n_layers)]
         for X in layers:
-            hashes.update(content_hash(X).encode())
+            hashes.append(content_hash(X))
         epochs.append(np.concatenate([X[rows] for X in layers], axis=1))
-    key = f"neurons/{NEURONS_VERSION}/{hashes.hexdigest()[:24]}"
+    key = run_content_key("neurons", f"{NEURONS_VERSION}.{ENGINE_VERSION}", hashes)
     cached = store.get_derived(key)
     if cached is None:
         graph = multislice_graph([zscore_units(A) for A in epochs])
@@ -207,14 +180,14 @@ def compute_neuron_map(store: RunStore, info: RunInfo, params: LayoutParams | No
                   "preferred": np.stack([p for _, p in chosen]).astype(np.int16),
                   "grouping": grouping[:, 0], "grouping_chance": grouping[:, 1]}
         store.put_derived(key, cached)
-    store.set_pointer(f"neurons/{run_id}", key)
+    store.set_pointer(neurons_index(run_id), key)
     return cached
 
 
 def run_neuron_map(store: RunStore, run_id: str) -> dict[str, np.ndarray] | None:
     """The run's cached neuron map (:func:`compute_neuron_map`), or ``None`` until the job has made it for every
     recorded epoch."""
-    key = store.pointer(f"neurons/{run_id}")
+    key = store.pointer(neurons_index(run_id))
     cached = store.get_derived(key) if key is not None else None
     if cached is None or cached["selectivity"].shape[0] != store.run_info(run_id).epochs_done:
         return None
@@ -224,7 +197,7 @@ def run_neuron_map(store: RunStore, run_id: str) -> dict[str, np.ndarray] | None
 def run_cka(store: RunStore, run_id: str) -> dict[str, np.ndarray] | None:
     """The run's cached CKA matrices (``by_epoch``, ``by_layer``), or ``None`` until the job has made them for
     every recorded epoch."""
-    key = store.pointer(f"cka/{run_id}")
+    key = store.pointer(cka_index(run_id))
     cached = store.get_derived(key) if key is not None else None
     if cached is None or cached["by_epoch"].shape[1] != store.run_info(run_id).epochs_done:
         return None
@@ -241,7 +214,7 @@ def measure_table(store: RunStore, run_id: str) -> list[list[dict[str, float | n
     """Every measured frame's scalars (:data:`analysis.measures.SCALARS`, as floats) and ``overlap`` matrix,
     ``table[layer][epoch]``; ``None`` where a frame is not measured yet."""
     info = store.run_info(run_id)
-    keys = tuple(tuple(store.pointer(_index_key(run_id, layer, epoch)) for epoch in range(info.epochs_done))
+    keys = tuple(tuple(store.pointer(measures_index(run_id, layer, epoch)) for epoch in range(info.epochs_done))
                  for layer in range(len(info.layer_sizes)))
     memo = (str(store.directory), run_id, keys)
     with _TABLES_LOCK:
@@ -285,7 +258,7 @@ def what_changed(store: RunStore, run_id: str, layer: int, epoch: int, top: int 
         return None
     tables = []
     for e in (epoch - 1, epoch):
-        key = store.pointer(_index_key(run_id, layer, e))
+        key = store.pointer(measures_index(run_id, layer, e))
         cached = store.get_derived(key) if key is not None else None
         if cached is None:
             return None

@@ -35,35 +35,46 @@
     return style.class_colours[k % style.class_colours.length];
   }
 
+  // What the map's samples can be coloured by (dashboard/vocab.py COLOUR_MODES names them in the page): each mode
+  // splits the samples into traces by `key` (a sample's group), named by `name` and drawn in `colour`, or, with
+  // `scale`, one trace on a colour scale of the array `scale` names. `needs`: the frame array the mode reads (a
+  // frame without it is coloured by class). `steady`: a sample stays in its trace from epoch to epoch, so an
+  // epoch step moves the drawn traces in place (epochscope.js stepInPlace). The map, the compared map and the
+  // HTML animation all draw through this registry: a new mode is one entry here (and its label in vocab.py).
+  const COLOUR_MODES = {
+    class: {steady: true, key: (c, i) => c.S.labels[i], name: (c, k) => c.className(k), colour: (c, k) => c.classColour(k)},
+    predicted: {steady: false, needs: "pred", key: (c, i) => c.frame.pred[i], name: (c, k) => "predicted " + c.className(k),
+                colour: (c, k) => c.classColour(k)},
+    correct: {steady: false, needs: "pred", key: (c, i) => (c.frame.pred[i] === c.S.labels[i] ? 0 : 1),
+              name: (c, k) => (k ? "wrong" : "correct"), colour: (c, k) => (k ? c.style.wrong : c.style.correct)},
+    sensitivity: {steady: true, needs: "sens", scale: "sens", scaleTitle: "‖∂loss/∂a‖", name: () => "sensitivity"},
+    scrambled: {steady: true, key: (c, i) => c.S.scrambled[i], name: (c, k) => (k ? "scrambled" : "clean"),
+                colour: (c, k) => (k ? c.style.scrambled : c.style.clean)},
+  };
+
+  function colourMode(colour, frame) {
+    // the registry entry the map draws `colour` with: the mode itself, or class when the frame lacks what it reads
+    const mode = COLOUR_MODES[colour];
+    return mode && (!mode.needs || frame[mode.needs]) ? mode : COLOUR_MODES.class;
+  }
+
   function groups(payload, frame, S, colour) {
-    // the samples split into the map's traces by `colour` (dashboard/vocab.py COLOUR_MODES): [{name, colour,
-    // members}] in key order; colour null: coloured by sensitivity (a colour scale, no legend)
-    const n = payload.n_samples, labels = S.labels, style = payload.style;
-    const by = (key, names, colours) => {
-      const out = new Map();
-      for (let i = 0; i < n; i++) {
-        const k = key(i);
-        if (!out.has(k)) { out.set(k, {name: names(k), colour: colours(k), members: []}); }
-        out.get(k).members.push(i);
-      }
-      return [...out.entries()].sort((a, b) => a[0] - b[0]).map(e => e[1]);
-    };
-    const className = k => plotText(payload.class_names[k] || String(k));
-    const byClass = k => classColour(style, k);
-    if (colour === "predicted" && frame.pred) {
-      return by(i => frame.pred[i], k => "predicted " + className(k), byClass);
+    // the samples split into the map's traces by `colour` (COLOUR_MODES): [{name, colour, members}] in key order;
+    // colour null: one trace on the colour scale of the values `scale` (per node; titled `scaleTitle`), no legend
+    const n = payload.n_samples, style = payload.style, mode = colourMode(colour, frame);
+    const c = {S: S, frame: frame, style: style, className: k => plotText(payload.class_names[k] || String(k)),
+               classColour: k => classColour(style, k)};
+    if (mode.scale) {
+      return [{name: mode.name(c), colour: null, scale: frame[mode.scale], scaleTitle: mode.scaleTitle,
+               members: [...Array(n).keys()]}];
     }
-    if (colour === "correct" && frame.pred) {
-      return by(i => (frame.pred[i] === labels[i] ? 0 : 1), k => (k ? "wrong" : "correct"),
-                k => (k ? style.wrong : style.correct));
+    const out = new Map();
+    for (let i = 0; i < n; i++) {
+      const k = mode.key(c, i);
+      if (!out.has(k)) { out.set(k, {name: mode.name(c, k), colour: mode.colour(c, k), members: []}); }
+      out.get(k).members.push(i);
     }
-    if (colour === "scrambled") {
-      return by(i => S.scrambled[i], k => (k ? "scrambled" : "clean"), k => (k ? style.scrambled : style.clean));
-    }
-    if (colour === "sensitivity" && frame.sens) {
-      return [{name: "sensitivity", colour: null, members: [...Array(n).keys()]}];
-    }
-    return by(i => labels[i], className, byClass);
+    return [...out.entries()].sort((a, b) => a[0] - b[0]).map(e => e[1]);
   }
 
   function sampleHover(payload, S, frame, members) {
@@ -156,9 +167,9 @@
       if (g.colour) {
         marker.color = g.colour;
       } else {
-        marker.color = m.map(i => sens[i]);
+        marker.color = m.map(i => g.scale[i]);
         marker.colorscale = "Viridis";
-        marker.colorbar = {title: {text: "‖∂loss/∂a‖"}, thickness: 12};
+        marker.colorbar = {title: {text: g.scaleTitle}, thickness: 12};
       }
       parts.push([first + parts.length, m]);
       return Object.assign({type: "scattergl", mode: "markers", name: g.name, x: m.map(i => xs[i]),
@@ -194,7 +205,8 @@
     return {figure: figure, parts: parts};
   }
 
-  return {AXIS: AXIS, plotText: plotText, message: message, classColour: classColour, groups: groups,
+  return {AXIS: AXIS, COLOUR_MODES: COLOUR_MODES, colourMode: colourMode, plotText: plotText, message: message,
+          classColour: classColour, groups: groups,
           sampleHover: sampleHover, neuronTrace: neuronTrace, selectedTrace: selectedTrace, ringTrace: ringTrace,
           edgeTrace: edgeTrace, caption: caption, title: title, mapFigure: mapFigure};
 });

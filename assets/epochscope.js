@@ -3,9 +3,12 @@
 (function () {
   "use strict";
   // assets/epochscope-figure.js: payload + arrays -> figure (colours and customdata order come in the payload)
-  const FIG = window.EpochScopeFigure, message = FIG.message, AXIS = FIG.AXIS;
+  const FIG = window.EpochScopeFigure, message = FIG.message;
 
   const F = window.EpochScopeFrames;  // assets/epochscope-frames.js: decoding, prefetch order, the frame cache
+  // assets/epochscope-ids.js, generated from dashboard/vocab.py: the ids of the components read or written here
+  const IDS = window.EpochScopeIds;
+  const plot = id => document.querySelector("#" + id + " .js-plotly-plot");  // a dcc.Graph's Plotly element
 
   // Each epoch's arrays come from GET /frames/<run>/<layer>/<epoch> when needed: the epoch on show first, then
   // those around it (F.prefetchOrder), at most MAX_FETCHES at a time, kept decoded in a byte-bounded cache under
@@ -43,7 +46,7 @@
     // the console says what failed and the next move of a control asks again)
     fetching.delete(key);
     if (wanted.delete(key) && ok) {
-      window.dash_clientside.set_props("frame-arrived", {data: key + "#" + (++arrivals)});
+      window.dash_clientside.set_props(IDS.frameArrived, {data: key + "#" + (++arrivals)});
     }
     prefetch();
   }
@@ -119,7 +122,7 @@
 
   function moving(state) {
     // the map's `data-glide` attribute: "moving" while points glide, "still" once they are in place
-    const map = document.getElementById("map");
+    const map = document.getElementById(IDS.map);
     if (map) { map.dataset.glide = state ? "moving" : "still"; }
   }
 
@@ -143,7 +146,7 @@
     moving(true);
     function tick(now) {
       if (shown.token !== token) { return; }  // a newer frame took over from where this one got to
-      const gd = document.querySelector("#map .js-plotly-plot");
+      const gd = plot(IDS.map);
       const ready = gd && gd.layout && gd.layout.meta && gd.layout.meta.glide === token;
       if (!ready) {
         if (now - asked < 2000) { window.requestAnimationFrame(tick); } else { moving(false); }
@@ -177,7 +180,7 @@
   function ringChanged(changed, payload, epoch) {
     // rings the "what changed" samples on the map as drawn (its "changed most" trace added, moved or emptied by
     // Plotly itself): no redraw of the map per list
-    const gd = document.querySelector("#map .js-plotly-plot");
+    const gd = plot(IDS.map);
     const frame = payload && payload.frames && frameArrays(payload, Number(epoch));
     if (!gd || !Array.isArray(gd.data) || !frame) { return window.dash_clientside.no_update; }
     const ringed = ringedNodes(payload, Number(epoch), changed);
@@ -196,13 +199,14 @@
   // traces whose nodes move from epoch to epoch, and the epoch and frame version it shows
   const drawn = {signature: null, parts: null, samples: null, epoch: null, version: null};
 
-  function stepInPlace(payload, signature, token, glide, fromX, fromY, frame, S, title, sens, maxSens, bySize) {
+  function stepInPlace(payload, signature, token, glide, fromX, fromY, frame, S, title, colours, sens, maxSens,
+                       bySize) {
     // An epoch step within one view whose traces keep their members (coloured by class or scrambled, or by
     // sensitivity: one trace): the figure on the page is moved to the new frame with restyles, not rebuilt and
     // handed to Dash (at n = 50,000 a figure of 50,000 points costs Dash and Plotly.react 100-300 ms per step).
     // The hover's per-epoch fields (prediction, confidence, sensitivity) follow once the points stand still.
     // Returns false when the page's map is not the one drawn for `signature`.
-    const gd = document.querySelector("#map .js-plotly-plot");
+    const gd = plot(IDS.map);
     if (drawn.signature !== signature || !gd || !Array.isArray(gd.data) ||
         drawn.parts.some(([t, m]) => !gd.data[t] || gd.data[t].x.length !== m.length)) {
       return false;
@@ -215,8 +219,8 @@
     const ring = gd.data.findIndex(t => t.name === "changed most" && t.x.length);
     const parts = ring >= 0 ? [...drawn.parts, [ring, []]] : drawn.parts;
     const perEpoch = {}, traces = drawn.samples.map(p => p[0]);
-    if (sens && traces.some(t => gd.data[t].marker.colorscale)) {
-      perEpoch["marker.color"] = drawn.samples.map(([, m]) => m.map(i => sens[i]));
+    if (colours && traces.some(t => gd.data[t].marker.colorscale)) {  // a colour mode on a scale: its new values
+      perEpoch["marker.color"] = drawn.samples.map(([, m]) => m.map(i => colours[i]));
     }
     if (bySize && sens) {
       perEpoch["marker.size"] = drawn.samples.map(([, m]) => m.map(i => 4 + 12 * Math.sqrt(sens[i] / maxSens)));
@@ -250,7 +254,7 @@
   let following = false;
 
   function followSlider() {
-    const slider = document.getElementById("epoch-slider");
+    const slider = document.getElementById(IDS.epoch);
     if (following || !slider) { return; }
     following = true;
     new MutationObserver(() => {
@@ -276,7 +280,7 @@
       window.clearTimeout(wait.timer);
       wait.timer = window.setTimeout(() => {
         if (layerWait === wait) { layerWait = null; }
-        window.dash_clientside.set_props("layer-shown", {data: wait.layer});
+        window.dash_clientside.set_props(IDS.layerShown, {data: wait.layer});
       }, delay);
     };
     layerWait = wait;
@@ -325,10 +329,10 @@
     const caption = FIG.caption(payload, e), title = FIG.title(payload, e);
     // the view the map draws, all but the epoch: an epoch step within it whose traces keep their members is a
     // step in place (edges and the trail are per epoch, and so are the groups coloured by prediction)
-    const keepsMembers = ["class", "scrambled", "sensitivity"].includes(colour) &&
+    const keepsMembers = FIG.colourMode(colour, frame).steady &&
       !flags.includes("edges") && !flags.includes("trail") && !ringedNodes(payload, e, changed).length;
     const signature = keepsMembers ? JSON.stringify([key, colour, flags, selected, nodes, payload.samples_version]) : null;
-    const gd = document.querySelector("#map .js-plotly-plot");
+    const gd = plot(IDS.map);
     if (signature !== null && drawn.signature === signature && drawn.epoch === e && drawn.version === scalars.version &&
         gd && gd.layout && gd.layout.meta && gd.layout.meta.glide === shown.token) {
       return inPlaceOnly ? null : [noUpdate, caption];  // drawn already (by the follower, or before a frame arrived)
@@ -339,8 +343,9 @@
     const glide = flags.includes("glide") && shown.key === key && shown.x.length === nodes;
     const fromX = glide ? Float64Array.from(shown.x) : Float64Array.from(frame.x);
     const fromY = glide ? Float64Array.from(shown.y) : Float64Array.from(frame.y);
-    if (signature !== null &&
-        stepInPlace(payload, signature, shown.token + 1, glide, fromX, fromY, frame, S, title, sens, maxSens, bySize)) {
+    const scale = FIG.colourMode(colour, frame).scale;
+    if (signature !== null && stepInPlace(payload, signature, shown.token + 1, glide, fromX, fromY, frame, S, title,
+                                          scale ? frame[scale] : null, sens, maxSens, bySize)) {
       Object.assign(drawn, {epoch: e, version: scalars.version});
       return inPlaceOnly ? null : [noUpdate, caption];
     }
@@ -391,7 +396,7 @@
   function shownFigure(pngClicks, svgClicks) {
     // the map as it is on screen, for the server to draw as PNG / SVG (dashboard/export.py map_image)
     const trig = window.dash_clientside.callback_context.triggered.map(t => t.prop_id)[0] || "";
-    const gd = document.querySelector("#map .js-plotly-plot");
+    const gd = plot(IDS.map);
     if (!gd || !gd.data) { return window.dash_clientside.no_update; }
     const layout = Object.assign({}, gd.layout, {xaxis: Object.assign({}, gd.layout.xaxis, {autorange: false}),
                                                  yaxis: Object.assign({}, gd.layout.yaxis, {autorange: false})});
@@ -411,7 +416,7 @@
     // relayout of one shape once the slider has rested MARK_MS, so scrubbing never waits for the curves
     window.clearTimeout(markTimer);
     markTimer = window.setTimeout(() => {
-      const gd = document.querySelector("#training-curves .js-plotly-plot");
+      const gd = plot(IDS.trainingCurves);
       const shapes = gd && gd.layout && gd.layout.shapes;
       const at = Array.isArray(shapes) ? shapes.findIndex(s => s.name === "epoch") : -1;
       if (at >= 0 && shapes[at].x0 !== epoch) {
@@ -427,12 +432,12 @@
   function markCka(epoch) {
     // the CKA maps follow the epoch without a redraw from the server (dashboard/figures.py cka_layers_figure):
     // the layers' map swaps in the epoch's matrix, the epochs' map moves its outline (shapes named "current-*")
-    const layers = document.querySelector("#cka-layers .js-plotly-plot");
+    const layers = plot(IDS.ckaLayers);
     const all = layers && layers.layout && layers.layout.meta && layers.layout.meta.cka;
     if (all && all[epoch]) {
       window.Plotly.update(layers, {z: [all[epoch]]}, {"title.text": "CKA between layers · epoch " + epoch}, [0]);
     }
-    const epochs = document.querySelector("#cka-epochs .js-plotly-plot");
+    const epochs = plot(IDS.ckaEpochs);
     const shapes = epochs && epochs.layout && epochs.layout.shapes;
     if (Array.isArray(shapes)) {
       const move = {};
@@ -444,15 +449,15 @@
     }
   }
 
-  function restEpoch(epoch) {
+  function restEpoch(epoch, playing) {
     // once the slider has rested REST_MS: the epoch into the `epoch-rested` store, so panels drawn on the server
     // (the analysis panel) follow the epoch without a round trip per step of a scrub, and the CKA maps' marks
-    // (not while Play runs: the map gets the main thread to itself; the last epoch played rests and updates them)
+    // (not while Play runs (`playing`, its store): the map gets the main thread to itself; the last epoch played
+    // rests and updates them)
     window.clearTimeout(restTimer);
+    if (playing) { return window.dash_clientside.no_update; }
     restTimer = window.setTimeout(() => {
-      const button = document.getElementById("play-button");
-      if (button && button.textContent.includes("Pause")) { return; }
-      window.dash_clientside.set_props("epoch-rested", {data: epoch});
+      window.dash_clientside.set_props(IDS.epochRested, {data: epoch});
       markCka(Number(epoch));
     }, REST_MS);
     return window.dash_clientside.no_update;
@@ -523,7 +528,7 @@
   function markNeuronEpoch(epoch) {
     // rings the units of the epoch on show in the neuron map (dashboard/figures.py neuron_map_figure): its
     // "epoch on show" trace takes that epoch's nodes from the other traces, without asking the server
-    const gd = document.querySelector("#neuron-map .js-plotly-plot");
+    const gd = plot(IDS.neuronMap);
     const e = Number(epoch);
     if (!gd || !Array.isArray(gd.data) || !Number.isInteger(e)) { return window.dash_clientside.no_update; }
     const ring = gd.data.findIndex(t => t.name === "epoch on show");
@@ -537,7 +542,7 @@
     });
     window.Plotly.update(gd, {x: [xs], y: [ys], customdata: [custom]},
                          {"title.text": "Units over training · epoch " + e + " ringed"}, [ring]);
-    const curves = document.querySelector("#neuron-selectivity .js-plotly-plot");
+    const curves = plot(IDS.neuronSelectivity);
     const shapes = curves && curves.layout && curves.layout.shapes;
     const at = Array.isArray(shapes) ? shapes.findIndex(s => s.name === "epoch") : -1;
     if (at >= 0) { window.Plotly.relayout(curves, {["shapes[" + at + "].x0"]: e, ["shapes[" + at + "].x1"]: e}); }
@@ -549,7 +554,7 @@
     // the map's frame of the same epoch over the samples both show, the selected sample ringed in both
     const noUpdate = window.dash_clientside.no_update;
     if (!payload) {  // nothing compared: the hidden map is emptied once, not redrawn on every step
-      const gd = document.querySelector("#map-b .js-plotly-plot");
+      const gd = plot(IDS.mapB);
       return gd && Array.isArray(gd.data) && !gd.data.length ? [noUpdate, noUpdate] : [message(""), "compare-view hidden"];
     }
     if (payload.error) { return [message(payload.error), "compare-view"]; }
@@ -570,24 +575,16 @@
       xs = fit.x; ys = fit.y;
       note = "aligned to the map: residual " + fit.residual.toFixed(2) + " of its radius";
     }
-    const traces = FIG.groups(payload, frame, S, colour).map(g => {
-      const m = g.members;
-      const marker = {size: 6, line: {width: 0.4, color: "white"}};
-      if (g.colour) { marker.color = g.colour; } else { marker.color = m.map(i => frame.sens[i]); marker.colorscale = "Viridis"; }
-      return Object.assign({type: "scattergl", mode: "markers", name: g.name, x: m.map(i => xs[i]),
-                            y: m.map(i => ys[i]), marker: marker, showlegend: false}, FIG.sampleHover(payload, S, frame, m));
-    });
-    const at = selected === null || selected === undefined ? -1 : S.index.indexOf(selected);
-    if (at >= 0) {
-      traces.push(FIG.selectedTrace(payload.style, xs[at], ys[at]));
-    }
+    // the same figure as the map's, in every colour mode, on the aligned positions
+    const figure = FIG.mapFigure(payload, e, frame, S, {colour: colour, flags: [], selected: selected, x: xs, y: ys,
+                                                         meta: {aligned: Boolean(shown && S0)}}).figure;
     const box = shown && S0 ? S0.box : S.box;
-    const figure = {data: traces, layout: {
-      title: {text: payload.run + " · " + payload.name + " · epoch " + e + "<br><sub>" + note + "</sub>", x: 0.01,
-              font: {size: 13}},
-      uirevision: "compare/" + payload.run + "/" + payload.layer, template: "plotly_white",
-      margin: {l: 10, r: 10, t: 50, b: 10}, meta: {aligned: Boolean(shown && S0)},
-      xaxis: Object.assign({range: box[0]}, AXIS), yaxis: Object.assign({range: box[1], scaleanchor: "x", scaleratio: 1}, AXIS)}};
+    Object.assign(figure.layout, {
+      title: {text: FIG.plotText(payload.run) + " · " + payload.name + " · epoch " + e + "<br><sub>" + note + "</sub>",
+              x: 0.01, font: {size: 13}},
+      uirevision: "compare/" + payload.run + "/" + payload.layer, margin: {l: 10, r: 10, t: 50, b: 10},
+      showlegend: false, xaxis: Object.assign({}, figure.layout.xaxis, {range: box[0]}),
+      yaxis: Object.assign({}, figure.layout.yaxis, {range: box[1]})});
     return [figure, "compare-view"];
   }
 
@@ -614,6 +611,24 @@
     return [last !== max ? last : noUpdate, marks, value];
   }
 
+  const PLAY_LABELS = {play: "▶ Play", pause: "❚❚ Pause"};
+
+  function play(nClicks, nIntervals, epoch, maxEpoch, playing) {
+    // Play / Pause and each tick of Play's interval: [epoch, playing (its store), the interval's `disabled`,
+    // the button's label]; the last epoch reached stops it
+    const noUpdate = window.dash_clientside.no_update;
+    const trig = window.dash_clientside.callback_context.triggered.map(t => t.prop_id)[0] || "";
+    const stopped = [noUpdate, false, true, PLAY_LABELS.play];
+    if (trig.startsWith("play-button")) {
+      if (playing) { return stopped; }
+      return [epoch >= maxEpoch ? 0 : epoch, true, false, PLAY_LABELS.pause];
+    }
+    if (trig.startsWith("play-interval") && playing) {
+      return epoch + 1 >= maxEpoch ? [maxEpoch, false, true, PLAY_LABELS.play] : [epoch + 1, noUpdate, noUpdate, noUpdate];
+    }
+    return [noUpdate, noUpdate, noUpdate, noUpdate];
+  }
+
   function playSpeed(speed, base) {
     // Play's interval at `speed` epochs per base interval (dashboard/controls.py PLAY_INTERVAL_MS, sent as `base`)
     return Math.round(Number(base) / Number(speed || 1));
@@ -623,6 +638,6 @@
     epochscope: {render: render, layerShown: layerShown, markNeuronEpoch: markNeuronEpoch, renderPlane: renderPlane, ringChanged: ringChanged, edgesRequest: edgesRequest, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch,
                  restEpoch: restEpoch, followSequence: followSequence, warmFrame: warmFrame,
                  renderCompare: renderCompare,
-                 playSpeed: playSpeed},
+                 play: play, playSpeed: playSpeed},
   });
 })();

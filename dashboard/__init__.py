@@ -1,5 +1,2 @@
-"""The EpochScope web app."""
-
-from dashboard.factory import create_app
-
-__all__ = ["create_app"]
+"""The EpochScope web app: :func:`dashboard.factory.create_app` builds it; the page's services are the modules
+here, its views are :mod:`dashboard.panels`."""

@@ -29,7 +29,7 @@ def celery_app(redis_url: str):
     @app.task(name=CHAIN_TASK)
     def lay_out_chain(store_dir: str, run_id: str, params: dict, layer: int) -> int:
         """Lay out one layer's chain of a run, sent by the job that prepares it; returns the epochs ready."""
-        from dashboard.jobs import job_logging
+        from dashboard.work import job_logging
         from frames.chains import follow_chain
         from layout_engine.params import LayoutParams
         from models.store import RunStore

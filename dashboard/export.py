@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import html as html_text
 import io
+import json
 import math
 import re
 from numbers import Real
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
@@ -17,16 +19,17 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import scipy.sparse as sp
-from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
-from dash import ctx as callback_ctx
+from plotly.offline import get_plotlyjs
 
-from dashboard import service, vocab
-from dashboard.context import AppContext
+from dashboard import service
 from dashboard.figures import class_colour, class_name, plot_text
+from dashboard.vocab import COLOUR_MODES
 from frames.chains import cached_graph
-from frames.index import METHODS
 from layout_engine.params import LayoutParams
 from models.store import RunStore
+
+#: the page's scripts (the animation export inlines some)
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 def _laid_out(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams,
@@ -124,49 +127,50 @@ def frame_graphml(store: RunStore, run_id: str, layer: int, epoch: int, params: 
     return graphml(graph, view.coords, view.sample_index, view.labels, class_names)
 
 
-def animation_html(store: RunStore, run_id: str, layer: int, params: LayoutParams,
-                   class_names: tuple[str, ...], method: str = "ours") -> str:
-    """The layer's laid-out epochs, as the map shows them (``params.graph``'s mode, ``method``), as one
-    standalone HTML file (plotly.js inlined): play / pause and an epoch slider, samples coloured by class (the
-    neurons of a neuron x sample graph black); ``KeyError`` when no frame is laid out."""
-    info = store.run_info(run_id)
-    found = [(e, service.frame_view(store, run_id, layer, e, params, method)) for e in range(info.epochs_done)]
-    views = [(e, v) for e, v in found if v is not None]
-    if not views:
+#: the page's scripts the animation draws with, inlined in this order after plotly.js
+ANIMATION_SCRIPTS = ("epochscope-frames.js", "epochscope-figure.js", "epochscope-animation.js")
+#: milliseconds between two epochs while the animation plays
+ANIMATION_INTERVAL_MS = 500
+
+
+def _inline_json(value: object) -> str:
+    """JSON for a ``<script type="application/json">`` element: no ``<`` that could close it early."""
+    return json.dumps(value, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def animation_html(store: RunStore, run_id: str, layer: int, params: LayoutParams, colour: str = "class",
+                   method: str = "ours") -> str:
+    """The layer's laid-out epochs, as the map shows them (``params.graph``'s mode, ``method``, coloured by
+    ``colour``), as one standalone HTML file: play / pause and an epoch slider, drawn by the page's own figure
+    code (``assets/epochscope-figure.js``: every colour mode the map has) from the frames' arrays embedded in
+    the file, with plotly.js inlined (no network needed). ``KeyError`` when no frame is laid out; ``ValueError``
+    naming the colour modes for an unknown ``colour``."""
+    if colour not in COLOUR_MODES:
+        raise ValueError(f"colour must be one of {', '.join(COLOUR_MODES)}, got {colour!r}")
+    sequence = service.sequence_payload(store, run_id, layer, params, method=method)
+    if sequence is None or not sequence["frames"]:
         raise KeyError(f"no frame of layer {layer} of run {run_id!r} is laid out yet")
-    labels = views[0][1].labels
-    classes = np.unique(labels)
-
-    def traces(view):
-        samples = view.coords[:len(labels)]
-        out = [go.Scatter(x=samples[labels == c, 0], y=samples[labels == c, 1], mode="markers",
-                          name=plot_text(class_name(class_names, c)), marker=dict(size=5, color=class_colour(c)))
-               for c in classes]
-        if len(view.coords) > len(labels):
-            out.append(go.Scatter(x=view.coords[len(labels):, 0], y=view.coords[len(labels):, 1], mode="markers",
-                                  name="neurons", marker=dict(size=7, color="#000", symbol="diamond")))
-        return out
-
-    allc = np.vstack([v.coords for _, v in views])
-    lo, hi = allc.min(axis=0), allc.max(axis=0)
-    name = f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)"
-    fig = go.Figure(data=traces(views[0][1]),
-                    frames=[go.Frame(data=traces(v), name=str(e), layout=dict(title=f"{name} · epoch {e}"))
-                            for e, v in views])
-    steps = [dict(method="animate", label=str(e), args=[[str(e)], dict(mode="immediate", frame=dict(duration=300),
-                                                                       transition=dict(duration=250))])
-             for e, _ in views]
-    fig.update_layout(
-        title=f"{name} · epoch {views[0][0]}", template="plotly_white", width=900, height=800,
-        xaxis=dict(visible=False, range=[lo[0], hi[0]]), yaxis=dict(visible=False, range=[lo[1], hi[1]],
-                                                                    scaleanchor="x"),
-        updatemenus=[dict(type="buttons", x=0.02, y=0, xanchor="left", yanchor="top", buttons=[
-            dict(label="Play", method="animate", args=[None, dict(frame=dict(duration=500),
-                                                                 transition=dict(duration=400),
-                                                                  fromcurrent=True)]),
-            dict(label="Pause", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))])])],
-        sliders=[dict(active=0, steps=steps, x=0.15, len=0.85, currentvalue=dict(prefix="epoch "))])
-    return fig.to_html(include_plotlyjs=True, full_html=True)
+    frames = {}
+    for epoch in sequence["frames"]:
+        arrays = service.frame_arrays(store, run_id, layer, int(epoch), params, method)
+        if arrays is not None:
+            frames[epoch] = arrays
+    data = {"sequence": sequence, "samples": service.sample_arrays(store, run_id), "frames": frames,
+            "colour": colour, "title": f"{plot_text(run_id)} · {sequence['name']} · {COLOUR_MODES[colour]}",
+            "interval_ms": ANIMATION_INTERVAL_MS}
+    scripts = "\n".join(f"<script>{(ASSETS / name).read_text()}</script>" for name in ANIMATION_SCRIPTS)
+    title = f"{html_text.escape(run_id)} · {html_text.escape(sequence['name'])}"
+    return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{title}</title></head>\n"
+            "<body style=\"font-family: system-ui, sans-serif; margin: 12px\">\n"
+            "<div style=\"display: flex; gap: 12px; align-items: center\">"
+            "<button id=\"play\" type=\"button\">Play</button>"
+            "<input id=\"epoch\" type=\"range\" min=\"0\" value=\"0\" step=\"1\" style=\"flex: 1\" "
+            "aria-label=\"epoch\"><span id=\"epoch-label\" style=\"min-width: 6em\"></span></div>\n"
+            "<div id=\"map\" style=\"width: 100%; height: calc(100vh - 70px); min-height: 400px\"></div>\n"
+            f"<script type=\"application/json\" id=\"epochscope-data\">{_inline_json(data)}</script>\n"
+            f"<script>{get_plotlyjs()}</script>\n{scripts}\n</body></html>\n")
 
 
 #: image formats of :func:`map_image`
@@ -324,80 +328,3 @@ def map_image(figure: dict, fmt: str, *, width: int = 1200, height: int = 900) -
     if fmt == "svg" and not svg_is_inert(image):
         raise RuntimeError("the SVG came out with a script, an event handler or an outside reference: refused")
     return image
-
-
-def layout() -> html.Div:
-    return html.Div(className="exports", children=[
-        html.Span("Export", className="muted"),
-        html.Button("CSV", id="export-csv", className="button button-small", n_clicks=0),
-        html.Button("GraphML", id="export-graphml", className="button button-small", n_clicks=0),
-        html.Button("Animation (HTML)", id="export-html", className="button button-small", n_clicks=0),
-        html.Button("PNG", id="export-png", className="button button-small", n_clicks=0),
-        html.Button("SVG", id="export-svg", className="button button-small", n_clicks=0),
-        html.Span(id="export-message", className="muted"),
-        dcc.Download(id="download"),
-        dcc.Download(id="download-image"),
-        dcc.Store(id="export-figure"),
-    ])
-
-
-def register(app: Dash, app_ctx: AppContext) -> None:
-    from dashboard.map_panel import layout_params  # map_panel lays out this panel: imported once both exist
-
-    @app.callback(
-        Output("download", "data"), Output("export-message", "children"),
-        Input("export-csv", "n_clicks"), Input("export-graphml", "n_clicks"), Input("export-html", "n_clicks"),
-        State(vocab.RUN, "value"), State(vocab.LAYER, "value"), State(vocab.EPOCH, "value"),
-        State(vocab.GRAPH_MODE, "value"), State(vocab.METHOD, "value"),
-        prevent_initial_call=True,
-    )
-    def export(_csv, _graphml, _html, run, layer, epoch, graph, method):
-        """What the map shows: the run, layer and epoch on show, in the graph mode and by the layout method on
-        show (a reference method lays out samples only: its frames whatever the graph mode)."""
-        what = callback_ctx.triggered_id
-        try:
-            ctx = app_ctx.for_run(run)
-            layer, epoch = int(layer), int(epoch)
-            if method not in METHODS:
-                raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-            params = layout_params(ctx, graph if method == "ours" else "knn")
-            stem = f"{ctx.run_id}-{ctx.config.layer_names[layer]}"
-            if what == "export-csv":
-                text = frame_csv(ctx.store, ctx.run_id, layer, epoch, params, method)
-                return dict(content=text, filename=f"{stem}-epoch{epoch}.csv", type="text/csv"), ""
-            if what == "export-graphml":
-                text = frame_graphml(ctx.store, ctx.run_id, layer, epoch, params, ctx.class_names, method)
-                return dict(content=text, filename=f"{stem}-epoch{epoch}.graphml", type="application/xml"), ""
-            text = animation_html(ctx.store, ctx.run_id, layer, params, ctx.class_names, method)
-            return dict(content=text, filename=f"{stem}-epochs.html", type="text/html"), ""
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
-            return no_update, f"Nothing to export yet: {exc.args[0] if exc.args else exc}"
-
-    # the figure as it is on screen (after any glide, zoom or pan) goes to the server, which draws the image
-    app.clientside_callback(
-        ClientsideFunction(namespace="epochscope", function_name="shownFigure"),
-        Output("export-figure", "data"), Input("export-png", "n_clicks"), Input("export-svg", "n_clicks"),
-        prevent_initial_call=True,
-    )
-
-    @app.callback(
-        Output("download-image", "data"), Output("export-message", "children", allow_duplicate=True),
-        Input("export-figure", "data"), State(vocab.RUN, "value"), State(vocab.LAYER, "value"),
-        State(vocab.EPOCH, "value"),
-        prevent_initial_call=True,
-    )
-    def export_image(request, run, layer, epoch):
-        if not isinstance(request, dict):
-            return no_update, "Nothing to export yet: the map is not drawn"
-        fmt = request.get("format")
-        try:
-            image = map_image(request.get("figure"), fmt)
-        except (ValueError, RuntimeError) as exc:
-            return no_update, f"Cannot export the image: {exc}"
-        stem = "epochscope-map"
-        try:
-            ctx = app_ctx.for_run(run)
-            stem = f"{ctx.run_id}-{ctx.config.layer_names[int(layer)]}-epoch{int(epoch)}"
-        except (KeyError, IndexError, TypeError, ValueError):
-            pass
-        return dcc.send_bytes(image, f"{stem}.{fmt}"), ""

@@ -8,12 +8,15 @@ from pathlib import Path
 import diskcache
 from dash import CeleryManager, Dash, dcc, html
 
-from dashboard import (
+from dashboard import guard, vocab
+from dashboard.background import SpawnDiskcacheManager
+from dashboard.context import AppContext
+from dashboard.deploy import chain_sender
+from dashboard.panels import (
     analysis_panel,
     compare_panel,
     controls,
     export,
-    guard,
     inspector,
     jobs,
     map_panel,
@@ -24,17 +27,15 @@ from dashboard import (
     training_panel,
     url_state,
     vae_panel,
-    vocab,
 )
-from dashboard.background import SpawnDiskcacheManager
-from dashboard.context import AppContext
-from dashboard.deploy import chain_sender
 from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.data import IMAGE_SHAPES
 from models.store import default_store_dir
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+#: assets the page does not load: the HTML animation export's driver (inlined in each export instead)
+ASSETS_IGNORED = r"epochscope-animation\.js"
 
 
 def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig | None = None,
@@ -67,7 +68,8 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
                      send_chains=send_chains).for_run(run_id)
     manager = (CeleryManager(celery) if celery is not None
                else SpawnDiskcacheManager(diskcache.Cache(str(ctx.store_dir / "jobs"))))
-    app = Dash(__name__, title="EpochScope", assets_folder=str(ASSETS), background_callback_manager=manager,
+    app = Dash(__name__, title="EpochScope", assets_folder=str(ASSETS), assets_ignore=ASSETS_IGNORED,
+               background_callback_manager=manager,
                on_error=guard.callback_error)
     guard.install(app)
     app.layout = lambda: page(ctx)  # built per page load: the run list is current, and no store is opened here
@@ -89,13 +91,14 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
 
 
 def page(ctx: AppContext) -> html.Div:
-    """The page; the URL's query then sets the view (see :mod:`dashboard.url_state`)."""
+    """The page; the URL's query then sets the view (see :mod:`dashboard.panels.url_state`)."""
     return html.Div(className="page", children=[
         dcc.Location(id=vocab.URL_IN, refresh=False),
         dcc.Location(id=vocab.URL, refresh=False),
         dcc.Store(id=vocab.URL_APPLIED, data=False),
         dcc.Store(id=vocab.SELECTED),
         dcc.Store(id=vocab.SELECTED_NEURON),
+        dcc.Store(id=vocab.EPOCH_RESTED),  # the epoch slider's value once it rests (controls: restEpoch)
         html.Header(className="header", children=[
             html.H1("EpochScope"),
             runs_panel.layout(ctx),
@@ -111,7 +114,7 @@ def page(ctx: AppContext) -> html.Div:
         controls.layout(ctx),
         compare_panel.layout(),
         html.Div(className="workspace", children=[
-            map_panel.layout(),
+            map_panel.layout(footer=export.layout()),
             html.Aside(className="side", children=[inspector.layout(), plane_panel.layout(), vae_panel.layout(),
                                                    training_panel.layout()]),
         ]),

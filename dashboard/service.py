@@ -14,8 +14,9 @@ import scipy.sparse as sp
 
 from dashboard.typed import label_dtype, quantized, typed
 from dashboard.vocab import CLASS_COLOURS, CUSTOMDATA, MAP_COLOURS
+from derived.keys import OUTPUTS_VERSION, recording_key
 from frames.chains import cached_graph
-from frames.index import frame_key, sequence_id
+from frames.index import indexed_layout, sequence_id
 from frames.scores import SCORES, frame_box, read_scores, score_labels
 from layout_engine.params import LayoutParams
 from models.store import RunInfo, RunStore
@@ -84,7 +85,7 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
         The schema of this and the other messages the browser reads: ``dashboard/payload-schema.json``.
     """
     info = store.run_info(run_id)
-    keys = store.frame_keys(run_id, sequence_id(params, method), layer, info.epochs_done)
+    keys = store.indexed_frames(run_id, sequence_id(params, method), layer, info.epochs_done)
     ready = [e for e, k in enumerate(keys) if k is not None]
     if len(ready) <= have and have > 0:
         return None
@@ -170,7 +171,7 @@ def frame_arrays(store: RunStore, run_id: str, layer: int, epoch: int, params: L
         the predicted class and ``conf`` (n_samples,) its probability in 1/255; ``sens`` (n_samples,) the loss
         gradient's norm at this layer quantised to 16 bits, where recorded.
     """
-    key = frame_key(store, run_id, params, layer, epoch, method)
+    key = indexed_layout(store, run_id, params, layer, epoch, method)
     if key is None:
         return None
     cached = store.get_derived(key)
@@ -197,7 +198,7 @@ def epoch_outputs(store: RunStore, run_id: str, epoch: int) -> dict[str, np.ndar
     epoch's record holds every layer's activations too (~100 MB at n = 50,000), and reading it costs ~90 ms a
     frame."""
     info = store.run_info(run_id)
-    key = f"outputs/{run_id}/{info.created!r}/{epoch}"  # a run recorded again under its id has new outputs
+    key = recording_key("outputs", OUTPUTS_VERSION, run_id, info.created, epoch)
     cached = store.get_derived(key)
     if cached is None:
         names = ["predictions", "confidence", *(f"x_sens{layer}" for layer in range(len(info.layer_sizes)))]
@@ -221,7 +222,7 @@ def scores(store: RunStore, run_id: str, layer: int, params: LayoutParams,
     out: dict[str, list[float | None]] = {name: [] for name in SCORES}
     labels = score_labels(store.probe(run_id))
     for epoch in range(store.run_info(run_id).epochs_done):
-        found = read_scores(store, frame_key(store, run_id, params, layer, epoch, method), labels) or {}
+        found = read_scores(store, indexed_layout(store, run_id, params, layer, epoch, method), labels) or {}
         for name in SCORES:
             out[name].append(found.get(name))
     return out
@@ -232,7 +233,7 @@ def frame_view(store: RunStore, run_id: str, layer: int, epoch: int, params: Lay
     """The cached frame of (layer, epoch) laid out by ``method`` (ours in ``params.graph``'s mode, or a
     reference tool's) with what the map needs, or ``None`` while it is not computed. In the neuron x sample graph
     ``coords`` holds the samples, then the layer's neurons."""
-    key = frame_key(store, run_id, params, layer, epoch, method)
+    key = indexed_layout(store, run_id, params, layer, epoch, method)
     cached = store.get_derived(key) if key is not None else None
     if cached is None:
         return None

@@ -2,15 +2,19 @@
 map's modes and colours, and the order of the fields of a map point's ``customdata``.
 
 The browser's code gets the colours and the customdata order in every sequence payload (``style``,
-:func:`dashboard.service.sequence_payload`; schema: ``dashboard/payload-schema.json``), so they are written here
-only. It reads a few ids itself (``epoch-slider``, ``map``), named beside the functions that use them.
+:func:`dashboard.service.sequence_payload`; schema: ``dashboard/payload-schema.json``) and the ids it reads itself
+from the generated ``assets/epochscope-ids.js`` (:data:`BROWSER_IDS`), so they are written here only.
 """
+
+import json
 
 #: which run (or ``sweep:<id>``) is on show: the run picker, the input of nearly every callback
 RUN = "run-picker"
 #: bumped when the run on show has more to show (an epoch recorded, a frame laid out, the job done): panels that
 #: read the store refresh on it (:func:`dashboard.progress.page_progress`)
 RUN_VERSION = "run-version"
+#: whether Play steps through the epochs (store, set by the Play button and when the last epoch is reached)
+PLAYING = "playing"
 #: the hidden layer on show (slider) and the layer the map has drawn (store, set by the browser once drawn)
 LAYER = "layer-slider"
 LAYER_SHOWN = "layer-shown"
@@ -25,6 +29,12 @@ COLOUR_BY = "colour-by"
 SEQUENCE = "sequence"
 MAP = "map"
 MAP_B = "map-b"
+#: the figures the browser marks with the epoch on show without asking the server
+TRAINING_CURVES = "training-curves"
+CKA_LAYERS = "cka-layers"
+CKA_EPOCHS = "cka-epochs"
+NEURON_MAP = "neuron-map"
+NEURON_SELECTIVITY = "neuron-selectivity"
 #: the browser's note that an epoch's arrays arrived (stores)
 FRAME_ARRIVED = "frame-arrived"
 #: the selected sample ({"run", "sample"}) and neuron (unit index), shared by the map, inspector and panels
@@ -45,6 +55,13 @@ URL_APPLIED = "url-applied"
 URL_PROBLEMS = "url-problems"
 #: the run's name in the header
 RUN_NAME = "run-name"
+
+#: the ids the browser's code reads or writes itself (assets/epochscope.js), sent to it as ``window.EpochScopeIds``
+#: by the generated ``assets/epochscope-ids.js`` (:func:`browser_ids_script`; ``python -m dashboard.vocab`` writes
+#: it, and a test fails while it is stale)
+BROWSER_IDS = {"map": MAP, "mapB": MAP_B, "epoch": EPOCH, "epochRested": EPOCH_RESTED, "frameArrived": FRAME_ARRIVED,
+               "layerShown": LAYER_SHOWN, "trainingCurves": TRAINING_CURVES, "ckaLayers": CKA_LAYERS,
+               "ckaEpochs": CKA_EPOCHS, "neuronMap": NEURON_MAP, "neuronSelectivity": NEURON_SELECTIVITY}
 
 # -- the map's modes ---------------------------------------------------------------------------------------------
 #: graph-mode choices: LayoutParams.graph -> label
@@ -73,3 +90,17 @@ CUSTOMDATA = ("sample", "label", "predicted", "confidence", "sensitivity", "node
 def custom_field(customdata: list, name: str):
     """Field ``name`` of :data:`CUSTOMDATA` from a clicked point's ``customdata``."""
     return customdata[CUSTOMDATA.index(name)]
+
+
+def browser_ids_script() -> str:
+    """The text of ``assets/epochscope-ids.js``: :data:`BROWSER_IDS` for the browser's code."""
+    entries = ",\n".join(f"    {name}: {json.dumps(value)}" for name, value in BROWSER_IDS.items())
+    return ("/* Generated from dashboard/vocab.py BROWSER_IDS by `python -m dashboard.vocab`: do not edit. The ids of\n"
+            " * the page's components that assets/epochscope.js reads or writes itself. */\n"
+            f"window.EpochScopeIds = Object.freeze({{\n{entries},\n}});\n")
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    (Path(__file__).resolve().parent.parent / "assets" / "epochscope-ids.js").write_text(browser_ids_script())

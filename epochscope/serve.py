@@ -15,8 +15,8 @@ from collections.abc import Mapping
 
 from dash import Dash
 
-from dashboard import create_app
 from dashboard.deploy import celery_app
+from dashboard.factory import create_app
 from epochscope.settings import Settings, load_settings
 
 

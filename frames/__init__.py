@@ -10,6 +10,6 @@ The store-aware layout stage, shared by the page's jobs, the Celery workers, the
 - :mod:`frames.compute`: a finished run's frames, in parallel processes at large n, and a reference tool's;
 - :mod:`frames.prepare`: a run trained if needed, laid out while it trains, then measured.
 
-A frame is a layout stored by its content's key (:func:`layout_engine.pipeline.frame_key`), with its scores and
+A frame is a layout stored by its content's key (:func:`derived.keys.layout_key`), with its scores and
 extent, and then indexed (:meth:`models.store.RunStore.index_frame`): an indexed frame is ready for the page.
 """

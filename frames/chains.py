@@ -10,12 +10,13 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import scipy.sparse as sp
 
-from analysis.stage import cached_neighbours
+from derived.keys import graph_key, layout_key
+from derived.neighbours import neighbour_table
 from frames.index import count_ready, sequence_id
 from frames.scores import ensure_scores, frame_box, read_scores, score_labels
 from layout_engine.graph import knn_graph
 from layout_engine.params import LayoutParams
-from layout_engine.pipeline import Frame, build_graph, frame_key, graph_key, next_frame
+from layout_engine.pipeline import Frame, build_graph, next_frame
 from models.progress import Reporter
 from models.store import RunInfo, RunStore, lock_owner
 
@@ -58,7 +59,7 @@ class Chain:
         store, params = self.store, self.params
         while self.next_epoch <= last_epoch:
             epoch = self.next_epoch
-            indexed = store.frame_key(self.run_id, self.sequence, self.layer, epoch)
+            indexed = store.indexed_frame(self.run_id, self.sequence, self.layer, epoch)
             if (self._trust_index and indexed is not None and store.has_derived(indexed)
                     and read_scores(store, indexed, self.labels) is not None):
                 self._key, self._frame, self._graph, self._previous_X = indexed, None, None, None
@@ -74,7 +75,7 @@ class Chain:
                 self._frame = Frame(index=epoch - 1, raw=cached["raw"], display=cached["display"],
                                     churn=float(cached["churn"]))
                 self._previous_X = store.activations(self.run_id, epoch - 1, self.layer)
-            key = frame_key(X, params, self._key)
+            key = layout_key(X, params.digest(), self._key)
             cached = store.get_derived(key)
             if cached is None:
                 if self._previous_X is not None and self._graph is None:  # the previous frame came from the cache
@@ -154,7 +155,7 @@ class LayerChains:
     :data:`CLAIM_S` or that a worker left unfinished (its lock lapsed).
 
     One process lays out a chain at a time (:func:`chain_lock`), so a frame is never laid out twice at once;
-    and frames are keyed by their content (:func:`layout_engine.pipeline.frame_key`), so a chain gives the same
+    and frames are keyed by their content (:func:`derived.keys.layout_key`), so a chain gives the same
     frames whichever processes lay out its epochs.
     """
 
@@ -212,14 +213,14 @@ class LayerChains:
 
 def cached_graph(store: RunStore, X: np.ndarray, params: LayoutParams) -> sp.csr_matrix:
     """The graph of ``X`` from the store, built and stored when missing (keyed by :func:`graph_key`)."""
-    key = graph_key(X, params)
+    key = graph_key(X, params.graph_digest())
     cached = store.get_derived(key)
     if cached is not None:
         return sp.csr_matrix((cached["data"], cached["indices"], cached["indptr"]), shape=tuple(cached["shape"]))
-    if params.graph == "knn":  # from the kNN table the measures share
+    if params.graph == "knn":  # from the kNN table the measures share (derived.neighbours)
         k = min(params.n_neighbors, len(X) - 1)
         graph = knn_graph(X, n_neighbors=k, metric=params.metric,
-                          neighbours=cached_neighbours(store, X, k, params.metric) if k >= 1 else None)
+                          neighbours=neighbour_table(store, X, k, params.metric) if k >= 1 else None)
     else:
         graph = build_graph(X, params)
     store.put_derived(key, {"data": graph.data, "indices": graph.indices, "indptr": graph.indptr,

@@ -10,13 +10,13 @@ import time
 
 import numpy as np
 
+from derived.keys import baseline_key
 from frames.chains import LAYOUT, lay_out_chain
-from frames.index import BASELINE_VERSION, count_ready, sequence_id
+from frames.index import count_ready, sequence_id
 from frames.scores import ensure_scores, frame_box, score_labels
 from layout_engine.align import align_to, normalize
 from layout_engine.baselines import BASELINES
 from layout_engine.params import LayoutParams
-from layout_engine.pipeline import content_hash
 from models.progress import Reporter
 from models.store import RunInfo, RunStore
 
@@ -131,7 +131,7 @@ def compute_baseline_frames(store: RunStore, info: RunInfo, layer: int, method: 
     previous, done = None, 0
     for epoch in range(info.epochs_done):
         X = store.activations(info.run_id, epoch, layer)
-        key = f"baseline/{method}-v{BASELINE_VERSION}/{content_hash(X)}"
+        key = baseline_key(X, method)
         cached = store.get_derived(key)
         if cached is None:
             coords = BASELINES[method](X, random_state=0)

@@ -1,5 +1,6 @@
 """A run made ready for the page: trained if needed (or followed while another process trains it), each recorded
-epoch laid out in every layer as soon as it is stored, then measured (:func:`analysis.stage.compute_measures`).
+epoch laid out in every layer as soon as it is stored (with the views derived from its weights:
+:func:`analysis.epoch_stages.compute_epoch_views`), then measured (:func:`analysis.stage.compute_measures`).
 
 Every function takes the :class:`RunStore` explicitly and is safe to call from several processes: the store
 is the only shared state, and one job at a time prepares a given run (a lock in the store), while others
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
+from analysis.epoch_stages import compute_epoch_views
 from analysis.stage import compute_measures
 from frames.chains import LOCK_TTL, ChainSender, LayerChains
 from frames.compute import compute_frames
@@ -19,6 +21,7 @@ from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.progress import Reporter
 from models.store import RunInfo, RunStore, lock_owner
+from models.sweep import sweep_of
 from models.train import RunBusy, train
 
 logger = logging.getLogger(__name__)
@@ -46,6 +49,11 @@ def ensure_run(store: RunStore, config: RunConfig, report: Reporter | None = Non
     return store.run_info(config.run_id)
 
 
+def prepare_lock(run_id: str, params: LayoutParams) -> str:
+    """The lock the job that prepares a run with ``params`` holds (one such job at a time)."""
+    return f"prepare/{run_id}/{params.digest()}"
+
+
 #: the job's stage while it lays out the epochs of a run that another process trains or records
 FOLLOWING = "Following the training"
 
@@ -64,7 +72,7 @@ def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Re
     otherwise a finished run's chains run in :func:`frames.compute.chain_workers` processes beside this one.
     """
     owner = lock_owner()
-    lock = f"prepare/{config.run_id}/{params.digest()}"
+    lock = prepare_lock(config.run_id, params)
     while not store.try_lock(lock, owner, LOCK_TTL):
         if report is not None and report(WAITING, *_progress_in_store(store, config.run_id, params)):
             raise JobStopped(f"stopped while waiting for another job on {config.run_id}")
@@ -77,6 +85,10 @@ def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Re
     try:
         chains = LayerChains(store, config.run_id, params, list(range(len(config.layer_sizes))), send)
         info = train_following(store, config, params, locked_report, chains=chains, poll_s=poll_s)
+        compute_epoch_views(store, info.run_id)
+        for _, other in sweep_of(store, info.run_id) or []:  # the panel compares the sweep's finished runs
+            if other != info.run_id and run_ready(store, other):
+                compute_epoch_views(store, other)
         ready = (chains.finish(locked_report, poll_s=poll_s) if send is not None
                  else compute_frames(store, info, params, locked_report))
         if ready == len(info.layer_sizes) * info.epochs_done:
@@ -99,6 +111,7 @@ def train_following(store: RunStore, config: RunConfig, params: LayoutParams, re
         chains = LayerChains(store, config.run_id, params, list(range(len(config.layer_sizes))))
 
     def lay_out(last_epoch: int) -> None:
+        compute_epoch_views(store, config.run_id)  # cheap (the input plane, the decoder's coherence)
         for _ in chains.advance(last_epoch):
             pass
 

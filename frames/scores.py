@@ -3,21 +3,20 @@ in a small derived entry of its own beside the layout."""
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
 from analysis.representation import class_separation, knn_class_purity
+from derived.keys import box_key, scores_key
 from layout_engine.graph import nearest_neighbours
-from layout_engine.metrics import trustworthiness
+from layout_engine.metrics import NEIGHBOURHOOD_K, trustworthiness
 from models.store import RunStore
 
 #: a frame's scores (silhouette, trustworthiness, distance ratio) are estimated on this many samples
 SILHOUETTE_POINTS = 600
 
 #: per-frame scores of a layout the training panel plots, each estimated on SILHOUETTE_POINTS samples: class
-#: silhouette, trustworthiness (k = 15), intra / inter-class distance ratio and neighbourhood hit (the 2-D twin of
-#: the raw space's kNN class purity, :mod:`analysis.measures`)
+#: silhouette, trustworthiness (k = NEIGHBOURHOOD_K), intra / inter-class distance ratio and neighbourhood hit
+#: (the 2-D twin of the raw space's kNN class purity, :mod:`analysis.measures`)
 SCORES = ("silhouette", "trust", "ratio", "nh")
 
 
@@ -36,7 +35,7 @@ def frame_scores(X: np.ndarray, display: np.ndarray, labels: np.ndarray) -> dict
     """
     n = len(labels)
     subset = np.sort(np.random.default_rng(0).choice(n, size=min(n, SILHOUETTE_POINTS), replace=False))
-    k = min(15, (len(subset) - 1) // 2)
+    k = min(NEIGHBOURHOOD_K, (len(subset) - 1) // 2)
     trust = trustworthiness(X[subset], display[subset], n_neighbors=k) if k >= 1 else float("nan")
     hit = (knn_class_purity(nearest_neighbours(display[subset], k)[0], labels[subset]).mean() if k >= 1
            else float("nan"))
@@ -51,22 +50,11 @@ def score_labels(probe: dict[str, np.ndarray]) -> np.ndarray:
     return probe.get("y_train", probe["y"])
 
 
-#: bump when a score's definition changes: part of every score key
-SCORES_VERSION = "2"
-
-
-def score_key(layout_key: str, labels: np.ndarray) -> str:
-    """Cache key of a layout's :data:`SCORES` against ``labels``: two runs can share a layout (the same
-    activations, e.g. at epoch 0 of a run and of its shuffled-label control) but not its scores."""
-    digest = hashlib.sha256(np.ascontiguousarray(labels, dtype=np.int64).tobytes()).hexdigest()[:16]
-    return f"scores/{SCORES_VERSION}/{hashlib.sha256(layout_key.encode()).hexdigest()[:24]}/{digest}"
-
-
 def ensure_scores(store: RunStore, layout_key: str, X: np.ndarray, display: np.ndarray,
                   labels: np.ndarray) -> dict[str, np.ndarray]:
     """The scores of the layout under ``layout_key`` (``display`` (n_nodes, 2), samples first) against
     ``labels`` (n,), computed and stored when missing."""
-    key = score_key(layout_key, labels)
+    key = scores_key(layout_key, labels)
     cached = store.get_derived(key)
     if cached is None:
         cached = frame_scores(X, display[:len(labels)], labels)
@@ -76,12 +64,8 @@ def ensure_scores(store: RunStore, layout_key: str, X: np.ndarray, display: np.n
 
 def read_scores(store: RunStore, layout_key: str | None, labels: np.ndarray) -> dict[str, float] | None:
     """The stored :data:`SCORES` of a layout against ``labels``, or ``None`` while not computed."""
-    cached = store.get_derived(score_key(layout_key, labels)) if layout_key is not None else None
+    cached = store.get_derived(scores_key(layout_key, labels)) if layout_key is not None else None
     return None if cached is None else {name: float(cached[name]) for name in SCORES if name in cached}
-
-
-def _box_key(layout_key: str) -> str:
-    return f"box/{hashlib.sha256(layout_key.encode()).hexdigest()[:24]}"
 
 
 def frame_box(store: RunStore, layout_key: str, display: np.ndarray | None = None) -> tuple[list[float], int] | None:
@@ -89,7 +73,7 @@ def frame_box(store: RunStore, layout_key: str, display: np.ndarray | None = Non
     its own (a sequence's payload needs every epoch's, and reading each display costs ~15 ms at n = 50,000);
     made from ``display`` (n_nodes, 2), or from the stored layout, when missing. ``None`` when neither is
     stored."""
-    cached = store.get_derived(_box_key(layout_key))
+    cached = store.get_derived(box_key(layout_key))
     if cached is None:
         if display is None:
             layout = store.get_derived(layout_key)
@@ -98,5 +82,5 @@ def frame_box(store: RunStore, layout_key: str, display: np.ndarray | None = Non
             display = layout["display"]
         lo, hi = display.min(axis=0), display.max(axis=0)
         cached = {"box": np.array([lo[0], hi[0], lo[1], hi[1]], dtype=np.float64), "n_nodes": np.array(len(display))}
-        store.put_derived(_box_key(layout_key), cached)
+        store.put_derived(box_key(layout_key), cached)
     return [round(float(v), 4) for v in cached["box"]], int(cached["n_nodes"])

@@ -11,8 +11,11 @@ from sklearn.neighbors import NearestNeighbors
 
 from layout_engine.align import align_to, normalize
 
+#: k of every neighbourhood measure (trustworthiness, kNN recall, the measures' kNN class purity and overlap,
+#: the faithfulness guard): named once so that the kNN table they read is one (:mod:`derived.neighbours`)
+NEIGHBOURHOOD_K = 15
 
-def trustworthiness(X: np.ndarray, embedding: np.ndarray, *, n_neighbors: int = 15) -> float:
+def trustworthiness(X: np.ndarray, embedding: np.ndarray, *, n_neighbors: int = NEIGHBOURHOOD_K) -> float:
     """Share of each point's layout neighbours that are also near in ``X`` (1 = perfect), as in scikit-learn.
 
     Parameters
@@ -57,7 +60,7 @@ def neighbour_churn(graph_a: sp.spmatrix, graph_b: sp.spmatrix) -> float:
     return float(node_churn(graph_a, graph_b).mean())
 
 
-def knn_recall(X: np.ndarray, embedding: np.ndarray, *, n_neighbors: int = 15) -> float:
+def knn_recall(X: np.ndarray, embedding: np.ndarray, *, n_neighbors: int = NEIGHBOURHOOD_K) -> float:
     """Mean share of each point's ``n_neighbors`` nearest neighbours in ``X`` (n, d) that are also among its
     nearest in ``embedding`` (n, 2), in [0, 1]."""
     k = min(n_neighbors, len(X) - 1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ import scipy.sparse as sp
 from layout_engine.align import align_to, normalize
 from layout_engine.force import IterationCallback, optimize_layout
 from layout_engine.graph import bipartite_graph, knn_graph
-from layout_engine.metrics import node_churn, trustworthiness
+from layout_engine.metrics import NEIGHBOURHOOD_K, node_churn, trustworthiness
 from layout_engine.params import LayoutParams
 from layout_engine.spectral import spectral_init
 from layout_engine.validation import check_points
@@ -33,12 +32,6 @@ ANCHOR_CHURN_POWER = 16
 GUARD_POINTS = 800
 
 
-def content_hash(X: np.ndarray) -> str:
-    """Hash of an array's shape, dtype and bytes."""
-    X = np.ascontiguousarray(X)
-    h = hashlib.sha256(f"{X.shape}{X.dtype}".encode())
-    h.update(X.data)
-    return h.hexdigest()[:24]
 
 
 def build_graph(X: np.ndarray, params: LayoutParams) -> sp.csr_matrix:
@@ -49,15 +42,8 @@ def build_graph(X: np.ndarray, params: LayoutParams) -> sp.csr_matrix:
     return knn_graph(X, n_neighbors=params.n_neighbors, metric=params.metric)
 
 
-def graph_key(X: np.ndarray, params: LayoutParams) -> str:
-    """Cache key of the graph of ``X``: its content, the graph parameters and the engine version."""
-    return f"graph/{params.graph_digest()}/{content_hash(X)}"
 
 
-def frame_key(X: np.ndarray, params: LayoutParams, previous_key: str | None) -> str:
-    """Cache key of a frame: its input content, the parameters, the engine and the frame it started from."""
-    start = hashlib.sha256(previous_key.encode()).hexdigest()[:16] if previous_key else "cold"
-    return f"layout/{params.digest()}/{content_hash(X)}/{start}"
 
 
 def warm_schedule(params: LayoutParams, churn: float) -> tuple[int, float, float]:
@@ -231,12 +217,13 @@ def next_frame(X: np.ndarray, params: LayoutParams, previous: Frame | None = Non
 
 
 def guard_prefers_cold(X: np.ndarray, warm: np.ndarray, cold: np.ndarray, margin: float) -> bool:
-    """Whether the cold layout of a frame beats its warm one by more than ``margin`` of trustworthiness (k = 15,
+    """Whether the cold layout of a frame beats its warm one by more than ``margin`` of trustworthiness (k =
+    :data:`~layout_engine.metrics.NEIGHBOURHOOD_K`,
     on a seeded subset of :data:`GUARD_POINTS` samples; both layouts (n_nodes, 2), samples first, as ``X``
     (n_samples, d))."""
     n = len(X)
     subset = np.sort(np.random.default_rng(0).choice(n, size=min(n, GUARD_POINTS), replace=False))
-    k = min(15, (len(subset) - 1) // 2)
+    k = min(NEIGHBOURHOOD_K, (len(subset) - 1) // 2)
     if k < 1:
         return False
     return (trustworthiness(X[subset], cold[subset], n_neighbors=k)

@@ -188,10 +188,17 @@ def _image_shape(meta: dict, config: RunConfig) -> tuple[int, int] | None:
     return tuple(meta["image_shape"]) if meta["image_shape"] else None
 
 
+#: the first part of a derived key whose second part names the run it is derived from, deleted with the run
+#: (:func:`derived.keys.recording_key`)
+RUN_BOUND = "recorded"
+
+
 def _names_run(key: str, run_id: str) -> bool:
-    """Whether a derived key is one of the run's indices: ``frames/<run>/..`` or ``index/<kind>/<run>/..``."""
+    """Whether a derived key is one of the run's indices (``frames/<run>/..``, ``index/<kind>/<run>/..``) or is
+    derived from its recording (``recorded/<run>/..``)."""
     parts = key.split("/")
-    return (parts[0] == "frames" and parts[1:2] == [run_id]) or (parts[0] == "index" and parts[2:3] == [run_id])
+    return ((parts[0] in ("frames", RUN_BOUND) and parts[1:2] == [run_id])
+            or (parts[0] == "index" and parts[2:3] == [run_id]))
 
 
 class RunStore:
@@ -499,15 +506,15 @@ class RunStore:
     def _frame_name(run_id: str, sequence: str, layer: int, epoch: int) -> str:
         return f"frames/{run_id}/{sequence}/{layer}/{epoch}"
 
-    def frame_key(self, run_id: str, sequence: str, layer: int, epoch: int) -> str | None:
+    def indexed_frame(self, run_id: str, sequence: str, layer: int, epoch: int) -> str | None:
         """The derived key of the layout that is frame ``epoch`` of ``layer`` in ``sequence`` (a digest of how it
         was laid out: :func:`frames.index.sequence_id`), or ``None`` while none is indexed. The layout itself may
         have been evicted since (:meth:`has_derived`)."""
         return self.derived.get(self._frame_name(run_id, sequence, layer, epoch))
 
-    def frame_keys(self, run_id: str, sequence: str, layer: int, n_epochs: int) -> list[str | None]:
-        """:meth:`frame_key` of epochs ``0 .. n_epochs - 1``."""
-        return [self.frame_key(run_id, sequence, layer, epoch) for epoch in range(n_epochs)]
+    def indexed_frames(self, run_id: str, sequence: str, layer: int, n_epochs: int) -> list[str | None]:
+        """:meth:`indexed_frame` of epochs ``0 .. n_epochs - 1``."""
+        return [self.indexed_frame(run_id, sequence, layer, epoch) for epoch in range(n_epochs)]
 
     def index_frame(self, run_id: str, sequence: str, layer: int, epoch: int, key: str) -> None:
         """Make the stored layout ``key`` frame ``epoch`` of ``layer`` in ``sequence`` (store the layout, its

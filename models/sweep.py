@@ -83,3 +83,12 @@ def sweep_runs(store: RunStore, sid: str) -> list[tuple[float, str]]:
     """(beta, run id) of a stored sweep, in beta order."""
     record = store.sweep(sid)
     return sorted(zip(record["betas"], record["run_ids"]))
+
+
+def sweep_of(store: RunStore, run_id: str) -> list[tuple[float, str]] | None:
+    """(beta, run id) of the newest stored sweep holding ``run_id``, in beta order; ``None`` if none does."""
+    for sid in reversed(store.list_sweeps()):
+        record = store.sweep(sid)
+        if run_id in record["run_ids"]:
+            return sorted(zip(record["betas"], record["run_ids"]))
+    return None

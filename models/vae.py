@@ -8,6 +8,7 @@ Gaussian N(mu, exp(logvar)).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -98,6 +99,14 @@ def loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.T
     return reconstruction, kl, reconstruction + beta * kl
 
 
-def active_units(mu: torch.Tensor, threshold: float = ACTIVE_THRESHOLD) -> int:
-    """Latent units whose posterior mean varies over the samples ``mu`` (n, latent) by more than ``threshold``."""
-    return int((mu.var(dim=0, unbiased=False) > threshold).sum())
+def active_mask(mu: torch.Tensor | np.ndarray, threshold: float = ACTIVE_THRESHOLD) -> np.ndarray:
+    """Which latent units are active (Burda et al.): those whose posterior mean varies over the samples ``mu``
+    (n, latent) by more than ``threshold``; (latent,) bool."""
+    if isinstance(mu, torch.Tensor):
+        return (mu.var(dim=0, unbiased=False) > threshold).cpu().numpy()
+    return np.asarray(mu).var(axis=0) > threshold
+
+
+def active_units(mu: torch.Tensor | np.ndarray, threshold: float = ACTIVE_THRESHOLD) -> int:
+    """How many latent units are active (:func:`active_mask`)."""
+    return int(active_mask(mu, threshold).sum())

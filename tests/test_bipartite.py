@@ -88,5 +88,5 @@ def test_a_bipartite_sequence_is_warm_started_and_aligned():
 
 
 def test_unknown_graph_kind_is_named():
-    with pytest.raises(ValueError, match="graph must be one of knn, bipartite"):
+    with pytest.raises(ValueError, match="graph must be one of 'knn', 'bipartite'"):
         LayoutParams(graph="radius")

@@ -12,8 +12,10 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard import create_app
+from dashboard.factory import create_app
+from dashboard.vocab import COLOUR_MODES
 from frames import index as frames_index
+from frames.prepare import prepare_lock
 from layout_engine.params import LayoutParams
 
 pytestmark = pytest.mark.browser
@@ -26,6 +28,16 @@ def first_xs(dash_duo) -> list[float]:
     return dash_duo.driver.execute_script(
         "const gd = document.querySelector('#map .js-plotly-plot');"
         "return gd && gd._fullData && gd._fullData.length ? Array.from(gd._fullData[0].x).slice(0, 8) : null;")
+
+
+#: what each colour mode's sample traces are named (the tiny run: classes 0-9, no scrambled sample)
+MODE_TRACES = {
+    "class": lambda names: names == [str(c) for c in range(10)],
+    "predicted": lambda names: bool(names) and all(n.startswith("predicted ") for n in names),
+    "correct": lambda names: bool(names) and set(names) <= {"correct", "wrong"},
+    "sensitivity": lambda names: names == ["sensitivity"],
+    "scrambled": lambda names: names == ["clean"],
+}
 
 
 def start_on_trained_run(dash_duo, trained_store_dir, tiny_config, tmp_path) -> None:
@@ -163,10 +175,16 @@ def test_progress_shows_while_the_job_runs_and_cancel_stops_it(dash_duo, tmp_pat
     dash_duo.find_element("#job-cancel").click()
     dash_duo.wait_for_element("#job-cancel[disabled]", timeout=20)
     store = RunStore(tmp_path / "store")
-    ready = frames_index.count_ready(store, store.run_info(config.run_id), LayoutParams())
-    time.sleep(3)
+
+    def job_gone(_driver) -> bool:  # the job's lock is free once its process has left prepare (or died)
+        if not store.try_lock(prepare_lock(config.run_id, LayoutParams()), "test:probe", 1.0):
+            return False
+        store.release_lock(prepare_lock(config.run_id, LayoutParams()), "test:probe")
+        return store.run_info(config.run_id).state != "training"
+
+    WebDriverWait(dash_duo.driver, 30, poll_frequency=0.1).until(job_gone)
     info = store.run_info(config.run_id)
-    assert frames_index.count_ready(store, info, LayoutParams()) == ready, "the job went on after Cancel"
+    ready = frames_index.count_ready(store, info, LayoutParams())
     store.close()
     # stopped part-way, training and layout alike; what was done is kept, and the run resumes when shown again
     assert info.state == "interrupted" and 3 * 4 <= ready < 3 * 41 and info.epochs_done < 41
@@ -571,11 +589,14 @@ def test_a_run_is_shown_while_it_trains_and_follows_the_latest_epoch(dash_duo, t
     # the slider ends at the last recorded epoch, not at the 80 planned, and "follow latest" keeps moving it on
     assert int(dash_duo.find_element("#epoch-slider [role=slider]").get_attribute("aria-valuemax")) < 80
     WebDriverWait(dash_duo.driver, 60, poll_frequency=0.1).until(lambda d: (shown_epoch(d) or 0) > epoch + 2)
-    # turned off, the map stays on the epoch on show as more epochs arrive
+    # turned off, the map stays on the epoch on show as more epochs arrive (the slider's end moves on)
     dash_duo.find_element("#follow-latest input").click()
-    time.sleep(0.5)
+    WebDriverWait(dash_duo.driver, 10).until(
+        lambda d: not d.find_element("css selector", "#follow-latest input").is_selected())
     held = shown_epoch(dash_duo.driver)
-    time.sleep(3)
+    end = int(dash_duo.find_element("#epoch-slider [role=slider]").get_attribute("aria-valuemax"))
+    WebDriverWait(dash_duo.driver, 60, poll_frequency=0.1).until(lambda d: int(d.find_element(
+        "css selector", "#epoch-slider [role=slider]").get_attribute("aria-valuemax")) >= end + 3)
     assert shown_epoch(dash_duo.driver) == held
     assert dash_duo.get_logs() == []
 
@@ -604,6 +625,17 @@ def test_two_runs_side_by_side_aligned_with_linked_selection(dash_duo, trained_s
     assert "hidden" not in dash_duo.find_element("#compare-view").get_attribute("class")
     assert "epoch 3" in dash_duo.driver.execute_script(
         "return document.querySelector('#map-b .js-plotly-plot').layout.title.text;")
+    # the compared map is the same figure as the map's, in every colour mode (its traces, named as the map's)
+    traces = ("return Array.from(document.querySelector(arguments[0] + ' .js-plotly-plot')._fullData)"
+              ".filter(t => t.customdata && t.name !== 'selected').map(t => [t.name, Boolean(t.marker.colorscale)]);")
+    for mode in COLOUR_MODES:
+        dash_duo.find_element(f"#colour-by input[value='{mode}']").click()
+        # the compared run scrambles half its labels: its own scrambled samples, its own predictions
+        expect = (lambda names: names == ["clean", "scrambled"]) if mode == "scrambled" else MODE_TRACES[mode]
+        WebDriverWait(dash_duo.driver, 20).until(lambda d, expect=expect, mode=mode: all(
+            expect([n for n, _ in found]) and all(scale for _, scale in found) == (mode == "sensitivity")
+            for found in [d.execute_script(traces, "#map-b")]))
+    dash_duo.find_element("#colour-by input[value='class']").click()
     # the curves overlay the compared run's accuracy
     WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "return document.querySelector('#training-curves .js-plotly-plot').data.some(t => t.name === arguments[0]);",
@@ -672,4 +704,35 @@ def test_the_input_plane_of_a_network_on_2d_data(dash_duo, tmp_path):
         "const h = gd && gd._fullData && gd._fullData.find(t => t.type === 'heatmap');"
         "return h && h.z.length === 48 && gd.layout.title.text === 'h1 unit 0 · epoch 6';"))
     screenshot(dash_duo, "plane")
+    assert dash_duo.get_logs() == []
+
+
+def test_the_animation_export_plays_in_every_colour_mode(dash_duo, store_copy, tiny_config, tmp_path):
+    """The HTML animation is drawn by the map's own figure code from the file alone: each colour mode's traces,
+    and the slider and Play step through the epochs."""
+    from dashboard.export import animation_html
+    from frames import prepare as frames_prepare
+
+    frames_prepare.prepare(store_copy, tiny_config, FAST)
+    figure = ("const gd = document.getElementById('map'); return gd && gd._fullData ? gd._fullData.map(t => "
+              "({name: t.name, n: t.x.length, scale: Boolean(t.marker.colorscale)})) : null;")
+    for mode in COLOUR_MODES:
+        page = tmp_path / f"animation-{mode}.html"
+        page.write_text(animation_html(store_copy, tiny_config.run_id, 1, FAST, mode))
+        dash_duo.driver.get(page.as_uri())
+        traces = WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(figure))
+        names = [t["name"] for t in traces]
+        assert sum(t["n"] for t in traces) == 240
+        assert MODE_TRACES[mode](names), (mode, names)
+        assert all(t["scale"] for t in traces) == (mode == "sensitivity")
+        dash_duo.driver.execute_script(
+            "const s = document.getElementById('epoch'); s.value = '2'; s.dispatchEvent(new Event('input'));")
+        WebDriverWait(dash_duo.driver, 10).until(lambda d: d.execute_script(
+            "return document.getElementById('map').dataset.epoch === '2'"
+            " && document.getElementById('map').layout.title.text.endsWith('epoch 2');"))
+    dash_duo.driver.find_element("id", "play").click()  # plays on to the last epoch, then stops
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        "return document.getElementById('map').dataset.epoch === '3'"
+        " && document.getElementById('play').textContent === 'Play';"))
+    screenshot(dash_duo, "animation")
     assert dash_duo.get_logs() == []

@@ -51,7 +51,7 @@ def test_train_records_a_run_with_a_progress_bar_and_list_shows_it(tmp_path, cap
     assert f"deleted {run_id}" in capsys.readouterr().out
     assert main(["list", "--store", str(tmp_path)]) == 0 and run_id not in capsys.readouterr().out
     store = RunStore(tmp_path)  # its frame and measure indices went with it
-    assert store.frame_key(run_id, sequence_id(LayoutParams()), 0, 0) is None
+    assert store.indexed_frame(run_id, sequence_id(LayoutParams()), 0, 0) is None
     assert not any(run_id in key for key in store.derived.iterkeys())
     store.close()
     with pytest.raises(SystemExit) as missing:

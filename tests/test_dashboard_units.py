@@ -10,9 +10,9 @@ import pytest
 
 from analysis import stage
 from dashboard import figures, service
-from dashboard.inspector import N_NEIGHBOURS, sample_view
+from dashboard.inspection import N_NEIGHBOURS, sample_view
+from dashboard.panels.url_state import parse
 from dashboard.typed import decode
-from dashboard.url_state import parse
 from frames import chains as frames_chains
 from frames import compute as frames_compute
 from frames import index as frames_index
@@ -118,8 +118,12 @@ def test_exports_write_the_frame_its_graph_and_the_animation_as_the_map_shows_th
     assert len(root.findall(".//g:node", ns)) == 240
     assert len(root.findall(".//g:edge", ns)) == graph.nnz // 2  # each undirected edge once
 
-    page = animation_html(store_copy, run, 0, FAST, tuple(str(c) for c in range(10)))
-    assert "<html>" in page[:100] and page.count('"name":"3"') >= 1 and "epoch 3" in page and "h1 (24 units)" in page
+    page = animation_html(store_copy, run, 0, FAST)
+    data = embedded_animation(page)
+    assert page.startswith("<!DOCTYPE html>") and "h1 (24 units)" in page and "Plotly" in page
+    assert sorted(data["frames"], key=int) == ["0", "1", "2", "3"] and data["colour"] == "class"
+    assert data["sequence"]["layer"] == 0 and data["samples"]["run"] == run
+    assert "mapFigure" in page and "<script src" not in page  # the page's figure code, inlined: no network
 
     # the exports follow what the map shows: the neuron x sample graph, a reference method
     names = tuple(str(c) for c in range(10))
@@ -134,7 +138,11 @@ def test_exports_write_the_frame_its_graph_and_the_animation_as_the_map_shows_th
     root = ET.fromstring(frame_graphml(store_copy, run, 1, 2, bipartite, names))
     graph = frames_chains.cached_graph(store_copy, store_copy.activations(run, 2, 1), bipartite)
     assert len(root.findall(".//g:node", ns)) == 252 and len(root.findall(".//g:edge", ns)) == graph.nnz // 2
-    assert "neurons" in animation_html(store_copy, run, 1, bipartite, names)
+    data = embedded_animation(animation_html(store_copy, run, 1, bipartite, "sensitivity"))
+    assert data["sequence"]["graph"] == "bipartite" and data["sequence"]["n_nodes"] == 252
+    assert data["colour"] == "sensitivity"
+    with pytest.raises(ValueError, match="colour must be one of class, predicted"):
+        animation_html(store_copy, run, 1, bipartite, "rainbow")
     frames_compute.compute_baseline_frames(store_copy, info, 1, "pca")
     pca = service.frame_view(store_copy, run, 1, 2, FAST, "pca").coords
     rows = list(csv.DictReader(io.StringIO(frame_csv(store_copy, run, 1, 2, FAST, "pca"))))
@@ -161,7 +169,7 @@ def test_a_reference_method_lays_out_each_epoch_aligned_to_the_last(store_copy, 
 
 
 def test_the_polarised_regime_and_the_two_active_unit_criteria_are_said_in_words():
-    from dashboard.vae_panel import criteria_message, regime_message
+    from dashboard.panels.vae_panel import criteria_message, regime_message
 
     sweep = [(0.0, 0.42, 8), (0.5, 0.53, 5), (1.0, 0.51, 6), (2.0, float("nan"), 0)]
     said = regime_message(sweep, 8, 0.1)
@@ -173,7 +181,7 @@ def test_the_polarised_regime_and_the_two_active_unit_criteria_are_said_in_words
 
 
 def test_posterior_collapse_is_called_out_in_words():
-    from dashboard.vae_panel import collapse_message
+    from dashboard.panels.vae_panel import collapse_message
 
     assert collapse_message(0, 8, 0.0, 16).startswith("Posterior collapse: no latent unit is active at beta 16")
     assert collapse_message(3, 8, 2.5, 1).startswith("Partial collapse: 3 of 8 latent units active at beta 1")
@@ -196,14 +204,14 @@ def test_posterior_collapse_is_called_out_in_words():
     (("mlp", "digits", "64", 10, "1", "labels", 1.5), "fraction", "scramble_fraction must be a number in 0.0..1.0"),
 ])
 def test_the_new_run_form_names_each_bad_field_and_its_range(values, field, message):
-    from dashboard.new_run import check_form
+    from dashboard.panels.new_run import check_form
 
     result = check_form(*values)
     assert result.config is None and message in result.errors[field]
 
 
 def test_a_good_form_gives_a_run_or_a_sweep():
-    from dashboard.new_run import check_form
+    from dashboard.panels.new_run import check_form
 
     one = check_form("mlp", "moons", "16,8", 5.0, "1", "labels", 0.1)
     assert one.errors == {} and one.config.hidden == (16, 8) and one.config.epochs == 5
@@ -213,7 +221,7 @@ def test_a_good_form_gives_a_run_or_a_sweep():
 
 
 def test_a_neurons_view_lists_its_top_samples_and_class_selectivity(store_copy, tiny_config):
-    from dashboard.inspector import neuron_view
+    from dashboard.inspection import neuron_view
 
     run = tiny_config.run_id
     A = store_copy.activations(run, 3, 1)
@@ -228,11 +236,11 @@ def test_a_neurons_view_lists_its_top_samples_and_class_selectivity(store_copy, 
 
 
 def test_the_run_picker_lists_every_run_and_names_a_sweeps_runs(tmp_path, tiny_config):
+    from dashboard.catalogue import run_options
     from dashboard.context import AppContext
-    from dashboard.runs_panel import run_options, sweep_of
     from models.config import RunConfig
     from models.store import RunStore
-    from models.sweep import run_sweep
+    from models.sweep import run_sweep, sweep_of
 
     store = RunStore(tmp_path)
     ctx = AppContext(store_dir=tmp_path, config=tiny_config, params=FAST)
@@ -258,7 +266,7 @@ def test_the_run_picker_lists_every_run_and_names_a_sweeps_runs(tmp_path, tiny_c
 
 
 def test_the_readiness_table_counts_each_sequences_frames_per_layer(store_copy, tiny_config):
-    from dashboard.map_panel import readiness_table
+    from dashboard.panels.map_panel import readiness_table
 
     run = tiny_config.run_id
     info = store_copy.run_info(run)
@@ -297,7 +305,7 @@ def test_the_map_image_is_drawn_by_kaleido_and_bad_requests_are_named():
 
 
 def test_deleting_a_run_removes_it_and_its_frame_indices_but_not_one_being_trained(store_copy, tiny_config):
-    from dashboard.runs_panel import delete
+    from dashboard.catalogue import delete
     from models.store import process_owner
 
     run = tiny_config.run_id
@@ -318,7 +326,9 @@ def test_an_uploaded_data_set_is_checked_kept_by_its_hash_and_trained_only_from_
     import base64
 
     from dashboard.context import AppContext
-    from dashboard.new_run import UPLOADS, check_form, save_uploaded, train_job
+    from dashboard.panels.new_run import check_form
+    from dashboard.uploads import UPLOADS, save_uploaded
+    from dashboard.work import train_job
     from models.config import RunConfig
     from models.datafile import MAX_UPLOAD_BYTES, DataFileError
 
@@ -355,7 +365,7 @@ def test_an_uploaded_data_set_is_checked_kept_by_its_hash_and_trained_only_from_
 def test_only_runs_on_the_same_probe_samples_compare(store_copy, tiny_config):
     from dataclasses import replace
 
-    from dashboard.compare_panel import comparable_runs, compare_problem
+    from dashboard.catalogue import comparable_runs, compare_problem
     from models.train import train
 
     run = tiny_config.run_id
@@ -374,3 +384,41 @@ def test_only_runs_on_the_same_probe_samples_compare(store_copy, tiny_config):
     overlaid = [t for t in figure["data"] if t["name"].startswith(twin.run_id)]
     assert [t["name"] for t in overlaid] == [f"{twin.run_id}: test loss", f"{twin.run_id}: test acc."]
     assert all(t["line"]["dash"] == "longdash" and len(t["y"]) == 4 for t in overlaid)
+
+
+def embedded_animation(page: str) -> dict:
+    """The data an HTML animation export draws from (its ``epochscope-data`` script element)."""
+    start = page.index('<script type="application/json" id="epochscope-data">')
+    body = page[page.index(">", start) + 1:page.index("</script>", start)]
+    assert "<" not in body  # nothing in the data can close its element early
+    return json.loads(body)
+
+
+def test_the_page_offers_every_layout_method_the_frames_stage_has():
+    from dashboard import vocab
+    from frames.index import METHODS
+
+    assert tuple(vocab.METHOD_LABELS) == METHODS
+
+
+def test_the_browser_ids_are_generated_from_the_vocabulary():
+    from pathlib import Path
+
+    from dashboard import vocab
+
+    generated = Path(__file__).resolve().parent.parent / "assets" / "epochscope-ids.js"
+    assert generated.read_text() == vocab.browser_ids_script(), "run: python -m dashboard.vocab"
+
+
+def test_the_browser_draws_every_colour_mode_the_page_offers():
+    """The page's colour choices (vocab) and the figure code's registry name the same modes, so the map, the
+    compared map and the animation export all draw each one."""
+    import subprocess
+    from pathlib import Path
+
+    from dashboard import vocab
+
+    root = Path(__file__).resolve().parent.parent
+    script = "console.log(JSON.stringify(Object.keys(require('./assets/epochscope-figure.js').COLOUR_MODES)))"
+    out = subprocess.run(["node", "-e", script], cwd=root, capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(out.stdout) == list(vocab.COLOUR_MODES)

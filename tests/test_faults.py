@@ -57,7 +57,7 @@ def assert_frames_whole(store: RunStore, info, params: LayoutParams) -> int:
 def test_kill_9_while_training_leaves_an_interrupted_run_that_resumes(tmp_path, caplog):
     config = RunConfig(hidden=(64, 32), epochs=400, probe_size=300)
     store_dir = tmp_path / "store"
-    args = [sys.executable, "-m", "models", "train", "--store", str(store_dir), "--hidden", "64,32",
+    args = [sys.executable, "-m", "epochscope", "train", "--store", str(store_dir), "--hidden", "64,32",
             "--epochs", "400", "--probe-size", "300"]
     trainer = start(args, tmp_path / "train.log")
     store = RunStore(store_dir)
@@ -66,7 +66,7 @@ def test_kill_9_while_training_leaves_an_interrupted_run_that_resumes(tmp_path, 
     kill_9(trainer)
     done = assert_whole(store, config.run_id)
     assert store.run_info(config.run_id).state == "interrupted" and 5 <= done < 401
-    listing = subprocess.run([sys.executable, "-m", "models", "list", "--store", str(store_dir)], cwd=ROOT,
+    listing = subprocess.run([sys.executable, "-m", "epochscope", "list", "--store", str(store_dir)], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout
     assert f"{config.run_id}  interrupted" in listing
     # the same command again resumes after the last recorded epoch instead of starting over

@@ -102,7 +102,7 @@ def test_every_answer_carries_the_security_headers_and_the_policy_allows_only_th
     import hashlib
     import re
 
-    from dashboard import create_app
+    from dashboard.factory import create_app
 
     client = create_app(store_dir=tmp_path).server.test_client()
     page = client.get("/")

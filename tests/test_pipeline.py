@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
+from derived.keys import layout_key
 from layout_engine.align import align_to, normalize
 from layout_engine.metrics import displacement, trustworthiness
 from layout_engine.params import LayoutParams
-from layout_engine.pipeline import frame_key, layout_frame, layout_sequence, next_frame
+from layout_engine.pipeline import layout_frame, layout_sequence, next_frame
 
 
 def test_alignment_undoes_rotation_reflection_shift_and_scale():
@@ -95,6 +96,9 @@ def test_wrong_init_shape_is_rejected(blobs):
 
 def test_frame_key_depends_on_content_parameters_and_history(blobs):
     X, _ = blobs
+    def frame_key(X, params, previous):
+        return layout_key(X, params.digest(), previous)
+
     base = frame_key(X, LayoutParams(), None)
     assert frame_key(X.copy(), LayoutParams(), None) == base
     assert frame_key(X + 1, LayoutParams(), None) != base

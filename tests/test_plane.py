@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from analysis.epoch_stages import compute_planes, plane_weights, read_planes, read_unit_planes
 from analysis.plane import mlp_forward, plane_grid
-from dashboard.new_run import save_uploaded
-from dashboard.plane_panel import decision_planes, plane_payload, plane_weights, unit_planes
+from dashboard.plane_service import plane_payload
+from dashboard.uploads import save_uploaded
 from models.config import RunConfig
 from models.data import FILE
 from models.mlp import MLP
@@ -43,17 +44,24 @@ def test_the_mlp_from_its_weights_is_torchs():
 def test_a_run_on_the_plane_records_its_weights_and_its_surfaces_agree_with_its_predictions(tmp_path):
     store = RunStore(tmp_path / "store")
     train(MOONS, store)
-    run, probe = MOONS.run_id, store.probe(MOONS.run_id)
+    run, probe, info = MOONS.run_id, store.probe(MOONS.run_id), store.run_info(MOONS.run_id)
     for epoch in (0, MOONS.epochs):
-        activations, probs = mlp_forward(plane_weights(store, run, epoch), probe["X"])
+        activations, probs = mlp_forward(plane_weights(store, info, epoch), probe["X"])
         assert (probs.argmax(axis=1) == store.outputs(run, epoch)[0]).all()
         np.testing.assert_allclose(activations[1], store.activations(run, epoch, 1), atol=1e-5)
-    planes = decision_planes(store, run)
+    # the page reads what the job derived, and computes nothing in a request
+    assert plane_payload(store, run) is None and read_planes(store, info) is None
+    assert compute_planes(store, info) == MOONS.epochs + 1
+    planes = read_planes(store, info)
     assert planes["decision"].shape == planes["confidence"].shape == (MOONS.epochs + 1, 48 * 48)
     assert set(np.unique(planes["decision"][-1])) == {0, 1}  # both classes have ground on the plane
-    assert unit_planes(store, run, 1, 2).shape == (MOONS.epochs + 1, 48 * 48)
+    unit = read_unit_planes(store, info, 1, 2)
+    assert unit.shape == (MOONS.epochs + 1, 48 * 48)
+    _, _, points = plane_grid(probe["X"])
+    exact = mlp_forward(plane_weights(store, info, MOONS.epochs), points)[0][1][:, 2]
+    np.testing.assert_allclose(unit[-1], exact, atol=exact.max() / 255 + 1e-6)  # stored in 1/255 of its largest
     with pytest.raises(KeyError, match="unit 6 is not in this run"):
-        unit_planes(store, run, 1, 6)
+        read_unit_planes(store, info, 1, 6)
     payload = plane_payload(store, run)
     assert payload["grid"] == 48 and len(payload["px"]) == 120 and payload["decision"]["dtype"] == "u1"
     store.close()
@@ -71,11 +79,12 @@ def test_a_run_on_an_uploaded_two_column_file_has_its_input_plane(tmp_path):
     config = RunConfig(dataset=FILE, data_path=str(path), hidden=(8, 6), epochs=8, lr=0.05, seed=1)
     store = RunStore(tmp_path / "store")
     train(config, store)
-    run, probe = config.run_id, store.probe(config.run_id)
-    assert store.run_info(run).class_names == ("inner", "outer")
-    _, probs = mlp_forward(plane_weights(store, run, config.epochs), probe["X"])
+    run, probe, info = config.run_id, store.probe(config.run_id), store.run_info(config.run_id)
+    assert info.class_names == ("inner", "outer")
+    _, probs = mlp_forward(plane_weights(store, info, config.epochs), probe["X"])
     assert (probs.argmax(axis=1) == store.outputs(run, config.epochs)[0]).all()
-    planes = decision_planes(store, run)
+    compute_planes(store, info)
+    planes = read_planes(store, info)
     assert planes["decision"].shape == (config.epochs + 1, 48 * 48)
     assert set(np.unique(planes["decision"][-1])) == {0, 1}
     payload = plane_payload(store, run)
@@ -87,4 +96,5 @@ def test_a_run_on_an_uploaded_two_column_file_has_its_input_plane(tmp_path):
 
 
 def test_a_run_off_the_plane_has_no_surfaces(store_copy, tiny_config):
+    assert compute_planes(store_copy, store_copy.run_info(tiny_config.run_id)) == 0
     assert plane_payload(store_copy, tiny_config.run_id) is None

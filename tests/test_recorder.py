@@ -11,7 +11,7 @@ from torch import nn
 
 from dashboard import figures, service
 from dashboard.context import AppContext
-from dashboard.inspector import sample_view
+from dashboard.inspection import sample_view
 from frames import compute as frames_compute
 from layout_engine.params import LayoutParams
 from models.config import RunConfig

@@ -3,8 +3,9 @@ and so do the JavaScript tests' fixtures (tests/js/fixtures), whose shape is tod
 
 import json
 
+from analysis.epoch_stages import compute_planes
 from dashboard import service
-from dashboard.plane_panel import plane_payload
+from dashboard.plane_service import plane_payload
 from dashboard.vocab import CLASS_COLOURS, CUSTOMDATA
 from frames.compute import compute_frames
 from layout_engine.params import LayoutParams
@@ -48,6 +49,7 @@ def test_the_input_planes_message_holds_to_the_schema(tmp_path):
     config = RunConfig(dataset="moons", hidden=(4,), epochs=1, n_samples=40, probe_size=20)
     store = RunStore(tmp_path)
     train(config, store)
+    compute_planes(store, store.run_info(config.run_id))
     assert problems(json.loads(json.dumps(plane_payload(store, config.run_id))), "plane") == []
     store.close()
 

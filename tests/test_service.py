@@ -10,8 +10,9 @@ from dash import no_update
 from analysis import stage
 from dashboard import service
 from dashboard.context import AppContext
-from dashboard.map_panel import sequence_update
+from dashboard.sequences import sequence_update
 from dashboard.typed import decode
+from derived.keys import scores_key
 from frames import chains as frames_chains
 from frames import compute as frames_compute
 from frames import index as frames_index
@@ -233,7 +234,7 @@ def test_scores_evicted_from_the_cache_come_back_with_the_next_job(store_copy, t
     info = store_copy.run_info(run)
     frames_compute.compute_frames(store_copy, info, FAST)
     key = store_copy.derived.get(f"frames/{run}/{FAST.digest()}/1/2")
-    store_copy.derived.delete(frames_scores.score_key(key, frames_scores.score_labels(store_copy.probe(run))))
+    store_copy.derived.delete(scores_key(key, frames_scores.score_labels(store_copy.probe(run))))
     assert service.scores(store_copy, run, 1, FAST)["trust"][2] is None
     frames_compute.compute_frames(store_copy, info, FAST)
     scores = service.scores(store_copy, run, 1, FAST)
@@ -266,7 +267,7 @@ def test_a_run_trained_by_another_process_is_laid_out_while_it_trains(tmp_path):
 
     config = RunConfig(hidden=(16, 8), epochs=40, lr=0.01, probe_size=200, seed=4)
     store_dir = tmp_path / "store"
-    trainer = subprocess.Popen([sys.executable, "-m", "models", "train", "--hidden", "16,8", "--epochs", "40",
+    trainer = subprocess.Popen([sys.executable, "-m", "epochscope", "train", "--hidden", "16,8", "--epochs", "40",
                                 "--lr", "0.01", "--probe-size", "200", "--seed", "4", "--store", str(store_dir)])
     store = RunStore(store_dir)
     try:

@@ -13,14 +13,14 @@ from dashboard.context import AppContext
 def layout() -> html.Div:
     return html.Div(className="training", children=[
         html.H3(["Training ", html.Span("· click an epoch to jump to it", className="muted")]),
-        dcc.Graph(id="training-curves", figure=figures.message_figure("Curves appear once the run is trained."),
+        dcc.Graph(id=vocab.TRAINING_CURVES, figure=figures.message_figure("Curves appear once the run is trained."),
                   config={"displayModeBar": False}, className="training-curves"),
     ])
 
 
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
-        Output("training-curves", "figure"),
+        Output(vocab.TRAINING_CURVES, "figure"),
         Input(vocab.RUN, "value"), Input(vocab.LAYER_SHOWN, "data"), Input(vocab.RUN_VERSION, "data"),
         Input(vocab.COMPARE_PICKER, "value"), State(vocab.LAYER, "value"), State(vocab.EPOCH, "value"),
     )
@@ -45,14 +45,14 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="markEpoch"),
-        Output("training-curves", "className"),
+        Output(vocab.TRAINING_CURVES, "className"),
         Input(vocab.EPOCH, "value"),
         prevent_initial_call=True,
     )
 
     @app.callback(
         Output(vocab.EPOCH, "value", allow_duplicate=True),
-        Input("training-curves", "clickData"),
+        Input(vocab.TRAINING_CURVES, "clickData"),
         prevent_initial_call=True,
     )
     def jump(click):

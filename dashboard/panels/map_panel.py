@@ -10,20 +10,14 @@ recolouring and selecting a sample do not wait for the server. The map is drawn 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import orjson
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 from flask import Response, request
 
-from dashboard import export, figures, service, vocab
+from dashboard import figures, sequences, service, vocab
 from dashboard.context import AppContext
-from frames.index import METHODS, readiness
-from layout_engine.params import LayoutParams
-from models.store import RunInfo
 
-POLL_MS = 700
-#: one epoch's arrays: ``GET /frames/<run>/<layer>/<epoch>?graph=knn&method=ours`` (:func:`frame_response`)
+#: one epoch's arrays: ``GET /frames/<run>/<layer>/<epoch>?graph=knn&method=ours`` (:func:`sequences.frame_response`)
 FRAME_ROUTE = "/frames/<run>/<layer>/<epoch>"
 #: a run's per-sample arrays: ``GET /samples/<run>`` (:func:`dashboard.service.sample_arrays`)
 SAMPLES_ROUTE = "/samples/<run>"
@@ -31,7 +25,8 @@ SAMPLES_ROUTE = "/samples/<run>"
 READINESS_MS = 2000
 
 
-def layout() -> html.Div:
+def layout(footer: html.Div | None = None) -> html.Div:
+    """The map panel; ``footer`` (the export panel) goes under the readiness table."""
     return html.Div(className="map-panel", children=[
         html.Div(className="map-options", children=[
             html.Div(className="option-group", children=[
@@ -41,8 +36,8 @@ def layout() -> html.Div:
                                value="knn", inline=True, className="radio")]),
             html.Div(className="option-group", children=[
                 html.Label("Method", htmlFor=vocab.METHOD),
-                dcc.RadioItems(id=vocab.METHOD, options=[{"label": vocab.METHOD_LABELS[m], "value": m}
-                                                     for m in METHODS],
+                dcc.RadioItems(id=vocab.METHOD, options=[{"label": label, "value": m}
+                                                         for m, label in vocab.METHOD_LABELS.items()],
                                value="ours", inline=True, className="radio")]),
             html.Div(className="option-group", children=[
                 html.Label("Colour by", htmlFor=vocab.COLOUR_BY),
@@ -66,7 +61,7 @@ def layout() -> html.Div:
         html.Div(id="frame-info", className="frame-info"),
         html.Div(id="readiness", className="readiness"),
         dcc.Interval(id="readiness-poll", interval=READINESS_MS),
-        export.layout(),
+        *([footer] if footer is not None else []),
         dcc.Store(id=vocab.SEQUENCE),
         dcc.Store(id=vocab.FRAME_ARRIVED),  # set by epochscope.js when the epoch the map waits for has arrived
         dcc.Store(id="frame-warm"),  # output of warmFrame, which starts fetching a layer's frame at once
@@ -77,87 +72,8 @@ def layout() -> html.Div:
         dcc.Store(id=vocab.LAYER_SHOWN),
         dcc.Store(id="layer-wait"),  # output of layerShown, which sets layer-shown itself
         # polls the store only while the layer's sequence is incomplete
-        dcc.Interval(id="map-poll", interval=POLL_MS, disabled=False),
+        dcc.Interval(id="map-poll", interval=sequences.POLL_MS, disabled=False),
     ])
-
-
-def layout_params(ctx: AppContext, graph: str) -> LayoutParams:
-    """The app's layout parameters for graph mode ``graph`` (``ValueError`` naming the modes if unknown)."""
-    problem = sequence_problem(graph, "ours")
-    if problem:
-        raise ValueError(problem)
-    return replace(ctx.params, graph=graph)
-
-
-def sequence_problem(graph, method) -> str | None:
-    """What is wrong with showing graph mode ``graph`` laid out by ``method`` (``None``: nothing)."""
-    if graph not in vocab.GRAPH_MODES:
-        return f"graph must be one of {', '.join(vocab.GRAPH_MODES)}, got {graph!r}"
-    if method not in METHODS:
-        return f"method must be one of {', '.join(METHODS)}, got {method!r}"
-    if method != "ours" and graph != "knn":
-        return f"{vocab.METHOD_LABELS[method]} lays out samples only: choose the samples graph"
-    return None
-
-
-def sequence_update(ctx: AppContext, layer, have: int, graph: str = "knn", method: str = "ours"):
-    """The ``sequence`` payload for ``layer`` in graph mode ``graph`` by ``method`` (or ``no_update`` when the
-    browser has every ready frame) and whether to stop polling; a bad ``layer``, ``graph`` or ``method`` gets a
-    message naming the accepted values."""
-    problem = sequence_problem(graph, method)
-    if problem:
-        return {"error": problem}, True
-    params = layout_params(ctx, graph)
-    n_layers = len(ctx.config.layer_sizes)
-    try:
-        layer = int(layer or 0)
-    except (TypeError, ValueError):
-        return {"error": "layer must be a whole number"}, True
-    if not 0 <= layer < n_layers:
-        return {"error": f"layer must be in 0..{n_layers - 1}, got {layer}"}, True
-    store = ctx.store
-    if not store.has_run(ctx.run_id):
-        return no_update, False
-    payload = service.sequence_payload(store, ctx.run_id, layer, params, have=have, method=method)
-    if payload is None:
-        return no_update, False
-    return payload, payload["complete"]
-
-
-def trained_run(ctx: AppContext, run: str) -> tuple[AppContext, RunInfo] | dict:
-    """The context and info of the stored run ``run``, or an error body naming why there is none."""
-    try:
-        run_ctx = ctx.for_run(run)
-    except KeyError as exc:
-        return {"error": str(exc.args[0])}
-    if not run_ctx.store.has_run(run_ctx.run_id):
-        return {"error": f"run {run_ctx.run_id!r} is not trained yet"}
-    return run_ctx, run_ctx.store.run_info(run_ctx.run_id)
-
-
-def frame_response(ctx: AppContext, run: str, layer: str, epoch: str, graph: str | None,
-                   method: str | None) -> tuple[dict, int]:
-    """The JSON body and HTTP status of :data:`FRAME_ROUTE`: the frame's typed arrays
-    (:func:`dashboard.service.frame_arrays`), 404 while it is not laid out or the run is not stored, 400 with a
-    message naming the field and its accepted values for a bad one."""
-    graph, method = graph or "knn", method or "ours"
-    problem = sequence_problem(graph, method)
-    if problem:
-        return {"error": problem}, 400
-    found = trained_run(ctx, run)
-    if isinstance(found, dict):
-        return found, 404
-    run_ctx, info = found
-    n_layers, last = len(info.layer_sizes), info.epochs_done - 1
-    if not (layer.isdecimal() and int(layer) < n_layers):
-        return {"error": f"layer must be in 0..{n_layers - 1}, got {layer!r}"}, 400
-    if not (epoch.isdecimal() and int(epoch) <= last):
-        return {"error": f"epoch must be in 0..{last}, got {epoch!r}"}, 400
-    arrays = service.frame_arrays(run_ctx.store, run_ctx.run_id, int(layer), int(epoch), layout_params(ctx, graph),
-                                  method)
-    if arrays is None:
-        return {"error": f"epoch {epoch} of layer {layer} is not laid out yet"}, 404
-    return arrays, 200
 
 
 def readiness_table(ready: dict[tuple[str, str], list[int]], epochs: int, layer_names: tuple[str, ...],
@@ -189,14 +105,15 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     @app.server.route(FRAME_ROUTE, methods=["GET"])
     def frame(run: str, layer: str, epoch: str):
-        body, status = frame_response(ctx, run, layer, epoch, request.args.get("graph"), request.args.get("method"))
+        body, status = sequences.frame_response(ctx, run, layer, epoch, request.args.get("graph"),
+                                                request.args.get("method"))
         if status == 404 and request.args.get("optional"):  # fetched ahead of need: not there yet is no error
             return Response(status=204, headers={"Cache-Control": "no-store"})
         return answer(body, status)
 
     @app.server.route(SAMPLES_ROUTE, methods=["GET"])
     def samples(run: str):
-        found = trained_run(ctx, run)
+        found = sequences.trained_run(ctx, run)
         if isinstance(found, dict):
             return answer(found, 404)
         run_ctx, _ = found
@@ -209,13 +126,12 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
     def update_readiness(_tick, run, graph, method, layer):
         try:
-            run_ctx = ctx.for_run(run)
+            found = sequences.readiness_of(ctx.for_run(run))
         except KeyError:
             return no_update
-        if not run_ctx.store.has_run(run_ctx.run_id):
+        if found is None:
             return "Frames are laid out once the run is trained."
-        info = run_ctx.store.run_info(run_ctx.run_id)  # stored: checked just above
-        ready = readiness(run_ctx.store, run_ctx.run_id, ctx.params)
+        ready, info = found
         return readiness_table(ready, info.epochs_done, info.layer_names, (graph, method, layer))
 
     @app.callback(
@@ -231,7 +147,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         same = (current is not None and "frames" in current and current.get("run") == run_ctx.run_id
                 and current.get("layer") == layer and current.get("graph") == graph
                 and current.get("method") == method)
-        return sequence_update(run_ctx, layer, len(current["frames"]) if same else 0, graph, method)
+        return sequences.sequence_update(run_ctx, layer, len(current["frames"]) if same else 0, graph, method)
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="edgesRequest"),
@@ -249,7 +165,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         try:
             run_ctx = ctx.for_run(request.get("run"))
             return service.frame_edges(ctx.store, run_ctx.run_id, int(request["layer"]), int(request["epoch"]),
-                                       layout_params(ctx, request.get("graph")))
+                                       sequences.layout_params(ctx, request.get("graph")))
         except (KeyError, TypeError, ValueError):
             return None
 

@@ -45,6 +45,7 @@ def layout(ctx: AppContext) -> html.Div:
             ]),
         ]),
         dcc.Interval(id="play-interval", interval=PLAY_INTERVAL_MS, disabled=True),
+        dcc.Store(id=vocab.PLAYING, data=False),
         dcc.Store(id="play-base", data=PLAY_INTERVAL_MS),  # the browser's playSpeed divides it by the speed
     ])
 
@@ -99,26 +100,16 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output("play-interval", "interval"), Input("play-speed", "value"), State("play-base", "data"),
     )
     app.clientside_callback(
-        """
-        function(nClicks, nIntervals, epoch, maxEpoch, disabled) {
-            const trig = window.dash_clientside.callback_context.triggered.map(t => t.prop_id)[0] || "";
-            const noUpdate = window.dash_clientside.no_update;
-            if (trig.startsWith("play-button")) {
-                if (disabled) {
-                    const start = epoch >= maxEpoch ? 0 : epoch;
-                    return [start, false, "❚❚ Pause"];
-                }
-                return [noUpdate, true, "▶ Play"];
-            }
-            if (trig.startsWith("play-interval")) {
-                if (epoch + 1 >= maxEpoch) { return [maxEpoch, true, "▶ Play"]; }
-                return [epoch + 1, false, noUpdate];
-            }
-            return [noUpdate, noUpdate, noUpdate];
-        }
-        """,
-        Output(vocab.EPOCH, "value"), Output("play-interval", "disabled"), Output("play-button", "children"),
+        ClientsideFunction(namespace="epochscope", function_name="play"),
+        Output(vocab.EPOCH, "value"), Output(vocab.PLAYING, "data"), Output("play-interval", "disabled"),
+        Output("play-button", "children"),
         Input("play-button", "n_clicks"), Input("play-interval", "n_intervals"),
-        State(vocab.EPOCH, "value"), State(vocab.EPOCH, "max"), State("play-interval", "disabled"),
+        State(vocab.EPOCH, "value"), State(vocab.EPOCH, "max"), State(vocab.PLAYING, "data"),
         prevent_initial_call=True,
+    )
+    # the epoch once the slider rests, for the panels drawn on the server (not while Play runs)
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="restEpoch"),
+        Output(vocab.EPOCH_RESTED, "data"),
+        Input(vocab.EPOCH, "value"), State(vocab.PLAYING, "data"),
     )

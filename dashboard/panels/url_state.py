@@ -16,11 +16,10 @@ import numpy as np
 from dash import ClientsideFunction, Dash, Input, Output, State, no_update
 
 from dashboard import vocab
-from dashboard.compare_panel import comparable_runs, compare_problem
+from dashboard.catalogue import comparable_runs, compare_problem
 from dashboard.context import AppContext
 from dashboard.vocab import COLOUR_MODES as COLOURS
 from dashboard.vocab import GRAPH_MODES
-from frames.index import METHODS
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ def parse(query: Mapping[str, str], *, n_layers: int, last_epoch: int, sample_in
 
     colour = choice("colour", COLOURS, "class")
     graph = choice("graph", GRAPH_MODES, "knn")
-    method = choice("method", METHODS, "ours")
+    method = choice("method", vocab.METHOD_LABELS, "ours")
     sample = integer("sample", 0, 10**9) if "sample" in query else None
     if sample is not None and sample_index is not None and sample not in set(np.asarray(sample_index).tolist()):
         problems.append(f"sample {sample} is not in the probe set")

@@ -9,14 +9,11 @@ the URL carries it (``compare=<run>``). Its frames are laid out by a background 
 
 from __future__ import annotations
 
-import numpy as np
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard import jobs, vocab
+from dashboard import catalogue, vocab, work
 from dashboard.context import AppContext
-from dashboard.map_panel import POLL_MS, sequence_update
-from dashboard.runs_panel import describe
-from models.store import RunStore
+from dashboard.sequences import POLL_MS, sequence_update
 
 
 def layout() -> html.Div:
@@ -31,40 +28,11 @@ def layout() -> html.Div:
     ])
 
 
-def same_probe(store: RunStore, run_id: str, other: str) -> bool:
-    """Whether two stored runs record the same probe samples (data-set indices and true classes), so that each
-    node of one map is a node of the other."""
-    mine, theirs = store.probe(run_id), store.probe(other)
-    return np.array_equal(theirs["index"], mine["index"]) and np.array_equal(theirs["y"], mine["y"])
-
-
-def comparable_runs(store: RunStore, run_id: str) -> list[dict]:
-    """Dropdown options: the stored runs (other than ``run_id``) with ``run_id``'s probe samples
-    (:func:`same_probe`)."""
-    if not store.has_run(run_id):
-        return []
-    n_probe = store.run_info(run_id).n_probe
-    return [{"label": describe(info), "value": info.run_id} for info in store.list_runs()
-            if info.run_id != run_id and info.n_probe == n_probe and same_probe(store, run_id, info.run_id)]
-
-
-def compare_problem(store: RunStore, run_id: str, other: str) -> str | None:
-    """Why ``other`` cannot be shown beside ``run_id`` (``None``: it can); reads only the two runs' probe sets
-    (it runs on every poll of the compared sequence)."""
-    if not store.has_run(other):
-        return f"compare: run {other!r} is not in the store"
-    if other == run_id:
-        return "compare: choose another run than the one on show"
-    if not store.has_run(run_id) or not same_probe(store, run_id, other):
-        return f"compare: run {other!r} does not have the same probe samples as {run_id!r}"
-    return None
-
-
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output(vocab.COMPARE_PICKER, "options"), Input(vocab.RUN, "value"))
     def options(run):
         try:
-            return comparable_runs(ctx.store, ctx.for_run(run).run_id)
+            return catalogue.comparable_runs(ctx.store, ctx.for_run(run).run_id)
         except KeyError:
             return []
 
@@ -80,7 +48,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             return None, True
         try:
             run_ctx = ctx.for_run(run)
-            problem = compare_problem(ctx.store, run_ctx.run_id, other)
+            problem = catalogue.compare_problem(ctx.store, run_ctx.run_id, other)
             other_ctx = ctx.for_run(other)
         except KeyError as exc:
             return {"error": str(exc.args[0])}, True
@@ -95,7 +63,7 @@ def register(app: Dash, ctx: AppContext) -> None:
                   State(vocab.RUN, "value"), prevent_initial_call=True)
     def start_compare_job(other, run):
         try:
-            ok = other and compare_problem(ctx.store, ctx.for_run(run).run_id, other) is None
+            ok = other and catalogue.compare_problem(ctx.store, ctx.for_run(run).run_id, other) is None
         except KeyError:
             ok = False
         return other if ok else no_update
@@ -110,7 +78,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
     def compare_job(set_progress, other):
         """Lay out the second run's frames (and measure them), as the main job does for the run on show."""
-        message = jobs.run_job(ctx.for_run(other), lambda progress: set_progress((progress[2],)))
+        message = work.run_job(ctx.for_run(other), lambda progress: set_progress((progress[2],)))
         return f"compared run: {message}"
 
     app.clientside_callback(

@@ -3,9 +3,6 @@ trained in a background job with a progress bar and a cancel button, then shown.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,24 +10,19 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from dashboard import vocab
+from dashboard import uploads, vocab, work
 from dashboard.context import AppContext
 from dashboard.limits import start_problems
-from dashboard.progress import PageProgress
 from models.config import SCRAMBLES, RunConfig
 from models.data import FILE, SIZED, TABLES
-from models.datafile import MAX_UPLOAD_BYTES, DataFileError, save_upload
-from models.store import StoreFull
-from models.sweep import check_betas, run_sweep
-from models.train import RunBusy, train
+from models.datafile import MAX_UPLOAD_BYTES, DataFileError
+from models.sweep import check_betas
 
 logger = logging.getLogger(__name__)
 
 #: the form's fields, in order: id suffix -> label
 FIELDS = {"model": "model", "dataset": "data set", "hidden": "hidden sizes", "epochs": "epochs", "beta": "beta",
           "scramble": "scramble", "fraction": "fraction"}
-#: where an uploaded data set is kept, under the store
-UPLOADS = "uploads"
 
 
 @dataclass(frozen=True)
@@ -41,18 +33,6 @@ class FormResult:
     config: RunConfig | None
     betas: tuple[float, ...] = ()
     errors: dict[str, str] = field(default_factory=dict)
-
-
-def save_uploaded(store_dir: Path, contents, filename, label_column: str | None) -> Path:
-    """Decode an upload (``dcc.Upload``'s ``data:...;base64,...`` contents) and keep it in the store's
-    uploads when it reads as a data set; ``DataFileError`` naming the file and the problem."""
-    if not isinstance(contents, str) or "," not in contents or not isinstance(filename, str):
-        raise DataFileError("data file: choose a .npz or .csv file to upload")
-    try:
-        data = base64.b64decode(contents.split(",", 1)[1], validate=True)
-    except (binascii.Error, ValueError):
-        raise DataFileError(f"{Path(filename).name}: the upload is not valid base64") from None
-    return save_upload(store_dir / UPLOADS, filename, data, label_column=label_column)
 
 
 def check_form(model, dataset, hidden, epochs, beta, scramble, fraction, data_path: Path | None = None,
@@ -131,37 +111,6 @@ def layout() -> html.Details:
     ])
 
 
-def train_job(ctx: AppContext, submit: dict, set_progress) -> tuple[str, Any]:
-    """Train the submitted run (or sweep) into the store; returns (message, run id to show). The submission
-    comes from the page, so it is checked again: a data file must be one kept by this form in the store."""
-    try:
-        raw = json.loads(submit["config"])
-        path = raw.get("data_path")
-        if path is not None and Path(str(path)).resolve().parent != (ctx.store_dir / UPLOADS).resolve():
-            return "Not trained: the data file must be one uploaded through this form", no_update
-        config = RunConfig.from_json(submit["config"])
-        betas = check_betas([float(b) for b in submit["betas"]])
-    except (TypeError, KeyError, ValueError, AttributeError) as exc:
-        return f"Not trained: {exc}", no_update
-    store = ctx.open_store()
-    problems = start_problems(store, config, betas)
-    if problems:
-        store.close()
-        return "Not trained: " + "; ".join(problems.values()), no_update
-    try:
-        report = PageProgress(set_progress)
-        if len(betas) > 1:
-            sid = run_sweep(config, store, betas, progress=report)
-            return f"Sweep {sid} trained", store.sweep(sid)["run_ids"][0]
-        run_id = train(config, store, progress=report)
-        info = store.run_info(run_id)
-        return f"{run_id}: {info.state} {info.message}".strip(), run_id
-    except (StoreFull, RunBusy) as exc:
-        return f"Not trained: {exc}", config.run_id if store.has_run(config.run_id) else no_update
-    finally:
-        store.close()
-
-
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(Output("new-upload-name", "children"), Input("new-upload", "filename"),
                   prevent_initial_call=True)
@@ -181,7 +130,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         data_path = upload_error = None
         if fields[1] == FILE:  # the data set is the uploaded file
             try:
-                data_path = save_uploaded(ctx.store_dir, contents, filename, label_column)
+                data_path = uploads.save_uploaded(ctx.store_dir, contents, filename, label_column)
             except DataFileError as exc:
                 upload_error = str(exc)
         result = check_form(*fields, data_path=data_path, label_column=label_column)
@@ -206,4 +155,5 @@ def register(app: Dash, ctx: AppContext) -> None:
         prevent_initial_call=True,
     )
     def run(set_progress, submit):
-        return train_job(ctx, submit, set_progress)
+        message, shown = work.train_job(ctx, submit, set_progress)
+        return message, no_update if shown is None else shown

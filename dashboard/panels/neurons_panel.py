@@ -25,8 +25,8 @@ def layout() -> html.Div:
                        options=[{"label": f"colour by {c}" if c != "class" else "colour by preferred class",
                                  "value": c} for c in figures.NEURON_COLOURS]),
         html.Div(className="neurons-grid", children=[
-            dcc.Graph(id="neuron-map", figure=figures.message_figure(WAITING), config=figures.NO_TOOLBAR),
-            dcc.Graph(id="neuron-selectivity", figure=figures.message_figure(""), config=figures.NO_TOOLBAR),
+            dcc.Graph(id=vocab.NEURON_MAP, figure=figures.message_figure(WAITING), config=figures.NO_TOOLBAR),
+            dcc.Graph(id=vocab.NEURON_SELECTIVITY, figure=figures.message_figure(""), config=figures.NO_TOOLBAR),
         ]),
         html.P(id="neuron-summary", className="muted"),
         dcc.Store(id="neuron-epoch-drawn"),  # output of markNeuronEpoch, which restyles the map itself
@@ -46,9 +46,10 @@ def summary(data: dict[str, np.ndarray], layer_names: list[str]) -> str:
 
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
-        Output("neuron-map", "figure"), Output("neuron-selectivity", "figure"), Output("neuron-summary", "children"),
+        Output(vocab.NEURON_MAP, "figure"), Output(vocab.NEURON_SELECTIVITY, "figure"),
+        Output("neuron-summary", "children"),
         Input(vocab.RUN, "value"), Input("neuron-colour", "value"), Input(vocab.RUN_VERSION, "data"),
-        State(vocab.EPOCH, "value"), State("neuron-map", "figure"),
+        State(vocab.EPOCH, "value"), State(vocab.NEURON_MAP, "figure"),
     )
     def update(run, colour, _job, epoch, shown):
         """The run's neuron map, read from the store (built per run and colour, and sent only when that or the
@@ -84,7 +85,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output(vocab.LAYER, "value", allow_duplicate=True), Output(vocab.EPOCH, "value", allow_duplicate=True),
         Output(vocab.SELECTED_NEURON, "data", allow_duplicate=True),
         Output(vocab.SELECTED, "data", allow_duplicate=True),
-        Input("neuron-map", "clickData"),
+        Input(vocab.NEURON_MAP, "clickData"),
         prevent_initial_call=True,
     )
     def go_to_unit(click):

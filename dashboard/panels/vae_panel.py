@@ -8,11 +8,9 @@ from __future__ import annotations
 import numpy as np
 from dash import Dash, Input, Output, State, dcc, html
 
-from analysis.decoder import Weights, column_coherence, jacobian, random_coherence, traversals
 from dashboard import figures, vocab
 from dashboard.context import AppContext
-from dashboard.runs_panel import sweep_of
-from models.store import RunStore
+from dashboard.vae_service import VaeView, vae_view
 from models.vae import ACTIVE_THRESHOLD
 
 
@@ -54,88 +52,36 @@ def regime_message(over_sweep: list[tuple[float, float, float]], latent: int, ra
             f"columns {values}; 0 is orthogonal, {random_level:.2f} random directions.")
 
 
-#: codes (posterior means of the first probe samples) the decoder's Jacobian is taken at
-JACOBIAN_POINTS = 200
-
-
-def decoder_weights(store: RunStore, run_id: str, epoch: int) -> Weights | None:
-    """The decoder's weights recorded at ``epoch`` (its layers, then its output layer), or ``None`` for a run
-    recorded before they were."""
-    return store.layer_weights(run_id, epoch, len(store.run_info(run_id).config.hidden) + 1, prefix="d")
-
-
-def coherence(store: RunStore, run_id: str, epoch: int) -> float:
-    """Mean absolute cosine between the decoder Jacobian's active columns (KL > threshold) at ``epoch``, at the
-    posterior means of the first :data:`JACOBIAN_POINTS` probe samples; NaN without weights or with fewer than
-    two active latents."""
-    weights = decoder_weights(store, run_id, epoch)
-    if weights is None:
-        return float("nan")
-    info = store.run_info(run_id)
-    mu = store.activations(run_id, epoch, len(info.layer_sizes) - 1)[:JACOBIAN_POINTS]
-    active = store.extras(run_id, epoch, ["kl_dim"])["kl_dim"] > ACTIVE_THRESHOLD
-    return column_coherence(jacobian(weights, mu), active)
-
-
-def coherence_curve(store: RunStore, run_id: str) -> np.ndarray:
-    """:func:`coherence` at every recorded epoch, (n_epochs,), cached per run state."""
-    info = store.run_info(run_id)
-    key = f"coherence/{run_id}/{info.created!r}/{info.epochs_done}"
-    cached = store.get_derived(key)
-    if cached is None:
-        cached = {"coherence": np.array([coherence(store, run_id, e) for e in range(info.epochs_done)])}
-        store.put_derived(key, cached)
-    return cached["coherence"]
-
-
 def layout() -> html.Div:
     return html.Div(id="vae-panel", className="vae", style={"display": "none"})
 
 
-def panel(store: RunStore, ctx: AppContext, epoch: int) -> list:
-    run = ctx.run_id
-    extras = store.extras(run, epoch, ["kl_dim", "reconstructions", "prior_samples"])
-    metrics = store.metrics(run)[epoch]
-    mu = store.activations(run, epoch, len(ctx.config.layer_sizes) - 1)  # the posterior mean: the last layer
-    active = mu.var(axis=0) > ACTIVE_THRESHOLD  # models.vae.active_units, per unit
+def panel(view: VaeView, image_shape: tuple[int, int] | None) -> list:
+    """The panel's children for ``view`` (:func:`dashboard.vae_service.vae_view`)."""
     graph = {"config": figures.NO_TOOLBAR}
-    children = [html.H3(f"beta-VAE · epoch {epoch}"),
-                html.P(collapse_message(metrics["active_units"], ctx.config.latent, metrics["kl"], ctx.config.beta),
+    metrics = view.metrics
+    children = [html.H3(f"beta-VAE · epoch {view.epoch}"),
+                html.P(collapse_message(metrics["active_units"], view.latent, metrics["kl"], view.beta),
                        id="collapse-message", className="collapse"),
                 html.P(criteria_message(metrics["active_units"], metrics.get("active_units_kl", 0)),
                        id="criteria-message", className="muted"),
-                dcc.Graph(figure=figures.kl_figure(extras["kl_dim"], active), **graph)]
-    sweep = sweep_of(store, run)
-    done = []
-    if sweep is not None:
-        done = [(b, r) for b, r in sweep if store.has_run(r) and store.run_info(r).epochs_done]
-        betas = [b for b, _ in done]
-        active = [store.metrics(r)[-1]["active_units"] for _, r in done]
-        children.append(dcc.Graph(figure=figures.active_units_figure(betas, active, ctx.config.beta), **graph))
-    curve = coherence_curve(store, run)
-    if np.isfinite(curve).any():
-        n_in = store.probe(run)["X"].shape[1]
-        over_sweep = [(b, float(coherence_curve(store, r)[-1]), store.metrics(r)[-1].get("active_units_kl", 0))
-                      for b, r in done if store.run_info(r).state == "complete"]
+                dcc.Graph(figure=figures.kl_figure(view.kl_dim, view.active), **graph)]
+    if view.sweep is not None:
+        children.append(dcc.Graph(figure=figures.active_units_figure([b for b, _ in view.sweep],
+                                                                     [a for _, a in view.sweep], view.beta), **graph))
+    if np.isfinite(view.coherence).any():
         children.append(dcc.Graph(id="coherence-figure", figure=figures.coherence_figure(
-            curve, random_coherence(n_in), epoch, over_sweep, ctx.config.beta), **graph))
-        children.append(html.P(regime_message(over_sweep, ctx.config.latent, random_coherence(n_in)),
+            view.coherence, view.random_level, view.epoch, view.over_sweep, view.beta), **graph))
+        children.append(html.P(regime_message(view.over_sweep, view.latent, view.random_level),
                                id="regime-message", className="muted"))
-    weights = decoder_weights(store, run, epoch)
-    kl = extras["kl_dim"]
-    if weights is not None and ctx.image_shape is not None and (kl > ACTIVE_THRESHOLD).any():
-        latents = np.argsort(-kl)[:int((kl > ACTIVE_THRESHOLD).sum())][:6]  # the most informative first
-        code = store.activations(run, epoch, len(ctx.config.layer_sizes) - 1)[0]
-        rows = traversals(weights, code, latents)
+    if view.traversals and image_shape is not None:
         children.append(html.P("Latent traversals of probe sample 0: one active latent moved from -3 to +3 per "
                                "row (most KL first)", className="muted"))
-        children.append(dcc.Graph(id="traversals", figure=figures.images_figure(
-            [(f"z{j}", row) for j, row in zip(latents, rows)], ctx.image_shape), **graph))
-    if ctx.image_shape is not None:
-        originals = store.probe(run)["X"][:len(extras["reconstructions"])]
-        children.append(dcc.Graph(figure=figures.images_figure(
-            [("input", originals), ("recon.", extras["reconstructions"]), ("prior", extras["prior_samples"])],
-            ctx.image_shape), config=figures.NO_TOOLBAR))
+        children.append(dcc.Graph(id="traversals", figure=figures.images_figure(view.traversals, image_shape),
+                                  **graph))
+    if view.images and image_shape is not None:
+        children.append(dcc.Graph(figure=figures.images_figure(view.images, image_shape),
+                                  config=figures.NO_TOOLBAR))
     return children
 
 
@@ -151,7 +97,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             run_ctx = ctx.for_run(run)
             if run_ctx.config.model != "vae":
                 return [], {"display": "none"}
-            return panel(ctx.store, run_ctx, int(epoch)), {"display": "block"}
+            return panel(vae_view(ctx.store, run_ctx, int(epoch)), run_ctx.image_shape), {"display": "block"}
         except (KeyError, IndexError, TypeError, ValueError):
             return [html.P("The beta-VAE panel fills in once the run is recorded.", className="empty")], \
                 {"display": "block"}

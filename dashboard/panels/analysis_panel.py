@@ -9,7 +9,7 @@ select it). Everything is measured by the background job (:mod:`analysis.stage`)
 from __future__ import annotations
 
 import numpy as np
-from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as callback_ctx
 
 from analysis import stage
@@ -29,8 +29,8 @@ def layout() -> html.Div:
         html.Div(id="observations", className="observations",
                  children=html.P(WAITING, className="empty")),
         html.Div(className="analysis-grid", children=[
-            dcc.Graph(id="cka-layers", figure=figures.message_figure(""), config=figures.NO_TOOLBAR),
-            dcc.Graph(id="cka-epochs", figure=figures.message_figure(""), config=figures.NO_TOOLBAR),
+            dcc.Graph(id=vocab.CKA_LAYERS, figure=figures.message_figure(""), config=figures.NO_TOOLBAR),
+            dcc.Graph(id=vocab.CKA_EPOCHS, figure=figures.message_figure(""), config=figures.NO_TOOLBAR),
             html.Div(className="changed", children=[
                 html.H4("What changed since the last epoch"),
                 html.Div(id="what-changed", children=html.P(WAITING, className="empty")),
@@ -41,7 +41,6 @@ def layout() -> html.Div:
             ]),
         ]),
         dcc.Store(id=vocab.CHANGED),
-        dcc.Store(id=vocab.EPOCH_RESTED),  # the epoch slider's value once it rests (assets/epochscope.js restEpoch)
     ])
 
 
@@ -112,7 +111,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         return text, changed, {"run": run_ctx.run_id, "layer": layer, "epoch": epoch, "pos": ring}
 
     @app.callback(
-        Output("cka-layers", "figure"), Output("cka-epochs", "figure"),
+        Output(vocab.CKA_LAYERS, "figure"), Output(vocab.CKA_EPOCHS, "figure"),
         Input(vocab.RUN, "value"), Input(vocab.LAYER_SHOWN, "data"), Input(vocab.RUN_VERSION, "data"),
         State(vocab.LAYER, "value"), State(vocab.EPOCH, "value"),
     )
@@ -132,12 +131,6 @@ def register(app: Dash, ctx: AppContext) -> None:
             figures.cka_figure(cka["by_epoch"][layer], [str(e) for e in range(info.epochs_done)], epoch,
                                f"CKA between epochs · {info.layer_names[layer]}", "epoch")
 
-    app.clientside_callback(
-        ClientsideFunction(namespace="epochscope", function_name="restEpoch"),
-        Output(vocab.EPOCH_RESTED, "data"),
-        Input(vocab.EPOCH, "value"),
-    )
-
     @app.callback(
         Output(vocab.CARTOGRAPHY, "figure"), Output("cartography-summary", "children"),
         Input(vocab.RUN, "value"), Input(vocab.RUN_VERSION, "data"),
@@ -151,16 +144,16 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     @app.callback(
         Output(vocab.LAYER, "value", allow_duplicate=True), Output(vocab.EPOCH, "value", allow_duplicate=True),
-        Input("cka-layers", "clickData"), Input("cka-epochs", "clickData"),
+        Input(vocab.CKA_LAYERS, "clickData"), Input(vocab.CKA_EPOCHS, "clickData"),
         prevent_initial_call=True,
     )
     def jump(layer_click, epoch_click):
         """A click on a CKA cell moves to its column: that layer (between layers) or that epoch (between
         epochs)."""
         trigger = callback_ctx.triggered_id
-        click = layer_click if trigger == "cka-layers" else epoch_click
+        click = layer_click if trigger == vocab.CKA_LAYERS else epoch_click
         try:
             to = int(click["points"][0]["x"])
         except (TypeError, KeyError, IndexError, ValueError):
             return no_update, no_update
-        return (to, no_update) if trigger == "cka-layers" else (no_update, to)
+        return (to, no_update) if trigger == vocab.CKA_LAYERS else (no_update, to)

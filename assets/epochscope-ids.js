@@ -1,0 +1,15 @@
+/* Generated from dashboard/vocab.py BROWSER_IDS by `python -m dashboard.vocab`: do not edit. The ids of
+ * the page's components that assets/epochscope.js reads or writes itself. */
+window.EpochScopeIds = Object.freeze({
+    map: "map",
+    mapB: "map-b",
+    epoch: "epoch-slider",
+    epochRested: "epoch-rested",
+    frameArrived: "frame-arrived",
+    layerShown: "layer-shown",
+    trainingCurves: "training-curves",
+    ckaLayers: "cka-layers",
+    ckaEpochs: "cka-epochs",
+    neuronMap: "neuron-map",
+    neuronSelectivity: "neuron-selectivity",
+});

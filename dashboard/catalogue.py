@@ -1,0 +1,98 @@
+"""The runs in the store as the page names them: one line per run or sweep, the run picker's options, which sweep
+a run belongs to, which runs compare with which (same probe samples), and deleting a run."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from dashboard.context import SWEEP_PREFIX, AppContext
+from models.config import RunConfig
+from models.store import INTERRUPTED, RunInfo, RunStore
+
+
+def _date(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+
+
+def describe(info: RunInfo) -> str:
+    """One line for a run: model and sizes, data set, beta, epochs, date, state."""
+    config = info.config
+    sizes = "-".join(map(str, config.layer_sizes))
+    model = {"mlp": f"MLP {sizes}", "vae": f"beta-VAE {sizes}, beta {config.beta:g}"}.get(config.model,
+                                                                                          f"custom {sizes}")
+    scrambled = f", {config.scramble} {config.scramble_fraction:.0%}" if config.scramble != "none" else ""
+    state = "interrupted: show it to resume" if info.state == INTERRUPTED else info.state
+    return (f"{model} on {config.dataset}{scrambled} · {info.epochs_done - 1} epochs · {_date(info.created)} · "
+            f"{state}")
+
+
+def describe_sweep(sweep_id: str, record: dict, infos: dict[str, RunInfo]) -> str:
+    """One line for a sweep: its model, data set, betas, runs stored of all, date."""
+    base = RunConfig.from_json(record["base"])
+    sizes = "-".join(map(str, base.layer_sizes))
+    stored = sum(run_id in infos for run_id in record["run_ids"])
+    states = {infos[r].state for r in record["run_ids"] if r in infos}
+    state = "complete" if stored == len(record["run_ids"]) and states == {"complete"} else "incomplete"
+    betas = ", ".join(f"{b:g}" for b in sorted(record["betas"]))
+    return (f"Sweep {sweep_id}: beta-VAE {sizes} on {base.dataset} · betas {betas} · "
+            f"{stored}/{len(record['run_ids'])} runs · {base.epochs} epochs · {_date(record.get('created', 0))} · "
+            f"{state}")
+
+
+def run_options(store: RunStore, default: AppContext) -> list[dict]:
+    """Dropdown options: every stored sweep (choosing one shows its run of lowest beta, with the beta slider),
+    then every stored run, newest first (a sweep's runs labelled with their sweep), and the app's own run even
+    before it is trained."""
+    infos = store.list_runs()
+    by_id = {i.run_id: i for i in infos}
+    records = {sid: store.sweep(sid) for sid in store.list_sweeps()}
+    sweeps = {run_id: sid for sid, record in records.items() for run_id in record["run_ids"]}
+    options = [{"label": describe_sweep(sid, record, by_id), "value": SWEEP_PREFIX + sid}
+               for sid, record in sorted(records.items(), key=lambda item: -item[1].get("created", 0))]
+    options += [{"label": describe(i) + (f" · {sweeps[i.run_id]}" if i.run_id in sweeps else ""), "value": i.run_id}
+                for i in infos]
+    if default.run_id not in by_id:
+        options.insert(0, {"label": f"{default.run_id} (training…)", "value": default.run_id})
+    return options
+
+
+def delete(store: RunStore, run_id: str) -> str:
+    """Delete a stored run (and its frame indices); ``ValueError`` naming it when it is being trained or is
+    not stored. Returns what was done, in words."""
+    if not isinstance(run_id, str) or not store.has_run(run_id):
+        raise ValueError(f"run {run_id!r} is not in the store")
+    if store.run_info(run_id).state == "training":
+        raise ValueError(f"run {run_id} is being trained: cancel its job first")
+    store.delete_run(run_id)
+    return f"Deleted run {run_id}."
+
+
+def same_probe(store: RunStore, run_id: str, other: str) -> bool:
+    """Whether two stored runs record the same probe samples (data-set indices and true classes), so that each
+    node of one map is a node of the other."""
+    mine, theirs = store.probe(run_id), store.probe(other)
+    return np.array_equal(theirs["index"], mine["index"]) and np.array_equal(theirs["y"], mine["y"])
+
+
+def comparable_runs(store: RunStore, run_id: str) -> list[dict]:
+    """Dropdown options: the stored runs (other than ``run_id``) with ``run_id``'s probe samples
+    (:func:`same_probe`)."""
+    if not store.has_run(run_id):
+        return []
+    n_probe = store.run_info(run_id).n_probe
+    return [{"label": describe(info), "value": info.run_id} for info in store.list_runs()
+            if info.run_id != run_id and info.n_probe == n_probe and same_probe(store, run_id, info.run_id)]
+
+
+def compare_problem(store: RunStore, run_id: str, other: str) -> str | None:
+    """Why ``other`` cannot be shown beside ``run_id`` (``None``: it can); reads only the two runs' probe sets
+    (it runs on every poll of the compared sequence)."""
+    if not store.has_run(other):
+        return f"compare: run {other!r} is not in the store"
+    if other == run_id:
+        return "compare: choose another run than the one on show"
+    if not store.has_run(run_id) or not same_probe(store, run_id, other):
+        return f"compare: run {other!r} does not have the same probe samples as {run_id!r}"
+    return None

@@ -1,0 +1,76 @@
+"""Runs panel: pick any stored run (trained here, from the command line, a sweep, or recorded from your own
+loop); for a run of a beta sweep, a beta slider moves between the sweep's runs, snapping to its betas."""
+
+from __future__ import annotations
+
+from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import ctx as callback_ctx
+
+from dashboard import catalogue, vocab
+from dashboard.context import SWEEP_PREFIX, AppContext
+from models.sweep import sweep_of
+
+
+def layout(ctx: AppContext) -> html.Div:
+    return html.Div(className="runs", children=[
+        html.Label("Run", htmlFor=vocab.RUN),
+        dcc.Dropdown(id=vocab.RUN, options=catalogue.run_options(ctx.store, ctx), value=ctx.run_id, clearable=False,
+                     className="run-picker"),
+        dcc.ConfirmDialogProvider(id="delete-confirm", message="Delete this run?", children=[
+            html.Button("Delete", id="delete-run", className="button button-quiet", title="delete the run on show")]),
+        html.Span(id="runs-message", className="muted"),
+        html.Div(id="beta-row", className="beta-row", style={"display": "none"}, children=[
+            html.Label("beta", htmlFor="beta-slider"),
+            dcc.Slider(id="beta-slider", min=0, max=1, step=None, marks={0: "0"}, value=0, className="beta-slider"),
+        ]),
+    ])
+
+
+def register(app: Dash, ctx: AppContext) -> None:
+    @app.callback(Output(vocab.RUN, "options"), Input(vocab.RUN_VERSION, "data"))
+    def refresh(_message):
+        return catalogue.run_options(ctx.store, ctx)
+
+    @app.callback(Output("delete-confirm", "message"), Input(vocab.RUN, "value"))
+    def confirm_text(run):
+        return f"Delete run {run} with its recorded epochs and frames? This cannot be undone."
+
+    @app.callback(
+        Output(vocab.RUN, "options", allow_duplicate=True), Output(vocab.RUN, "value", allow_duplicate=True),
+        Output("runs-message", "children"),
+        Input("delete-confirm", "submit_n_clicks"), State(vocab.RUN, "value"),
+        prevent_initial_call=True,
+    )
+    def delete_run(_submitted, run):
+        try:
+            message = catalogue.delete(ctx.store, run)
+        except ValueError as exc:
+            return no_update, no_update, str(exc)
+        remaining = ctx.store.list_runs()
+        return catalogue.run_options(ctx.store, ctx), remaining[0].run_id if remaining else ctx.run_id, message
+
+    @app.callback(
+        Output(vocab.RUN, "value"), Output("beta-slider", "marks"), Output("beta-slider", "max"),
+        Output("beta-slider", "value"), Output("beta-row", "style"),
+        Input(vocab.RUN, "value"), Input("beta-slider", "value"),
+    )
+    def sync(run, position):
+        """The run picker and the beta slider, kept in step (one callback: each sets the other)."""
+        store = ctx.store
+        if callback_ctx.triggered_id == "beta-slider":
+            sweep = sweep_of(store, run) if run else None
+            if sweep is None or not isinstance(position, int) or not 0 <= position < len(sweep):
+                return (no_update,) * 5
+            return sweep[position][1], no_update, no_update, no_update, no_update
+        chosen = no_update
+        if isinstance(run, str) and run.startswith(SWEEP_PREFIX):  # a sweep: show its run of lowest beta
+            try:
+                run = chosen = ctx.for_run(run).run_id
+            except KeyError:
+                return (no_update,) * 5
+        sweep = sweep_of(store, run) if run else None
+        if sweep is None:
+            return chosen, {0: "0"}, 1, 0, {"display": "none"}
+        marks = {i: f"{beta:g}" for i, (beta, _) in enumerate(sweep)}
+        at = next(i for i, (_, rid) in enumerate(sweep) if rid == run)
+        return chosen, marks, len(sweep) - 1, at, {"display": "flex"}

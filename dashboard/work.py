@@ -1,0 +1,113 @@
+"""The page's background work, run in a job's own process: prepare a run (train it or follow its training, lay
+out every frame, measure), lay out one layer in another graph mode or by a reference method, or train what the
+new-run form submitted. Each opens its own store and reports its progress to the page."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from analysis.stage import count_measured
+from dashboard import vocab
+from dashboard.context import AppContext
+from dashboard.limits import start_problems
+from dashboard.progress import PageProgress
+from dashboard.sequences import layout_params
+from dashboard.uploads import UPLOADS
+from frames.compute import compute_baseline_frames, compute_frames
+from frames.prepare import prepare as prepare_run
+from frames.prepare import run_ready
+from models.config import RunConfig
+from models.progress import TerminalProgress
+from models.store import StoreFull
+from models.sweep import check_betas, run_sweep
+from models.train import RunBusy, train
+
+
+def job_logging() -> None:
+    """Log to stderr (the server's terminal or log) from a job's own process, which starts with no logging set
+    up (a no-op where logging is configured already)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str, int]], None]) -> str:
+    """Prepare the app's run, reporting ``(done, total, message, run version)`` to the page
+    (:class:`~dashboard.progress.PageProgress`); returns the final message.
+
+    Runs in a background process, so it opens its own store.
+    """
+    job_logging()
+    store = ctx.open_store()
+    terminal = TerminalProgress()
+    try:
+        report = PageProgress(set_progress, terminal=terminal, version=True)
+        info, ready = prepare_run(store, ctx.config, ctx.params, report, send=ctx.send_chains)
+        final = store.metrics(info.run_id)[-1]
+        measured = count_measured(store, info)
+    except (StoreFull, RunBusy) as exc:
+        return f"Cannot train {ctx.run_id}: {exc}"
+    finally:
+        terminal.close()
+        store.close()
+    total = len(info.layer_sizes) * info.epochs_done
+    if info.state == "diverged":
+        return f"{info.message} · {ready}/{total} frames ready · {measured}/{total} measured"
+    score = (f"test accuracy {final['test_acc']:.1%}" if "test_acc" in final
+             else f"test loss {final['test_loss']:.3f}" if "test_loss" in final else "recorded")
+    return f"{ready}/{total} frames ready · {measured}/{total} measured · {score} after {info.epochs_done - 1} epochs"
+
+
+def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_progress: Callable[[tuple], None]) -> str:
+    """Lay out one layer's sequence in another graph mode (the neuron x sample graph) or by a reference method
+    (UMAP, t-SNE, PCA) once the run is trained; returns the final message. Runs in a background process, so it
+    opens its own store."""
+    what = "neuron x sample graph" if method == "ours" else vocab.METHOD_LABELS.get(method, method)
+    job_logging()
+    store = ctx.open_store()
+    try:
+        if not run_ready(store, ctx.run_id):
+            return f"The {what} is laid out once the run is trained: choose it again then."
+        info = store.run_info(ctx.run_id)
+        label = f"{what} of {info.layer_names[layer]}"
+        report = PageProgress(set_progress, label=label, bar=False)
+        if method == "ours":
+            ready = compute_frames(store, info, layout_params(ctx, graph), report, layers=[layer])
+        else:
+            ready = compute_baseline_frames(store, info, layer, method, report)
+    finally:
+        store.close()
+    return f"{label}: {ready}/{info.epochs_done} frames ready"
+
+
+def train_job(ctx: AppContext, submit: dict, set_progress: Callable[[tuple], None]) -> tuple[str, str | None]:
+    """Train the submitted run (or sweep) of the new-run form into the store; returns (message, run id to show,
+    ``None``: none). The submission comes from the page, so it is checked again: a data file must be one kept
+    by the form in the store (:data:`dashboard.uploads.UPLOADS`), and the bounds are checked again."""
+    try:
+        raw = json.loads(submit["config"])
+        path = raw.get("data_path")
+        if path is not None and Path(str(path)).resolve().parent != (ctx.store_dir / UPLOADS).resolve():
+            return "Not trained: the data file must be one uploaded through this form", None
+        config = RunConfig.from_json(submit["config"])
+        betas = check_betas([float(b) for b in submit["betas"]])
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        return f"Not trained: {exc}", None
+    store = ctx.open_store()
+    problems = start_problems(store, config, betas)
+    if problems:
+        store.close()
+        return "Not trained: " + "; ".join(problems.values()), None
+    try:
+        report = PageProgress(set_progress)
+        if len(betas) > 1:
+            sid = run_sweep(config, store, betas, progress=report)
+            return f"Sweep {sid} trained", store.sweep(sid)["run_ids"][0]
+        run_id = train(config, store, progress=report)
+        info = store.run_info(run_id)
+        return f"{run_id}: {info.state} {info.message}".strip(), run_id
+    except (StoreFull, RunBusy) as exc:
+        return f"Not trained: {exc}", config.run_id if store.has_run(config.run_id) else None
+    finally:
+        store.close()
