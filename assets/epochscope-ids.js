@@ -5,7 +5,7 @@ window.EpochScopeIds = Object.freeze({
     mapB: "map-b",
     epoch: "epoch-slider",
     epochRested: "epoch-rested",
-    frameArrived: "frame-arrived",
+    frameInfo: "frame-info",
     layerShown: "layer-shown",
     trainingCurves: "training-curves",
     ckaLayers: "cka-layers",

@@ -1,5 +1,7 @@
-/* EpochScope's client side: the map of one (layer, epoch) drawn from the layer's sequence, which the server sent
- * once, so scrubbing epochs, recolouring and selecting never wait for the server. */
+/* EpochScope's client side, wired to Dash: the page's two maps (one EpochScopeMapView each, over one
+ * EpochScopeLoader: epochscope-map.js, epochscope-loader.js) drawn from each layer's sequence, which the server
+ * sent once, so scrubbing epochs, recolouring and selecting never wait for the server; and the small browser-side
+ * parts of the other panels (epoch marks on the curves, CKA and neuron maps, the input plane, Play, the URL). */
 (function () {
   "use strict";
   // assets/epochscope-figure.js: payload + arrays -> figure (colours and customdata order come in the payload)
@@ -9,262 +11,6 @@
   // assets/epochscope-ids.js, generated from dashboard/vocab.py: the ids of the components read or written here
   const IDS = window.EpochScopeIds;
   const plot = id => document.querySelector("#" + id + " .js-plotly-plot");  // a dcc.Graph's Plotly element
-
-  // Each epoch's arrays come from GET /frames/<run>/<layer>/<epoch> when needed: the epoch on show first, then
-  // those around it (F.prefetchOrder), at most MAX_FETCHES at a time, kept decoded in a byte-bounded cache under
-  // run / layer / graph / method / epoch with the version the server gave them (a frame laid out again has a new
-  // one). A run's per-sample arrays come once from GET /samples/<run>.
-  const MAX_FETCHES = 4, CACHE_BYTES = 192 * 1024 * 1024;
-  const cache = new F.FrameCache(CACHE_BYTES), fetching = new Set(), runSamples = new Map();
-  let focus = null;  // {payload, epoch}: what the map shows or waits for
-  const wanted = new Set();  // the keys of the frames (or "samples/<run>") the maps wait for
-
-  function base() {
-    const config = document.getElementById("_dash-config");
-    const prefix = config ? JSON.parse(config.textContent).requests_pathname_prefix : "/";
-    return (prefix || "/").replace(/\/$/, "");
-  }
-
-  function frameKey(run, layer, graph, method, epoch) { return [run, layer, graph, method, epoch].join("/"); }
-
-  function frameUrl(run, layer, graph, method, epoch, version) {
-    return base() + "/frames/" + encodeURIComponent(run) + "/" + layer + "/" + epoch + "?graph=" +
-      encodeURIComponent(graph) + "&method=" + encodeURIComponent(method) + (version ? "&v=" + version : "");
-  }
-
-  function frameArrays(payload, epoch) {
-    // the decoded arrays of a ready epoch in the version the payload names, or undefined while on their way
-    const scalars = payload.frames[String(epoch)];
-    const frame = scalars && cache.get(frameKey(payload.run, payload.layer, payload.graph, payload.method, epoch));
-    return frame && frame.version === scalars.version ? frame : undefined;
-  }
-
-  let arrivals = 0;
-
-  function arrived(key, ok) {
-    // a fetch ended: a map waiting for it draws again (not after a failure, which would only ask again at once;
-    // the console says what failed and the next move of a control asks again)
-    fetching.delete(key);
-    if (wanted.delete(key) && ok) {
-      window.dash_clientside.set_props(IDS.frameArrived, {data: key + "#" + (++arrivals)});
-    }
-    prefetch();
-  }
-
-  function fetchJson(key, url, keep) {
-    fetching.add(key);
-    window.fetch(url, {credentials: "same-origin", cache: url.includes("v=") ? "default" : "no-store"})
-      .then(r => (r.status === 204 ? null : r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status))))
-      .then(body => { if (body) { keep(body); } arrived(key, true); })
-      .catch(error => {
-        console.warn("EpochScope: could not fetch " + url + ": " + error.message);
-        arrived(key, false);
-      });
-  }
-
-  function fetchFrame(payload, epoch) {
-    const key = frameKey(payload.run, payload.layer, payload.graph, payload.method, epoch);
-    if (fetching.has(key)) { return key; }
-    const version = payload.frames[String(epoch)].version;
-    fetchJson(key, frameUrl(payload.run, payload.layer, payload.graph, payload.method, epoch, version),
-              body => cache.put(key, Object.assign(F.decodeFrame(body), {version: body.version})));
-    return key;
-  }
-
-  function prefetch() {
-    // keep MAX_FETCHES requests going for the epochs around the focus
-    if (!focus) { return; }
-    const payload = focus.payload;
-    const ready = Object.keys(payload.frames).map(Number);
-    const have = e => frameArrays(payload, e) !== undefined ||
-      fetching.has(frameKey(payload.run, payload.layer, payload.graph, payload.method, e));
-    for (const e of F.prefetchOrder(ready, focus.epoch, payload.n_nodes, have)) {
-      if (fetching.size >= MAX_FETCHES) { break; }
-      fetchFrame(payload, e);
-    }
-  }
-
-  function warmFrame(layer, run, epoch, graph, method) {
-    // a layer switch: fetch the new layer's frame at the epoch on show at once, beside the server's answer with
-    // the layer's sequence (its version is checked against that sequence when both have arrived)
-    const key = frameKey(run, layer, graph, method, epoch);
-    if (run && Number.isInteger(Number(epoch)) && !cache.has(key) && !fetching.has(key)) {
-      fetchJson(key, frameUrl(run, layer, graph, method, epoch, "") + "&optional=1",
-                body => cache.put(key, Object.assign(F.decodeFrame(body), {version: body.version})));
-    }
-    return window.dash_clientside.no_update;
-  }
-
-  function samples(payload) {
-    // the run's per-sample arrays (true class, data-set index, scrambled) and the sequence's box, decoded; fetched
-    // once per run, undefined while on their way
-    const got = runSamples.get(payload.run);
-    if (!got || got.version !== payload.samples_version) {
-      const key = "samples/" + payload.run;
-      if (!fetching.has(key)) {
-        fetchJson(key, base() + "/samples/" + encodeURIComponent(payload.run) + "?v=" + payload.samples_version,
-                  body => runSamples.set(body.run, {version: body.version, labels: F.decode(body.labels),
-                                                    index: F.decode(body.index), scrambled: F.decode(body.scrambled)}));
-      }
-      return undefined;
-    }
-    if (got.boxFor !== payload) { Object.assign(got, {boxFor: payload, box: F.unionBox(payload.frames)}); }
-    return got;
-  }
-
-  // Gliding between epochs: scattergl has no transitions, so the map is drawn where the points are now and then
-  // moved to the new frame by interpolating every node's position over GLIDE_MS, one restyle per animation frame.
-  // `shown` holds each node's position on screen for the sequence drawn last (key: run / layer / graph / method).
-  const GLIDE_MS = 240;
-  const shown = {key: null, x: null, y: null, token: 0};
-
-  function ease(s) { return s < 0.5 ? 2 * s * s : 1 - 2 * (1 - s) * (1 - s); }
-
-  function moving(state) {
-    // the map's `data-glide` attribute: "moving" while points glide, "still" once they are in place
-    const map = document.getElementById(IDS.map);
-    if (map) { map.dataset.glide = state ? "moving" : "still"; }
-  }
-
-  function moveNodes(gd, parts, x, y) {
-    // one restyle putting each part's nodes at (x, y) of their node index, as typed arrays (which Plotly takes
-    // as they are)
-    const pick = (values, members) => {
-      const out = new Float64Array(members.length);
-      for (let k = 0; k < members.length; k++) { out[k] = values[members[k]]; }
-      return out;
-    };
-    window.Plotly.restyle(gd, {x: parts.map(p => pick(x, p[1])), y: parts.map(p => pick(y, p[1]))},
-                          parts.map(p => p[0]));
-  }
-
-  function glideTo(token, parts, fromX, fromY, toX, toY, done) {
-    // parts: [trace index, node indices]; waits until Dash has put the figure of `token` on the page; calls
-    // `done` (if given) once the points stand on the new frame
-    let started = null;
-    const asked = performance.now();
-    moving(true);
-    function tick(now) {
-      if (shown.token !== token) { return; }  // a newer frame took over from where this one got to
-      const gd = plot(IDS.map);
-      const ready = gd && gd.layout && gd.layout.meta && gd.layout.meta.glide === token;
-      if (!ready) {
-        if (now - asked < 2000) { window.requestAnimationFrame(tick); } else { moving(false); }
-        return;
-      }
-      started = started === null ? now : started;
-      const s = Math.min(1, (now - started) / GLIDE_MS), w = ease(s);
-      for (let i = 0; i < toX.length; i++) {
-        shown.x[i] = fromX[i] + (toX[i] - fromX[i]) * w;
-        shown.y[i] = fromY[i] + (toY[i] - fromY[i]) * w;
-      }
-      moveNodes(gd, parts, shown.x, shown.y);
-      if (s < 1) {
-        window.requestAnimationFrame(tick);
-      } else {
-        moving(false);
-        if (done) { done(); }
-      }
-    }
-    window.requestAnimationFrame(tick);
-  }
-
-  function ringedNodes(payload, epoch, changed) {
-    // probe positions of the analysis panel's "what changed" list, if it is this frame's
-    const current = payload && changed && changed.run === payload.run && changed.layer === payload.layer &&
-      changed.epoch === epoch && payload.graph !== undefined;
-    return current && Array.isArray(changed.pos) ?
-      changed.pos.filter(i => Number.isInteger(i) && i >= 0 && i < payload.n_samples) : [];
-  }
-
-  function ringChanged(changed, payload, epoch) {
-    // rings the "what changed" samples on the map as drawn (its "changed most" trace added, moved or emptied by
-    // Plotly itself): no redraw of the map per list
-    const gd = plot(IDS.map);
-    const frame = payload && payload.frames && frameArrays(payload, Number(epoch));
-    if (!gd || !Array.isArray(gd.data) || !frame) { return window.dash_clientside.no_update; }
-    const ringed = ringedNodes(payload, Number(epoch), changed);
-    const xs = ringed.map(i => frame.x[i]), ys = ringed.map(i => frame.y[i]);
-    const at = gd.data.findIndex(t => t.name === "changed most");
-    if (at >= 0) {
-      window.Plotly.restyle(gd, {x: [xs], y: [ys]}, [at]);
-    } else if (ringed.length) {
-      window.Plotly.addTraces(gd, FIG.ringTrace(payload.style, xs, ys));
-    }
-    return window.dash_clientside.no_update;
-  }
-
-  // What the map shows (see stepInPlace): the view it drew (null: not one a step can move in place), the
-  // [trace index, node indices] of the traces whose nodes move from epoch to epoch
-  // traces whose nodes move from epoch to epoch, and the epoch and frame version it shows
-  const drawn = {signature: null, parts: null, samples: null, epoch: null, version: null};
-
-  function stepInPlace(payload, signature, token, glide, fromX, fromY, frame, S, title, colours, sens, maxSens,
-                       bySize) {
-    // An epoch step within one view whose traces keep their members (coloured by class or scrambled, or by
-    // sensitivity: one trace): the figure on the page is moved to the new frame with restyles, not rebuilt and
-    // handed to Dash (at n = 50,000 a figure of 50,000 points costs Dash and Plotly.react 100-300 ms per step).
-    // The hover's per-epoch fields (prediction, confidence, sensitivity) follow once the points stand still.
-    // Returns false when the page's map is not the one drawn for `signature`.
-    const gd = plot(IDS.map);
-    if (drawn.signature !== signature || !gd || !Array.isArray(gd.data) ||
-        drawn.parts.some(([t, m]) => !gd.data[t] || gd.data[t].x.length !== m.length)) {
-      return false;
-    }
-    shown.token = token;
-    Object.assign(shown, {x: Float64Array.from(fromX), y: Float64Array.from(fromY)});
-    // every call into Plotly redraws all the points (40-80 ms at 50,000): the step makes as few as it can. The
-    // samples ringed for the last epoch leave with the points' first move, and the title changes in place (it
-    // is drawn from gd.layout on every redraw)
-    const ring = gd.data.findIndex(t => t.name === "changed most" && t.x.length);
-    const parts = ring >= 0 ? [...drawn.parts, [ring, []]] : drawn.parts;
-    const perEpoch = {}, traces = drawn.samples.map(p => p[0]);
-    if (colours && traces.some(t => gd.data[t].marker.colorscale)) {  // a colour mode on a scale: its new values
-      perEpoch["marker.color"] = drawn.samples.map(([, m]) => m.map(i => colours[i]));
-    }
-    if (bySize && sens) {
-      perEpoch["marker.size"] = drawn.samples.map(([, m]) => m.map(i => 4 + 12 * Math.sqrt(sens[i] / maxSens)));
-    }
-    if (Object.keys(perEpoch).length) { window.Plotly.restyle(gd, perEpoch, traces); }
-    gd.layout.meta = Object.assign({}, gd.layout.meta, {glide: token});
-    gd.layout.title = Object.assign({}, gd.layout.title, {text: title});
-    const shownTitle = gd.querySelector(".gtitle");
-    if (shownTitle) { shownTitle.textContent = title; }
-    const hover = () => {
-      if (shown.token !== token) { return; }  // a newer step took over
-      const data = drawn.samples.map(([, m]) => FIG.sampleHover(payload, S, frame, m));
-      window.Plotly.restyle(gd, {customdata: data.map(h => h.customdata), hovertemplate: data.map(h => h.hovertemplate)},
-                            traces);
-    };
-    if (glide) {
-      glideTo(token, parts, fromX, fromY, frame.x, frame.y, () => window.setTimeout(hover, REST_MS));
-    } else {
-      Object.assign(shown, {x: Float64Array.from(frame.x), y: Float64Array.from(frame.y)});
-      moveNodes(gd, parts, frame.x, frame.y);
-      moving(false);
-      window.setTimeout(hover, REST_MS);
-    }
-    return true;
-  }
-
-  // The map follows the epoch slider's thumb itself for a step in place: the thumb shows its new value
-  // (aria-valuenow) some 40-70 ms before Dash has run the change's callbacks at n = 50,000, and render, called
-  // by Dash for an epoch already drawn, then only sets the caption
-  let lastArgs = null;  // render's arguments, as Dash gave them last
-  let following = false;
-
-  function followSlider() {
-    const slider = document.getElementById(IDS.epoch);
-    if (following || !slider) { return; }
-    following = true;
-    new MutationObserver(() => {
-      const thumb = slider.querySelector("[role=slider]");
-      const e = thumb ? Number(thumb.getAttribute("aria-valuenow")) : NaN;
-      if (lastArgs && drawn.signature !== null && Number.isInteger(e) && e !== drawn.epoch) {
-        draw(Object.assign([], lastArgs, {1: e}), true);
-      }
-    }).observe(slider, {attributes: true, subtree: true, attributeFilter: ["aria-valuenow"]});
-  }
 
   // The panels drawn on the server (training curves, observations, CKA) follow a new layer once the map has
   // drawn it (`layer-shown`), or after LAYER_WAIT_MS if the map cannot yet: at n = 50,000 their requests and
@@ -288,91 +34,52 @@
     return window.dash_clientside.no_update;
   }
 
-  function render(payload, epoch, colour, flags, selected, edges, arrived, changed) {
-    lastArgs = [payload, epoch, colour, flags, selected, edges, arrived, changed];
-    followSlider();
-    return draw(lastArgs, false);
+  // The page's two maps: one state object each, over one data loader (epochscope-map.js, epochscope-loader.js)
+  const loader = new window.EpochScopeLoader();
+  const map = new window.EpochScopeMapView(loader, {
+    graph: IDS.map, glide: true, follow: IDS.epoch,
+    apply: (figure, caption) => {
+      if (figure !== window.dash_clientside.no_update) { window.dash_clientside.set_props(IDS.map, {figure: figure}); }
+      if (caption !== window.dash_clientside.no_update) { window.dash_clientside.set_props(IDS.frameInfo, {children: caption}); }
+    },
+    onDrawn: payload => { if (layerWait && layerWait.layer === payload.layer) { layerWait.settle(LAYER_AFTER_MS); } },
+    texts: {preparing: "Preparing the run…", layingOut: (payload, e) => "Laying out " + payload.name + ", epoch " + e + "…"},
+  });
+  const compared = new window.EpochScopeMapView(loader, {
+    graph: IDS.mapB, glide: false, alignTo: map,
+    apply: figure => {
+      if (figure !== window.dash_clientside.no_update) { window.dash_clientside.set_props(IDS.mapB, {figure: figure}); }
+    },
+    texts: {preparing: "", layingOut: (payload, e) => "Laying out the compared run, epoch " + e + "…"},
+  });
+
+  function render(payload, epoch, colour, flags, selected, edges, changed) {
+    // the map (dashboard/panels/map_panel.py): [figure, caption]
+    return map.render({payload: payload, epoch: epoch, colour: colour, flags: flags, selected: selected, edges: edges,
+                       changed: changed});
   }
 
-  function draw(args, inPlaceOnly) {
-    // render's work; with inPlaceOnly (the slider follower) only a step in place, else nothing
-    const [payload, epoch, colour, , selected, edges, , changed] = args;
-    let flags = args[3];
+  function renderCompare(payload, shownPayload, epoch, colour, selected) {
+    // the compared run's map (dashboard/panels/compare_panel.py): its frame at the epoch on show, Procrustes-aligned
+    // to the map's frame of the same epoch, the selected sample ringed in both; [figure, its container's class]
     const noUpdate = window.dash_clientside.no_update;
-    const fail = text => {
-      drawn.signature = null;
-      return inPlaceOnly ? null : [message(text), ""];
-    };
-    if (!payload) { return fail("Preparing the run…"); }
-    if (payload.error) { return fail(payload.error); }
-    const e = Number(epoch);
-    if (!Number.isInteger(e) || e < 0 || e > payload.last_epoch) {
-      return fail("epoch must be in 0.." + payload.last_epoch + ", got " + epoch);
+    if (!payload) {  // nothing compared: the hidden map is emptied once, not redrawn on every step
+      const gd = compared.plot();
+      return gd && Array.isArray(gd.data) && !gd.data.length ? [noUpdate, noUpdate] : [message(""), "compare-view hidden"];
     }
-    const scalars = payload.frames[String(e)];
-    if (!scalars) { return inPlaceOnly ? null : fail("Laying out " + payload.name + ", epoch " + e + "…"); }
-    if (inPlaceOnly && !frameArrays(payload, e)) { return null; }  // Dash's call fetches it
-    focus = {payload: payload, epoch: e};
-    const frame = frameArrays(payload, e), S = samples(payload);
-    if (!frame || !S) {
-      // on its way: the map stays as it is until it arrives (arrived() then sets frame-arrived, an input here)
-      wanted.add(S ? fetchFrame(payload, e) : "samples/" + payload.run);
-      prefetch();
-      return [noUpdate, payload.name + ", epoch " + e + ": loading…"];
-    }
-    prefetch();
-    const sens = frame.sens;
-    flags = Array.isArray(flags) ? flags : [];
-    const key = [payload.run, payload.layer, payload.graph, payload.method].join("/");
-    const nodes = frame.x.length;
-    const bySize = flags.includes("size");
-    const caption = FIG.caption(payload, e), title = FIG.title(payload, e);
-    // the view the map draws, all but the epoch: an epoch step within it whose traces keep their members is a
-    // step in place (edges and the trail are per epoch, and so are the groups coloured by prediction)
-    const keepsMembers = FIG.colourMode(colour, frame).steady &&
-      !flags.includes("edges") && !flags.includes("trail") && !ringedNodes(payload, e, changed).length;
-    const signature = keepsMembers ? JSON.stringify([key, colour, flags, selected, nodes, payload.samples_version]) : null;
-    const gd = plot(IDS.map);
-    if (signature !== null && drawn.signature === signature && drawn.epoch === e && drawn.version === scalars.version &&
-        gd && gd.layout && gd.layout.meta && gd.layout.meta.glide === shown.token) {
-      return inPlaceOnly ? null : [noUpdate, caption];  // drawn already (by the follower, or before a frame arrived)
-    }
-    let maxSens = 1e-12;
-    if (sens) { for (let i = 0; i < sens.length; i++) { maxSens = Math.max(maxSens, sens[i]); } }
-    // where each node starts: where it is on screen if this sequence is on show and gliding is on, else its place
-    const glide = flags.includes("glide") && shown.key === key && shown.x.length === nodes;
-    const fromX = glide ? Float64Array.from(shown.x) : Float64Array.from(frame.x);
-    const fromY = glide ? Float64Array.from(shown.y) : Float64Array.from(frame.y);
-    const scale = FIG.colourMode(colour, frame).scale;
-    if (signature !== null && stepInPlace(payload, signature, shown.token + 1, glide, fromX, fromY, frame, S, title,
-                                          scale ? frame[scale] : null, sens, maxSens, bySize)) {
-      Object.assign(drawn, {epoch: e, version: scalars.version});
-      return inPlaceOnly ? null : [noUpdate, caption];
-    }
-    if (inPlaceOnly) { return null; }
-    const token = ++shown.token;
-    Object.assign(shown, {key: key, x: Float64Array.from(fromX), y: Float64Array.from(fromY)});
-    const at = selected === null || selected === undefined ? -1 : S.index.indexOf(selected);
-    let trail = null;
-    if (at >= 0 && flags.includes("trail")) {
-      // the selected sample's path over the epochs so far (display frames are aligned epoch to epoch)
-      trail = {x: [], y: []};
-      for (let t = 0; t <= e; t++) {
-        const f = frameArrays(payload, t);  // the epochs the page holds (all of them for a small sequence)
-        if (f) { trail.x.push(f.x[at]); trail.y.push(f.y[at]); }
-      }
-    }
-    // the samples whose raw neighbourhoods changed most since the last epoch are ringed (the analysis panel's
-    // list, once it has arrived for this frame; ringChanged adds or updates the trace when it arrives later)
-    const {figure, parts} = FIG.mapFigure(payload, e, frame, S, {
-      colour: colour, flags: flags, selected: selected, edges: edges, ringed: ringedNodes(payload, e, changed),
-      trail: trail, x: fromX, y: fromY, meta: {glide: token}});
-    const traces = figure.data;
-    if (layerWait && layerWait.layer === payload.layer) { layerWait.settle(LAYER_AFTER_MS); }
-    Object.assign(drawn, {signature: signature, parts: parts, epoch: e, version: scalars.version,
-                          samples: parts.filter(([t]) => traces[t].customdata && traces[t].name !== "neurons")});
-    if (glide) { glideTo(token, parts, fromX, fromY, frame.x, frame.y); } else { moving(false); }
-    return [figure, caption];
+    const out = compared.render({payload: payload, epoch: epoch, colour: colour, flags: [], selected: selected,
+                                 alignPayload: shownPayload});
+    return [out[0], "compare-view"];
+  }
+
+  function ringChanged(changed, payload, epoch) {
+    map.ringChanged(changed, payload, epoch);
+    return window.dash_clientside.no_update;
+  }
+
+  function warmFrame(layer, run, epoch, graph, method) {
+    loader.warm(run, layer, graph, method, epoch);
+    return window.dash_clientside.no_update;
   }
 
   function edgesRequest(flags, run, layer, epoch, graph, current) {
@@ -547,45 +254,6 @@
     const at = Array.isArray(shapes) ? shapes.findIndex(s => s.name === "epoch") : -1;
     if (at >= 0) { window.Plotly.relayout(curves, {["shapes[" + at + "].x0"]: e, ["shapes[" + at + "].x1"]: e}); }
     return e;
-  }
-
-  function renderCompare(payload, shownPayload, epoch, colour, selected) {
-    // the compared run's map (dashboard/compare_panel.py): its frame at the epoch on show, Procrustes-aligned to
-    // the map's frame of the same epoch over the samples both show, the selected sample ringed in both
-    const noUpdate = window.dash_clientside.no_update;
-    if (!payload) {  // nothing compared: the hidden map is emptied once, not redrawn on every step
-      const gd = plot(IDS.mapB);
-      return gd && Array.isArray(gd.data) && !gd.data.length ? [noUpdate, noUpdate] : [message(""), "compare-view hidden"];
-    }
-    if (payload.error) { return [message(payload.error), "compare-view"]; }
-    const e = Number(epoch), scalars = payload.frames[String(e)];
-    if (!scalars) { return [message("Laying out the compared run, epoch " + e + "…"), "compare-view"]; }
-    const frame = frameArrays(payload, e), S = samples(payload);
-    if (!frame || !S) {
-      wanted.add(S ? fetchFrame(payload, e) : "samples/" + payload.run);
-      return [noUpdate, "compare-view"];
-    }
-    const n = payload.n_samples;
-    const shown = shownPayload && !shownPayload.error && shownPayload.frames && shownPayload.n_samples === n &&
-      shownPayload.frames[String(e)] ? frameArrays(shownPayload, e) : undefined;
-    const S0 = shown ? samples(shownPayload) : undefined;
-    let xs = frame.x, ys = frame.y, note = "not aligned (the map's frame is on its way)";
-    if (shown && S0) {
-      const fit = F.procrustes(shown.x.subarray(0, n), shown.y.subarray(0, n), frame.x, frame.y);
-      xs = fit.x; ys = fit.y;
-      note = "aligned to the map: residual " + fit.residual.toFixed(2) + " of its radius";
-    }
-    // the same figure as the map's, in every colour mode, on the aligned positions
-    const figure = FIG.mapFigure(payload, e, frame, S, {colour: colour, flags: [], selected: selected, x: xs, y: ys,
-                                                         meta: {aligned: Boolean(shown && S0)}}).figure;
-    const box = shown && S0 ? S0.box : S.box;
-    Object.assign(figure.layout, {
-      title: {text: FIG.plotText(payload.run) + " · " + payload.name + " · epoch " + e + "<br><sub>" + note + "</sub>",
-              x: 0.01, font: {size: 13}},
-      uirevision: "compare/" + payload.run + "/" + payload.layer, margin: {l: 10, r: 10, t: 50, b: 10},
-      showlegend: false, xaxis: Object.assign({}, figure.layout.xaxis, {range: box[0]}),
-      yaxis: Object.assign({}, figure.layout.yaxis, {range: box[1]})});
-    return [figure, "compare-view"];
   }
 
   const newest = {key: null, epoch: -1};

@@ -309,7 +309,7 @@ def svg_is_inert(svg: bytes) -> bool:
     return True
 
 
-def map_image(figure: dict, fmt: str, *, width: int = 1200, height: int = 900) -> bytes:
+def map_image(figure: object, fmt: object, *, width: int = 1200, height: int = 900) -> bytes:
     """The map's figure (:func:`safe_figure` of what the page sends) as PNG or SVG, drawn by kaleido (headless
     Chromium).
 

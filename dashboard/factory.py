@@ -114,7 +114,7 @@ def page(ctx: AppContext) -> html.Div:
         controls.layout(ctx),
         compare_panel.layout(),
         html.Div(className="workspace", children=[
-            map_panel.layout(footer=export.layout()),
+            map_panel.layout(beside=compare_panel.view(), footer=export.layout()),
             html.Aside(className="side", children=[inspector.layout(), plane_panel.layout(), vae_panel.layout(),
                                                    training_panel.layout()]),
         ]),

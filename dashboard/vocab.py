@@ -35,8 +35,8 @@ CKA_LAYERS = "cka-layers"
 CKA_EPOCHS = "cka-epochs"
 NEURON_MAP = "neuron-map"
 NEURON_SELECTIVITY = "neuron-selectivity"
-#: the browser's note that an epoch's arrays arrived (stores)
-FRAME_ARRIVED = "frame-arrived"
+#: the line under the map (the frame's numbers)
+FRAME_INFO = "frame-info"
 #: the selected sample ({"run", "sample"}) and neuron (unit index), shared by the map, inspector and panels
 SELECTED = "selected"
 SELECTED_NEURON = "selected-neuron"
@@ -59,7 +59,7 @@ RUN_NAME = "run-name"
 #: the ids the browser's code reads or writes itself (assets/epochscope.js), sent to it as ``window.EpochScopeIds``
 #: by the generated ``assets/epochscope-ids.js`` (:func:`browser_ids_script`; ``python -m dashboard.vocab`` writes
 #: it, and a test fails while it is stale)
-BROWSER_IDS = {"map": MAP, "mapB": MAP_B, "epoch": EPOCH, "epochRested": EPOCH_RESTED, "frameArrived": FRAME_ARRIVED,
+BROWSER_IDS = {"map": MAP, "mapB": MAP_B, "epoch": EPOCH, "epochRested": EPOCH_RESTED, "frameInfo": FRAME_INFO,
                "layerShown": LAYER_SHOWN, "trainingCurves": TRAINING_CURVES, "ckaLayers": CKA_LAYERS,
                "ckaEpochs": CKA_EPOCHS, "neuronMap": NEURON_MAP, "neuronSelectivity": NEURON_SELECTIVITY}
 

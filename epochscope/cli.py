@@ -193,6 +193,63 @@ def _serve(settings: Settings, args: argparse.Namespace, parser: argparse.Argume
     return 0
 
 
+def _list(store: RunStore, settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``list``: every stored run (state, last epoch, a VAE's beta) and sweep."""
+    for info in store.list_runs():
+        beta = f"  beta {info.config.beta:g}" if info.config.model == "vae" else ""
+        print(f"{info.run_id}  {info.state:<9} epochs {info.epochs_done - 1:>4}{beta}")
+    for sid in store.list_sweeps():
+        print(f"{sid}  betas {', '.join(f'{b:g}' for b, _ in sweep_runs(store, sid))}")
+    return 0
+
+
+def _delete(store: RunStore, settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``delete RUN_ID``: a stored run that no live process trains."""
+    if not store.has_run(args.run_id):
+        parser.error(f"run {args.run_id!r} is not in the store (see `list`)")
+    if store.run_info(args.run_id).state == "training":
+        parser.error(f"run {args.run_id} is being trained by a live process: stop it first")
+    store.delete_run(args.run_id)
+    print(f"deleted {args.run_id}")
+    return 0
+
+
+def _train(store: RunStore, settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``train``: one run, with a progress bar; 0 when it completes."""
+    config = config_from_args(args, parser)
+    bar = TerminalProgress()
+    run_id = train(config, store, progress=bar, device=args.device)
+    bar.close()
+    info = store.run_info(run_id)
+    print(f"{run_id} {info.state} {info.message}".strip())
+    return 0 if info.state == "complete" else 1
+
+
+def _sweep(store: RunStore, settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``sweep``: one beta-VAE run per beta, then a line per run (active units, KL, reconstruction)."""
+    config = config_from_args(args, parser)
+    try:
+        betas = check_betas(args.betas)
+    except ValueError as exc:
+        parser.error(f"argument --betas: {exc}")
+    bar = TerminalProgress()
+    sid = run_sweep(config, store, betas, progress=bar, device=args.device)
+    bar.close()
+    nan = float("nan")
+    for beta, run_id in sweep_runs(store, sid):
+        info = store.run_info(run_id)
+        last = store.metrics(run_id)[-1] if info.epochs_done else {}
+        print(f"beta {beta:>6g}  {run_id}  {info.state:<9} active units {last.get('active_units', nan):.0f} "
+              f"(by KL: {last.get('active_units_kl', nan):.0f})  KL {last.get('kl', nan):.2f} nats  "
+              f"reconstruction {last.get('recon', nan):.2f} nats")
+    print(sid)
+    return 0
+
+
+#: the commands that work on the store, by name
+_COMMANDS = {"list": _list, "delete": _delete, "prepare": _prepare, "train": _train, "sweep": _sweep}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -205,48 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
     store = RunStore(settings.store_dir)
     try:
-        if args.command == "list":
-            for info in store.list_runs():
-                print(f"{info.run_id}  {info.state:<9} epochs {info.epochs_done - 1:>4}  "
-                      f"beta {info.config.beta:g}" if info.config.model == "vae" else
-                      f"{info.run_id}  {info.state:<9} epochs {info.epochs_done - 1:>4}")
-            for sid in store.list_sweeps():
-                print(f"{sid}  betas {', '.join(f'{b:g}' for b, _ in sweep_runs(store, sid))}")
-            return 0
-        if args.command == "delete":
-            if not store.has_run(args.run_id):
-                parser.error(f"run {args.run_id!r} is not in the store (see `list`)")
-            if store.run_info(args.run_id).state == "training":
-                parser.error(f"run {args.run_id} is being trained by a live process: stop it first")
-            store.delete_run(args.run_id)
-            print(f"deleted {args.run_id}")
-            return 0
-        if args.command == "prepare":
-            return _prepare(store, settings, args, parser)
-        config = config_from_args(args, parser)
-        if args.command == "train":
-            bar = TerminalProgress()
-            run_id = train(config, store, progress=bar, device=args.device)
-            bar.close()
-            info = store.run_info(run_id)
-            print(f"{run_id} {info.state} {info.message}".strip())
-            return 0 if info.state == "complete" else 1
-        try:
-            betas = check_betas(args.betas)
-        except ValueError as exc:
-            parser.error(f"argument --betas: {exc}")
-        bar = TerminalProgress()
-        sid = run_sweep(config, store, betas, progress=bar, device=args.device)
-        bar.close()
-        for beta, run_id in sweep_runs(store, sid):
-            info = store.run_info(run_id)
-            last = store.metrics(run_id)[-1] if info.epochs_done else {}
-            nan = float("nan")
-            print(f"beta {beta:>6g}  {run_id}  {info.state:<9} active units {last.get('active_units', nan):.0f} "
-                  f"(by KL: {last.get('active_units_kl', nan):.0f})  KL {last.get('kl', nan):.2f} nats  "
-                  f"reconstruction {last.get('recon', nan):.2f} nats")
-        print(sid)
-        return 0
+        return _COMMANDS[args.command](store, settings, args, parser)
     finally:
         store.close()
 

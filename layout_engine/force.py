@@ -45,9 +45,10 @@ def _mix(z):  # pragma: no cover - compiled
     return z ^ (z >> np.uint64(31))
 
 
+# one node's whole step stays in one function so that numba keeps its position in registers
 @numba.njit(cache=True, fastmath=True, parallel=True)
-def _iteration(emb, snapshot, anchor_pos, indptr, indices, epochs_per_sample, next_sample, epochs_per_negative,
-               next_negative, epoch, alpha, a, b, repulsion, gravity, anchor,
+def _iteration(emb, snapshot, anchor_pos, indptr, indices, epochs_per_sample,  # noqa: C901
+               next_sample, epochs_per_negative, next_negative, epoch, alpha, a, b, repulsion, gravity, anchor,
                seed):  # pragma: no cover - compiled
     n = emb.shape[0]
     snapshot[:] = emb

@@ -93,6 +93,13 @@ class RunConfig:
     layers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        self._normalise()
+        self._check_data()
+        self._check_numbers()
+        self._hash_data_file()
+
+    def _normalise(self) -> None:
+        """Defaults that depend on the model, and tuples of the sequences given."""
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
         if self.hidden is None and self.model == "custom":
@@ -102,6 +109,8 @@ class RunConfig:
         if self.batch_size is None:
             object.__setattr__(self, "batch_size", DEFAULT_BATCH[self.model])
         object.__setattr__(self, "layers", tuple(str(n) for n in self.layers))
+
+    def _check_data(self) -> None:
         if self.model == "custom":
             if not _NAME.match(self.dataset):
                 raise ValueError(f"dataset of a custom run must be 1..64 letters, digits or _.-, got {self.dataset!r}")
@@ -109,6 +118,10 @@ class RunConfig:
                 raise ValueError(f"layers must name each recorded layer (letters, digits, _.-), got {self.layers}")
         elif self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+        if self.scramble not in SCRAMBLES:
+            raise ValueError(f"scramble must be one of {', '.join(SCRAMBLES)}, got {self.scramble!r}")
+
+    def _check_numbers(self) -> None:
         if not 1 <= len(self.hidden) <= 8 or not all(1 <= h <= 4096 for h in self.hidden):
             raise ValueError(f"hidden must be 1 to 8 layer sizes, each 1..4096, got {self.hidden}")
         _check_range("epochs", self.epochs, 0, 1000, integer=True)
@@ -119,11 +132,12 @@ class RunConfig:
             _check_range("probe_size", self.probe_size, 1, MAX_PROBE, integer=True)
         _check_range("beta", self.beta, 0.0, 1000.0)
         _check_range("latent", self.latent, 1, 256, integer=True)
-        if self.scramble not in SCRAMBLES:
-            raise ValueError(f"scramble must be one of {', '.join(SCRAMBLES)}, got {self.scramble!r}")
         _check_range("scramble_fraction", self.scramble_fraction, 0.0, 1.0)
         _check_range("n_samples", self.n_samples, *N_SAMPLES_RANGE, integer=True)
         _check_range("noise", self.noise, *NOISE_RANGE)
+
+    def _hash_data_file(self) -> None:
+        """A run on a file is named by the file's content (its hash joins the run id)."""
         if self.dataset == FILE and self.model != "custom":
             if not self.data_path:
                 raise ValueError("data_path is needed with dataset 'file'")

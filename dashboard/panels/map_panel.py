@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import orjson
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
+from dash.development.base_component import Component
 from flask import Response, request
 
-from dashboard import figures, sequences, service, vocab
+from dashboard import sequences, service, vocab
 from dashboard.context import AppContext
+from dashboard.map_view import MAIN
 
 #: one epoch's arrays: ``GET /frames/<run>/<layer>/<epoch>?graph=knn&method=ours`` (:func:`sequences.frame_response`)
 FRAME_ROUTE = "/frames/<run>/<layer>/<epoch>"
@@ -25,8 +27,9 @@ SAMPLES_ROUTE = "/samples/<run>"
 READINESS_MS = 2000
 
 
-def layout(footer: html.Div | None = None) -> html.Div:
-    """The map panel; ``footer`` (the export panel) goes under the readiness table."""
+def layout(*, beside: Component | None = None, footer: Component | None = None) -> html.Div:
+    """The map panel: the map (:data:`dashboard.map_view.MAIN`) and its options; ``beside`` (the compared run's
+    map) stands beside the map, ``footer`` (the export panel) under the readiness table."""
     return html.Div(className="map-panel", children=[
         html.Div(className="map-options", children=[
             html.Div(className="option-group", children=[
@@ -50,20 +53,13 @@ def layout(footer: html.Div | None = None) -> html.Div:
                                                    {"label": "glide between epochs", "value": "glide"}],
                           value=["glide"], inline=True, className="radio"),
         ]),
-        html.Div(className="maps", children=[
-            dcc.Graph(id=vocab.MAP, className="map", figure=figures.message_figure("Preparing the run…"),
-                      config={"displaylogo": False, "scrollZoom": True}),
-            # the compared run's map (dashboard/compare_panel.py), shown only while a run is compared
-            html.Div(id=vocab.COMPARE_VIEW, className="compare-view hidden", children=[
-                dcc.Graph(id=vocab.MAP_B, className="map", figure=figures.message_figure(""),
-                          config={"displaylogo": False, "scrollZoom": True})]),
-        ]),
-        html.Div(id="frame-info", className="frame-info"),
+        html.Div(className="maps", children=[MAIN.graph_layout("Preparing the run…"),
+                                             *([beside] if beside is not None else [])]),
+        html.Div(id=vocab.FRAME_INFO, className="frame-info"),
         html.Div(id="readiness", className="readiness"),
         dcc.Interval(id="readiness-poll", interval=READINESS_MS),
         *([footer] if footer is not None else []),
-        dcc.Store(id=vocab.SEQUENCE),
-        dcc.Store(id=vocab.FRAME_ARRIVED),  # set by epochscope.js when the epoch the map waits for has arrived
+        *MAIN.data_layout(),
         dcc.Store(id="frame-warm"),  # output of warmFrame, which starts fetching a layer's frame at once
         dcc.Store(id="edges"),
         dcc.Store(id="edges-request"),  # the frame whose edges to fetch, set only while edges are shown
@@ -71,8 +67,6 @@ def layout(footer: html.Div | None = None) -> html.Div:
         # the layer on show once the map has drawn it (assets/epochscope.js layerShown): the side panels follow it
         dcc.Store(id=vocab.LAYER_SHOWN),
         dcc.Store(id="layer-wait"),  # output of layerShown, which sets layer-shown itself
-        # polls the store only while the layer's sequence is incomplete
-        dcc.Interval(id="map-poll", interval=sequences.POLL_MS, disabled=False),
     ])
 
 
@@ -95,7 +89,8 @@ def readiness_table(ready: dict[tuple[str, str], list[int]], epochs: int, layer_
     ])
 
 
-def register(app: Dash, ctx: AppContext) -> None:
+def register_routes(app: Dash, ctx: AppContext) -> None:
+    """The map's data over plain HTTP: :data:`FRAME_ROUTE` and :data:`SAMPLES_ROUTE` (typed arrays as JSON)."""
     def answer(body: dict, status: int):
         response = Response(orjson.dumps(body), status=status, mimetype="application/json")
         # versioned URLs (``v=``, from the sequence payload) name fixed content: the browser may keep them
@@ -119,6 +114,10 @@ def register(app: Dash, ctx: AppContext) -> None:
         run_ctx, _ = found
         return answer(service.sample_arrays(run_ctx.store, run_ctx.run_id), 200)
 
+
+def register(app: Dash, ctx: AppContext) -> None:
+    register_routes(app, ctx)
+
     @app.callback(
         Output("readiness", "children"),
         Input("readiness-poll", "n_intervals"), Input(vocab.RUN, "value"), Input(vocab.GRAPH_MODE, "value"),
@@ -134,20 +133,8 @@ def register(app: Dash, ctx: AppContext) -> None:
         ready, info = found
         return readiness_table(ready, info.epochs_done, info.layer_names, (graph, method, layer))
 
-    @app.callback(
-        Output(vocab.SEQUENCE, "data"), Output("map-poll", "disabled"),
-        Input(vocab.RUN, "value"), Input(vocab.LAYER, "value"), Input(vocab.GRAPH_MODE, "value"),
-        Input(vocab.METHOD, "value"), Input("map-poll", "n_intervals"), State(vocab.SEQUENCE, "data"),
-    )
-    def update_sequence(run, layer, graph, method, _tick, current):
-        try:
-            run_ctx = ctx.for_run(run)
-        except KeyError as exc:
-            return {"error": exc.args[0]}, True
-        same = (current is not None and "frames" in current and current.get("run") == run_ctx.run_id
-                and current.get("layer") == layer and current.get("graph") == graph
-                and current.get("method") == method)
-        return sequences.sequence_update(run_ctx, layer, len(current["frames"]) if same else 0, graph, method)
+    MAIN.register_sequence(app, ctx)
+    MAIN.register_render(app, caption=vocab.FRAME_INFO)
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="edgesRequest"),
@@ -165,17 +152,10 @@ def register(app: Dash, ctx: AppContext) -> None:
         try:
             run_ctx = ctx.for_run(request.get("run"))
             return service.frame_edges(ctx.store, run_ctx.run_id, int(request["layer"]), int(request["epoch"]),
-                                       sequences.layout_params(ctx, request.get("graph")))
+                                       sequences.layout_params(ctx, str(request.get("graph"))))
         except (KeyError, TypeError, ValueError):
             return None
 
-    app.clientside_callback(
-        ClientsideFunction(namespace="epochscope", function_name="render"),
-        Output(vocab.MAP, "figure"), Output("frame-info", "children"),
-        Input(vocab.SEQUENCE, "data"), Input(vocab.EPOCH, "value"), Input(vocab.COLOUR_BY, "value"),
-        Input("map-flags", "value"), Input(vocab.SELECTED, "data"), Input("edges", "data"),
-        Input(vocab.FRAME_ARRIVED, "data"), State(vocab.CHANGED, "data"),
-    )
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="warmFrame"),
         Output("frame-warm", "data"),

@@ -125,20 +125,21 @@ def register(app: Dash, ctx: AppContext) -> None:
         prevent_initial_call=True,
     )
     def submit(_clicks, *values):
-        *fields, contents, filename, label = values
+        model, dataset, hidden, epochs, beta, scramble, fraction, contents, filename, label = values
         label_column = str(label or "").strip() or None
         data_path = upload_error = None
-        if fields[1] == FILE:  # the data set is the uploaded file
+        if dataset == FILE:  # the data set is the uploaded file
             try:
                 data_path = uploads.save_uploaded(ctx.store_dir, contents, filename, label_column)
             except DataFileError as exc:
                 upload_error = str(exc)
-        result = check_form(*fields, data_path=data_path, label_column=label_column)
-        problems = result.errors or start_problems(ctx.store, result.config, result.betas)
+        result = check_form(model, dataset, hidden, epochs, beta, scramble, fraction, data_path=data_path,
+                            label_column=label_column)
+        problems = result.errors or (start_problems(ctx.store, result.config, result.betas) if result.config else {})
         errors = [problems.get(key, "") for key in FIELDS]
         if upload_error:
             return [*errors, upload_error, no_update]
-        if problems:
+        if problems or result.config is None:
             return [*errors, "", no_update]
         return [*errors, "", {"config": result.config.to_json(), "betas": list(result.betas)}]
 

@@ -62,7 +62,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             if sweep is None or not isinstance(position, int) or not 0 <= position < len(sweep):
                 return (no_update,) * 5
             return sweep[position][1], no_update, no_update, no_update, no_update
-        chosen = no_update
+        chosen: object = no_update
         if isinstance(run, str) and run.startswith(SWEEP_PREFIX):  # a sweep: show its run of lowest beta
             try:
                 run = chosen = ctx.for_run(run).run_id
