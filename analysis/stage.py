@@ -184,6 +184,11 @@ def compute_neuron_map(store: RunStore, info: RunInfo, params: LayoutParams | No
     return cached
 
 
+def neuron_map_key(store: RunStore, run_id: str) -> str | None:
+    """The derived key of the run's neuron map (its version: a new one when laid out again), ``None`` before."""
+    return store.pointer(neurons_index(run_id))
+
+
 def run_neuron_map(store: RunStore, run_id: str) -> dict[str, np.ndarray] | None:
     """The run's cached neuron map (:func:`compute_neuron_map`), or ``None`` until the job has made it for every
     recorded epoch."""

@@ -297,6 +297,14 @@
     return [noUpdate, noUpdate, noUpdate, noUpdate];
   }
 
+  function goTo(request, layerMax, epochMax) {
+    // a panel's request to show a layer and / or an epoch ({layer, epoch}), applied within the sliders' ranges
+    const noUpdate = window.dash_clientside.no_update;
+    const within = (value, max) => (Number.isInteger(value) && value >= 0 && value <= Number(max) ? value : noUpdate);
+    if (!request || typeof request !== "object") { return [noUpdate, noUpdate]; }
+    return [within(request.layer, layerMax), within(request.epoch, epochMax)];
+  }
+
   function playSpeed(speed, base) {
     // Play's interval at `speed` epochs per base interval (dashboard/controls.py PLAY_INTERVAL_MS, sent as `base`)
     return Math.round(Number(base) / Number(speed || 1));
@@ -306,6 +314,6 @@
     epochscope: {render: render, layerShown: layerShown, markNeuronEpoch: markNeuronEpoch, renderPlane: renderPlane, ringChanged: ringChanged, edgesRequest: edgesRequest, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch,
                  restEpoch: restEpoch, followSequence: followSequence, warmFrame: warmFrame,
                  renderCompare: renderCompare,
-                 play: play, playSpeed: playSpeed},
+                 play: play, goTo: goTo, playSpeed: playSpeed},
   });
 })();

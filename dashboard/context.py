@@ -13,6 +13,8 @@ from models.store import RunInfo, RunStore
 #: one store handle per directory per process (opening one costs ~5 ms, too much per slider step); diskcache
 #: handles are thread-safe and reconnect in a forked child
 _STORES: dict[Path, RunStore] = {}
+#: the default of an argument not given (``None`` is a value the page can send)
+_UNASKED = object()
 #: a run picker value naming a sweep (``sweep:<id>``) stands for the sweep's run of lowest beta
 SWEEP_PREFIX = "sweep:"
 
@@ -61,11 +63,22 @@ class AppContext:
             _STORES[self.store_dir] = self.open_store()
         return _STORES[self.store_dir]
 
-    def resolve(self, run_id: str | None) -> tuple[AppContext, RunInfo]:
-        """The run picker's value resolved once for a callback: the run's context (:meth:`for_run`) and what the
-        store knows of it now; ``KeyError`` naming the run when the store does not have it (not trained yet)."""
-        run_ctx = self.for_run(run_id)
-        return run_ctx, run_ctx.store.run_info(run_ctx.run_id)
+    def view(self, run_id: str | None, layer: object = _UNASKED, epoch: object = _UNASKED) -> RunView:
+        """What a callback shows, resolved and checked once: the stored run the picker names (:meth:`for_run`),
+        what the store knows of it now, and ``layer`` / ``epoch`` (when asked for) as numbers within the run's.
+
+        Raises
+        ------
+        NotShown
+            Naming the run when the store does not have it (not trained yet), or the field and its range.
+        """
+        try:
+            run_ctx = self.for_run(run_id)
+            info = run_ctx.store.run_info(run_ctx.run_id)
+        except KeyError as exc:
+            raise NotShown(str(exc.args[0])) from None
+        return RunView(run_ctx, info, _within("layer", layer, len(info.layer_sizes) - 1),
+                       _within("epoch", epoch, info.epochs_done - 1))
 
     def for_run(self, run_id: str | None) -> AppContext:
         """The context of the stored run ``run_id`` (this one when ``None`` or the same; ``sweep:<id>``: the
@@ -81,3 +94,51 @@ class AppContext:
         return replace(self, config=info.config, class_names=info.class_names or self.class_names,
                        image_shape=info.image_shape,
                        recorded_last_epoch=info.epochs_done - 1 if info.config.model == "custom" else None)
+
+
+class NotShown(ValueError):
+    """What a callback was asked to show is not there (yet): the message names the run, or the field and its
+    range, for the page to say."""
+
+
+def _within(name: str, value: object, last: int) -> int | None:
+    if value is _UNASKED:
+        return None
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise NotShown(f"{name} must be a whole number, got {value!r}") from None
+    if not 0 <= number <= last:
+        raise NotShown(f"{name} must be in 0..{last}, got {number}")
+    return number
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A run as one callback shows it (:meth:`AppContext.view`): its context, what the store knows of it, and the
+    layer and epoch asked for."""
+
+    ctx: AppContext
+    info: RunInfo
+    asked_layer: int | None = None
+    asked_epoch: int | None = None
+
+    @property
+    def layer(self) -> int:
+        if self.asked_layer is None:
+            raise TypeError("this view was not asked for a layer")
+        return self.asked_layer
+
+    @property
+    def epoch(self) -> int:
+        if self.asked_epoch is None:
+            raise TypeError("this view was not asked for an epoch")
+        return self.asked_epoch
+
+    @property
+    def run_id(self) -> str:
+        return self.ctx.run_id
+
+    @property
+    def store(self) -> RunStore:
+        return self.ctx.store

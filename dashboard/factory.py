@@ -98,6 +98,7 @@ def page(ctx: AppContext) -> html.Div:
         dcc.Store(id=vocab.URL_APPLIED, data=False),
         dcc.Store(id=vocab.SELECTED),
         dcc.Store(id=vocab.SELECTED_NEURON),
+        dcc.Store(id=vocab.GO_TO),  # where a panel asks the sliders to go (controls: goTo)
         dcc.Store(id=vocab.EPOCH_RESTED),  # the epoch slider's value once it rests (controls: restEpoch)
         html.Header(className="header", children=[
             html.H1("EpochScope"),

@@ -15,6 +15,10 @@ RUN = "run-picker"
 RUN_VERSION = "run-version"
 #: whether Play steps through the epochs (store, set by the Play button and when the last epoch is reached)
 PLAYING = "playing"
+#: a request to show a layer and / or an epoch (store: ``{"layer": int | None, "epoch": int | None}``), written
+#: by every panel that navigates (a click on the curves, a CKA cell, a unit of the neuron map) and applied within
+#: the run's range by the controls alone, which own the sliders
+GO_TO = "go-to"
 #: the hidden layer on show (slider) and the layer the map has drawn (store, set by the browser once drawn)
 LAYER = "layer-slider"
 LAYER_SHOWN = "layer-shown"

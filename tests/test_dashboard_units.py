@@ -3,6 +3,7 @@
 import json
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -402,8 +403,6 @@ def test_the_page_offers_every_layout_method_the_frames_stage_has():
 
 
 def test_the_browser_ids_are_generated_from_the_vocabulary():
-    from pathlib import Path
-
     from dashboard import vocab
 
     generated = Path(__file__).resolve().parent.parent / "assets" / "epochscope-ids.js"
@@ -414,7 +413,6 @@ def test_the_browser_draws_every_colour_mode_the_page_offers():
     """The page's colour choices (vocab) and the figure code's registry name the same modes, so the map, the
     compared map and the animation export all draw each one."""
     import subprocess
-    from pathlib import Path
 
     from dashboard import vocab
 
@@ -422,3 +420,20 @@ def test_the_browser_draws_every_colour_mode_the_page_offers():
     script = "console.log(JSON.stringify(Object.keys(require('./assets/epochscope-figure.js').COLOUR_MODES)))"
     out = subprocess.run(["node", "-e", script], cwd=root, capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(out.stdout) == list(vocab.COLOUR_MODES)
+
+
+def test_a_callback_view_names_what_is_missing(store_copy, tiny_config):
+    """AppContext.view resolves the run once and checks the layer and epoch against it, or says what is not there."""
+    from dashboard.context import AppContext, NotShown
+
+    ctx = AppContext(store_dir=Path(store_copy.directory), config=tiny_config, params=FAST)
+    view = ctx.view(tiny_config.run_id, "1", 3)
+    assert (view.layer, view.epoch, view.run_id) == (1, 3, tiny_config.run_id)
+    assert view.info.epochs_done == 4 and view.store.has_run(view.run_id)
+    for args, message in ((("mlp-nope",), "run 'mlp-nope' is not in the store"),
+                          ((tiny_config.run_id, 2), "layer must be in 0..1, got 2"),
+                          ((tiny_config.run_id, "h1"), "layer must be a whole number, got 'h1'"),
+                          ((tiny_config.run_id, 0, None), "epoch must be a whole number, got None"),
+                          ((tiny_config.run_id, 0, 4), "epoch must be in 0..3, got 4")):
+        with pytest.raises(NotShown, match=re.escape(message)):
+            ctx.view(*args)

@@ -16,7 +16,7 @@ from analysis import stage
 from analysis.cartography import REGIONS, region_shares
 from analysis.observations import observe
 from dashboard import figures, vocab
-from dashboard.context import AppContext
+from dashboard.context import AppContext, NotShown
 
 #: samples listed under "what changed"
 N_CHANGED = 10
@@ -98,17 +98,15 @@ def register(app: Dash, ctx: AppContext) -> None:
         if epoch is None:
             return (no_update,) * 3
         try:
-            run_ctx, info = ctx.resolve(run)
-            layer, epoch = int(layer), int(epoch)
-            store = run_ctx.store
-            if stage.count_measured(store, info) == 0:
+            view = ctx.view(run, layer, epoch)
+            if stage.count_measured(view.store, view.info) == 0:
                 return html.P(WAITING, className="empty"), html.P(WAITING, className="empty"), None
-            text = observations_view(store, run_ctx.run_id, layer, epoch)
-        except (KeyError, TypeError, ValueError) as exc:
+            text = observations_view(view.store, view.run_id, view.layer, view.epoch)
+        except (KeyError, ValueError) as exc:  # NotShown, or a measure not stored (evicted)
             return html.P(f"No observations here: {exc.args[0] if exc.args else exc}", className="empty"), [], None
-        changed, ring = changed_view(stage.what_changed(store, run_ctx.run_id, layer, epoch, N_CHANGED),
-                                     run_ctx.class_names)
-        return text, changed, {"run": run_ctx.run_id, "layer": layer, "epoch": epoch, "pos": ring}
+        changed, ring = changed_view(stage.what_changed(view.store, view.run_id, view.layer, view.epoch, N_CHANGED),
+                                     view.ctx.class_names)
+        return text, changed, {"run": view.run_id, "layer": view.layer, "epoch": view.epoch, "pos": ring}
 
     @app.callback(
         Output(vocab.CKA_LAYERS, "figure"), Output(vocab.CKA_EPOCHS, "figure"),
@@ -118,18 +116,18 @@ def register(app: Dash, ctx: AppContext) -> None:
     def update_cka(run, _shown, _job, layer, epoch):
         """The CKA maps of the run and layer on show; the epoch on show is marked in the browser
         (``restEpoch``), so stepping epochs redraws no heat map from the server."""
+        waiting = figures.message_figure("CKA once every frame is measured.")
         try:
-            run_ctx, info = ctx.resolve(run)
-            layer, epoch = int(layer), int(epoch)
-            cka = stage.run_cka(run_ctx.store, run_ctx.run_id)
-        except (KeyError, TypeError, ValueError):
-            cka = None
-        if cka is None or not 0 <= layer < len(info.layer_sizes) or not 0 <= epoch < info.epochs_done:
-            waiting = figures.message_figure("CKA once every frame is measured.")
+            view = ctx.view(run, layer, epoch)
+        except NotShown:
             return waiting, waiting
-        return figures.cka_layers_figure(cka["by_layer"], info.layer_names, layer, epoch), \
-            figures.cka_figure(cka["by_epoch"][layer], [str(e) for e in range(info.epochs_done)], epoch,
-                               f"CKA between epochs · {info.layer_names[layer]}", "epoch")
+        cka = stage.run_cka(view.store, view.run_id)
+        if cka is None:
+            return waiting, waiting
+        names = view.info.layer_names
+        return figures.cka_layers_figure(cka["by_layer"], names, view.layer, view.epoch), \
+            figures.cka_figure(cka["by_epoch"][view.layer], [str(e) for e in range(view.info.epochs_done)],
+                               view.epoch, f"CKA between epochs · {names[view.layer]}", "epoch")
 
     @app.callback(
         Output(vocab.CARTOGRAPHY, "figure"), Output("cartography-summary", "children"),
@@ -137,13 +135,13 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
     def update_cartography(run, _job):
         try:
-            run_ctx = ctx.for_run(run)
-            return cartography_view(run_ctx.store, run_ctx.run_id, run_ctx.class_names)
-        except (KeyError, TypeError, ValueError):
+            view = ctx.view(run)
+            return cartography_view(view.store, view.run_id, view.ctx.class_names)
+        except (KeyError, ValueError):  # NotShown, or no label probabilities recorded
             return figures.message_figure("The data map appears once the run is trained."), ""
 
     @app.callback(
-        Output(vocab.LAYER, "value", allow_duplicate=True), Output(vocab.EPOCH, "value", allow_duplicate=True),
+        Output(vocab.GO_TO, "data", allow_duplicate=True),
         Input(vocab.CKA_LAYERS, "clickData"), Input(vocab.CKA_EPOCHS, "clickData"),
         prevent_initial_call=True,
     )
@@ -155,5 +153,5 @@ def register(app: Dash, ctx: AppContext) -> None:
         try:
             to = int(click["points"][0]["x"])
         except (TypeError, KeyError, IndexError, ValueError):
-            return no_update, no_update
-        return (to, no_update) if trigger == vocab.CKA_LAYERS else (no_update, to)
+            return no_update
+        return {"layer": to} if trigger == vocab.CKA_LAYERS else {"epoch": to}

@@ -113,3 +113,10 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output(vocab.EPOCH_RESTED, "data"),
         Input(vocab.EPOCH, "value"), State(vocab.PLAYING, "data"),
     )
+    # where a panel asks to go (a click on the curves, a CKA cell, a unit), within the run's layers and epochs
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="goTo"),
+        Output(vocab.LAYER, "value", allow_duplicate=True), Output(vocab.EPOCH, "value", allow_duplicate=True),
+        Input(vocab.GO_TO, "data"), State(vocab.LAYER, "max"), State(vocab.EPOCH, "max"),
+        prevent_initial_call=True,
+    )

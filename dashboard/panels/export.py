@@ -41,21 +41,21 @@ def register(app: Dash, app_ctx: AppContext) -> None:
         colour mode on show."""
         what = callback_ctx.triggered_id
         try:
-            ctx = app_ctx.for_run(run)
-            layer, epoch = int(layer), int(epoch)
+            view = app_ctx.view(run, layer, epoch)
+            layer, epoch, store, run_id = view.layer, view.epoch, view.store, view.run_id
             if method not in vocab.METHOD_LABELS:
                 raise ValueError(f"method must be one of {', '.join(vocab.METHOD_LABELS)}, got {method!r}")
-            params = layout_params(ctx, graph if method == "ours" else "knn")
-            stem = f"{ctx.run_id}-{ctx.config.layer_names[layer]}"
+            params = layout_params(view.ctx, graph if method == "ours" else "knn")
+            stem = f"{run_id}-{view.info.layer_names[layer]}"
             if what == "export-csv":
-                text = frame_csv(ctx.store, ctx.run_id, layer, epoch, params, method)
+                text = frame_csv(store, run_id, layer, epoch, params, method)
                 return dict(content=text, filename=f"{stem}-epoch{epoch}.csv", type="text/csv"), ""
             if what == "export-graphml":
-                text = frame_graphml(ctx.store, ctx.run_id, layer, epoch, params, ctx.class_names, method)
+                text = frame_graphml(store, run_id, layer, epoch, params, view.ctx.class_names, method)
                 return dict(content=text, filename=f"{stem}-epoch{epoch}.graphml", type="application/xml"), ""
-            text = animation_html(ctx.store, ctx.run_id, layer, params, colour, method)
+            text = animation_html(store, run_id, layer, params, colour, method)
             return dict(content=text, filename=f"{stem}-epochs.html", type="text/html"), ""
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
+        except (KeyError, ValueError) as exc:  # NotShown, a bad method, or a frame not laid out yet
             return no_update, f"Nothing to export yet: {exc.args[0] if exc.args else exc}"
 
     # the figure as it is on screen (after any glide, zoom or pan) goes to the server, which draws the image

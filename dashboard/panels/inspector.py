@@ -117,13 +117,13 @@ def register(app: Dash, ctx: AppContext) -> None:
         if sample is None and neuron is None:
             return html.P("Click a node on the map to inspect its sample.", className="empty")
         try:
-            run_ctx = ctx.for_run(run)
-            layer, epoch = int(layer), int(epoch)
+            shown = ctx.view(run, layer, epoch)
+            layer, epoch = shown.layer, shown.epoch
             if neuron is not None:
-                return render_neuron(run_ctx, neuron_view(ctx.store, run_ctx.run_id, layer, epoch, int(neuron)),
+                return render_neuron(shown.ctx, neuron_view(shown.store, shown.run_id, layer, epoch, int(neuron)),
                                      layer, epoch)
-            view = sample_view(ctx.store, run_ctx.run_id, layer, epoch, int(sample))
-        except (KeyError, TypeError, ValueError) as exc:
+            view = sample_view(shown.store, shown.run_id, layer, epoch, int(sample))
+        except (KeyError, TypeError, ValueError) as exc:  # NotShown, or a sample or unit not in the run
             return html.P(f"Nothing to inspect here: {exc.args[0] if exc.args else exc}", className="empty")
-        probe = ctx.store.probe(run_ctx.run_id)
-        return render(run_ctx, view, layer, epoch, probe["y"], probe["X"])
+        probe = shown.store.probe(shown.run_id)
+        return render(shown.ctx, view, layer, epoch, probe["y"], probe["X"])

@@ -12,7 +12,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_u
 from analysis import stage
 from analysis.neurons import mean_selectivity
 from dashboard import figures, vocab
-from dashboard.context import AppContext
+from dashboard.context import AppContext, NotShown
 
 WAITING = "Laid out once the run is trained and measured."
 
@@ -58,14 +58,15 @@ def register(app: Dash, ctx: AppContext) -> None:
             return (figures.message_figure(f"colour must be one of {', '.join(figures.NEURON_COLOURS)}"),
                     no_update, "")
         try:
-            run_ctx, info = ctx.resolve(run)
-            data = stage.run_neuron_map(run_ctx.store, run_ctx.run_id)
-            epoch = min(max(int(epoch or 0), 0), info.epochs_done - 1)
-        except (KeyError, TypeError, ValueError):
+            view = ctx.view(run)
+            data = stage.run_neuron_map(view.store, view.run_id)
+        except NotShown:
             data = None
         if data is None:
             return figures.message_figure(WAITING), figures.message_figure(""), ""
-        version = f"{run_ctx.run_id}/{run_ctx.store.pointer(f'neurons/{run_ctx.run_id}')}/{colour}"
+        info, run_ctx = view.info, view.ctx
+        epoch = min(max(int(epoch) if isinstance(epoch, int) else 0, 0), info.epochs_done - 1)
+        version = f"{view.run_id}/{stage.neuron_map_key(view.store, view.run_id)}/{colour}"
         if ((shown or {}).get("layout") or {}).get("meta", {}).get("version") == version:
             return no_update, no_update, no_update  # a refresh (the job's progress) with nothing new
         names = list(info.layer_names)
@@ -82,7 +83,7 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
 
     @app.callback(
-        Output(vocab.LAYER, "value", allow_duplicate=True), Output(vocab.EPOCH, "value", allow_duplicate=True),
+        Output(vocab.GO_TO, "data", allow_duplicate=True),
         Output(vocab.SELECTED_NEURON, "data", allow_duplicate=True),
         Output(vocab.SELECTED, "data", allow_duplicate=True),
         Input(vocab.NEURON_MAP, "clickData"),
@@ -93,5 +94,5 @@ def register(app: Dash, ctx: AppContext) -> None:
         try:
             layer, unit, epoch = (int(v) for v in click["points"][0]["customdata"][:3])
         except (TypeError, KeyError, IndexError, ValueError):
-            return (no_update,) * 4
-        return layer, epoch, unit, None
+            return (no_update,) * 3
+        return {"layer": layer, "epoch": epoch}, unit, None

@@ -7,7 +7,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_u
 
 from analysis import stage
 from dashboard import figures, service, vocab
-from dashboard.context import AppContext
+from dashboard.context import AppContext, NotShown
 
 
 def layout() -> html.Div:
@@ -27,21 +27,20 @@ def register(app: Dash, ctx: AppContext) -> None:
     def curves(run, _shown, _job, other, layer, epoch):
         """The curves of the run and layer on show (built again only when those or the frames change, and for
         a new layer once the map shows it; the epoch mark follows the slider in the browser)."""
-        store = ctx.store
         try:
-            run_ctx = ctx.for_run(run)
-            layer, epoch = int(layer), int(epoch)
-            metrics = store.metrics(run_ctx.run_id)
-        except (KeyError, TypeError, ValueError):
+            view = ctx.view(run, layer)  # the epoch only places the mark: one not recorded yet is no reason to wait
+        except NotShown:
             return figures.message_figure("Curves appear once the run is trained.")
-        if not metrics or not 0 <= layer < len(run_ctx.config.layer_sizes):
+        store, metrics = view.store, view.store.metrics(view.run_id)
+        if not metrics:
             return figures.message_figure("Curves appear once the run is trained.")
-        scores = {**service.scores(store, run_ctx.run_id, layer, ctx.params),
-                  **stage.curves(store, run_ctx.run_id, layer)}
+        scores = {**service.scores(store, view.run_id, view.layer, ctx.params),
+                  **stage.curves(store, view.run_id, view.layer)}
         compare = None
-        if other and other != run_ctx.run_id and store.has_run(other):  # the compared run's loss and accuracy
+        if other and other != view.run_id and store.has_run(other):  # the compared run's loss and accuracy
             compare = (other, store.metrics(other))
-        return figures.training_figure(metrics, scores, epoch, run_ctx.config.layer_names[layer], compare)
+        mark = epoch if isinstance(epoch, int) else 0
+        return figures.training_figure(metrics, scores, mark, view.info.layer_names[view.layer], compare)
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="markEpoch"),
@@ -51,12 +50,13 @@ def register(app: Dash, ctx: AppContext) -> None:
     )
 
     @app.callback(
-        Output(vocab.EPOCH, "value", allow_duplicate=True),
+        Output(vocab.GO_TO, "data", allow_duplicate=True),
         Input(vocab.TRAINING_CURVES, "clickData"),
         prevent_initial_call=True,
     )
     def jump(click):
+        """A click on a curve moves to its epoch."""
         try:
-            return int(round(click["points"][0]["x"]))
+            return {"epoch": int(round(click["points"][0]["x"]))}
         except (TypeError, KeyError, IndexError, ValueError):
             return no_update
