@@ -20,15 +20,15 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 run: $(VENV)/.runtime
 	$(PY) app.py --host $(HOST) --port $(PORT)
 
-# Debian's chromium and chromedriver for the browser tests, redis-server for the Celery test and Node.js for the
-# JavaScript tests (installed when missing and we may use apt-get)
+# Debian's chromium and chromedriver for the browser tests, redis-server for the Celery test and Node.js with npm for
+# the JavaScript tests and ESLint (installed when missing and we may use apt-get)
 system:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v redis-server >/dev/null \
-	  && command -v node >/dev/null || { \
+	  && command -v node >/dev/null && command -v npm >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server \
-	      $$(command -v node >/dev/null || echo nodejs); \
-	  else echo "Install chromium, chromium-driver, redis-server and nodejs (as root: apt-get install chromium chromium-driver redis-server nodejs)"; exit 1; fi; }
+	      $$(command -v node >/dev/null || echo nodejs) $$(command -v npm >/dev/null || echo npm); \
+	  else echo "Install chromium, chromium-driver, redis-server, nodejs and npm (as root: apt-get install chromium chromium-driver redis-server nodejs npm)"; exit 1; fi; }
 
 # production: gunicorn, WORKERS processes x 4 threads sharing the store ($$EPOCHSCOPE_HOME); README "Serving many users"
 WORKERS ?= 4
