@@ -142,6 +142,8 @@ class RunInfo:
     class_names: tuple[str, ...] = ()
     #: numbers about the run given when it was created (``scramble_changed``: share of samples changed)
     facts: dict[str, float] = field(default_factory=dict)
+    #: per layer, how its units were made when not as they are (a recorder's pooling, a projection); may be empty
+    layer_notes: tuple[str, ...] = ()
     #: (height, width) to show one probe sample as an image, for runs on images; ``None`` otherwise
     image_shape: tuple[int, int] | None = None
 
@@ -234,7 +236,7 @@ class RunStore:
     # -- runs -------------------------------------------------------------------------------------------
     def create_run(self, config: RunConfig, probe: dict[str, np.ndarray], layer_sizes: tuple[int, ...],
                    class_names: Sequence[str] = (), *, facts: dict[str, float] | None = None,
-                   image_shape: tuple[int, int] | None = None) -> str:
+                   image_shape: tuple[int, int] | None = None, layer_notes: Sequence[str] = ()) -> str:
         """Start (or restart from scratch) the run of ``config``; returns its id.
 
         ``probe`` holds ``index`` (n_probe,), ``X`` (n_probe, n_features) as trained on, ``y`` (n_probe,) the
@@ -243,6 +245,7 @@ class RunStore:
         samples the network is trained on (the others are test samples). ``facts`` are numbers about the run
         kept with it (:attr:`RunInfo.facts`, e.g. ``scramble_changed``, the share of samples scrambling changed).
         ``image_shape`` (height, width), for samples that are images, must hold ``X``'s features exactly.
+        ``layer_notes`` say, per layer, how its recorded units were made (a recorder's pooling and projection).
         """
         if image_shape is not None:
             image_shape = (int(image_shape[0]), int(image_shape[1]))
@@ -258,7 +261,8 @@ class RunStore:
                 "writer": process_owner(), "updated": time.time(),
                 "layer_sizes": list(layer_sizes), "n_probe": int(len(probe["index"])),
                 "class_names": [str(c) for c in class_names], "facts": dict(facts or {}),
-                "image_shape": list(image_shape) if image_shape is not None else None}
+                "image_shape": list(image_shape) if image_shape is not None else None,
+                "layer_notes": [str(note) for note in layer_notes]}
         with self.runs.transact():
             self.runs.set(f"run/{run_id}/config", config.to_json())
             self.runs.set(f"run/{run_id}/probe", encode_arrays(probe))
@@ -348,6 +352,7 @@ class RunStore:
                        created=meta["created"], message=meta["message"],
                        layer_sizes=tuple(meta["layer_sizes"]), n_probe=meta["n_probe"],
                        class_names=tuple(meta.get("class_names", ())), facts=dict(meta.get("facts", {})),
+                       layer_notes=tuple(meta.get("layer_notes", ())),
                        image_shape=_image_shape(meta, config))
 
     def list_runs(self) -> list[RunInfo]:
