@@ -32,7 +32,7 @@ marks it failed, keeping the epochs recorded so far.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -167,12 +167,18 @@ class Recorder:
         Which tensor of a layer's tuple (position) or dict / ``ModelOutput`` (key) output to record.
     max_units : int
         A layer with more units (after pooling) is narrowed to this many by a seeded random projection.
+    loss_fn : callable, optional
+        ``loss_fn(output, labels) -> (batch,)``: one loss per sample from the model's output tensor (its logits)
+        and the labels, e.g. ``lambda out, y: F.cross_entropy(out, y, reduction="none")``. Given, each epoch also
+        records every sample's loss and its sensitivity at each layer (the norm of the gradient of its loss
+        reaching the layer's output, as the built-in trainer records it), for the sensitivity colouring.
     """
 
     def __init__(self, store: RunStore, model: nn.Module, layers: Sequence[str], probe_X, probe_y=None, *,
                  name: str, class_names: Sequence[str] | None = None, image_shape: tuple[int, int] | None = None,
                  seed: int = 0, batch_size: int = 1024, pooling: str | Mapping[str, str] = "auto",
-                 pick: Mapping[str, int | str] | None = None, max_units: int = MAX_UNITS) -> None:
+                 pick: Mapping[str, int | str] | None = None, max_units: int = MAX_UNITS,
+                 loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> None:
         modules = dict(model.named_modules())
         layers = list(layers)
         if not layers:
@@ -194,7 +200,7 @@ class Recorder:
             raise ValueError(f"max_units must be in 1..1000000, got {max_units}")
         self.store, self.model, self.layers, self.name = store, model, layers, name
         self._modules = [modules[n] for n in layers]
-        self.pooling, self.pick, self.max_units = per_layer, dict(pick or {}), max_units
+        self.pooling, self.pick, self.max_units, self.loss_fn = per_layer, dict(pick or {}), max_units, loss_fn
         self.inputs, self.probe_y = gather_probe(probe_X, probe_y)
         n_classes = int(self.probe_y.max()) + 1 if len(self.probe_y) else 0
         self.class_names = tuple(class_names) if class_names is not None else tuple(str(c) for c in range(n_classes))
@@ -246,12 +252,8 @@ class Recorder:
             with torch.no_grad():
                 for start in range(0, n, self.batch_size):
                     rows = _rows(self.inputs, start, start + self.batch_size)
-                    if isinstance(rows, dict):
-                        current["mask"] = rows.get("attention_mask")
-                        out = self.model(**{k: v.to(device) for k, v in rows.items()})
-                    else:
-                        out = self.model(rows.to(device))
-                    logits = _model_output(out)
+                    current["mask"] = rows.get("attention_mask") if isinstance(rows, dict) else None
+                    logits = _model_output(self._forward(rows, device))
                     outputs.append(logits.detach().float().cpu() if logits is not None else None)
         finally:
             for h in hooks:
@@ -266,6 +268,56 @@ class Recorder:
         output = torch.cat(tensors) if tensors and len(tensors) == len(outputs) else None
         return [self._narrow(i, torch.cat(c)) for i, c in enumerate(captured)], output
 
+    def _forward(self, rows: Inputs, device: torch.device) -> object:
+        if isinstance(rows, dict):
+            return self.model(**{k: v.to(device) for k, v in rows.items()})
+        return self.model(rows.to(device))
+
+    def _sensitivity_pass(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """Per layer, each sample's sensitivity (n,): the norm of the gradient of its own loss reaching the layer's
+        output; and each sample's loss (n,). The model's parameters' gradients are left untouched."""
+        loss_fn = self.loss_fn
+        if loss_fn is None:
+            raise ValueError("sensitivity needs a loss_fn")
+        held: list[torch.Tensor | None] = [None] * len(self._modules)
+
+        def hook(i: int):
+            def hold(_module, _inputs, out) -> None:
+                held[i] = pick_tensor(out, self.pick.get(self.layers[i]), self.layers[i])
+            return hold
+
+        hooks = [m.register_forward_hook(hook(i)) for i, m in enumerate(self._modules)]
+        was_training = self.model.training
+        device = next(self.model.parameters(), torch.empty(0)).device
+        norms: list[list[torch.Tensor]] = [[] for _ in self._modules]
+        losses = []
+        try:
+            self.model.eval()
+            with torch.enable_grad():
+                for start in range(0, len(self.probe_y), self.batch_size):
+                    out = _model_output(self._forward(_rows(self.inputs, start, start + self.batch_size), device))
+                    if out is None:
+                        raise ValueError("loss_fn needs the model to output a tensor (its logits)")
+                    y = torch.as_tensor(self.probe_y[start:start + self.batch_size], device=out.device)
+                    loss = loss_fn(out, y)
+                    if tuple(loss.shape) != (len(y),):
+                        raise ValueError(f"loss_fn must return one loss per sample, shape ({len(y)},), got "
+                                         f"{tuple(loss.shape)} (use reduction='none')")
+                    tensors = [t for t in held if t is not None and t.requires_grad]
+                    if len(tensors) != len(held):
+                        raise ValueError("loss_fn: every recorded layer's output must depend on the model's "
+                                         "parameters to have a gradient")
+                    # summed, so each sample's layer outputs get the gradient of its own loss
+                    grads = torch.autograd.grad(loss.sum(), tensors)
+                    for i, g in enumerate(grads):
+                        norms[i].append(g.detach().float().flatten(1).norm(dim=1).cpu())
+                    losses.append(loss.detach().float().cpu())
+        finally:
+            for h in hooks:
+                h.remove()
+            self.model.train(was_training)
+        return [torch.cat(n).numpy().astype(np.float32) for n in norms], torch.cat(losses).numpy().astype(np.float32)
+
     def _narrow(self, i: int, rows: torch.Tensor) -> np.ndarray:
         """A layer's rows, narrowed by its projection when wider than ``max_units`` (chosen at the first epoch)."""
         if self._projections is None:
@@ -279,20 +331,25 @@ class Recorder:
         projection = self._projections[i]
         return (projection(rows) if projection is not None else rows).numpy().astype(np.float32)
 
-    def _predictions(self, output: torch.Tensor | None) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Predictions and confidence when the model's output is one logit per class, else none (said once when
-        the output has one number per sample but not one per class)."""
+    def _predictions(self, output: torch.Tensor | None) -> tuple[np.ndarray | None, np.ndarray | None,
+                                                                  np.ndarray | None]:
+        """Predictions, their confidence and the probability given to each sample's label, when the model's output
+        is one logit per class, else none (said once when the output has one number per sample but not one per
+        class)."""
         n_classes = len(self.class_names)
         if output is None or output.ndim != 2 or len(output) != len(self.probe_y):
-            return None, None
+            return None, None, None
         if output.shape[1] != n_classes:
             if not self._warned_outputs:
                 logger.warning("probe_y has %d classes but the model outputs %d numbers per sample: no predictions "
                                "are recorded (give class_names for the model's classes)", n_classes, output.shape[1])
                 self._warned_outputs = True
-            return None, None
-        confidence, predictions = torch.softmax(output, dim=1).max(dim=1)
-        return predictions.numpy().astype(np.int64), confidence.numpy().astype(np.float32)
+            return None, None, None
+        probs = torch.softmax(output, dim=1)
+        confidence, predictions = probs.max(dim=1)
+        label_prob = probs.gather(1, torch.as_tensor(self.probe_y)[:, None])[:, 0]
+        return (predictions.numpy().astype(np.int64), confidence.numpy().astype(np.float32),
+                label_prob.numpy().astype(np.float32))
 
     def record(self, epoch: int | None = None, metrics: dict[str, float] | None = None) -> int:
         """Record the chosen layers on the probe set as the next epoch (or ``epoch``, which must be the next
@@ -313,12 +370,17 @@ class Recorder:
                                                 layer_notes=tuple(self._notes))
             logger.info("Recording run %s (layers %s)", self.run_id,
                         ", ".join(f"{n}: {note}" for n, note in zip(self.layers, self._notes)))
-        predictions, confidence = self._predictions(output)
+        predictions, confidence, label_prob = self._predictions(output)
         values = {k: float(v) for k, v in (metrics or {}).items()}
         if predictions is not None and "probe_acc" not in values:
             values["probe_acc"] = float((predictions == self.probe_y).mean())
+        extras = {"label_prob": label_prob} if label_prob is not None else {}
+        if self.loss_fn is not None:
+            sens, loss = self._sensitivity_pass()
+            extras |= {f"sens{i}": s for i, s in enumerate(sens)} | {"loss": loss}
+            values.setdefault("probe_loss", float(loss.mean()))
         self.store.put_epoch(self.run_id, EpochRecord(epoch=epoch, activations=activations, predictions=predictions,
-                                                      confidence=confidence, metrics=values))
+                                                      confidence=confidence, metrics=values, extras=extras))
         self._epoch += 1
         return epoch
 

@@ -255,3 +255,37 @@ def test_errors_name_the_layer_its_shape_and_what_was_asked(tmp_path, caplog):
         Recorder(store, model, ["body.4"], X, [0, 1, 2, 3, 4, 5], name="classes").record()
     assert "probe_y has 6 classes but the model outputs 3 numbers per sample: no predictions" in caplog.text
     store.close()
+
+
+def test_a_loss_function_gives_each_sample_its_loss_label_probability_and_sensitivity(tmp_path):
+    import torch.nn.functional as F
+
+    torch.manual_seed(4)
+    model = Foreign()
+    X, y = torch.rand(9, 1, 4, 4), np.arange(9) % 3
+
+    def loss_fn(out, labels):
+        return F.cross_entropy(out, labels, reduction="none")
+
+    store = RunStore(tmp_path)
+    with Recorder(store, model, ["body.1", "body.4"], X, y, name="sens", loss_fn=loss_fn, batch_size=4) as rec:
+        rec.record()
+    extras = store.extras(rec.run_id, 0, ["sens0", "sens1", "loss", "label_prob"])
+    with torch.no_grad():
+        logits = model(X)
+    expected = F.cross_entropy(logits, torch.as_tensor(y), reduction="none").numpy()
+    np.testing.assert_allclose(extras["loss"], expected, rtol=1e-5)
+    np.testing.assert_allclose(extras["label_prob"], np.exp(-expected), rtol=1e-5)
+    assert extras["sens0"].shape == (9,) and (extras["sens1"] > 0).all()
+    # per sample: each sample's gradient is its own loss's, whatever else is in the batch
+    for i in (0, 5):
+        with Recorder(store, model, ["body.1", "body.4"], X[i:i + 1], y[i:i + 1], name=f"one{i}",
+                      loss_fn=loss_fn) as one:
+            one.record()
+        alone = store.extras(one.run_id, 0, ["sens0", "sens1"])
+        np.testing.assert_allclose([alone["sens0"][0], alone["sens1"][0]],
+                                   [extras["sens0"][i], extras["sens1"][i]], rtol=1e-5)
+    assert all(p.grad is None for p in model.parameters())  # the model's own gradients untouched
+    with pytest.raises(ValueError, match=r"loss_fn must return one loss per sample, shape \(9,\), got \(\)"):
+        Recorder(store, model, ["body.4"], X, y, name="scalar", loss_fn=lambda out, t: F.cross_entropy(out, t)).record()
+    store.close()
