@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -73,15 +74,27 @@ def test_frames_prepared_with_custom_settings_are_found_by_a_server_with_the_sam
             proc.wait(timeout=10)
 
 
-@pytest.mark.parametrize(("layout", "message"), [
+BAD_LAYOUTS = [
     ('{"n_neighbors": 0}', "EPOCHSCOPE_LAYOUT: n_neighbors must be a whole number in 2..200, got 0"),
     ('{"n_neighbors": "15"}', "EPOCHSCOPE_LAYOUT: n_neighbors must be a whole number in 2..200, got '15'"),
     ('{"metric": "manhattan"}', "EPOCHSCOPE_LAYOUT: metric must be one of 'euclidean', 'cosine'"),
     ('{"n_iter": -5}', "EPOCHSCOPE_LAYOUT: n_iter must be a whole number in 1..10000, got -5"),
     ('{"quantile": 7}', "EPOCHSCOPE_LAYOUT: quantile must be a number in 0..1, got 7"),
     ('{"k": 7}', "EPOCHSCOPE_LAYOUT: unknown layout parameter 'k'"),
-])
-def test_bad_layout_settings_stop_start_up_naming_the_field_and_its_range(tmp_path, layout, message):
+]
+
+
+@pytest.mark.parametrize(("layout", "message"), BAD_LAYOUTS)
+def test_bad_layout_settings_are_refused_naming_the_field_and_its_range(layout, message):
+    """The one loader every entry point reads its settings with (app.py, gunicorn, workers, the command line)."""
+    from epochscope.settings import load_settings
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_settings({"EPOCHSCOPE_LAYOUT": layout})
+
+
+def test_a_bad_layout_setting_stops_the_server_at_start_up(tmp_path):
+    layout, message = BAD_LAYOUTS[1]
     result = subprocess.run([sys.executable, "app.py", "--store", str(tmp_path)], cwd=ROOT, capture_output=True,
                             text=True, timeout=60, env={**os.environ, "EPOCHSCOPE_LAYOUT": layout})
     assert result.returncode == 2 and message in result.stderr
