@@ -1,5 +1,5 @@
 """Per-epoch views derived from the weights a run records, computed by the background job as each epoch is stored
-(:func:`compute_epoch_views`) and read back for the page, never computed in a request:
+(:class:`EpochViews`) and read back for the page, never computed in a request:
 
 - the input plane of an MLP on 2-D data: each epoch's decision surface (predicted class and its probability) and
   every hidden unit's activation over a :data:`analysis.plane.GRID` x ``GRID`` grid of the probe's extent
@@ -24,9 +24,13 @@ from models.vae import ACTIVE_THRESHOLD
 JACOBIAN_POINTS = 200
 
 
-def has_plane(store: RunStore, info: RunInfo) -> bool:
-    """Whether the run has an input plane: an MLP on 2-D inputs."""
-    return info.config.model == "mlp" and store.probe(info.run_id)["X"].shape[1] == 2
+def plane_points(store: RunStore, info: RunInfo) -> np.ndarray | None:
+    """The points of the run's input plane, (GRID * GRID, 2) (:func:`analysis.plane.plane_grid`), or ``None`` for
+    a run without one (not an MLP on 2-D inputs)."""
+    if info.config.model != "mlp":
+        return None
+    X = store.probe(info.run_id)["X"]
+    return plane_grid(X)[2] if X.shape[1] == 2 else None
 
 
 def _plane_key(info: RunInfo, epoch: int) -> str:
@@ -56,12 +60,12 @@ def epoch_plane(weights: list[tuple[np.ndarray, np.ndarray]], points: np.ndarray
             "unit_max": top.astype(np.float32)}
 
 
-def compute_planes(store: RunStore, info: RunInfo) -> int:
-    """Each recorded epoch's plane entry not yet stored, in order; returns the epochs stored (it stops at the first
-    epoch without weights)."""
-    if not has_plane(store, info):
+def compute_planes(store: RunStore, info: RunInfo, points: np.ndarray | None = None) -> int:
+    """Each recorded epoch's plane entry not yet stored, in order, over ``points`` (default: :func:`plane_points`);
+    returns the epochs stored (it stops at the first epoch without weights; 0 for a run without a plane)."""
+    points = plane_points(store, info) if points is None else points
+    if points is None:
         return 0
-    points = plane_grid(store.probe(info.run_id)["X"])[2]
     for epoch in range(info.epochs_done):
         if store.has_derived(_plane_key(info, epoch)):
             continue
@@ -83,22 +87,19 @@ def _stored_planes(store: RunStore, info: RunInfo) -> list[dict[str, np.ndarray]
 
 
 def read_planes(store: RunStore, info: RunInfo) -> dict[str, np.ndarray] | None:
-    """The decision surfaces of epochs 0.. as far as the job has stored them; ``None`` for a run without an input
-    plane or before its first.
+    """The decision surfaces of epochs 0.. as far as the job has stored them (over the grid of
+    :func:`plane_points`); ``None`` for a run without an input plane (the job stores none) or before its first.
 
     Returns
     -------
     dict or None
-        ``xs``, ``ys`` (GRID,): the grid (:func:`analysis.plane.plane_grid`); ``decision`` (n_epochs, GRID * GRID)
-        int16, the predicted class, and ``confidence`` (n_epochs, GRID * GRID), its probability.
+        ``decision`` (n_epochs, GRID * GRID) int16, the predicted class, and ``confidence`` (n_epochs, GRID * GRID),
+        its probability.
     """
-    if not has_plane(store, info):
-        return None
     found = _stored_planes(store, info)
     if not found:
         return None
-    xs, ys, _ = plane_grid(store.probe(info.run_id)["X"])
-    return {"xs": xs, "ys": ys, "decision": np.stack([e["decision"] for e in found]),
+    return {"decision": np.stack([e["decision"] for e in found]),
             "confidence": np.stack([e["confidence"] for e in found])}
 
 
@@ -107,7 +108,7 @@ def read_unit_planes(store: RunStore, info: RunInfo, layer: int, unit: int) -> n
     ``KeyError`` naming a layer or unit out of range, or a run without stored planes."""
     if not 0 <= layer < len(info.layer_sizes) or not 0 <= unit < info.layer_sizes[layer]:
         raise KeyError(f"layer {layer}, unit {unit} is not in this run")
-    found = _stored_planes(store, info) if has_plane(store, info) else []
+    found = _stored_planes(store, info)
     if not found:
         raise KeyError(f"run {info.run_id!r} has no input plane computed")
     column = int(sum(info.layer_sizes[:layer])) + unit
@@ -153,8 +154,28 @@ def read_coherence(store: RunStore, info: RunInfo) -> np.ndarray:
     return out
 
 
-def compute_epoch_views(store: RunStore, run_id: str) -> None:
-    """Everything of this module for the epochs of ``run_id`` recorded so far (those stored are skipped)."""
-    info = store.run_info(run_id)
-    compute_planes(store, info)
-    compute_coherence(store, info)
+def final_coherence(store: RunStore, info: RunInfo) -> float:
+    """The decoder coherence of the run's last recorded epoch, NaN where the job has not stored it (yet)."""
+    entry = store.get_derived(_coherence_key(info, info.epochs_done - 1)) if info.epochs_done else None
+    return float(entry["coherence"]) if entry is not None else float("nan")
+
+
+class EpochViews:
+    """The job's hold on one run's per-epoch views: :meth:`advance` derives those of the epochs recorded since the
+    last call (the stored ones are skipped). Whether the run has an input plane, and its grid, are read from the
+    probe once, not at every epoch the job follows."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self.store, self.run_id = store, run_id
+        self._points: np.ndarray | None = None
+        self._looked = False
+
+    def advance(self) -> None:
+        info = self.store.run_info(self.run_id)
+        if info.config.model == "vae":
+            compute_coherence(self.store, info)
+            return
+        if not self._looked:
+            self._points, self._looked = plane_points(self.store, info), True
+        if self._points is not None:
+            compute_planes(self.store, info, self._points)

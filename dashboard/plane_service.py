@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.epoch_stages import read_planes, read_unit_planes
-from analysis.plane import GRID
+from analysis.plane import GRID, plane_grid
 from dashboard.typed import typed
 from dashboard.vocab import CLASS_COLOURS
 from models.store import RunStore
@@ -22,8 +22,9 @@ def plane_payload(store: RunStore, run_id: str) -> dict | None:
     if planes is None:
         return None
     probe = store.probe(run_id)
+    xs, ys, _ = plane_grid(probe["X"])
     n_classes = max(len(info.class_names), int(planes["decision"].max(initial=0)) + 1)
-    return {"run": run_id, "grid": GRID, "xs": planes["xs"].round(4).tolist(), "ys": planes["ys"].round(4).tolist(),
+    return {"run": run_id, "grid": GRID, "xs": xs.round(4).tolist(), "ys": ys.round(4).tolist(),
             "classes": list(info.class_names) or [str(c) for c in range(n_classes)],
             "decision": typed(planes["decision"], "u1"),
             "confidence": typed(np.rint(planes["confidence"] * 255), "u1"),

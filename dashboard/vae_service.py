@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.decoder import random_coherence, traversals
-from analysis.epoch_stages import decoder_weights, read_coherence
+from analysis.epoch_stages import decoder_weights, final_coherence, read_coherence
 from dashboard.context import AppContext
 from models.store import RunStore
 from models.sweep import sweep_of
@@ -68,15 +68,14 @@ def vae_view(store: RunStore, ctx: AppContext, epoch: int) -> VaeView:
     metrics = store.metrics(run)[epoch]
     mu = store.activations(run, epoch, len(ctx.config.layer_sizes) - 1)  # the posterior mean: the last layer
     members = sweep_of(store, run)
-    done = [] if members is None else [(b, r) for b, r in members if store.has_run(r) and
-                                       store.run_info(r).epochs_done]
-    sweep = None if members is None else [(b, store.metrics(r)[-1]["active_units"]) for b, r in done]
-    over_sweep = []
-    for beta, other in done:
-        other_info = store.run_info(other)
-        if other_info.state == "complete":
-            final = read_coherence(store, other_info)[-1]
-            over_sweep.append((beta, float(final), store.metrics(other)[-1].get("active_units_kl", 0)))
+    done = []  # the sweep's runs recorded so far, each read once: (beta, info, last epoch's metrics)
+    for beta, other in members or []:
+        other_info = store.run_info(other) if store.has_run(other) else None
+        if other_info is not None and other_info.epochs_done:
+            done.append((beta, other_info, store.metrics(other)[-1]))
+    sweep = None if members is None else [(b, last["active_units"]) for b, _, last in done]
+    over_sweep = [(b, final_coherence(store, i), last.get("active_units_kl", 0)) for b, i, last in done
+                  if i.state == "complete"]
     kl = extras["kl_dim"]
     rows: list[tuple[str, np.ndarray]] = []
     weights = decoder_weights(store, info, epoch)

@@ -1,6 +1,6 @@
 """A run made ready for the page: trained if needed (or followed while another process trains it), each recorded
 epoch laid out in every layer as soon as it is stored (with the views derived from its weights:
-:func:`analysis.epoch_stages.compute_epoch_views`), then measured (:func:`analysis.stage.compute_measures`).
+:class:`analysis.epoch_stages.EpochViews`), then measured (:func:`analysis.stage.compute_measures`).
 
 Every function takes the :class:`RunStore` explicitly and is safe to call from several processes: the store
 is the only shared state, and one job at a time prepares a given run (a lock in the store), while others
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from analysis.epoch_stages import compute_epoch_views
+from analysis.epoch_stages import EpochViews
 from analysis.stage import compute_measures
 from frames.chains import LOCK_TTL, ChainSender, LayerChains
 from frames.compute import compute_frames
@@ -85,10 +85,10 @@ def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Re
     try:
         chains = LayerChains(store, config.run_id, params, list(range(len(config.layer_sizes))), send)
         info = train_following(store, config, params, locked_report, chains=chains, poll_s=poll_s)
-        compute_epoch_views(store, info.run_id)
+        EpochViews(store, info.run_id).advance()
         for _, other in sweep_of(store, info.run_id) or []:  # the panel compares the sweep's finished runs
             if other != info.run_id and run_ready(store, other):
-                compute_epoch_views(store, other)
+                EpochViews(store, other).advance()
         ready = (chains.finish(locked_report, poll_s=poll_s) if send is not None
                  else compute_frames(store, info, params, locked_report))
         if ready == len(info.layer_sizes) * info.epochs_done:
@@ -110,8 +110,10 @@ def train_following(store: RunStore, config: RunConfig, params: LayoutParams, re
     if chains is None:
         chains = LayerChains(store, config.run_id, params, list(range(len(config.layer_sizes))))
 
+    views = EpochViews(store, config.run_id)
+
     def lay_out(last_epoch: int) -> None:
-        compute_epoch_views(store, config.run_id)  # cheap (the input plane, the decoder's coherence)
+        views.advance()  # cheap (the input plane, the decoder's coherence)
         for _ in chains.advance(last_epoch):
             pass
 

@@ -217,11 +217,6 @@ class Recorder:
         self._notes: list[str] = []
         self._warned_outputs = False
 
-    @property
-    def probe_X(self) -> torch.Tensor | None:
-        """The probe's inputs when they are one tensor (a dict of tensors has no single feature array)."""
-        return self.inputs if torch.is_tensor(self.inputs) else None
-
     def _reduce(self, i: int, out: object, mask: torch.Tensor | None, notes: dict[int, str]) -> torch.Tensor:
         layer = self.layers[i]
         t = pick_tensor(out, self.pick.get(layer), layer)
