@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     log = tempfile.NamedTemporaryFile("w+", prefix="load_bench-gunicorn-", suffix=".log", delete=False)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--threads", str(args.threads),
-         "--bind", f"127.0.0.1:{port}", "--timeout", "120", "epochscope.wsgi:server"],
+         "--bind", f"127.0.0.1:{port}", "--timeout", "120", "epochscope.app.wsgi:server"],
         cwd=ROOT, env={**os.environ, "EPOCHSCOPE_HOME": str(store_dir), "EPOCHSCOPE_RUN": info.run_id},
         stdout=log, stderr=subprocess.STDOUT)
     latencies: dict[str, list[float]] = defaultdict(list)

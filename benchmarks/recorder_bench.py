@@ -1,4 +1,4 @@
-"""What recording costs a training loop: the same loop with and without a :class:`models.recorder.Recorder`.
+"""What recording costs a training loop: the same loop with and without a :class:`epochscope.record.recorder.Recorder`.
 
     python -m benchmarks.recorder_bench [--epochs 10] [--repeats 3] [--probe 1000]
 
@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from torch import nn
 
-from models.recorder import Recorder
+from epochscope.record.recorder import Recorder
 from models.store import RunStore
 
 logger = logging.getLogger("benchmarks.recorder_bench")

@@ -1,7 +1,7 @@
 """Background work on Celery: the application over Redis (JSON messages only), the task that lays out one layer's
 chain of a run on a worker, and the sender that hands chains to it; and the app's first-request warm-up.
 
-Entry points and their settings live at the top, in :mod:`epochscope.serve` and :mod:`epochscope.settings`.
+Entry points and their settings live at the top, in :mod:`epochscope.app.serve` and :mod:`epochscope.app.settings`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""``python -m epochscope``: the command line (:mod:`epochscope.cli`)."""
+"""``python -m epochscope``: the command line (:mod:`epochscope.app.cli`)."""
 
 import sys
 
-from epochscope.cli import main
+from epochscope.app.cli import main
 
 sys.exit(main())

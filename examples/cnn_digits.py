@@ -21,7 +21,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere in a checkout
 
-from models.recorder import Recorder  # noqa: E402
+from epochscope.record.recorder import Recorder  # noqa: E402
 from models.store import RunStore, default_store_dir  # noqa: E402
 
 

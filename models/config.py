@@ -14,7 +14,7 @@ from models.data import DATASETS, FILE, MAX_PROBE, N_SAMPLES_RANGE, NOISE_RANGE,
 #: bump when what a run records changes: it is part of every run id
 RECORDER_VERSION = 4
 
-#: ``mlp``: classifier; ``vae``: beta-VAE; ``custom``: a user's model recorded by :mod:`models.recorder`
+#: ``mlp``: classifier; ``vae``: beta-VAE; ``custom``: a user's model recorded into a log directory (:mod:`epochscope.record`)
 MODELS = ("mlp", "vae", "custom")
 #: ways to scramble a fraction of the samples (see :mod:`models.scramble`)
 SCRAMBLES = ("none", "labels", "noise", "permute")
@@ -25,6 +25,8 @@ DEFAULT_HIDDEN = {"mlp": (64, 128, 64, 32), "vae": (64, 128, 64)}
 #: (8, 8, 8, 5, 6, 5, 0, 0 over the default betas); at 16 they have died by epoch 30 and it falls steadily
 #: (8, 8, 5, 2, 2, 1, 1, 0), as at batch 64 after 100 epochs
 DEFAULT_BATCH = {"mlp": 64, "vae": 16, "custom": 64}
+#: a recorded (custom) run's most layers and widest layer (the recorder narrows wider ones by a projection)
+CUSTOM_LIMITS = (64, 65536)
 #: a custom run's name and its layer names: letters, digits, ``_ . -``, 1..64 characters
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -67,8 +69,9 @@ class RunConfig:
     data_path, label_column : str or None
         ``dataset="file"`` only: the ``.npz`` / ``.csv`` file and the CSV's label column.
     data_hash : str or None
-        ``dataset="file"`` only: the file's content hash, filled in when the config is made, so that a changed
-        file makes a new run.
+        ``dataset="file"``: the file's content hash, filled in when the config is made, so that a changed file
+        makes a new run. ``custom``: the recorded run's uid (:mod:`epochscope.record.logdir`), so that each run
+        of a log directory is its own.
     layers : tuple of str
         ``custom`` only: names of the recorded layers.
     """
@@ -122,8 +125,9 @@ class RunConfig:
             raise ValueError(f"scramble must be one of {', '.join(SCRAMBLES)}, got {self.scramble!r}")
 
     def _check_numbers(self) -> None:
-        if not 1 <= len(self.hidden) <= 8 or not all(1 <= h <= 4096 for h in self.hidden):
-            raise ValueError(f"hidden must be 1 to 8 layer sizes, each 1..4096, got {self.hidden}")
+        most, widest = CUSTOM_LIMITS if self.model == "custom" else (8, 4096)
+        if not 1 <= len(self.hidden) <= most or not all(1 <= h <= widest for h in self.hidden):
+            raise ValueError(f"hidden must be 1 to {most} layer sizes, each 1..{widest}, got {self.hidden}")
         _check_range("epochs", self.epochs, 0, 1000, integer=True)
         if not 0.0 < self.lr <= 10.0:
             raise ValueError(f"lr must be in (0, 10], got {self.lr}")

@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import os
-import socket
 import time
 import uuid
 import zipfile
@@ -28,6 +27,7 @@ from typing import Any
 import diskcache
 import numpy as np
 
+from epochscope.record.liveness import owner_alive, process_owner
 from models.config import RunConfig
 from models.data import IMAGE_SHAPES
 from models.npz import NPZ_LOCK
@@ -35,11 +35,11 @@ from models.npz import NPZ_LOCK
 logger = logging.getLogger(__name__)
 
 RUN_STATES = ("training", "complete", "diverged", "failed")
+#: what a run's epochs stand for (:attr:`RunInfo.unit`)
+UNITS = ("epoch", "step")
 #: what :meth:`RunStore.run_info` reports for a run left in ``training`` by a process that is gone (killed, or
 #: stopped by Cancel): its epochs so far are kept, and training it again resumes after the last one
 INTERRUPTED = "interrupted"
-#: seconds after its last write that a run written from another machine counts as interrupted
-REMOTE_WRITER_TTL = 600.0
 
 
 #: environment variable for the store's size limit (bytes, or with a K, M, G or T suffix)
@@ -68,37 +68,10 @@ def default_size_limit() -> int:
     return int(value)
 
 
-def process_owner() -> str:
-    """``host:pid`` of the calling process: who writes a run, or holds a lock."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def lock_owner() -> str:
     """``host:pid:tag``: one holder of a lock (:meth:`RunStore.try_lock`), unique even among a process's
     threads."""
     return f"{process_owner()}:{uuid.uuid4().hex[:8]}"
-
-
-def owner_alive(owner: str, since: float | None = None) -> bool:
-    """Whether the process ``owner`` (``host:pid[:...]``) still runs: checked directly on this host; elsewhere
-    assumed while ``since`` (its last sign of life) is within :data:`REMOTE_WRITER_TTL`."""
-    if not owner:
-        return False
-    host, _, rest = str(owner).partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return since is None or time.time() - since < REMOTE_WRITER_TTL
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    try:  # a killed process nobody has reaped yet (a zombie) is gone too
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rpartition(")")[2].split()[0] not in ("Z", "X")
-    except OSError:
-        return True
 
 
 def default_store_dir() -> Path:
@@ -146,6 +119,9 @@ class RunInfo:
     layer_notes: tuple[str, ...] = ()
     #: (height, width) to show one probe sample as an image, for runs on images; ``None`` otherwise
     image_shape: tuple[int, int] | None = None
+    #: what an epoch of the run stands for: ``epoch``, or ``step`` for a run recorded every N training steps (each
+    #: epoch's metrics then hold its ``step``)
+    unit: str = "epoch"
 
     @property
     def layer_names(self) -> tuple[str, ...]:
@@ -236,7 +212,8 @@ class RunStore:
     # -- runs -------------------------------------------------------------------------------------------
     def create_run(self, config: RunConfig, probe: dict[str, np.ndarray], layer_sizes: tuple[int, ...],
                    class_names: Sequence[str] = (), *, facts: dict[str, float] | None = None,
-                   image_shape: tuple[int, int] | None = None, layer_notes: Sequence[str] = ()) -> str:
+                   image_shape: tuple[int, int] | None = None, layer_notes: Sequence[str] = (),
+                   unit: str = "epoch", writer: str | None = None) -> str:
         """Start (or restart from scratch) the run of ``config``; returns its id.
 
         ``probe`` holds ``index`` (n_probe,), ``X`` (n_probe, n_features) as trained on, ``y`` (n_probe,) the
@@ -246,6 +223,8 @@ class RunStore:
         kept with it (:attr:`RunInfo.facts`, e.g. ``scramble_changed``, the share of samples scrambling changed).
         ``image_shape`` (height, width), for samples that are images, must hold ``X``'s features exactly.
         ``layer_notes`` say, per layer, how its recorded units were made (a recorder's pooling and projection).
+        ``unit``: what an epoch stands for (:attr:`RunInfo.unit`). ``writer``: the process that records the run
+        (``host:pid``), when not this one (a log directory's writer, mirrored by :mod:`models.logdir_sync`).
         """
         if image_shape is not None:
             image_shape = (int(image_shape[0]), int(image_shape[1]))
@@ -257,8 +236,10 @@ class RunStore:
             raise StoreFull(f"the store's runs take {self.runs.volume() / 2**20:.0f} MiB of its "
                             f"{self.size_limit / 2**20:.0f} MiB size limit: delete runs (python -m epochscope delete) "
                             f"or raise {SIZE_LIMIT_ENV}")
+        if unit not in UNITS:
+            raise ValueError(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
         meta = {"state": "training", "epochs_done": 0, "created": time.time(), "message": "",
-                "writer": process_owner(), "updated": time.time(),
+                "writer": writer or process_owner(), "updated": time.time(), "unit": unit,
                 "layer_sizes": list(layer_sizes), "n_probe": int(len(probe["index"])),
                 "class_names": [str(c) for c in class_names], "facts": dict(facts or {}),
                 "image_shape": list(image_shape) if image_shape is not None else None,
@@ -269,9 +250,11 @@ class RunStore:
             self.runs.set(f"run/{run_id}/meta", json.dumps(meta))
         return run_id
 
-    def put_epoch(self, run_id: str, record: EpochRecord, resume: bytes | None = None) -> None:
+    def put_epoch(self, run_id: str, record: EpochRecord, resume: bytes | None = None, *,
+                  writer: str | None = None, updated: float | None = None) -> None:
         """Write one epoch and make it visible, atomically, with what training needs to go on after it
-        (``resume``: see :mod:`models.train`). Epochs must come in order 0, 1, 2, ..."""
+        (``resume``: see :mod:`models.train`). Epochs must come in order 0, 1, 2, ... ``writer`` and ``updated``:
+        the process that recorded it and when, when not this one now (see :meth:`create_run`)."""
         meta = self._meta(run_id)
         if record.epoch != meta["epochs_done"]:
             raise ValueError(f"epoch {record.epoch} out of order: run {run_id} expects epoch {meta['epochs_done']}")
@@ -279,7 +262,8 @@ class RunStore:
         if record.predictions is not None and record.confidence is not None:
             arrays.update(predictions=record.predictions.astype(np.int64), confidence=record.confidence)
         arrays.update({f"x_{k}": v for k, v in record.extras.items()})
-        meta.update(epochs_done=record.epoch + 1, writer=process_owner(), updated=time.time())
+        meta.update(epochs_done=record.epoch + 1, writer=writer or process_owner(),
+                    updated=time.time() if updated is None else updated)
         # only new keys inside the transaction: diskcache deletes an overwritten value's file as soon as the
         # inner set returns, before the outer transaction commits, so a process killed in between would leave
         # a committed key pointing at a deleted file
@@ -291,6 +275,13 @@ class RunStore:
             self.runs.set(f"run/{run_id}/meta", json.dumps(meta))
         if resume is not None and record.epoch > 0:  # the previous epoch's resume state is not needed now
             self.runs.delete(f"run/{run_id}/resume/{record.epoch - 1}")
+
+    def set_writer(self, run_id: str, writer: str, updated: float) -> None:
+        """Name the process that records the run and its last write (a log directory's writer, seen again)."""
+        with self.runs.transact():
+            meta = self._meta(run_id)
+            meta.update(writer=writer, updated=updated)
+            self.runs.set(f"run/{run_id}/meta", json.dumps(meta))
 
     def leave_run(self, run_id: str) -> None:
         """The writer stops before the run is finished: it shows as interrupted from now on."""
@@ -353,7 +344,7 @@ class RunStore:
                        layer_sizes=tuple(meta["layer_sizes"]), n_probe=meta["n_probe"],
                        class_names=tuple(meta.get("class_names", ())), facts=dict(meta.get("facts", {})),
                        layer_notes=tuple(meta.get("layer_notes", ())),
-                       image_shape=_image_shape(meta, config))
+                       image_shape=_image_shape(meta, config), unit=meta.get("unit", "epoch"))
 
     def list_runs(self) -> list[RunInfo]:
         """All stored runs, newest first."""

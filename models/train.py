@@ -97,7 +97,7 @@ def build_model(config: RunConfig, n_features: int, n_classes: int) -> MLP | vae
         return vae.BetaVAE(n_features, config.hidden, config.latent)
     if config.model == "mlp":
         return MLP(n_features, config.hidden, n_classes)
-    raise ValueError(f"model {config.model!r} is not trained by EpochScope (record it with models.recorder)")
+    raise ValueError(f"model {config.model!r} is not trained by EpochScope (record it with epochscope.record.recorder)")
 
 
 def batch_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor, beta: float) -> torch.Tensor:

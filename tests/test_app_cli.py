@@ -54,7 +54,7 @@ def status_of(url: str) -> int:
 def test_frames_prepared_with_custom_settings_are_found_by_a_server_with_the_same(tmp_path, capsys):
     """One configuration path: ``prepare --layout`` and ``app.py`` under ``EPOCHSCOPE_LAYOUT`` index and look up
     frames under the same parameters; a server with other settings does not take them for its own."""
-    from epochscope.cli import main
+    from epochscope.app.cli import main
 
     custom = '{"n_neighbors": 8, "guard": null, "n_iter": 60}'
     assert main(["train", "--dataset", "moons", "--n-samples", "120", "--hidden", "8,4", "--epochs", "2",
@@ -87,7 +87,7 @@ BAD_LAYOUTS = [
 @pytest.mark.parametrize(("layout", "message"), BAD_LAYOUTS)
 def test_bad_layout_settings_are_refused_naming_the_field_and_its_range(layout, message):
     """The one loader every entry point reads its settings with (app.py, gunicorn, workers, the command line)."""
-    from epochscope.settings import load_settings
+    from epochscope.app.settings import load_settings
 
     with pytest.raises(ValueError, match=re.escape(message)):
         load_settings({"EPOCHSCOPE_LAYOUT": layout})
@@ -129,7 +129,7 @@ def test_a_recorded_run_of_your_own_model_opens_in_the_dashboard(tmp_path):
     import torch
     from torch import nn
 
-    from models.recorder import Recorder
+    from epochscope.record.recorder import Recorder
     from models.store import RunStore
 
     model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))

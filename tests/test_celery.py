@@ -34,7 +34,7 @@ def start_redis(tmp_path) -> tuple[object, str]:
 
 
 def start_worker(log, env: dict[str, str]):
-    process = start([sys.executable, "-m", "celery", "--app", "epochscope.worker:celery_app", "worker",
+    process = start([sys.executable, "-m", "celery", "--app", "epochscope.app.worker:celery_app", "worker",
                      "--loglevel", "INFO", "--concurrency", "1", "--hostname", f"test-{free_port()}@%h"], log, env)
     wait_until(lambda: " ready." in log.read_text(), 90, "the Celery worker", process, log)
     return process

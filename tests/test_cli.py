@@ -8,7 +8,7 @@ import pytest
 
 from analysis.stage import count_measured
 from dashboard.service import sequence_payload
-from epochscope.cli import main
+from epochscope.app.cli import main
 from frames.index import count_ready, sequence_id
 from layout_engine.params import LayoutParams
 from models.store import RunStore

@@ -81,7 +81,7 @@ RECORDING_SCRIPT = """
 import sys, time
 import numpy as np, torch
 from torch import nn
-from models.recorder import Recorder
+from epochscope.record.recorder import Recorder
 from models.store import RunStore
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 3))

@@ -16,6 +16,8 @@ Environment
     Layout parameters as a JSON object (fields of :class:`layout_engine.params.LayoutParams`, e.g.
     ``{"guard": null}``). Frames are indexed by these parameters: a server finds the frames laid out ahead by
     ``python -m epochscope prepare`` (or by another server or worker) only when both read the same.
+``EPOCHSCOPE_LOGDIR``
+    A log directory (:mod:`epochscope.record.logdir`) whose runs the page shows, followed while they grow.
 ``EPOCHSCOPE_REDIS_URL``
     When set (``redis://127.0.0.1:6379/0``), background jobs run on Celery workers over this Redis; otherwise in
     processes beside the server.
@@ -37,6 +39,7 @@ RUN_ENV = "EPOCHSCOPE_RUN"
 CONFIG_ENV = "EPOCHSCOPE_CONFIG"
 LAYOUT_ENV = "EPOCHSCOPE_LAYOUT"
 REDIS_ENV = "EPOCHSCOPE_REDIS_URL"
+LOGDIR_ENV = "EPOCHSCOPE_LOGDIR"
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class Settings:
         The run to open on when ``run_id`` is not given (trained on first use).
     redis_url : str or None
         Celery over this Redis for background jobs; ``None``: processes beside the server.
+    logdir : Path or None
+        A log directory whose runs are brought into the store and followed (:mod:`models.logdir_sync`).
     """
 
     store_dir: Path
@@ -62,6 +67,7 @@ class Settings:
     run_id: str | None = None
     config: RunConfig = RunConfig()
     redis_url: str | None = None
+    logdir: Path | None = None
 
 
 def parse_layout(text: str, source: str = LAYOUT_ENV) -> LayoutParams:
@@ -73,8 +79,10 @@ def parse_layout(text: str, source: str = LAYOUT_ENV) -> LayoutParams:
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, store: str | os.PathLike | None = None,
-                  run: str | None = None, layout: str | None = None) -> Settings:
-    """The settings: each from its command-line option when given (``store``, ``run``, ``layout`` as JSON),
+                  run: str | None = None, layout: str | None = None,
+                  logdir: str | os.PathLike | None = None) -> Settings:
+    """The settings: each from its command-line option when given (``store``, ``run``, ``layout`` as JSON,
+    ``logdir``),
     else from the environment (module docstring), else the default.
 
     Raises
@@ -96,5 +104,10 @@ def load_settings(environ: Mapping[str, str] | None = None, *, store: str | os.P
     else:
         params = LayoutParams()
     home = store or env.get(HOME_ENV) or None
+    logs = logdir or env.get(LOGDIR_ENV) or None
+    log_path = Path(logs).expanduser() if logs else None
+    if log_path is not None and log_path.exists() and not log_path.is_dir():
+        raise ValueError(f"{'--logdir' if logdir else LOGDIR_ENV}: {log_path} is not a directory")
     return Settings(store_dir=Path(home).expanduser() if home else default_store_dir(), layout=params,
-                    run_id=run or env.get(RUN_ENV) or None, config=config, redis_url=env.get(REDIS_ENV) or None)
+                    run_id=run or env.get(RUN_ENV) or None, config=config, redis_url=env.get(REDIS_ENV) or None,
+                    logdir=log_path)

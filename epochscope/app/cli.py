@@ -5,13 +5,13 @@ run's frames as the page would (so that it opens at once), list or delete stored
     python -m epochscope train --model vae --beta 4 --epochs 20
     python -m epochscope sweep --betas 0,0.5,1,2,4 --epochs 20
     python -m epochscope prepare mlp-digits-0123456789ab [--layout '{"guard": null}']
-    python -m epochscope list
+    python -m epochscope list [--logdir runs]
     python -m epochscope delete mlp-digits-0123456789ab
-    python -m epochscope serve [--port 8050] [--run RUN_ID]        # as python app.py
+    python -m epochscope serve [--port 8050] [--run RUN_ID] [--logdir runs]        # as python app.py
 
 Every option has a range; a value outside it names the option and the range. The store and the layout
 parameters come from the options, else the environment (EPOCHSCOPE_HOME, EPOCHSCOPE_LAYOUT: see
-epochscope.settings), so that a server started with the same settings finds what `prepare` laid out.
+epochscope.app.settings), so that a server started with the same settings finds what `prepare` laid out.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ import logging
 import sys
 from dataclasses import replace
 
-from epochscope.settings import Settings, load_settings
+from epochscope.app.settings import Settings, load_settings
+from epochscope.record.logdir import list_runs
 from layout_engine.baselines import BASELINES
 from layout_engine.params import GRAPHS
 from models.config import MODELS, SCRAMBLES, RunConfig
 from models.data import DATASETS, FILE
+from models.logdir_sync import log_config
 from models.progress import TerminalProgress
 from models.store import RunStore, default_store_dir
 from models.sweep import DEFAULT_BETAS, check_betas, run_sweep, sweep_runs
@@ -95,6 +97,12 @@ def _add_store_option(parser: argparse.ArgumentParser) -> None:
                         help=f"store directory (default $EPOCHSCOPE_HOME or {default_store_dir()})")
 
 
+def _add_logdir_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--logdir", default=None, metavar="DIR",
+                        help=f"a log directory written by epochscope.Recorder or its callbacks: {what} "
+                             "(default $EPOCHSCOPE_LOGDIR)")
+
+
 def _add_layout_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layout", default=None, metavar="JSON",
                         help="layout parameters as a JSON object, e.g. '{\"guard\": null}' (default "
@@ -106,8 +114,10 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8050, help="port, 1-65535 (default 8050)")
     _add_store_option(parser)
     parser.add_argument("--run", default=None,
-                        help="a run id from the store (`list`; default $EPOCHSCOPE_RUN or the built-in experiment)")
+                        help="a run id from the store (`list`; default $EPOCHSCOPE_RUN, else the newest run under "
+                             "--logdir, else the built-in experiment)")
     _add_layout_option(parser)
+    _add_logdir_option(parser, "show its runs, followed while they grow")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     removal = commands.add_parser("delete", help="delete a stored run (its epochs and frame indices)")
     removal.add_argument("run_id", help="a run id from `list`")
     _add_store_option(removal)
-    _add_store_option(commands.add_parser("list", help="list the stored runs and sweeps"))
+    listing = commands.add_parser("list", help="list the stored runs and sweeps, or a log directory's runs")
+    _add_store_option(listing)
+    _add_logdir_option(listing, "list its runs instead")
     _add_serve_options(commands.add_parser("serve", help="serve the page (as python app.py)"))
     return parser
 
@@ -178,7 +190,7 @@ def _prepare(store: RunStore, settings: Settings, args: argparse.Namespace, pars
 def _serve(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``serve``: the page on ``args.host:args.port`` until stopped."""
     from dashboard.deploy import warm_up  # the page: only this command needs Dash
-    from epochscope.serve import build_app, log_to_terminal
+    from epochscope.app.serve import build_app, log_to_terminal
 
     if not 1 <= args.port <= 65535:
         parser.error(f"--port must be in 1-65535, got {args.port}")
@@ -188,13 +200,22 @@ def _serve(settings: Settings, args: argparse.Namespace, parser: argparse.Argume
     except KeyError as exc:
         parser.error(f"--run: {exc.args[0]} (see python -m epochscope list --store ...)")
     warm_up(app)
-    logger.info("EpochScope at http://%s:%d (store %s)", args.host, args.port, settings.store_dir)
+    logger.info("EpochScope at http://%s:%d (store %s%s)", args.host, args.port, settings.store_dir,
+                f", log directory {settings.logdir}" if settings.logdir else "")
     app.run(host=args.host, port=args.port, debug=False)
     return 0
 
 
 def _list(store: RunStore, settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """``list``: every stored run (state, last epoch, a VAE's beta) and sweep."""
+    """``list``: every stored run (state, last epoch, a VAE's beta) and sweep; with a log directory, its runs
+    (id, state, last epoch or step, folder)."""
+    if settings.logdir is not None:
+        if not settings.logdir.is_dir():
+            parser.error(f"--logdir: {settings.logdir} is not a directory")
+        for run in list_runs(settings.logdir):
+            last = f"{run.header.unit}s {run.records - 1:>4}" if run.records else "no records yet"
+            print(f"{log_config(run).run_id}  {run.state:<11} {last}  {run.path}")
+        return 0
     for info in store.list_runs():
         beta = f"  beta {info.config.beta:g}" if info.config.model == "vae" else ""
         print(f"{info.run_id}  {info.state:<9} epochs {info.epochs_done - 1:>4}{beta}")
@@ -254,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings(store=args.store, run=getattr(args, "run", None), layout=getattr(args, "layout", None))
+        settings = load_settings(store=args.store, run=getattr(args, "run", None), layout=getattr(args, "layout", None),
+                                 logdir=getattr(args, "logdir", None))
     except ValueError as exc:
         parser.error(str(exc))
     if args.command == "serve":

@@ -1,6 +1,6 @@
-"""Celery worker entry: ``EPOCHSCOPE_REDIS_URL=redis://... celery --app epochscope.worker:celery_app worker``.
+"""Celery worker entry: ``EPOCHSCOPE_REDIS_URL=redis://... celery --app epochscope.app.worker:celery_app worker``.
 
-It builds the same app as the server from the same settings (:mod:`epochscope.settings`), so the background
+It builds the same app as the server from the same settings (:mod:`epochscope.app.settings`), so the background
 callbacks are registered as Celery tasks under the same names and frames are looked up with the same layout
 parameters; the store directory (``EPOCHSCOPE_HOME``) must be the servers' one.
 """
@@ -8,8 +8,8 @@ parameters; the store directory (``EPOCHSCOPE_HOME``) must be the servers' one.
 from celery.signals import worker_process_init
 
 from dashboard import context
-from epochscope.serve import app_from_env
-from epochscope.settings import REDIS_ENV
+from epochscope.app.serve import app_from_env
+from epochscope.app.settings import REDIS_ENV
 
 app, celery_app = app_from_env()
 if celery_app is None:
