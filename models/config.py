@@ -14,7 +14,8 @@ from models.data import DATASETS, FILE, MAX_PROBE, N_SAMPLES_RANGE, NOISE_RANGE,
 #: bump when what a run records changes: it is part of every run id
 RECORDER_VERSION = 4
 
-#: ``mlp``: classifier; ``vae``: beta-VAE; ``custom``: a user's model recorded into a log directory (:mod:`epochscope.record`)
+#: ``mlp``: classifier; ``vae``: beta-VAE; ``custom``: a user's model recorded into a log directory
+#: (:mod:`epochscope.record`)
 MODELS = ("mlp", "vae", "custom")
 #: ways to scramble a fraction of the samples (see :mod:`models.scramble`)
 SCRAMBLES = ("none", "labels", "noise", "permute")

@@ -70,9 +70,11 @@ def test_a_foreign_model_is_recorded_and_laid_out_like_any_run(tmp_path):
 def test_unknown_layers_and_bad_labels_are_named(tmp_path):
     store = RunStore(tmp_path)
     with pytest.raises(ValueError, match="'fc9' not in the model; its layers are: body, body.0"):
-        Recorder(tmp_path / "logs", Foreign(), layers=["fc9"], probe_X=torch.zeros(4, 1, 4, 4), probe_y=[0, 1, 2, 0], name="x")
+        Recorder(tmp_path / "logs", Foreign(), layers=["fc9"], probe_X=torch.zeros(4, 1, 4, 4), probe_y=[0, 1, 2, 0],
+                 name="x")
     with pytest.raises(ValueError, match=r"probe_y must have shape \(4,\)"):
-        Recorder(tmp_path / "logs", Foreign(), layers=["out"], probe_X=torch.zeros(4, 1, 4, 4), probe_y=[0, 1], name="x")
+        Recorder(tmp_path / "logs", Foreign(), layers=["out"], probe_X=torch.zeros(4, 1, 4, 4), probe_y=[0, 1],
+                 name="x")
     with pytest.raises(ValueError, match="name must be 1..64 letters, digits or _.-, got '../etc'"):
         Recorder(tmp_path / "logs", Foreign(), layers=["out"], probe_X=torch.zeros(4, 1, 4, 4), probe_y=[0, 1, 2, 0],
                  name="../etc")
@@ -82,7 +84,8 @@ def test_unknown_layers_and_bad_labels_are_named(tmp_path):
 def test_an_exception_in_the_loop_marks_the_run_failed_and_keeps_its_epochs(tmp_path):
     store = RunStore(tmp_path)
     with pytest.raises(RuntimeError):
-        with Recorder(tmp_path / "logs", Foreign(), layers=["out"], probe_X=torch.zeros(6, 1, 4, 4), probe_y=[0, 1, 2] * 2,
+        with Recorder(tmp_path / "logs", Foreign(), layers=["out"], probe_X=torch.zeros(6, 1, 4, 4),
+                      probe_y=[0, 1, 2] * 2,
                       name="crash") as recorder:
             recorder.record()
             raise RuntimeError("loss exploded")
@@ -169,7 +172,8 @@ def test_tuple_and_dict_outputs_and_dict_inputs_are_recorded_pooled_over_real_to
     store = RunStore(tmp_path)
     with Recorder(tmp_path / "logs", model, ["enc1", "enc2"], batch, name="tokens", batch_size=10) as mean_rec:
         mean_rec.record()
-    with Recorder(tmp_path / "logs", model, ["enc1", "enc2"], batch, name="tokens2", pooling={"enc1": "first", "enc2": "last"},
+    with Recorder(tmp_path / "logs", model, ["enc1", "enc2"], batch, name="tokens2",
+                  pooling={"enc1": "first", "enc2": "last"},
                   batch_size=7) as ends:
         ends.record()
     mean = store.epoch(synced(store, mean_rec), 0)
@@ -221,7 +225,8 @@ def test_images_flatten_by_default_or_pool_by_channel_and_low_precision_is_recor
     full = store.epoch(synced(store, flat), 0).activations[0]
     assert full.shape == (12, 64)  # 4 channels x 4 x 4 places
     np.testing.assert_allclose(channels, full.reshape(12, 4, 16).mean(axis=2), rtol=1e-5, atol=1e-6)
-    assert store.run_info(synced(store, rec)).layer_notes == ("mean of each channel of (4, 4, 4)", "every unit of (12,)")
+    assert store.run_info(synced(store, rec)).layer_notes == ("mean of each channel of (4, 4, 4)",
+                                                             "every unit of (12,)")
     store.close()
 
 
@@ -279,7 +284,8 @@ def test_a_loss_function_gives_each_sample_its_loss_label_probability_and_sensit
         return F.cross_entropy(out, labels, reduction="none")
 
     store = RunStore(tmp_path)
-    with Recorder(tmp_path / "logs", model, ["body.1", "body.4"], X, y, name="sens", loss_fn=loss_fn, batch_size=4) as rec:
+    with Recorder(tmp_path / "logs", model, ["body.1", "body.4"], X, y, name="sens", loss_fn=loss_fn,
+                  batch_size=4) as rec:
         rec.record()
     extras = store.extras(synced(store, rec), 0, ["sens0", "sens1", "loss", "label_prob"])
     with torch.no_grad():
@@ -298,5 +304,6 @@ def test_a_loss_function_gives_each_sample_its_loss_label_probability_and_sensit
                                    [extras["sens0"][i], extras["sens1"][i]], rtol=1e-5)
     assert all(p.grad is None for p in model.parameters())  # the model's own gradients untouched
     with pytest.raises(ValueError, match=r"loss_fn must return one loss per sample, shape \(9,\), got \(\)"):
-        Recorder(tmp_path / "logs", model, ["body.4"], X, y, name="scalar", loss_fn=lambda out, t: F.cross_entropy(out, t)).record()
+        Recorder(tmp_path / "logs", model, ["body.4"], X, y, name="scalar",
+                 loss_fn=lambda out, t: F.cross_entropy(out, t)).record()
     store.close()

@@ -154,6 +154,11 @@ class Recorder:
         """How many records are written."""
         return self._writer.records if self._writer is not None else 0
 
+    @property
+    def last_step(self) -> int | None:
+        """The step of the last record, for a run recorded by steps."""
+        return self._last_step
+
     # -- one pass over the probe ------------------------------------------------------------------------
     def _reduce(self, i: int, out: object, mask: torch.Tensor | None) -> torch.Tensor:
         layer = self.layers[i]
@@ -237,7 +242,8 @@ class Recorder:
         probs = torch.softmax(output, dim=1)
         confidence, predictions = probs.max(dim=1)
         label_prob = probs.gather(1, torch.as_tensor(self.probe_y)[:, None])[:, 0]
-        return {"predictions": predictions.numpy().astype(np.int64), "confidence": confidence.numpy().astype(np.float32),
+        return {"predictions": predictions.numpy().astype(np.int64),
+                "confidence": confidence.numpy().astype(np.float32),
                 "x_label_prob": label_prob.numpy().astype(np.float32)}
 
     # -- records ------------------------------------------------------------------------------------------
@@ -260,7 +266,8 @@ class Recorder:
         image_shape = self.image_shape if features.shape[1] else None
         if image_shape is not None and image_shape[0] * image_shape[1] != features.shape[1]:
             raise ValueError(f"image_shape {image_shape} must hold the {features.shape[1]} features of a sample")
-        header = RunHeader(name=self.name, layers=tuple(self.layers), layer_sizes=tuple(a.shape[1] for a in activations),
+        header = RunHeader(name=self.name, layers=tuple(self.layers),
+                           layer_sizes=tuple(a.shape[1] for a in activations),
                            n_probe=len(self.probe_y), class_names=tuple(str(c) for c in self.class_names),
                            unit=self.unit, layer_notes=tuple(self._notes), image_shape=image_shape, seed=self.seed)
         writer = LogWriter(self.logdir, header)
