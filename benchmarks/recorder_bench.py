@@ -24,7 +24,6 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 from epochscope.record.recorder import Recorder
-from models.store import RunStore
 
 logger = logging.getLogger("benchmarks.recorder_bench")
 
@@ -45,7 +44,7 @@ def per_sample_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(out, y, reduction="none")
 
 
-def epoch_times(mode: str, epochs: int, probe: int, store_dir: str, seed: int) -> list[float]:
+def epoch_times(mode: str, epochs: int, probe: int, logdir: str, seed: int) -> list[float]:
     """Seconds per epoch of one run of the loop: ``plain``, ``recorded`` or ``with_loss``."""
     digits = load_digits()
     X = torch.tensor(digits.images / 16.0, dtype=torch.float32)[:, None]
@@ -56,7 +55,7 @@ def epoch_times(mode: str, epochs: int, probe: int, store_dir: str, seed: int) -
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     recorder = None
     if mode != "plain":
-        recorder = Recorder(RunStore(store_dir), model, ["conv2", "fc1"], X[:probe], y[:probe].numpy(),
+        recorder = Recorder(logdir, model, ["conv2", "fc1"], X[:probe], y[:probe].numpy(),
                             name=f"bench-{mode}-{seed}", seed=seed,
                             loss_fn=per_sample_loss if mode == "with_loss" else None)
     times = []
@@ -74,7 +73,6 @@ def epoch_times(mode: str, epochs: int, probe: int, store_dir: str, seed: int) -
         times.append(time.perf_counter() - start)
     if recorder is not None:
         recorder.finish()
-        recorder.store.close()
     return times
 
 
@@ -91,10 +89,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     modes = ("plain", "recorded", "with_loss")
     times: dict[str, list[float]] = {m: [] for m in modes}
-    with tempfile.TemporaryDirectory() as store_dir:
+    with tempfile.TemporaryDirectory() as logdir:
         for repeat in range(args.repeats):  # interleaved: every loop sees the same machine load
             for mode in modes:
-                times[mode] += epoch_times(mode, args.epochs, args.probe, store_dir, seed=repeat)
+                times[mode] += epoch_times(mode, args.epochs, args.probe, logdir, seed=repeat)
     median = {m: statistics.median(times[m]) for m in modes}
     print(f"{'loop':<40} {'s / epoch (median)':>18} {'ratio':>7}")
     labels = {"plain": "training alone", "recorded": f"+ Recorder (2 layers, {args.probe} probe)",

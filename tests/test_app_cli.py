@@ -125,22 +125,27 @@ def test_app_serves_the_page_on_loopback(tmp_path):
         proc.wait(timeout=10)
 
 
-def test_a_recorded_run_of_your_own_model_opens_in_the_dashboard(tmp_path):
+def test_a_recorded_run_of_your_own_model_opens_from_its_log_directory(tmp_path):
     import torch
     from torch import nn
 
-    from epochscope.record.recorder import Recorder
-    from models.store import RunStore
+    from epochscope import Recorder
 
     model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
-    store = RunStore(tmp_path)
-    with Recorder(store, model, layers=["1"], probe_X=torch.rand(30, 4), probe_y=[0, 1] * 15, name="mine") as rec:
+    with Recorder(tmp_path / "logs", model, layers=["1"], probe_X=torch.rand(30, 4), probe_y=[0, 1] * 15,
+                  name="mine") as rec:
         rec.record()
         rec.record()
-    store.close()
-    proc, _, layout = serve("--store", str(tmp_path), "--run", rec.run_id)
+    listing = subprocess.run([sys.executable, "-m", "epochscope", "list", "--logdir", str(tmp_path / "logs")],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert listing.returncode == 0, listing.stderr
+    run_id, state, unit, last, folder = listing.stdout.split()
+    assert run_id.startswith("custom-mine-") and (state, unit, last) == ("complete", "epochs", "1")
+    assert folder == str(tmp_path / "logs" / "mine")
+    # the page opens on the log directory's newest run
+    proc, _, layout = serve("--store", str(tmp_path / "store"), "--logdir", str(tmp_path / "logs"))
     try:
-        assert rec.run_id in layout and "custom model 6 on mine" in layout
+        assert run_id in layout and "custom model 6 on mine" in layout
         assert find(json.loads(layout), "epoch-slider")["max"] == 1  # the last recorded epoch
     finally:
         proc.terminate()

@@ -15,10 +15,12 @@ import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard import service
+from epochscope.record.logdir import list_runs, read_record
 from frames import compute as frames_compute
 from frames import index as frames_index
 from layout_engine.params import LayoutParams
 from models.config import RunConfig
+from models.logdir_sync import sync_logdir
 from models.store import RunStore
 from models.train import train
 from tests.processes import ROOT, chromium, free_port, gunicorn, start, stop, wait_until
@@ -81,43 +83,47 @@ RECORDING_SCRIPT = """
 import sys, time
 import numpy as np, torch
 from torch import nn
-from epochscope.record.recorder import Recorder
-from models.store import RunStore
+from epochscope import Recorder
 torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Linear(32, 3))
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 X, y = torch.rand(200, 6), torch.arange(200) % 3
-with Recorder(RunStore(sys.argv[1]), model, ["1"], X, y.numpy(), name="killed") as recorder:
+with Recorder(sys.argv[1], model, ["1"], X, y.numpy(), name="killed") as recorder:
     print(recorder.record(), flush=True)
     for epoch in range(1000):
         optimizer.zero_grad()
         nn.functional.cross_entropy(model(X), y).backward()
         optimizer.step()
         recorder.record()
-        time.sleep(0.05)
 """
 
 
 def test_kill_9_while_recording_your_own_loop_leaves_a_readable_interrupted_run(tmp_path):
-    """A training script that records its model with a Recorder and is killed mid-run: its run reads as
-    interrupted, every epoch it recorded whole."""
-    store_dir = tmp_path / "store"
+    """A training script that records its model into a log directory and is killed mid-run (recording as fast as
+    it can, so the kill lands inside a write): its run reads as interrupted, in the log and in the store, every
+    record it wrote whole, and no torn file is visible."""
+    logdir = tmp_path / "logs"
     script = tmp_path / "train_mine.py"
     script.write_text(RECORDING_SCRIPT)
-    # a script outside the checkout finds EpochScope on PYTHONPATH until it is installable (issue 21)
-    writer = start([sys.executable, str(script), str(store_dir)], tmp_path / "record.log", {"PYTHONPATH": str(ROOT)})
-    store = RunStore(store_dir)
+    writer = start([sys.executable, str(script), str(logdir)], tmp_path / "record.log")
 
     def recorded() -> int:
-        runs = store.list_runs()
-        return runs[0].epochs_done if runs else 0
+        runs = list_runs(logdir)
+        return runs[0].records if runs else 0
 
-    wait_until(lambda: recorded() >= 5, 120, "five recorded epochs", writer, tmp_path / "record.log")
+    wait_until(lambda: recorded() >= 20, 120, "twenty records", writer, tmp_path / "record.log")
+    store = RunStore(tmp_path / "store")
+    (run_id,) = sync_logdir(store, logdir).run_ids
+    assert store.run_info(run_id).state == "training"  # followed while its writer lives
     kill_9(writer)
-    (info,) = store.list_runs()
-    assert info.state == "interrupted" and info.config.model == "custom"
-    done = assert_whole(store, info.run_id)
-    assert done >= 5 and all(store.epoch(info.run_id, e).predictions.shape == (200,) for e in range(done))
+    (run,) = list_runs(logdir)
+    assert run.state == "interrupted"
+    done = run.records
+    assert done >= 20 and all(read_record(run.path, k, 1).arrays["predictions"].shape == (200,) for k in range(done))
+    sync_logdir(store, logdir)
+    info = store.run_info(run_id)
+    assert info.state == "interrupted" and info.config.model == "custom" and info.epochs_done == done
+    assert assert_whole(store, run_id) == done
     store.close()
 
 

@@ -1,17 +1,34 @@
 """The import graph keeps the layers apart: each package imports only those below it, a panel imports no other
-panel and not the store, and no module imports itself back through others (imports inside functions counted)."""
+panel and not the store, no module imports itself back through others (imports inside functions counted), and
+the recording side of the installed package loads no part of the app."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-#: the project's packages, lowest first: a module may import its own package and those before it
-LAYERS = ("layout_engine", "models", "derived", "analysis", "frames", "dashboard", "epochscope")
+#: the project's packages, lowest first: a module may import its own layer and those before it. The recorder
+#: (``epochscope`` itself, ``epochscope.record``, ``epochscope.callbacks``) is the bottom, the app's entry points
+#: (``epochscope.app``, ``python -m epochscope``) the top
+LAYERS = (("epochscope", "epochscope.record", "epochscope.callbacks"), ("layout_engine",), ("models",), ("derived",),
+          ("analysis",), ("frames",), ("dashboard",), ("epochscope.app", "epochscope.__main__"))
+PACKAGES = ("epochscope", "layout_engine", "models", "derived", "analysis", "frames", "dashboard")
 PANELS = "dashboard.panels"
+
+
+def layer_of(module: str) -> int:
+    """The layer of a module: that of the longest package prefix naming it."""
+    best, found = -1, 0
+    for level, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+                best, found = len(prefix), level
+    return found
 
 
 def module_name(path: Path) -> str:
@@ -20,7 +37,7 @@ def module_name(path: Path) -> str:
 
 
 def project_modules() -> dict[str, Path]:
-    return {module_name(p): p for package in LAYERS for p in (ROOT / package).rglob("*.py")}
+    return {module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py")}
 
 
 def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
@@ -34,7 +51,7 @@ def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
             for alias in node.names:
                 sub = f"{node.module}.{alias.name}"
                 found.add(sub if sub in modules else node.module)
-    return {name for name in found if name.split(".")[0] in LAYERS}
+    return {name for name in found if name.split(".")[0] in PACKAGES}
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +61,10 @@ def graph() -> dict[str, set[str]]:
 
 
 def test_each_package_imports_only_its_own_and_those_below(graph: dict[str, set[str]]) -> None:
-    upward = [f"{m} imports {i}" for m, targets in graph.items() for i in targets
-              if LAYERS.index(i.split(".")[0]) > LAYERS.index(m.split(".")[0])]
+    upward = [f"{m} imports {i}" for m, targets in graph.items() for i in targets if layer_of(i) > layer_of(m)]
     assert upward == []
-    assert not any(t.split(".")[0] != "layout_engine" for m, ts in graph.items() if m.startswith("layout_engine")
+    assert layer_of("epochscope.record.recorder") < layer_of("models.store") < layer_of("epochscope.app.cli")
+    assert not any(t.split(".")[0] != "layout_engine" for m, ts in graph.items() if m.startswith("layout_engine.")
                    for t in ts), "the layout engine is pure arrays: it imports no other project package"
 
 
@@ -96,3 +113,16 @@ def test_the_checks_see_what_they_forbid(tmp_path: Path) -> None:
                       "from frames import index\n")
     modules = project_modules()
     assert imports_of(source, modules) == {"dashboard.panels.map_panel", "models.store", "frames.index"}
+
+
+def test_the_recorder_loads_numpy_and_torch_but_nothing_of_the_app() -> None:
+    """What a training script imports (``from epochscope import Recorder``) pulls in no Dash, no store, no layout
+    engine and no top-level package of the app (a user's own ``models`` stays theirs); a callback adds only its
+    framework (checked by the graph above)."""
+    code = ("import sys, epochscope; epochscope.Recorder; import epochscope.record.logdir; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in {'dash', 'plotly', 'diskcache', 'scipy', "
+            "'sklearn', 'numba', 'umap', 'models', 'dashboard', 'layout_engine', 'frames', 'analysis', 'derived'}"
+            " or m.startswith('epochscope.app')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
