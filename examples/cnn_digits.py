@@ -1,16 +1,15 @@
 """Record a model EpochScope did not define: a small CNN on the digits as 8x8 images, trained by a plain loop.
 
-    python examples/cnn_digits.py [--epochs 15] [--store DIR]
+    python examples/cnn_digits.py [--epochs 15] [--logdir runs]
+    epochscope serve --logdir runs          # (or python app.py --logdir runs) while it trains, or after
 
-The run then shows up in ``python -m epochscope list`` and can be laid out like any other run.
+Needs only ``pip install <checkout>`` (numpy and torch) and scikit-learn for the digits.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,10 +18,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere in a checkout
-
-from epochscope.record.recorder import Recorder  # noqa: E402
-from models.store import RunStore, default_store_dir  # noqa: E402
+from epochscope import Recorder
 
 
 class SmallCNN(nn.Module):
@@ -45,7 +41,7 @@ class SmallCNN(nn.Module):
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=15, help="training epochs, 1..200 (default %(default)s)")
-    parser.add_argument("--store", default=None, help=f"store directory (default {default_store_dir()})")
+    parser.add_argument("--logdir", default="runs", help="log directory (default %(default)s)")
     args = parser.parse_args(argv)
     if not 1 <= args.epochs <= 200:
         parser.error(f"argument --epochs: must be in 1..200, got {args.epochs}")
@@ -65,10 +61,10 @@ def main(argv: list[str] | None = None) -> str:
         with torch.no_grad():
             return float((model(images[test_idx]).argmax(1) == labels[test_idx]).float().mean())
 
-    store = RunStore(args.store or default_store_dir())
     probe = np.sort(test_idx)[:500]
-    with Recorder(store, model, layers=["conv2", "fc1"], probe_X=images[probe], probe_y=labels[probe].numpy(),
-                  name="small-cnn-digits") as recorder:
+    with Recorder(args.logdir, model, layers=["conv2", "fc1"], probe_X=images[probe], probe_y=labels[probe].numpy(),
+                  name="small-cnn-digits", loss_fn=lambda out, y: F.cross_entropy(out, y, reduction="none")
+                  ) as recorder:
         recorder.record(metrics={"test_acc": test_accuracy()})
         for epoch in range(1, args.epochs + 1):
             model.train()
@@ -81,9 +77,8 @@ def main(argv: list[str] | None = None) -> str:
             accuracy = test_accuracy()
             recorder.record(metrics={"test_acc": accuracy, "train_loss": float(loss)})
             logging.info("epoch %d: test accuracy %.3f", epoch, accuracy)
-    store.close()
-    print(recorder.run_id)
-    return str(recorder.run_id)
+    print(recorder.path)
+    return str(recorder.path)
 
 
 if __name__ == "__main__":

@@ -94,24 +94,6 @@ def test_an_exception_in_the_loop_marks_the_run_failed_and_keeps_its_epochs(tmp_
     store.close()
 
 
-def test_the_cnn_example_runs_and_its_run_learns(tmp_path):
-    result = subprocess.run([sys.executable, "examples/cnn_digits.py", "--epochs", "3", "--store", str(tmp_path)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    run_id = result.stdout.strip().splitlines()[-1]
-    store = RunStore(tmp_path)
-    metrics = store.metrics(run_id)
-    assert len(metrics) == 4 and metrics[-1]["test_acc"] > metrics[0]["test_acc"] + 0.3
-    assert store.run_info(run_id).layer_sizes == (256, 32)
-    # its (n, 1, 8, 8) images are kept as images: the inspector draws the sample as one, not as 64 bars
-    assert store.run_info(run_id).image_shape == (8, 8)
-    ctx = AppContext(store_dir=tmp_path, config=RunConfig(), params=LayoutParams()).for_run(run_id)
-    view = sample_view(store, run_id, 0, 3, 5)
-    figure = figures.sample_figure(view.x, ctx.image_shape)
-    assert figure["data"][0]["type"] == "heatmap" and len(figure["data"][0]["z"]) == 8
-    store.close()
-
-
 class Encoder(nn.Module):
     """A block that returns a tuple, as a Hugging Face layer does: (hidden (batch, tokens, d), attention)."""
 
