@@ -19,10 +19,10 @@
     const e = epochs[at], frame = frames.get(e);
     const figure = FIG.mapFigure(payload, e, frame, samples, {colour: data.colour, flags: [], selected: null,
                                                               x: frame.x, y: frame.y}).figure;
-    figure.layout.title.text = data.title + " · epoch " + e;
+    figure.layout.title.text = data.title + " · " + FIG.when(payload, e);
     window.Plotly.react(graph, figure.data, figure.layout, {displaylogo: false});
     graph.dataset.epoch = String(e);
-    label.textContent = "epoch " + e;
+    label.textContent = FIG.when(payload, e);
     slider.value = String(at);
   }
 

@@ -138,8 +138,13 @@
       " · " + scores + loss + payload.n_samples + " probe samples";
   }
 
+  function when(payload, epoch) {
+    // "epoch 5", or "step 1200" for a run recorded by steps
+    return payload.steps && payload.steps.length > epoch ? "step " + payload.steps[epoch] : "epoch " + epoch;
+  }
+
   function title(payload, epoch) {
-    return payload.name + " · epoch " + epoch;
+    return payload.name + " · " + when(payload, epoch);
   }
 
   function mapFigure(payload, epoch, frame, S, view) {
@@ -208,5 +213,5 @@
   return {AXIS: AXIS, COLOUR_MODES: COLOUR_MODES, colourMode: colourMode, plotText: plotText, message: message,
           classColour: classColour, groups: groups,
           sampleHover: sampleHover, neuronTrace: neuronTrace, selectedTrace: selectedTrace, ringTrace: ringTrace,
-          edgeTrace: edgeTrace, caption: caption, title: title, mapFigure: mapFigure};
+          edgeTrace: edgeTrace, caption: caption, title: title, when: when, mapFigure: mapFigure};
 });

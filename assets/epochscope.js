@@ -271,9 +271,11 @@
     let marks = noUpdate;
     if (last !== max) {
       marks = {};
-      const step = Math.max(1, Math.floor(last / 10));
-      for (let e = 0; e <= last; e += step) { marks[e] = String(e); }
-      marks[last] = String(last);
+      // as controls.epoch_marks: about ten, labelled by the epoch or, for a run recorded by steps, its step
+      const every = Math.max(1, Math.floor(last / 10));
+      const label = e => String(payload.steps && payload.steps.length > last ? payload.steps[e] : e);
+      for (let e = 0; e <= last; e += every) { marks[e] = label(e); }
+      marks[last] = label(last);
     }
     const value = grew && payload.training && Array.isArray(follow) && follow.includes("follow") ? latest : noUpdate;
     return [last !== max ? last : noUpdate, marks, value];

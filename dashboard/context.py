@@ -40,6 +40,8 @@ class AppContext:
     image_shape: tuple[int, int] | None = None
     #: the run's last epoch when its config does not say (a custom run: the last recorded)
     recorded_last_epoch: int | None = None
+    #: a run recorded every N training steps: each epoch's step (the slider shows these); ``None``: epochs
+    steps: tuple[int, ...] | None = None
     #: sends layer chains to other workers (:data:`frames.chains.ChainSender`; with Celery), or None
     send_chains: Callable | None = field(default=None, compare=False, repr=False)
 
@@ -91,8 +93,10 @@ class AppContext:
             record = self.store.sweep(run_id[len(SWEEP_PREFIX):])
             return self.for_run(min(zip(record["betas"], record["run_ids"]))[1])
         info = self.store.run_info(run_id)
+        steps = (tuple(int(m.get("step", e)) for e, m in enumerate(self.store.metrics(run_id)))
+                 if info.unit == "step" else None)
         return replace(self, config=info.config, class_names=info.class_names or self.class_names,
-                       image_shape=info.image_shape,
+                       image_shape=info.image_shape, steps=steps,
                        recorded_last_epoch=info.epochs_done - 1 if info.config.model == "custom" else None)
 
 

@@ -114,8 +114,38 @@ SCORE_TWINS = (("silhouette", "raw_silhouette", "silhouette", "#117733"),
                ("trust", None, "trustworthiness", "#777777"))
 
 
+#: line styles of a kind's curves after the training one (dotted): the held-out one solid, then the others
+_DASHES = ("solid", "dash", "dashdot", "longdash", "longdashdot")
+
+
+def metric_kinds(metrics: list[dict[str, float]]) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """The recorded losses and accuracies to plot, each ``(key, name, dash)``: every metric whose name holds
+    ``loss``, and every one that holds ``acc``, in the order first recorded (the built-in runs' ``train_loss``,
+    ``test_loss``, ``train_acc``, ``test_acc``; a recorded run's own, e.g. ``loss``, ``val_accuracy``,
+    ``probe_acc``); training ones dotted."""
+    keys = list(dict.fromkeys(k for m in metrics for k in m))
+    kinds: tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]] = ([], [])
+    for key in keys:
+        kind = kinds[0] if "loss" in key else kinds[1] if "acc" in key else None
+        if kind is None:
+            continue
+        name = key.replace("_", " ") + ("." if key.endswith("_acc") else "")
+        others = sum(1 for k, _, _ in kind if "train" not in k)
+        kind.append((key, name, "dot" if "train" in key else _DASHES[others % len(_DASHES)]))
+    return kinds
+
+
+def _step_ticks(steps: list[int] | None) -> dict:
+    """Axis ticks at about ten epochs, labelled by their training steps (none for a run by epochs)."""
+    if not steps:
+        return {}
+    at = list(range(0, len(steps), max(1, len(steps) // 10)))
+    return {"tickvals": at, "ticktext": [str(steps[e]) for e in at], "title": {"text": "step", "font": {"size": 10}}}
+
+
 def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[float | None]], epoch: int,
-                    layer_name: str, compare: tuple[str, list[dict[str, float]]] | None = None) -> dict:
+                    layer_name: str, compare: tuple[str, list[dict[str, float]]] | None = None,
+                    steps: list[int] | None = None) -> dict:
     """Loss and accuracy over epochs (top); the layer's class separation and the layout's faithfulness, each
     2-D number of the layout (solid) beside its raw-space twin (dashed), with the held-out linear probe's
     accuracy and its chance level (middle); the intrinsic dimension (bottom). The current epoch is marked by
@@ -134,6 +164,8 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
     layer_name : str
     compare : (str, list of dict), optional
         Another run's name and metrics, overlaid (long dashes) on the loss and accuracy: the side-by-side view.
+    steps : list of int, optional
+        For a run recorded by steps, each epoch's training step: the axis is labelled by them.
     """
     epochs = list(range(max(len(metrics), len(compare[1]) if compare else 0)))
 
@@ -142,11 +174,9 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
                     line=dict(color=colour, dash=dash), marker=dict(size=3), xaxis=axes[0], yaxis=axes[1],
                     connectgaps=False, **extra)
 
-    data = [curve([m.get(key) for m in metrics], name, "#CC6677", dash)
-            for key, name, dash in (("train_loss", "train loss", "dot"), ("test_loss", "test loss", "solid"))]
-    if metrics and "test_acc" in metrics[0]:
-        data += [curve([m.get(key) for m in metrics], name, "#332288", dash, ("x", "y2"))
-                 for key, name, dash in (("train_acc", "train acc.", "dot"), ("test_acc", "test acc.", "solid"))]
+    losses, accuracies = metric_kinds(metrics)
+    data = [curve([m.get(key) for m in metrics], name, "#CC6677", dash) for key, name, dash in losses]
+    data += [curve([m.get(key) for m in metrics], name, "#332288", dash, ("x", "y2")) for key, name, dash in accuracies]
     if compare is not None:
         other, other_metrics = compare
         data.append(curve([m.get("test_loss") for m in other_metrics], f"{other}: test loss", "#CC6677", "longdash"))
@@ -170,7 +200,7 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
                     traceorder="normal"),
         xaxis=dict(domain=[0, 1], anchor="y", matches="x3", showticklabels=False),
         xaxis2=dict(domain=[0, 1], anchor="y3", matches="x3", showticklabels=False),
-        xaxis3=dict(domain=[0, 1], anchor="y4"),
+        xaxis3=dict(domain=[0, 1], anchor="y4", **_step_ticks(steps)),
         yaxis=dict(domain=[0.71, 1], anchor="x"),
         yaxis2=dict(overlaying="y", side="right", anchor="x", range=[0, 1.02], tickvals=[0, 0.5, 1],
                     tickformat=".0%", showgrid=False),

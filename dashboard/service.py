@@ -75,7 +75,9 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
     dict or None
         JSON-ready: ``run``, ``layer``, ``graph``, ``method``, ``n_samples``, ``n_nodes`` (samples, then the
         layer's neurons in the neuron x sample graph), ``name`` (e.g. ``"h2 (128 units)"``), ``last_epoch``,
-        ``class_names``, ``classifies``, ``training`` (the run is being trained or recorded), ``complete`` (every
+        ``class_names``, ``classifies``, ``unit`` (``epoch``, or ``step`` for a run recorded by steps), ``steps``
+        (each epoch's training step for such a run, else null), ``training`` (the run is being trained or
+        recorded), ``complete`` (every
         recorded epoch is laid out, and the run is no longer training); ``samples_version`` (of
         :func:`sample_arrays`, the per-sample arrays fetched once per run); and ``frames``: epoch (as a string)
         -> ``silhouette``, ``metrics``, ``box``
@@ -133,7 +135,8 @@ def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutPar
     return {"run": run_id, "layer": layer, "graph": params.graph, "method": method, "n_samples": int(len(probe["y"])),
             "n_nodes": int(n_nodes), "name": f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)",
             "last_epoch": info.epochs_done - 1, "samples_version": _samples_version(probe),
-            "class_names": class_names, "classifies": info.config.model != "vae",
+            "class_names": class_names, "classifies": info.config.model != "vae", "unit": info.unit,
+            "steps": [int(m.get("step", e)) for e, m in enumerate(metrics)] if info.unit == "step" else None,
             "training": info.state == "training",
             "complete": len(frames) == info.epochs_done and info.state != "training", "frames": frames,
             "style": MAP_STYLE, "customdata": list(CUSTOMDATA)}

@@ -1,7 +1,5 @@
 """The recorder on a model EpochScope did not define, and the shipped example."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,14 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from dashboard import figures, service
-from dashboard.context import AppContext
-from dashboard.inspection import sample_view
+from dashboard import service
 from epochscope.record.logdir import read_run
 from epochscope.record.recorder import Recorder
 from frames import compute as frames_compute
 from layout_engine.params import LayoutParams
-from models.config import RunConfig
 from models.logdir_sync import sync_run
 from models.store import RunStore
 

@@ -31,7 +31,7 @@ def layout(ctx: AppContext) -> html.Div:
                        updatemode="drag"),
         ]),
         html.Div(className="control control-epoch", children=[
-            html.Label("Epoch", htmlFor=vocab.EPOCH),
+            html.Label("Step" if ctx.steps is not None else "Epoch", htmlFor=vocab.EPOCH, id="epoch-label"),
             html.Div(className="epoch-row", children=[
                 html.Button("▶ Play", id="play-button", className="button", n_clicks=0),
                 dcc.Slider(id=vocab.EPOCH, min=0, max=last, step=1, value=0, marks=epoch_marks,
@@ -50,15 +50,22 @@ def layout(ctx: AppContext) -> html.Div:
     ])
 
 
+def epoch_marks(last: int, steps: tuple[int, ...] | None = None) -> dict[int, str]:
+    """About ten marks over epochs ``0 .. last`` and the last, labelled by the epoch, or by its training step for a
+    run recorded by steps (as the browser's ``followSequence`` labels them while the run grows)."""
+    every = max(1, last // 10)
+    label = (lambda e: str(steps[e])) if steps is not None and len(steps) > last else str
+    marks = {e: label(e) for e in range(0, last + 1, every)}
+    marks[last] = label(last)
+    return marks
+
+
 def slider_props(ctx: AppContext) -> tuple[dict, int, dict, int]:
     """Layer marks and last index, epoch marks and last epoch, for the run of ``ctx``."""
     cfg = ctx.config
     layer_marks = {i: f"{name} · {size}" for i, (name, size) in enumerate(zip(cfg.layer_names, cfg.layer_sizes))}
     last = ctx.last_epoch
-    step = max(1, last // 10)
-    epoch_marks = {e: str(e) for e in range(0, last + 1, step)}
-    epoch_marks[last] = str(last)
-    return layer_marks, len(cfg.layer_sizes) - 1, epoch_marks, last
+    return layer_marks, len(cfg.layer_sizes) - 1, epoch_marks(last, ctx.steps), last
 
 
 def clamped(value, last: int):
@@ -71,21 +78,22 @@ def register(app: Dash, ctx: AppContext) -> None:
     round trip, at the chosen speed."""
     @app.callback(
         Output(vocab.LAYER, "marks"), Output(vocab.LAYER, "max"), Output(vocab.EPOCH, "marks"),
-        Output(vocab.EPOCH, "max"), Output(vocab.RUN_NAME, "children"),
+        Output(vocab.EPOCH, "max"), Output(vocab.RUN_NAME, "children"), Output("epoch-label", "children"),
         Output(vocab.LAYER, "value", allow_duplicate=True), Output(vocab.EPOCH, "value", allow_duplicate=True),
         Input(vocab.RUN, "value"), State(vocab.LAYER, "value"), State(vocab.EPOCH, "value"),
         prevent_initial_call="initial_duplicate",
     )
     def follow_run(run, layer, epoch):
-        """Marks and ranges of the run on show; a layer or epoch beyond the new run's is brought to its last
-        (one within range is left alone: the URL may be setting it in the same step)."""
+        """Marks and ranges of the run on show (a run recorded by steps: its steps); a layer or epoch beyond the
+        new run's is brought to its last (one within range is left alone: the URL may be setting it in the same
+        step)."""
         try:
             run_ctx = ctx.for_run(run)
         except KeyError:
-            return (no_update,) * 7
-        layer_marks, last_layer, epoch_marks, last = slider_props(run_ctx)
-        return (layer_marks, last_layer, epoch_marks, last, f"{run_ctx.run_id} · {describe_config(run_ctx.config)}",
-                clamped(layer, last_layer), clamped(epoch, last))
+            return (no_update,) * 8
+        layer_marks, last_layer, marks, last = slider_props(run_ctx)
+        return (layer_marks, last_layer, marks, last, f"{run_ctx.run_id} · {describe_config(run_ctx.config)}",
+                "Step" if run_ctx.steps is not None else "Epoch", clamped(layer, last_layer), clamped(epoch, last))
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="followSequence"),
