@@ -2,6 +2,6 @@
 
 import sys
 
-from epochscope.app.cli import main
+from epochscope.app import main
 
 sys.exit(main())

@@ -9,8 +9,12 @@ imports the recorder.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
+
+#: what the app imports beyond the recorder's numpy and torch (the ``app`` extra: requirements.txt)
+APP_MODULES = ("dash", "plotly", "diskcache", "sklearn", "scipy", "numba")
 
 
 def app_root() -> Path:
@@ -28,3 +32,16 @@ def _put_app_first() -> None:
 
 
 _put_app_first()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``epochscope`` command (:mod:`epochscope.app.cli`); without the app's dependencies installed, says how
+    to install them instead of failing on an import."""
+    missing = [m for m in APP_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"epochscope: the app needs {', '.join(missing)}: pip install 'epochscope[app]' (the recorder, "
+              f"epochscope.Recorder and epochscope.callbacks, needs only numpy and torch)", file=sys.stderr)
+        return 2
+    from epochscope.app.cli import main as cli_main
+
+    return cli_main(argv)
