@@ -19,7 +19,7 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	touch $@
 
 run: $(VENV)/.runtime
-	$(PY) app.py --host $(HOST) --port $(PORT)
+	$(PY) app.py --host $(HOST) --port $(PORT) $(if $(LOGDIR),--logdir $(LOGDIR))
 
 # Debian's chromium and chromedriver for the browser tests, redis-server for the Celery test and Node.js with npm for
 # the JavaScript tests and ESLint (installed when missing and we may use apt-get)

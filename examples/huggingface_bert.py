@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> str:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.manual_seed(0)
     config = BertConfig(vocab_size=32, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=32, num_labels=2)
+                        intermediate_size=64, max_position_embeddings=32)
+    config.num_labels = 2
     model = BertForSequenceClassification(config)
     train = token_task(512)
     dataset = [{k: v[i] for k, v in train.items()} for i in range(512)]

@@ -118,7 +118,8 @@ def test_hugging_face_trainer_records_a_bert_built_from_a_config(tmp_path):
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=32, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=16, num_labels=2)
+                        intermediate_size=64, max_position_embeddings=16)
+    config.num_labels = 2
     model = BertForSequenceClassification(config)
     train = token_task(256)
     dataset = [{k: v[i] for k, v in train.items()} for i in range(256)]

@@ -284,3 +284,23 @@ def test_a_loss_function_gives_each_sample_its_loss_label_probability_and_sensit
         Recorder(tmp_path / "logs", model, ["body.4"], X, y, name="scalar",
                  loss_fn=lambda out, t: F.cross_entropy(out, t)).record()
     store.close()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (run on a GPU machine)")
+def test_a_model_on_cuda_is_recorded_from_a_probe_on_either_device(tmp_path):
+    import torch.nn.functional as F
+
+    torch.manual_seed(5)
+    model = Foreign().cuda()
+    X, y = torch.rand(20, 1, 4, 4), torch.arange(20) % 3
+    store = RunStore(tmp_path / "store")
+    for k, (probe_X, probe_y) in enumerate(((X, y), (X.cuda(), y.cuda()))):
+        with Recorder(tmp_path / "logs", model, ["body.1", "body.4"], probe_X, probe_y, name=f"cuda{k}",
+                      loss_fn=lambda out, t: F.cross_entropy(out, t, reduction="none")) as rec:
+            rec.record()
+        record = store.epoch(synced(store, rec), 0)
+        with torch.no_grad():
+            expected = model.body(X.cuda()).cpu().numpy()
+        np.testing.assert_allclose(record.activations[1], expected, rtol=1e-4, atol=1e-5)
+        assert (record.extras["sens1"] > 0).all()
+    store.close()

@@ -44,7 +44,7 @@ def scalar_metrics(values: Mapping[str, object] | None) -> dict[str, float]:
                 continue
             value = value.detach().float().cpu().item()
         elif hasattr(value, "item") and getattr(value, "size", 0) == 1:
-            value = value.item()  # type: ignore[union-attr]
+            value = value.item()
         if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value)):
             found[str(key)] = float(value)
     return found

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 try:
     import lightning.pytorch as pl
 except ImportError:  # the standalone package
-    import pytorch_lightning as pl  # type: ignore[no-redef]
+    import pytorch_lightning as pl
 
 from epochscope.callbacks.common import Schedule, scalar_metrics
 from epochscope.record.recorder import Recorder

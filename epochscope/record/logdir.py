@@ -172,7 +172,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def _npz(arrays: Mapping[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    stored: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+    np.savez(buffer, **stored)
     return buffer.getvalue()
 
 

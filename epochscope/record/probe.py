@@ -18,9 +18,14 @@ LABEL_KEYS = ("labels", "label")
 Inputs = torch.Tensor | dict[str, torch.Tensor]
 
 
+def _array(value: object) -> np.ndarray:
+    """A tensor (on any device) or array-like as a numpy array."""
+    return value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value)
+
+
 def _stack(values: list) -> torch.Tensor:
     try:
-        return torch.stack([torch.as_tensor(v) for v in values])
+        return torch.stack([torch.as_tensor(v).cpu() for v in values])
     except RuntimeError as exc:
         raise ValueError(f"probe items must have one shape to be stacked (pad your sequences): {exc}") from None
 
@@ -44,12 +49,12 @@ def _collect(items: Iterable, batched: bool) -> tuple[Inputs, np.ndarray | None]
             ys.append(label)
     if not xs:
         raise ValueError("the probe is empty")
-    join = (lambda v: torch.cat([torch.as_tensor(t) for t in v])) if batched else _stack
+    join = (lambda v: torch.cat([torch.as_tensor(t).cpu() for t in v])) if batched else _stack
     inputs: Inputs = ({k: join([x[k] for x in xs]) for k in xs[0]} if isinstance(xs[0], Mapping) else join(xs))
     labels = None
     if ys:
-        labels = np.concatenate([np.asarray(y).reshape(-1) for y in ys]) if batched else np.asarray(
-            [np.asarray(y).item() for y in ys])
+        labels = np.concatenate([_array(y).reshape(-1) for y in ys]) if batched else np.asarray(
+            [_array(y).item() for y in ys])
     return inputs, labels
 
 
@@ -63,13 +68,14 @@ def gather_probe(probe_X: object, probe_y: object | None) -> tuple[Inputs, np.nd
     elif isinstance(probe_X, Dataset):
         inputs, labels = _collect((probe_X[i] for i in range(len(probe_X))), batched=False)  # type: ignore[arg-type]
     elif isinstance(probe_X, Mapping):
-        batch = {str(k): torch.as_tensor(v) for k, v in probe_X.items()}
+        batch = {str(k): torch.as_tensor(v).detach().cpu() for k, v in probe_X.items()}
         labels = next((batch.pop(k).numpy() for k in LABEL_KEYS if k in batch), None)
         inputs = batch
     else:
-        inputs = probe_X if torch.is_tensor(probe_X) else torch.as_tensor(np.asarray(probe_X))
+        # kept on the CPU: each batch goes to the model's device as it is run
+        inputs = probe_X.detach().cpu() if torch.is_tensor(probe_X) else torch.as_tensor(np.asarray(probe_X))
     if probe_y is not None:
-        labels = np.asarray(probe_y)
+        labels = _array(probe_y)
     if labels is None:
         raise ValueError("probe_y is needed: the probe holds no labels")
     n = len(next(iter(inputs.values()))) if isinstance(inputs, dict) else len(inputs)
