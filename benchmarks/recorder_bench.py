@@ -6,7 +6,8 @@ A small CNN (the one of ``examples/cnn_digits.py``'s shape) trains on scikit-lea
 pass over the 1,437 training images per epoch at batch 32. Three loops, interleaved (so that all see the same
 machine load) and each timed per epoch over ``--repeats`` runs: no recorder; a recorder on two layers over a
 probe of ``--probe`` images, written to a log directory; the same with a per-sample ``loss_fn`` (the probe pass then
-runs with gradients, for each sample's loss and sensitivity). Printed as a table of median seconds per epoch and the ratio to the loop alone; the last
+runs with gradients, for each sample's loss and sensitivity). Printed as a table of median seconds per epoch and
+the ratio to the loop alone; the last
 line is ``RESULT epoch_s=<f> recorded_s=<f> with_loss_s=<f> overhead=<f> overhead_with_loss=<f>``.
 """
 
