@@ -23,9 +23,11 @@ def describe(info: RunInfo) -> str:
     model = {"mlp": f"MLP {sizes}", "vae": f"beta-VAE {sizes}, beta {config.beta:g}"}.get(config.model,
                                                                                           f"custom {sizes}")
     scrambled = f", {config.scramble} {config.scramble_fraction:.0%}" if config.scramble != "none" else ""
-    state = "interrupted: show it to resume" if info.state == INTERRUPTED else info.state
-    return (f"{model} on {config.dataset}{scrambled} · {info.epochs_done - 1} epochs · {_date(info.created)} · "
-            f"{state}")
+    state = info.state
+    if info.state == INTERRUPTED and config.model != "custom":  # a recorded run is resumed only by its script
+        state = "interrupted: show it to resume"
+    span = f"{info.epochs_done - 1} epochs" if info.unit == "epoch" else f"{info.epochs_done} steps recorded"
+    return f"{model} on {config.dataset}{scrambled} · {span} · {_date(info.created)} · {state}"
 
 
 def describe_sweep(sweep_id: str, record: dict, infos: dict[str, RunInfo]) -> str:
@@ -63,9 +65,13 @@ def delete(store: RunStore, run_id: str) -> str:
     not stored. Returns what was done, in words."""
     if not isinstance(run_id, str) or not store.has_run(run_id):
         raise ValueError(f"run {run_id!r} is not in the store")
-    if store.run_info(run_id).state == "training":
+    info = store.run_info(run_id)
+    if info.state == "training":
         raise ValueError(f"run {run_id} is being trained: cancel its job first")
     store.delete_run(run_id)
+    if info.config.model == "custom":  # a recorded run: not brought back from its log directory
+        store.keep_out(run_id)
+        return f"Deleted run {run_id} (its log directory's files are kept)."
     return f"Deleted run {run_id}."
 
 

@@ -63,6 +63,8 @@ def sync_run(store: RunStore, run: LogRun, max_records: int | None = None) -> tu
         return None, 0
     config = log_config(run)
     run_id = config.run_id
+    if store.kept_out(run_id):  # deleted in the page or by `epochscope delete`: its files stay, unshown
+        return None, 0
     header = run.header
     if not store.has_run(run_id):
         store.create_run(config, read_probe(run.path), header.layer_sizes, header.class_names,

@@ -329,6 +329,14 @@ class RunStore:
         for key in [k for k in self.derived.iterkeys() if isinstance(k, str) and _names_run(k, run_id)]:
             self.derived.delete(key)
 
+    def keep_out(self, run_id: str) -> None:
+        """Remember that the user deleted the recorded run ``run_id``, so that following its log directory does not
+        bring it back (:mod:`models.logdir_sync`)."""
+        self.runs.set(f"deleted/{run_id}", time.time())
+
+    def kept_out(self, run_id: str) -> bool:
+        return f"deleted/{run_id}" in self.runs
+
     def has_run(self, run_id: str) -> bool:
         return f"run/{run_id}/meta" in self.runs
 

@@ -137,6 +137,13 @@ def test_hugging_face_trainer_records_a_bert_built_from_a_config(tmp_path):
     assert run.header.layer_sizes == (32, 32)
     assert run.header.layer_notes == ("mean over tokens (attention mask) of (12, 32)",) * 2
     assert "loss" in read_record(run.path, 4, 2).metrics  # the Trainer's logged training loss
+    # every 6 steps (16 a epoch over 2 epochs): steps 0, 6, ..., 30
+    steps = EpochScopeCallback(tmp_path / "steps", layers, probe, name="tiny-bert", every_n_steps=6)
+    args.num_train_epochs = 2
+    Trainer(model=model, args=args, train_dataset=dataset, callbacks=[steps]).train()
+    (run,) = list_runs(tmp_path / "steps")
+    assert run.header.unit == "step" and [read_record(run.path, k, 2).step for k in range(run.records)] == [
+        0, 6, 12, 18, 24, 30]
 
 
 def test_keras_on_torch_records_each_epoch(tmp_path):
@@ -162,6 +169,12 @@ def test_keras_on_torch_records_each_epoch(tmp_path):
     probs = model.predict(X[:150], verbose=0)
     np.testing.assert_allclose(last.extras["loss"], -np.log(probs[np.arange(150), y[:150]]), rtol=1e-4, atol=1e-5)
     assert last.metrics["accuracy"] > 0.5
+    by_steps = EpochScopeCallback(tmp_path / "steps", ["hidden1"], X[:50], y[:50], name="keras-steps",
+                                  every_n_steps=4)
+    model.fit(X[:400], y[:400], epochs=1, batch_size=40, verbose=0, callbacks=[by_steps])  # 10 batches
+    (run,) = list_runs(tmp_path / "steps")
+    assert run.header.unit == "step" and [read_record(run.path, k, 1).step for k in range(3)] == [0, 4, 8]
+    assert run.records == 3 and "loss" in read_record(run.path, 2, 1).metrics
     with pytest.raises(ValueError, match="layers 'dense9' not in the model; its layers are: hidden1, hidden2, out"):
         model.fit(X[:40], y[:40], epochs=1, verbose=0,
                   callbacks=[EpochScopeCallback(logdir, ["dense9"], X[:10], y[:10], name="bad")])

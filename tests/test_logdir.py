@@ -87,6 +87,12 @@ def test_a_copied_folder_is_the_same_run_and_a_dead_remote_writer_reads_interrup
     store = RunStore(tmp_path / "store")
     (run_id,) = sync_logdir(store, tmp_path / "there").run_ids
     assert store.run_info(run_id).state == "interrupted" and store.run_info(run_id).epochs_done == 2
+    # deleted in the page, it is not brought back from its folder, which is left as it is
+    from dashboard.catalogue import delete
+
+    assert "its log directory's files are kept" in delete(store, run_id)
+    assert sync_logdir(store, tmp_path / "there").run_ids == [] and not store.has_run(run_id)
+    assert read_run(copy).records == 2
     store.close()
 
 

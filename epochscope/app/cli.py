@@ -230,7 +230,10 @@ def _delete(store: RunStore, settings: Settings, args: argparse.Namespace, parse
         parser.error(f"run {args.run_id!r} is not in the store (see `list`)")
     if store.run_info(args.run_id).state == "training":
         parser.error(f"run {args.run_id} is being trained by a live process: stop it first")
+    custom = store.run_info(args.run_id).config.model == "custom"
     store.delete_run(args.run_id)
+    if custom:  # a recorded run: not brought back from its log directory
+        store.keep_out(args.run_id)
     print(f"deleted {args.run_id}")
     return 0
 
