@@ -10,6 +10,9 @@ from dashboard import catalogue, vocab
 from dashboard.context import SWEEP_PREFIX, AppContext
 from models.sweep import sweep_of
 
+#: how often the picker's list is read again
+RUNS_POLL_MS = 5000
+
 
 def layout(ctx: AppContext) -> html.Div:
     return html.Div(className="runs", children=[
@@ -19,6 +22,9 @@ def layout(ctx: AppContext) -> html.Div:
         dcc.ConfirmDialogProvider(id="delete-confirm", message="Delete this run?", children=[
             html.Button("Delete", id="delete-run", className="button button-quiet", title="delete the run on show")]),
         html.Span(id="runs-message", className="muted"),
+        # the picker's list follows the store: runs recorded meanwhile (a log directory, the command line), and
+        # each run's epochs and state
+        dcc.Interval(id="runs-poll", interval=RUNS_POLL_MS),
         html.Div(id="beta-row", className="beta-row", style={"display": "none"}, children=[
             html.Label("beta", htmlFor="beta-slider"),
             dcc.Slider(id="beta-slider", min=0, max=1, step=None, marks={0: "0"}, value=0, className="beta-slider"),
@@ -27,9 +33,12 @@ def layout(ctx: AppContext) -> html.Div:
 
 
 def register(app: Dash, ctx: AppContext) -> None:
-    @app.callback(Output(vocab.RUN, "options"), Input(vocab.RUN_VERSION, "data"))
-    def refresh(_message):
-        return catalogue.run_options(ctx.store, ctx)
+    @app.callback(Output(vocab.RUN, "options"), Input(vocab.RUN_VERSION, "data"), Input("runs-poll", "n_intervals"),
+                  State(vocab.RUN, "options"))
+    def refresh(_message, _tick, shown):
+        """The stored runs, sent only when they differ from what the picker shows."""
+        options = catalogue.run_options(ctx.store, ctx)
+        return no_update if options == shown else options
 
     @app.callback(Output("delete-confirm", "message"), Input(vocab.RUN, "value"))
     def confirm_text(run):
