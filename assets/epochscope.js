@@ -256,7 +256,7 @@
     return e;
   }
 
-  const newest = {key: null, epoch: -1};
+  const newest = {key: null, epoch: -1, wasTraining: false};
 
   function followSequence(payload, follow, max, epoch) {
     // a run that is still training: the epoch slider ends at its last recorded epoch and grows with it, and with
@@ -267,18 +267,48 @@
     const last = payload.last_epoch, key = [payload.run, payload.layer, payload.graph, payload.method].join("/");
     const latest = Math.max(-1, ...Object.keys(payload.frames).map(Number));
     const grew = newest.key === key && latest > newest.epoch;
-    Object.assign(newest, {key: key, epoch: latest});
+    // at the head of a run seen training that has just finished, its last epochs (laid out after the run's end)
+    // are followed too
+    const wasTraining = (newest.key === key && newest.wasTraining) || Boolean(payload.training);
+    const atHead = newest.key === key && epoch === newest.epoch && wasTraining;
+    Object.assign(newest, {key: key, epoch: latest, wasTraining: wasTraining});
     let marks = noUpdate;
     if (last !== max) {
       marks = {};
       // as controls.epoch_marks: about ten, labelled by the epoch or, for a run recorded by steps, its step
-      const every = Math.max(1, Math.floor(last / 10));
+      const every = Math.max(1, Math.ceil(last / 10));
       const label = e => String(payload.steps && payload.steps.length > last ? payload.steps[e] : e);
       for (let e = 0; e <= last; e += every) { marks[e] = label(e); }
+      // a regular mark too close to the last one to be read beside it ("24 25") gives way to it
+      if (last % every > 0 && last % every < 0.75 * every) { delete marks[last - last % every]; }
       marks[last] = label(last);
     }
-    const value = grew && payload.training && Array.isArray(follow) && follow.includes("follow") ? latest : noUpdate;
+    const following = Array.isArray(follow) && follow.includes("follow");
+    const value = grew && following && (payload.training || atHead) ? latest : noUpdate;
     return [last !== max ? last : noUpdate, marks, value];
+  }
+
+  const jobIdle = message => [message, "1", "1", "progress done", true];
+
+  function showJob(state, ready, job, run) {
+    // the job line of the run on show, now: [message, bar value, bar max, bar class, Cancel disabled]. A ready
+    // run's summary (no job), else its job's progress or start; never another run's job
+    const noUpdate = window.dash_clientside.no_update;
+    if (ready && ready.run === run) { return jobIdle(ready.message); }
+    if (!job || job.run !== run) { return jobIdle(""); }
+    if (state && state.run === run && state.n === job.n) {
+      return [state.message, String(state.done), String(state.total), "progress", false];
+    }
+    // the job's progress_default (null) also comes back when it ends: its end (showJobEnd) is what is said then
+    const trig = window.dash_clientside.callback_context.triggered.map(t => t.prop_id)[0] || "";
+    return trig.startsWith("job-state") ? [noUpdate, noUpdate, noUpdate, noUpdate, noUpdate]
+      : ["Starting…", "0", "1", "progress", false];
+  }
+
+  function showJobEnd(final, run) {
+    // a job's end: its final message, for its run only
+    const noUpdate = window.dash_clientside.no_update;
+    return final && final.run === run ? jobIdle(final.message) : [noUpdate, noUpdate, noUpdate, noUpdate, noUpdate];
   }
 
   const PLAY_LABELS = {play: "▶ Play", pause: "❚❚ Pause"};
@@ -316,6 +346,7 @@
     epochscope: {render: render, layerShown: layerShown, markNeuronEpoch: markNeuronEpoch, renderPlane: renderPlane, ringChanged: ringChanged, edgesRequest: edgesRequest, urlState: urlState, shownFigure: shownFigure, markEpoch: markEpoch,
                  restEpoch: restEpoch, followSequence: followSequence, warmFrame: warmFrame,
                  renderCompare: renderCompare,
-                 play: play, goTo: goTo, playSpeed: playSpeed},
+                 play: play, goTo: goTo, playSpeed: playSpeed, showJob: showJob,
+                 showJobEnd: showJobEnd},
   });
 })();

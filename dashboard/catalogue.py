@@ -16,18 +16,23 @@ def _date(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
 
 
-def describe(info: RunInfo) -> str:
-    """One line for a run: model and sizes, data set, beta, epochs, date, state."""
-    config = info.config
+def describe_config(config: RunConfig) -> str:
+    """Model and sizes, data set, beta, scrambling: ``MLP 64-128-64-32 on digits, labels 20%``."""
     sizes = "-".join(map(str, config.layer_sizes))
     model = {"mlp": f"MLP {sizes}", "vae": f"beta-VAE {sizes}, beta {config.beta:g}"}.get(config.model,
                                                                                           f"custom {sizes}")
     scrambled = f", {config.scramble} {config.scramble_fraction:.0%}" if config.scramble != "none" else ""
+    return f"{model} on {config.dataset}{scrambled}"
+
+
+def describe(info: RunInfo) -> str:
+    """One line for a run: model and sizes, data set, beta, epochs, date, state."""
+    config = info.config
     state = info.state
     if info.state == INTERRUPTED and config.model != "custom":  # a recorded run is resumed only by its script
         state = "interrupted: show it to resume"
     span = f"{info.epochs_done - 1} epochs" if info.unit == "epoch" else f"{info.epochs_done} steps recorded"
-    return f"{model} on {config.dataset}{scrambled} · {span} · {_date(info.created)} · {state}"
+    return f"{describe_config(config)} · {span} · {_date(info.created)} · {state}"
 
 
 def describe_sweep(sweep_id: str, record: dict, infos: dict[str, RunInfo]) -> str:
@@ -55,9 +60,10 @@ def run_options(store: RunStore, default: AppContext) -> list[dict]:
                for sid, record in sorted(records.items(), key=lambda item: -item[1].get("created", 0))]
     options += [{"label": describe(i) + (f" · {sweeps[i.run_id]}" if i.run_id in sweeps else ""), "value": i.run_id}
                 for i in infos]
+    starting = [c for c in store.list_planned() if c.run_id != default.run_id]
     if default.run_id not in by_id:
-        options.insert(0, {"label": f"{default.run_id} (training…)", "value": default.run_id})
-    return options
+        starting.insert(0, default.config)
+    return [{"label": f"{describe_config(c)} · starting", "value": c.run_id} for c in starting] + options
 
 
 def delete(store: RunStore, run_id: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from layout_engine.params import LayoutParams
 from models.config import RunConfig
+from models.data import IMAGE_SHAPES
 from models.store import RunInfo, RunStore
 
 #: one store handle per directory per process (opening one costs ~5 ms, too much per slider step); diskcache
@@ -84,7 +85,8 @@ class AppContext:
 
     def for_run(self, run_id: str | None) -> AppContext:
         """The context of the stored run ``run_id`` (this one when ``None`` or the same; ``sweep:<id>``: the
-        sweep's run of lowest beta); ``KeyError`` naming the run or sweep when the store does not have it."""
+        sweep's run of lowest beta; a planned run: its config); ``KeyError`` naming the run or sweep when the store
+        does not have it."""
         if not run_id or run_id == self.run_id:
             return self
         if not isinstance(run_id, str):
@@ -92,7 +94,14 @@ class AppContext:
         if run_id.startswith(SWEEP_PREFIX):
             record = self.store.sweep(run_id[len(SWEEP_PREFIX):])
             return self.for_run(min(zip(record["betas"], record["run_ids"]))[1])
-        info = self.store.run_info(run_id)
+        try:
+            info = self.store.run_info(run_id)
+        except KeyError:  # a run the page has started but not stored yet: shown once its first epoch is
+            planned = self.store.planned(run_id)
+            if planned is None:
+                raise
+            return replace(self, config=planned, image_shape=IMAGE_SHAPES.get(planned.dataset), steps=None,
+                           recorded_last_epoch=None)
         steps = (tuple(int(m.get("step", e)) for e, m in enumerate(self.store.metrics(run_id)))
                  if info.unit == "step" else None)
         return replace(self, config=info.config, class_names=info.class_names or self.class_names,

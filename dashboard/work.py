@@ -17,11 +17,12 @@ from dashboard.progress import PageProgress
 from dashboard.sequences import layout_params
 from dashboard.uploads import UPLOADS
 from frames.compute import compute_baseline_frames, compute_frames
+from frames.index import count_ready
 from frames.prepare import prepare as prepare_run
 from frames.prepare import run_ready
 from models.config import RunConfig
 from models.progress import TerminalProgress
-from models.store import StoreFull
+from models.store import RunInfo, RunStore, StoreFull
 from models.sweep import check_betas, run_sweep
 from models.train import RunBusy, train
 
@@ -32,9 +33,9 @@ def job_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str, int]], None]) -> str:
-    """Prepare the app's run, reporting ``(done, total, message, run version)`` to the page
-    (:class:`~dashboard.progress.PageProgress`); returns the final message.
+def run_job(ctx: AppContext, set_progress: Callable[[tuple], None], tag: dict | None = None) -> str:
+    """Prepare the app's run, reporting ``(done, total, message, run version)`` (with ``tag``: ``(state,
+    run version)``) to the page (:class:`~dashboard.progress.PageProgress`); returns the final message.
 
     Runs in a background process, so it opens its own store.
     """
@@ -42,21 +43,43 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple[str, str, str, int]],
     store = ctx.open_store()
     terminal = TerminalProgress()
     try:
-        report = PageProgress(set_progress, terminal=terminal, version=True)
+        report = PageProgress(set_progress, terminal=terminal, version=True, tag=tag)
         info, ready = prepare_run(store, ctx.config, ctx.params, report, send=ctx.send_chains)
-        final = store.metrics(info.run_id)[-1]
-        measured = count_measured(store, info)
+        return summary(store, info, ready, count_measured(store, info))
     except (StoreFull, RunBusy) as exc:
         return f"Cannot train {ctx.run_id}: {exc}"
     finally:
         terminal.close()
         store.close()
+
+
+def summary(store: RunStore, info: RunInfo, ready: int, measured: int) -> str:
+    """The job line of a run whose job is over: frames laid out and measured, and how training ended."""
     total = len(info.layer_sizes) * info.epochs_done
     if info.state == "diverged":
         return f"{info.message} · {ready}/{total} frames ready · {measured}/{total} measured"
+    final = store.metrics(info.run_id)[-1] if info.epochs_done else {}
     score = (f"test accuracy {final['test_acc']:.1%}" if "test_acc" in final
              else f"test loss {final['test_loss']:.3f}" if "test_loss" in final else "recorded")
-    return f"{ready}/{total} frames ready · {measured}/{total} measured · {score} after {info.epochs_done - 1} epochs"
+    unit = "steps recorded" if info.unit == "step" else "epochs"
+    count = info.epochs_done if info.unit == "step" else info.epochs_done - 1
+    return f"{ready}/{total} frames ready · {measured}/{total} measured · {score} after {count} {unit}"
+
+
+def ready_summary(store: RunStore, ctx: AppContext) -> str | None:
+    """The job line of a run that needs no job (finished, every frame laid out and measured), read from the
+    store in the request; ``None`` when a job has work to do."""
+    if not store.has_run(ctx.run_id):
+        return None
+    info = store.run_info(ctx.run_id)
+    if info.state not in ("complete", "diverged"):
+        return None
+    total = len(info.layer_sizes) * info.epochs_done
+    ready = count_ready(store, info, ctx.params)
+    measured = count_measured(store, info) if ready == total else 0
+    if ready < total or measured < total:
+        return None
+    return summary(store, info, ready, measured)
 
 
 def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_progress: Callable[[tuple], None]) -> str:

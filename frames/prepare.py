@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from analysis.epoch_stages import EpochViews
 from analysis.stage import compute_measures
@@ -112,10 +113,11 @@ def train_following(store: RunStore, config: RunConfig, params: LayoutParams, re
 
     views = EpochViews(store, config.run_id)
 
-    def lay_out(last_epoch: int) -> None:
+    def lay_out(last_epoch: int, each: Callable[[], None] | None = None) -> None:
         views.advance()  # cheap (the input plane, the decoder's coherence)
         for _ in chains.advance(last_epoch):
-            pass
+            if each is not None:
+                each()
 
     def on_epoch(stage: str, done: int, total: int) -> bool | None:  # epochs 0..done are stored
         stop = report(stage, done, total) if report is not None else None
@@ -126,11 +128,10 @@ def train_following(store: RunStore, config: RunConfig, params: LayoutParams, re
     while True:
         info = store.run_info(config.run_id) if store.has_run(config.run_id) else None
         if info is not None and info.state == "training":  # another live process trains or records it: follow
+            following = _follower(store, info, params, report)
+            following()  # said at once, then after each frame laid out
             if info.epochs_done:
-                lay_out(info.epochs_done - 1)
-            total = len(config.layer_sizes) * (info.config.epochs + 1)
-            if report is not None and report(FOLLOWING, count_ready(store, info, params), total):
-                raise JobStopped(f"stopped while following the training of {config.run_id}")
+                lay_out(info.epochs_done - 1, following)
             time.sleep(poll_s)
             continue
         if config.model == "custom" or run_ready(store, config.run_id):
@@ -141,6 +142,18 @@ def train_following(store: RunStore, config: RunConfig, params: LayoutParams, re
             time.sleep(poll_s)
             continue
         return store.run_info(config.run_id)
+
+
+def _follower(store: RunStore, info: RunInfo, params: LayoutParams, report: Reporter | None) -> Callable[[], None]:
+    """Reports the frames laid out of a run another process trains or records (of the epochs it plans, or, for a
+    recorded run, of those recorded so far); ``JobStopped`` when the report says stop."""
+    planned = info.epochs_done if info.config.model == "custom" else info.config.epochs + 1
+    total = len(info.layer_sizes) * planned
+
+    def following() -> None:
+        if report is not None and report(FOLLOWING, count_ready(store, info, params), total):
+            raise JobStopped(f"stopped while following the training of {info.run_id}")
+    return following
 
 
 def _progress_in_store(store: RunStore, run_id: str, params: LayoutParams) -> tuple[int, int]:

@@ -324,10 +324,28 @@ class RunStore:
         layouts themselves are shared by content and age out of the derived cache)."""
         prefix = f"run/{run_id}/"
         self.runs.delete(f"{prefix}meta")  # first, on its own: the run disappears whole, never half
+        self.runs.delete(f"planned/{run_id}")
         for key in [k for k in self.runs.iterkeys() if isinstance(k, str) and k.startswith(prefix)]:
             self.runs.delete(key)  # a kill from here leaves invisible leftovers, cleared when the id is reused
         for key in [k for k in self.derived.iterkeys() if isinstance(k, str) and _names_run(k, run_id)]:
             self.derived.delete(key)
+
+    def plan_run(self, config: RunConfig) -> str:
+        """Keep ``config`` as a run about to be trained (the page shows it, and its job trains it, before its first
+        epoch is stored); returns its id. :meth:`create_run` makes it a run."""
+        self.runs.set(f"planned/{config.run_id}", config.to_json())
+        return config.run_id
+
+    def planned(self, run_id: str) -> RunConfig | None:
+        """The config of a planned run not created yet, else ``None``."""
+        text = self.runs.get(f"planned/{run_id}")
+        return RunConfig.from_json(text) if text is not None and not self.has_run(run_id) else None
+
+    def list_planned(self) -> list[RunConfig]:
+        """Planned runs not created yet."""
+        found = [self.planned(k.split("/", 1)[1]) for k in self.runs.iterkeys()
+                 if isinstance(k, str) and k.startswith("planned/")]
+        return [c for c in found if c is not None]
 
     def keep_out(self, run_id: str) -> None:
         """Remember that the user deleted the recorded run ``run_id``, so that following its log directory does not

@@ -448,12 +448,31 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     dash_duo.find_element("#new-train").click()
     dash_duo.wait_for_contains_text("#new-hidden-error", "comma-separated whole numbers", timeout=10)
     fill("new-hidden", "16")
+    fill("new-epochs", "30")
     dash_duo.find_element("#new-train").click()
-    dash_duo.wait_for_contains_text("#new-message", "complete", timeout=60)
+    # the page switches to the new run at once: header, picker and URL, before its first epoch is stored
+    dash_duo.wait_for_contains_text("#run-name", "MLP 16 on digits", timeout=10)
     assert dash_duo.find_element("#new-hidden-error").text == ""
-    dash_duo.wait_for_contains_text("#run-name", "MLP 16 on digits", timeout=20)
-    dash_duo.wait_for_contains_text("#job-message", "3/3 frames ready", timeout=60)  # 1 layer x epochs 0..2
-    dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 0", timeout=30)
+    run_id = dash_duo.find_element("#run-name").text.split(" · ")[0]
+    assert f"run={run_id}" in dash_duo.driver.current_url
+    dash_duo.wait_for_contains_text("#run-picker", "MLP 16 on digits", timeout=10)
+
+    def shown_while_training(driver):  # the map follows the training: an epoch >= 3 while it still trains
+        found = re.search(r"h1 \(16 units\), epoch (\d+):", driver.find_element("id", "frame-info").text)
+        return bool(found and int(found.group(1)) >= 3 and "Training" in driver.find_element("id", "job-message").text)
+
+    WebDriverWait(dash_duo.driver, 90, poll_frequency=0.1).until(shown_while_training)
+    screenshot(dash_duo, "new-run-training")
+    # and on to the last epoch: the job line, the slider, the curves and the picker's label
+    dash_duo.wait_for_contains_text("#job-message", "31/31 frames ready", timeout=120)  # 1 layer x epochs 0..30
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 30", timeout=30)
+    assert dash_duo.find_element("#epoch-slider [role=slider]").get_attribute("aria-valuemax") == "30"
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        "const gd = document.querySelector('#training-curves .js-plotly-plot');"
+        "return gd && gd.data[0].x.length === 31;"))
+    dash_duo.wait_for_contains_text("#run-picker", "30 epochs", timeout=20)
+    assert "complete" in dash_duo.find_element("#run-picker").text
+    screenshot(dash_duo, "new-run-done")
 
     # your own data: upload a CSV, name its label column, train on it
     table = tmp_path / "plants.csv"
@@ -467,10 +486,12 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     dash_duo.find_element("#new-train").click()
     dash_duo.wait_for_contains_text("#new-upload-error", "label column 'colour' not in the header", timeout=10)
     fill("new-label", "species")
+    fill("new-epochs", "2")
     dash_duo.find_element("#new-train").click()
     dash_duo.wait_for_contains_text("#run-name", "MLP 16 on file", timeout=60)
     assert dash_duo.find_element("#new-upload-error").text == ""
-    dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 0", timeout=60)
+    dash_duo.wait_for_contains_text("#job-message", "3/3 frames ready", timeout=60)
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 2", timeout=60)
     legend = WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "return Array.from(document.querySelectorAll('#map .legendtext')).map(t => t.textContent);"))
     assert set(names) <= set(legend), legend  # shown as written

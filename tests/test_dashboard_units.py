@@ -437,3 +437,15 @@ def test_a_callback_view_names_what_is_missing(store_copy, tiny_config):
                           ((tiny_config.run_id, 0, 4), "epoch must be in 0..3, got 4")):
         with pytest.raises(NotShown, match=re.escape(message)):
             ctx.view(*args)
+
+
+def test_the_epoch_sliders_marks_never_crowd_whatever_the_runs_length():
+    """At most about ten marks, the first and the last always there, none closer than most of a step to the next
+    (the '24 25' a growing run used to show)."""
+    from dashboard.panels.controls import epoch_marks
+
+    for last in range(0, 1001):
+        marks = sorted(epoch_marks(last))
+        assert marks[0] == 0 and marks[-1] == last and len(marks) <= 12, (last, marks)
+        gaps = [b - a for a, b in zip(marks, marks[1:])]
+        assert not gaps or min(gaps) >= 0.75 * max(gaps[:-1] or gaps), (last, marks)

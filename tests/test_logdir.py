@@ -120,8 +120,8 @@ def test_a_run_recorded_by_steps_is_shown_by_its_steps(tmp_path):
     assert store.run_info(run_id).unit == "step"
     ctx = AppContext(store_dir=tmp_path / "store", config=RunConfig(), params=LayoutParams()).for_run(run_id)
     assert ctx.steps == tuple(range(0, 1200, 100))
-    assert epoch_marks(ctx.last_epoch, ctx.steps) == {e: str(100 * e) for e in range(12)}
-    assert epoch_marks(11) == {e: str(e) for e in range(12)}
+    assert epoch_marks(ctx.last_epoch, ctx.steps) == {e: str(100 * e) for e in (0, 2, 4, 6, 8, 11)}
+    assert epoch_marks(11) == {e: str(e) for e in (0, 2, 4, 6, 8, 11)}
     from frames import compute
 
     params = LayoutParams(n_iter=20, warm_n_iter=5)

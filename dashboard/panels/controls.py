@@ -53,9 +53,11 @@ def layout(ctx: AppContext) -> html.Div:
 def epoch_marks(last: int, steps: tuple[int, ...] | None = None) -> dict[int, str]:
     """About ten marks over epochs ``0 .. last`` and the last, labelled by the epoch, or by its training step for a
     run recorded by steps (as the browser's ``followSequence`` labels them while the run grows)."""
-    every = max(1, last // 10)
+    every = max(1, -(-last // 10))  # at most about ten, so that they fit a narrow slider
     label = (lambda e: str(steps[e])) if steps is not None and len(steps) > last else str
     marks = {e: label(e) for e in range(0, last + 1, every)}
+    if 0 < last % every < 0.75 * every:
+        del marks[last - last % every]  # too close to the last mark to be read beside it ("24 25")
     marks[last] = label(last)
     return marks
 

@@ -118,7 +118,9 @@ def register(app: Dash, ctx: AppContext) -> None:
         return f"{Path(str(filename)).name} (choose again to replace)" if filename else no_update
 
     @app.callback(
-        [Output(f"new-{key}-error", "children") for key in (*FIELDS, "upload")] + [Output("new-submit", "data")],
+        [Output(f"new-{key}-error", "children") for key in (*FIELDS, "upload")] + [
+            Output("new-submit", "data"), Output(vocab.RUN, "value", allow_duplicate=True),
+            Output("new-message", "children", allow_duplicate=True)],
         Input("new-train", "n_clicks"),
         [State(f"new-{key}", "value") for key in FIELDS],
         State("new-upload", "contents"), State("new-upload", "filename"), State("new-label", "value"),
@@ -138,10 +140,13 @@ def register(app: Dash, ctx: AppContext) -> None:
         problems = result.errors or (start_problems(ctx.store, result.config, result.betas) if result.config else {})
         errors = [problems.get(key, "") for key in FIELDS]
         if upload_error:
-            return [*errors, upload_error, no_update]
+            return [*errors, upload_error, no_update, no_update, no_update]
         if problems or result.config is None:
-            return [*errors, "", no_update]
-        return [*errors, "", {"config": result.config.to_json(), "betas": list(result.betas)}]
+            return [*errors, "", no_update, no_update, no_update]
+        if len(result.betas) == 1:  # one run: the page shows it at once, and its job trains it
+            run_id = ctx.store.plan_run(result.config)
+            return [*errors, "", no_update, run_id, f"Started {run_id}: shown above as it trains."]
+        return [*errors, "", {"config": result.config.to_json(), "betas": list(result.betas)}, no_update, ""]
 
     @app.callback(
         Output("new-message", "children"), Output(vocab.RUN, "value", allow_duplicate=True),
