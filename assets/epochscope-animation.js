@@ -18,7 +18,8 @@
   function show(at) {
     const e = epochs[at], frame = frames.get(e);
     const figure = FIG.mapFigure(payload, e, frame, samples, {colour: data.colour, flags: [], selected: null,
-                                                              x: frame.x, y: frame.y}).figure;
+                                                              x: frame.x, y: frame.y,
+                                                              box: F.unionBox(payload.frames, e, 2)}).figure;
     figure.layout.title.text = data.title + " · " + FIG.when(payload, e);
     window.Plotly.react(graph, figure.data, figure.layout, {displaylogo: false});
     graph.dataset.epoch = String(e);

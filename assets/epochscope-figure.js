@@ -201,7 +201,7 @@
       parts.push([traces.length, [at]]);
       traces.push(selectedTrace(style, xs[at], ys[at]));
     }
-    const box = S.box;
+    const box = view.box || S.box;  // the epoch's own neighbourhood of frames, else the union of all
     const figure = {data: traces, layout: {
       title: {text: title(payload, epoch), x: 0.01, font: {size: 14}}, uirevision: payload.run + "/" + payload.layer,
       template: "plotly_white", margin: {l: 10, r: 10, t: 40, b: 10}, meta: view.meta || {},

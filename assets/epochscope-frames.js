@@ -38,15 +38,19 @@
   }
   const ALL_NODES = 400000, AHEAD = 4, BEHIND = 2;
 
-  function unionBox(frames) {
-    // one box over every ready frame's extent ([x0, x1, y0, y1] each), padded: the map does not rescale from
-    // epoch to epoch
+  function unionBox(frames, around, reach) {
+    // one box over the ready frames' extents ([x0, x1, y0, y1] each), padded. With `around`, over the epochs
+    // within `reach` of it only: the map fills its panel with the epoch on show, and as a few epochs' union its
+    // scale changes slowly from epoch to epoch, so that motion still reads (a late epoch no longer shrinks into
+    // a corner of the union of every epoch)
     let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-    for (const f of Object.values(frames || {})) {
+    const near = around === undefined || around === null ? null : Number(around);
+    for (const [e, f] of Object.entries(frames || {})) {
       if (!Array.isArray(f.box)) { continue; }
+      if (near !== null && Math.abs(Number(e) - near) > reach) { continue; }
       x0 = Math.min(x0, f.box[0]); x1 = Math.max(x1, f.box[1]); y0 = Math.min(y0, f.box[2]); y1 = Math.max(y1, f.box[3]);
     }
-    if (!(x1 >= x0 && y1 >= y0)) { return [[-1, 1], [-1, 1]]; }
+    if (!(x1 >= x0 && y1 >= y0)) { return near === null ? [[-1, 1], [-1, 1]] : unionBox(frames); }
     const pad = 0.04 * Math.max(x1 - x0, y1 - y0) + 1e-6;
     return [[x0 - pad, x1 + pad], [y0 - pad, y1 + pad]];
   }

@@ -11,6 +11,9 @@
 (function () {
   "use strict";
   const FIG = window.EpochScopeFigure, message = FIG.message;
+  const F = window.EpochScopeFrames;
+  // the map's box is the union of the frames within this many epochs of the one on show
+  const BOX_REACH = 2;
   const GLIDE_MS = 240;
   // after a step in place, the hover's per-epoch fields follow once the points have rested this long
   const REST_MS = 150;
@@ -223,7 +226,8 @@
       // list, once it has arrived for this frame; ringChanged adds or updates the trace when it arrives later)
       const {figure, parts} = FIG.mapFigure(payload, e, frame, S, {
         colour: a.colour, flags: flags, selected: a.selected, edges: a.edges, ringed: ringedNodes(payload, e, a.changed),
-        trail: trail, x: fromX, y: fromY, meta: {glide: token, aligned: at.aligned}});
+        trail: trail, x: fromX, y: fromY, meta: {glide: token, aligned: at.aligned},
+        box: F.unionBox(payload.frames, e, BOX_REACH)});
       if (this.o.alignTo) {
         Object.assign(figure.layout, {
           title: {text: FIG.plotText(payload.run) + " · " + payload.name + " · " + FIG.when(payload, e) + "<br><sub>" + at.note +

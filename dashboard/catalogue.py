@@ -31,7 +31,8 @@ def describe(info: RunInfo) -> str:
     state = info.state
     if info.state == INTERRUPTED and config.model != "custom":  # a recorded run is resumed only by its script
         state = "interrupted: show it to resume"
-    span = f"{info.epochs_done - 1} epochs" if info.unit == "epoch" else f"{info.epochs_done} steps recorded"
+    count = info.epochs_done - 1 if info.unit == "epoch" else info.epochs_done
+    span = f"{count} {info.unit}{'' if count == 1 else 's'}" + (" recorded" if info.unit == "step" else "")
     return f"{describe_config(config)} · {span} · {_date(info.created)} · {state}"
 
 

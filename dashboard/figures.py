@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -106,16 +107,21 @@ def activation_figure(activations: np.ndarray, layer_name: str) -> dict:
 EPOCH_MARK = "epoch"
 
 
-#: the curves of a layer's separation and faithfulness: (2-D score, raw-space twin, name, colour); the 2-D
-#: layout's score is drawn solid, its raw-space twin dashed in the same colour
+#: the curves of a layer's separation: (2-D score, raw-space twin, panel title, colour); the 2-D layout's score
+#: solid, its raw-space twin dashed in the same colour, one small panel each
 SCORE_TWINS = (("silhouette", "raw_silhouette", "silhouette", "#117733"),
-               ("nh", "raw_purity", "kNN class purity", "#88CCEE"),
-               ("ratio", "raw_ratio", "intra / inter distance", "#999933"),
-               ("trust", None, "trustworthiness", "#777777"))
+               ("nh", "raw_purity", "kNN class purity", "#1F78B4"),
+               ("ratio", "raw_ratio", "intra / inter distance", "#999933"))
+LOSS_COLOUR, ACC_COLOUR = "#CC6677", "#332288"
+#: the training panel's small multiples, top to bottom: their heights in pixels and the gap under each title
+PANEL_PX, TITLE_PX, GAP_PX = 84, 30, 12
 
 
 #: line styles of a kind's curves after the training one (dotted): the held-out one solid, then the others
 _DASHES = ("solid", "dash", "dashdot", "longdash", "longdashdot")
+#: how a line style reads in a panel's key
+_DASH_MARKS = {"solid": "—", "dot": "···", "dash": "- -", "dashdot": "-·-",
+               "longdash": "— —", "longdashdot": "—·"}
 
 
 def metric_kinds(metrics: list[dict[str, float]]) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
@@ -140,21 +146,42 @@ def _step_ticks(steps: list[int] | None) -> dict:
     if not steps:
         return {}
     at = list(range(0, len(steps), max(1, len(steps) // 10)))
-    return {"tickvals": at, "ticktext": [str(steps[e]) for e in at], "title": {"text": "step", "font": {"size": 10}}}
+    return {"tickvals": at, "ticktext": [str(steps[e]) for e in at]}
+
+
+def _span(values: list, lo: float | None = None, hi: float | None = None) -> list[float] | None:
+    """A y range for ``values`` that reads from the first epoch on: padded by 8% of their spread or of their size
+    (one value, or a flat curve, is not blown up into noise), within ``lo`` .. ``hi`` when given."""
+    found = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not found:
+        return [lo if lo is not None else 0.0, hi if hi is not None else 1.0]
+    top, bottom = max(found), min(found)
+    pad = 0.08 * max(top - bottom, abs(top), abs(bottom), 1e-6)
+    low, high = bottom - pad, top + pad
+    return [max(low, lo) if lo is not None else low, min(high, hi) if hi is not None else high]
+
+
+def _key(entries: list[tuple[str, str, str]]) -> str:
+    """A panel's key, for its title: each curve's line style and name in its colour."""
+    return "  ".join(f"<span style='color:{colour}'>{_DASH_MARKS.get(dash, dash)} {name}</span>"
+                     for name, colour, dash in entries)
 
 
 def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[float | None]], epoch: int,
                     layer_name: str, compare: tuple[str, list[dict[str, float]]] | None = None,
                     steps: list[int] | None = None) -> dict:
-    """Loss and accuracy over epochs (top); the layer's class separation and the layout's faithfulness, each
-    2-D number of the layout (solid) beside its raw-space twin (dashed), with the held-out linear probe's
-    accuracy and its chance level (middle); the intrinsic dimension (bottom). The current epoch is marked by
-    the shape named :data:`EPOCH_MARK`.
+    """Small multiples over epochs, one measure each, titled with its key and with its own y axis: the run's
+    losses; its accuracies; then, for the layer on show, each 2-D class-separation score of its layout (solid)
+    beside its raw-space twin (dashed): silhouette, kNN class purity, intra / inter-class distance ratio; the
+    held-out linear probe's accuracy with its chance level and the layout's trustworthiness; the intrinsic
+    dimension (TwoNN). The epochs share one axis, labelled at the bottom; the current epoch is marked by the
+    shape named :data:`EPOCH_MARK`. Axes are set from the values (padded), so one epoch already reads.
 
     Parameters
     ----------
     metrics : list of dict
-        Per epoch, as recorded (``train_loss``, ``test_loss``, and ``train_acc``, ``test_acc`` when classifying).
+        Per epoch, as recorded (``train_loss``, ``test_loss``, and ``train_acc``, ``test_acc`` when classifying;
+        a recorded run's own losses and accuracies).
     scores : dict of list of float or None
         Per epoch (None where not computed yet): the layout's ``silhouette``, ``nh``, ``ratio``, ``trust``
         (:func:`dashboard.service.scores`) and the raw space's measures (:func:`analysis.stage.curves`:
@@ -167,48 +194,88 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
     steps : list of int, optional
         For a run recorded by steps, each epoch's training step: the axis is labelled by them.
     """
-    epochs = list(range(max(len(metrics), len(compare[1]) if compare else 0)))
+    n_epochs = max(len(metrics), len(compare[1]) if compare else 0, 1)
+    epochs = list(range(n_epochs))
+    panels: list[tuple[str, list[tuple[str, str, str]], list[float] | None, dict]] = []  # title, key, range, axis
+    data: list[dict] = []
 
-    def curve(values, name, colour, dash="solid", axes=("x", "y"), **extra):
-        return dict(type="scatter", x=epochs, y=list(values), name=name, mode="lines+markers",
-                    line=dict(color=colour, dash=dash), marker=dict(size=3), xaxis=axes[0], yaxis=axes[1],
-                    connectgaps=False, **extra)
+    def curve(values, name, colour, dash="solid", **extra) -> None:
+        row = len(panels) + 1
+        data.append(dict(type="scatter", x=epochs, y=list(values), name=name, mode="lines+markers",
+                         line=dict(color=colour, dash=dash, width=1.6), marker=dict(size=3),
+                         xaxis=f"x{row if row > 1 else ''}", yaxis=f"y{row if row > 1 else ''}",
+                         connectgaps=False, showlegend=False, **extra))
+
+    def panel(title: str, entries: list[tuple[str, str, str]], span: list[float] | None, **axis) -> None:
+        panels.append((title, entries, span, axis))
 
     losses, accuracies = metric_kinds(metrics)
-    data = [curve([m.get(key) for m in metrics], name, "#CC6677", dash) for key, name, dash in losses]
-    data += [curve([m.get(key) for m in metrics], name, "#332288", dash, ("x", "y2")) for key, name, dash in accuracies]
-    if compare is not None:
-        other, other_metrics = compare
-        data.append(curve([m.get("test_loss") for m in other_metrics], f"{other}: test loss", "#CC6677", "longdash"))
-        if other_metrics and "test_acc" in other_metrics[0]:
-            data.append(curve([m.get("test_acc") for m in other_metrics], f"{other}: test acc.", "#332288",
-                              "longdash", ("x", "y2")))
-    for flat, raw, name, colour in SCORE_TWINS:  # one legend entry per pair: solid 2-D, dashed raw (annotated)
-        data.append(curve(scores.get(flat, []), f"{name} (2-D)" if raw else name, colour, axes=("x2", "y3"),
-                          legendgroup=name))
-        if raw:
-            data.append(curve(scores.get(raw, []), f"{name} (raw)", colour, "dash", ("x2", "y3"), legendgroup=name,
-                              showlegend=False))
-    data += [curve(scores.get("probe_acc", []), "linear probe (raw)", "#882255", "dashdot",
-                   ("x2", "y3")),
-             curve(scores.get("probe_chance", []), "probe chance", "#BBBBBB", "dot", ("x2", "y3"),
-                   showlegend=False, hoverinfo="skip"),
-             curve(scores.get("twonn", []), "TwoNN dimension", "#AA4499", axes=("x3", "y4"))]
+    other_name, other_metrics = compare if compare is not None else ("", [])
+    for kind, colour, title, key, unit in ((losses, LOSS_COLOUR, "loss", "test_loss", {}),
+                                          (accuracies, ACC_COLOUR, "accuracy", "test_acc",
+                                           {"tickformat": ".0%"})):
+        if not kind:
+            continue
+        entries = []
+        values: list = []
+        for k, name, dash in kind:
+            column = [m.get(k) for m in metrics]
+            curve(column, name, colour, dash)
+            entries.append((name, colour, dash))
+            values += column
+        if compare is not None and any(key in m for m in other_metrics):
+            column = [m.get(key) for m in other_metrics]
+            curve(column, f"{other_name}: {key.replace('_', ' ')}" + ("." if key.endswith("acc") else ""), colour,
+                  "longdash")
+            entries.append((f"{key.split('_')[0]} of the compared run", colour, "longdash"))
+            values += column
+        panel(title, entries, [0, 1.02] if title == "accuracy" else _span(values, lo=0.0), **unit)
+    for flat, raw, name, colour in SCORE_TWINS:
+        curve(scores.get(flat, []), f"{name} (2-D)", colour, legendgroup=name)
+        curve(scores.get(raw, []), f"{name} (raw)", colour, "dash", legendgroup=name)
+        both = list(scores.get(flat, [])) + list(scores.get(raw, []))
+        panel(f"{name} of {layer_name}", [("2-D layout", colour, "solid"), ("raw space", colour, "dash")],
+              _span(both, lo=-1.0 if flat == "silhouette" else 0.0, hi=1.02 if flat != "ratio" else None))
+    curve(scores.get("trust", []), "trustworthiness", "#777777")
+    curve(scores.get("probe_acc", []), "linear probe (raw)", "#882255", "dashdot")
+    curve(scores.get("probe_chance", []), "probe chance", "#BBBBBB", "dot", hoverinfo="skip")
+    panel(f"linear probe of {layer_name}, layout's trust", [("layout trustworthiness", "#777777", "solid"),
+                                                             ("linear probe (held out)", "#882255", "dashdot"),
+                                                             ("chance", "#999999", "dot")], [0, 1.02],
+          tickformat=".0%")
+    curve(scores.get("twonn", []), "TwoNN dimension", "#AA4499")
+    panel(f"intrinsic dimension of {layer_name} (TwoNN)", [], _span(scores.get("twonn", []), lo=0.0))
+    return _stack_panels(data, panels, epoch, n_epochs, steps)
+
+
+def _stack_panels(data: list[dict], panels: list, epoch: int, n_epochs: int, steps: list[int] | None) -> dict:
+    """The training figure's layout: ``panels`` (title, key, y range, axis options) stacked top to bottom, the
+    x axes shared and labelled at the bottom only."""
+    height = len(panels) * (PANEL_PX + TITLE_PX + GAP_PX) + 40
+    layout: dict = {}
+    annotations = []
+    top = 1.0
+    x_range = [-0.3, max(n_epochs - 1, 1) + 0.3]
+    for i, (title, entries, span, axis) in enumerate(panels, start=1):
+        title_top = top
+        plot_top = top - (TITLE_PX if entries else TITLE_PX / 2) / height
+        bottom = plot_top - PANEL_PX / height
+        top = bottom - GAP_PX / height
+        suffix = str(i) if i > 1 else ""
+        last = i == len(panels)
+        layout[f"xaxis{suffix}"] = dict(anchor=f"y{suffix}", domain=[0, 1], range=x_range, showticklabels=last,
+                                        **({} if i == 1 else {"matches": "x"}),
+                                        **(dict(title=dict(text="step" if steps else "epoch", font=dict(size=10)),
+                                                **_step_ticks(steps)) if last else {}))
+        layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", domain=[max(bottom, 0), plot_top], range=span,
+                                        nticks=4, tickfont=dict(size=9), **axis)
+        # the title, and under it the key: one line each, so that nothing overlaps however narrow the panel
+        text = f"<b>{title}</b>" + (f"<br><span style='font-size:9px'>{_key(entries)}</span>" if entries else "")
+        annotations.append(dict(text=text, xref="paper", yref="paper", x=0, y=title_top, xanchor="left",
+                                yanchor="top", showarrow=False, align="left", font=dict(size=11, color="#333")))
     return _figure(
-        data, margin=dict(l=40, r=40, t=10, b=10), height=500, clickmode="event", hovermode="x unified",
-        legend=dict(orientation="h", y=-0.07, font=dict(size=10), entrywidth=0.5, entrywidthmode="fraction",
-                    traceorder="normal"),
-        xaxis=dict(domain=[0, 1], anchor="y", matches="x3", showticklabels=False),
-        xaxis2=dict(domain=[0, 1], anchor="y3", matches="x3", showticklabels=False),
-        xaxis3=dict(domain=[0, 1], anchor="y4", **_step_ticks(steps)),
-        yaxis=dict(domain=[0.71, 1], anchor="x"),
-        yaxis2=dict(overlaying="y", side="right", anchor="x", range=[0, 1.02], tickvals=[0, 0.5, 1],
-                    tickformat=".0%", showgrid=False),
-        yaxis3=dict(domain=[0.2, 0.62], anchor="x2"),
-        yaxis4=dict(domain=[0, 0.15], anchor="x3", title=dict(text="dim.", font=dict(size=10))),
-        annotations=[dict(text=f"{layer_name}: solid = 2-D layout, dashed = raw space", xref="paper", yref="paper",
-                          x=0, y=0.635, xanchor="left", yanchor="bottom", showarrow=False,
-                          font=dict(size=10, color="#555"))],
+        data, margin=dict(l=44, r=8, t=6, b=36), height=height, clickmode="event", hovermode="x unified",
+        showlegend=False, annotations=annotations, **layout,
         shapes=[dict(type="line", name=EPOCH_MARK, xref="x", yref="paper", x0=epoch, x1=epoch, y0=0, y1=1,
                      line=dict(color="#555", width=1, dash="dash"))])
 

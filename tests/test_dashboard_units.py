@@ -245,7 +245,7 @@ def test_the_run_picker_lists_every_run_and_names_a_sweeps_runs(tmp_path, tiny_c
 
     store = RunStore(tmp_path)
     ctx = AppContext(store_dir=tmp_path, config=tiny_config, params=FAST)
-    assert run_options(store, ctx) == [{"label": f"{tiny_config.run_id} (training…)", "value": tiny_config.run_id}]
+    assert run_options(store, ctx) == [{"label": "MLP 24-12 on digits · starting", "value": tiny_config.run_id}]
     sid = run_sweep(RunConfig(model="vae", hidden=(8,), latent=2, epochs=1, probe_size=50), store, betas=(0.0, 2.0))
     options = run_options(store, ctx)
     # the app's run (not trained yet), the sweep as its own entry, then its two runs, each naming the sweep
@@ -449,3 +449,27 @@ def test_the_epoch_sliders_marks_never_crowd_whatever_the_runs_length():
         assert marks[0] == 0 and marks[-1] == last and len(marks) <= 12, (last, marks)
         gaps = [b - a for a, b in zip(marks, marks[1:])]
         assert not gaps or min(gaps) >= 0.75 * max(gaps[:-1] or gaps), (last, marks)
+
+
+def test_a_run_started_from_the_form_is_shown_before_its_first_epoch(tmp_path):
+    """Train in the form plans the run: the page resolves it and the picker lists it at once, and once training
+    has stored it, it is an ordinary run."""
+    from dashboard.catalogue import run_options
+    from dashboard.context import AppContext
+    from models.config import RunConfig
+    from models.store import RunStore
+    from models.train import train
+
+    store = RunStore(tmp_path)
+    ctx = AppContext(store_dir=tmp_path, config=RunConfig(), params=LayoutParams())
+    config = RunConfig(hidden=(8,), epochs=1, probe_size=100, seed=9)
+    with pytest.raises(KeyError):
+        ctx.for_run(config.run_id)
+    assert store.plan_run(config) == config.run_id
+    assert ctx.for_run(config.run_id).config == config and ctx.for_run(config.run_id).last_epoch == 1
+    assert {"label": "MLP 8 on digits · starting", "value": config.run_id} in run_options(store, ctx)
+    train(config, store)
+    assert store.planned(config.run_id) is None
+    labels = [o["label"] for o in run_options(store, ctx) if o["value"] == config.run_id]
+    assert len(labels) == 1 and labels[0].startswith("MLP 8 on digits · 1 epoch ·") and "complete" in labels[0]
+    store.close()

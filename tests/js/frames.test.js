@@ -58,6 +58,13 @@ test("the map's box covers every frame, padded, and has a default without frames
   const [x, y] = F.unionBox({0: {box: [-1, 1, -2, 0]}, 1: {box: [0, 3, -1, 2]}});
   assert.ok(x[0] < -1 && x[1] > 3 && y[0] < -2 && y[1] > 2);
   assert.deepEqual(F.unionBox({}), [[-1, 1], [-1, 1]]);
+  // around an epoch: the frames within reach only (a late, larger frame does not shrink an early one)
+  const frames = {0: {box: [-1, 1, -1, 1]}, 1: {box: [-1, 1, -1, 1]}, 9: {box: [-20, 20, -20, 20]}};
+  const [nx] = F.unionBox(frames, 0, 2);
+  assert.ok(nx[0] > -1.2 && nx[1] < 1.2);
+  const [fx] = F.unionBox(frames, 9, 2);
+  assert.ok(fx[0] < -20 && fx[1] > 20);
+  assert.deepEqual(F.unionBox(frames, 5, 1), F.unionBox(frames));  // none within reach: every frame's
 });
 
 test("the frame cache keeps the most recently used frames within its byte budget", () => {
