@@ -147,6 +147,21 @@
     return payload.name + " · " + when(payload, epoch);
   }
 
+  function logScale(values) {
+    // a colour scale for values over orders of magnitude (a sample's sensitivity): their log10, from the 2nd to
+    // the 98th percentile, so that a few outliers do not paint every other point one colour; the colour bar
+    // is labelled in the values themselves
+    const finite = values.filter(v => v > 0 && Number.isFinite(v)).map(Math.log10).sort((a, b) => a - b);
+    if (!finite.length) { return {color: values}; }
+    const at = q => finite[Math.min(finite.length - 1, Math.max(0, Math.round(q * (finite.length - 1))))];
+    let lo = at(0.02), hi = at(0.98);
+    if (!(hi > lo)) { lo -= 0.5; hi += 0.5; }
+    const ticks = [];
+    for (let t = Math.ceil(lo * 2) / 2; t <= hi; t += 0.5) { ticks.push(t); }
+    return {color: values.map(v => (v > 0 && Number.isFinite(v) ? Math.log10(v) : lo)), cmin: lo, cmax: hi,
+            colorbar: {tickvals: ticks, ticktext: ticks.map(t => Number(Math.pow(10, t).toPrecision(2)).toString())}};
+  }
+
   function mapFigure(payload, epoch, frame, S, view) {
     // The map of one epoch. `view`: {colour, flags (array of "edges", "size", "trail", ...), selected (a data-set
     // index or null), edges ({run, layer, epoch, graph, i, j} or null), ringed (node rows), trail ({x, y}: the
@@ -172,9 +187,9 @@
       if (g.colour) {
         marker.color = g.colour;
       } else {
-        marker.color = m.map(i => g.scale[i]);
+        Object.assign(marker, logScale(m.map(i => g.scale[i])));
         marker.colorscale = "Viridis";
-        marker.colorbar = {title: {text: g.scaleTitle}, thickness: 12};
+        marker.colorbar = Object.assign({title: {text: g.scaleTitle}, thickness: 12}, marker.colorbar);
       }
       parts.push([first + parts.length, m]);
       return Object.assign({type: "scattergl", mode: "markers", name: g.name, x: m.map(i => xs[i]),
@@ -205,7 +220,10 @@
     const figure = {data: traces, layout: {
       title: {text: title(payload, epoch), x: 0.01, font: {size: 14}}, uirevision: payload.run + "/" + payload.layer,
       template: "plotly_white", margin: {l: 10, r: 10, t: 40, b: 10}, meta: view.meta || {},
-      legend: {title: {text: view.colour === "class" ? "class" : ""}, itemsizing: "constant"},
+      // beside a colour bar the legend (the ringed and selected samples) goes under the map, off the bar's title
+      legend: traces.some(t => t.marker && t.marker.colorbar)
+        ? {orientation: "h", x: 0, y: 0, yanchor: "bottom", bgcolor: "rgba(255,255,255,0.75)", itemsizing: "constant"}
+        : {title: {text: view.colour === "class" ? "class" : ""}, itemsizing: "constant"},
       xaxis: Object.assign({range: box[0]}, AXIS), yaxis: Object.assign({range: box[1], scaleanchor: "x", scaleratio: 1}, AXIS)}};
     return {figure: figure, parts: parts};
   }
@@ -213,5 +231,6 @@
   return {AXIS: AXIS, COLOUR_MODES: COLOUR_MODES, colourMode: colourMode, plotText: plotText, message: message,
           classColour: classColour, groups: groups,
           sampleHover: sampleHover, neuronTrace: neuronTrace, selectedTrace: selectedTrace, ringTrace: ringTrace,
-          edgeTrace: edgeTrace, caption: caption, title: title, when: when, mapFigure: mapFigure};
+          edgeTrace: edgeTrace, caption: caption, title: title, when: when, logScale: logScale,
+          mapFigure: mapFigure};
 });

@@ -212,7 +212,8 @@
       yaxis: {range: [plane.ys[0], plane.ys[grid - 1]], scaleanchor: "x", scaleratio: 1}, showlegend: false});
     const samples = {type: "scattergl", mode: "markers", x: plane.px, y: plane.py, hoverinfo: "skip",
                      marker: {size: 5, color: plane.label.map(c => plane.class_colours[c % plane.class_colours.length]),
-                              line: {width: 0.6, color: "white"}}};
+                              // dark rims: a sample stands out on its own class's region too
+                              line: {width: 0.8, color: "rgba(0,0,0,0.75)"}}};
     const decision = {data: [{type: "heatmap", x: plane.xs, y: plane.ys, z: z, zmin: 0, zmax: n, colorscale: scale,
                               showscale: false, hovertemplate: "(%{x:.2f}, %{y:.2f})<extra></extra>"}, samples],
                       layout: layout("Decision surface · epoch " + at)};

@@ -284,15 +284,25 @@ def _stack_panels(data: list[dict], panels: list, epoch: int, n_epochs: int, ste
 CKA_MARK = "current"
 
 
-def cka_figure(matrix: np.ndarray, names: Sequence[str], current: int, title: str, axis: str) -> dict:
-    """A linear-CKA heat map (``matrix`` (m, m), values in [0, 1]) over ``names`` (m,), the row and column of
-    ``current`` outlined (shapes named :data:`CKA_MARK`); a click on a cell gives its column's index as the
-    point's ``x``."""
+def cka_floor(*matrices: np.ndarray) -> float:
+    """Where a CKA colour scale starts: the lowest finite value off the diagonals, rounded down to 0.05 (at most
+    0.95), so that a matrix of 0.9-1.0 is not all one colour."""
+    values = [v for matrix in matrices for v in np.asarray(matrix)[~np.eye(len(matrix), dtype=bool)].ravel()
+              if np.isfinite(v)]
+    return float(min(0.95, max(0.0, np.floor(min(values, default=0.0) * 20) / 20)))
+
+
+def cka_figure(matrix: np.ndarray, names: Sequence[str], current: int, title: str, axis: str,
+               zmin: float | None = None) -> dict:
+    """A linear-CKA heat map (``matrix`` (m, m), values in [0, 1]) over ``names`` (m,), coloured from ``zmin``
+    (default :func:`cka_floor` of the matrix) to 1, the row and column of ``current`` outlined (shapes named
+    :data:`CKA_MARK`); a click on a cell gives its column's index as the point's ``x``."""
     m = len(names)
+    zmin = cka_floor(matrix) if zmin is None else zmin
     z = np.where(np.isfinite(matrix), matrix, np.nan).round(3)
     ticks = list(range(0, m, max(1, round(m / 8))))  # about eight labels, whatever the size
     return _figure([dict(type="heatmap", z=[[None if np.isnan(v) else float(v) for v in row] for row in z],
-                         x=list(range(m)), y=list(range(m)), zmin=0, zmax=1, colorscale="Viridis",
+                         x=list(range(m)), y=list(range(m)), zmin=zmin, zmax=1, colorscale="Viridis",
                          colorbar=dict(thickness=8, len=0.9, title=dict(text="CKA", font=dict(size=10))),
                          hovertemplate=f"{axis} %{{y}} vs %{{x}}: CKA %{{z:.2f}}<extra></extra>")],
                    margin=dict(l=40, r=10, t=24, b=30), height=230,
@@ -310,7 +320,8 @@ def cka_layers_figure(by_layer: np.ndarray, names: Sequence[str], layer: int, ep
     """CKA between the layers (``by_layer`` (epochs, layers, layers)) at ``epoch``, ``layer`` outlined. Every
     epoch's matrix rides along in ``layout.meta.cka`` so the browser swaps them as the epoch moves
     (``assets/epochscope.js`` ``restEpoch``), and the epoch's title with them."""
-    figure = cka_figure(by_layer[epoch], names, layer, f"CKA between layers · epoch {epoch}", "layer")
+    figure = cka_figure(by_layer[epoch], names, layer, f"CKA between layers · epoch {epoch}", "layer",
+                        zmin=cka_floor(*by_layer))  # one scale for every epoch the browser swaps in
     figure["layout"]["meta"] = {"cka": [[[None if not np.isfinite(v) else round(float(v), 3) for v in row]
                                           for row in matrix] for matrix in by_layer]}
     return figure

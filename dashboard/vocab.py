@@ -13,6 +13,8 @@ RUN = "run-picker"
 #: bumped when the run on show has more to show (an epoch recorded, a frame laid out, the job done): panels that
 #: read the store refresh on it (:func:`dashboard.progress.page_progress`)
 RUN_VERSION = "run-version"
+#: a beta sweep's slider (positions 0 .. n - 1, one per beta) and its row, shown for a run of a sweep
+BETA_SLIDER, BETA_ROW = "beta-slider", "beta-row"
 #: whether Play steps through the epochs (store, set by the Play button and when the last epoch is reached)
 PLAYING = "playing"
 #: a request to show a layer and / or an epoch (store: ``{"layer": int | None, "epoch": int | None}``), written

@@ -473,3 +473,14 @@ def test_a_run_started_from_the_form_is_shown_before_its_first_epoch(tmp_path):
     labels = [o["label"] for o in run_options(store, ctx) if o["value"] == config.run_id]
     assert len(labels) == 1 and labels[0].startswith("MLP 8 on digits · 1 epoch ·") and "complete" in labels[0]
     store.close()
+
+
+def test_the_cka_colour_scale_starts_where_the_values_do():
+    """A matrix of 0.9-1.0 spans the scale instead of being one yellow; the diagonal (always 1) is left out."""
+    m = np.array([[1.0, 0.93, 0.91], [0.93, 1.0, 0.97], [0.91, 0.97, 1.0]])
+    assert figures.cka_floor(m) == 0.9
+    assert figures.cka_figure(m, ["a", "b", "c"], 0, "t", "layer")["data"][0]["zmin"] == 0.9
+    assert figures.cka_floor(np.array([[1.0, 0.2], [0.2, 1.0]])) == 0.2
+    assert figures.cka_floor(np.full((2, 2), np.nan)) == 0.0
+    by_epoch = np.stack([m, np.array([[1.0, 0.5, 0.6], [0.5, 1.0, 0.7], [0.6, 0.7, 1.0]])])
+    assert figures.cka_layers_figure(by_epoch, ["a", "b", "c"], 0, 0)["data"][0]["zmin"] == 0.5  # one for all

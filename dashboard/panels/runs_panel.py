@@ -1,5 +1,6 @@
 """Runs panel: pick any stored run (trained here, from the command line, a sweep, or recorded from your own
-loop); for a run of a beta sweep, a beta slider moves between the sweep's runs, snapping to its betas."""
+loop); for a run of a beta sweep, the beta slider (placed with the beta-VAE views: :mod:`dashboard.panels.
+vae_panel`) moves between the sweep's runs, one beta per step."""
 
 from __future__ import annotations
 
@@ -25,10 +26,6 @@ def layout(ctx: AppContext) -> html.Div:
         # the picker's list follows the store: runs recorded meanwhile (a log directory, the command line), and
         # each run's epochs and state
         dcc.Interval(id="runs-poll", interval=RUNS_POLL_MS),
-        html.Div(id="beta-row", className="beta-row", style={"display": "none"}, children=[
-            html.Label("beta", htmlFor="beta-slider"),
-            dcc.Slider(id="beta-slider", min=0, max=1, step=None, marks={0: "0"}, value=0, className="beta-slider"),
-        ]),
     ])
 
 
@@ -59,14 +56,14 @@ def register(app: Dash, ctx: AppContext) -> None:
         return catalogue.run_options(ctx.store, ctx), remaining[0].run_id if remaining else ctx.run_id, message
 
     @app.callback(
-        Output(vocab.RUN, "value"), Output("beta-slider", "marks"), Output("beta-slider", "max"),
-        Output("beta-slider", "value"), Output("beta-row", "style"),
-        Input(vocab.RUN, "value"), Input("beta-slider", "value"),
+        Output(vocab.RUN, "value"), Output(vocab.BETA_SLIDER, "marks"), Output(vocab.BETA_SLIDER, "max"),
+        Output(vocab.BETA_SLIDER, "value"), Output(vocab.BETA_ROW, "style"),
+        Input(vocab.RUN, "value"), Input(vocab.BETA_SLIDER, "value"),
     )
     def sync(run, position):
         """The run picker and the beta slider, kept in step (one callback: each sets the other)."""
         store = ctx.store
-        if callback_ctx.triggered_id == "beta-slider":
+        if callback_ctx.triggered_id == vocab.BETA_SLIDER:
             sweep = sweep_of(store, run) if run else None
             if sweep is None or not isinstance(position, int) or not 0 <= position < len(sweep):
                 return (no_update,) * 5

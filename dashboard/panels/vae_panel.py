@@ -53,7 +53,16 @@ def regime_message(over_sweep: list[tuple[float, float, float]], latent: int, ra
 
 
 def layout() -> html.Div:
-    return html.Div(id="vae-panel", className="vae", style={"display": "none"})
+    """The beta slider of a sweep's runs (one beta per step, arrow keys included; driven by the runs panel), then
+    the panel, shown for a beta-VAE."""
+    return html.Div(children=[
+        html.Div(id=vocab.BETA_ROW, className="beta-row", style={"display": "none"}, children=[
+            html.Label("beta of the sweep", htmlFor=vocab.BETA_SLIDER),
+            dcc.Slider(id=vocab.BETA_SLIDER, min=0, max=1, step=1, marks={0: "0"}, value=0, className="beta-slider",
+                       included=False),
+        ]),
+        html.Div(id="vae-panel", className="vae", style={"display": "none"}),
+    ])
 
 
 def panel(view: VaeView, image_shape: tuple[int, int] | None) -> list:

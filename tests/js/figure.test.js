@@ -90,7 +90,8 @@ test("coloured by sensitivity: one trace on a colour scale of the frame's gradie
   assert.equal(fig.data.length, 1);
   const t = fig.data[0];
   assert.equal(t.marker.colorscale, "Viridis");
-  assert.deepEqual(t.marker.color, Array.from(frame.sens));
+  // on a log scale: each point's colour is the log10 of its gradient (the hover says the gradient itself)
+  assert.deepEqual(t.marker.color, Array.from(frame.sens).map(v => (v > 0 ? Math.log10(v) : t.marker.cmin)));
   const biggest = frame.sens.indexOf(Math.max(...frame.sens));
   assert.equal(Math.max(...t.marker.size), t.marker.size[biggest]);
   assert.equal(t.showlegend, false);
@@ -143,4 +144,15 @@ test("the caption says the layout's silhouette and the epoch's accuracy", () => 
   assert.ok(text.startsWith(payload.name + ", epoch 2: class silhouette of the layout " + scalars.silhouette.toFixed(2)));
   assert.ok(text.includes("test accuracy " + (100 * scalars.metrics.test_acc).toFixed(1) + "%"));
   assert.ok(text.endsWith(payload.n_samples + " probe samples"));
+});
+
+test("sensitivity is coloured on a log scale clipped to its 2nd..98th percentiles, labelled in values", () => {
+  const values = Array.from({length: 100}, (_, i) => 0.001 * Math.pow(1.05, i));
+  values[99] = 1e6;  // one outlier
+  const scale = FIG.logScale(values);
+  assert.ok(scale.cmax < 1 && scale.cmin > -3.1);  // the outlier does not stretch the scale
+  assert.equal(scale.color.length, 100);
+  assert.ok(scale.colorbar.ticktext.length >= 2);
+  const ticks = scale.colorbar.tickvals.map(t => Math.pow(10, t));
+  assert.ok(ticks.every((t, i) => Math.abs(Number(scale.colorbar.ticktext[i]) - t) / t < 0.06));
 });
