@@ -83,6 +83,13 @@ def separation(ev: Evidence) -> str | None:
     name, over = ev.layer_names[ev.layer], now["probe_acc"] - now["probe_chance"]
     rise = now["raw_silhouette"] - first["raw_silhouette"]
     if over >= SEPARATION_OVER_CHANCE and rise >= SEPARATION_RISE:
+        if first["probe_acc"] - first["probe_chance"] >= SEPARATION_OVER_CHANCE:  # there before any training
+            change = now["probe_acc"] - first["probe_acc"]
+            return (f"{name} was linearly separable at initialisation: a linear probe read "
+                    f"{_pct(first['probe_acc'])} of held-out labels at epoch 0 (chance {_pct(now['probe_chance'])}), "
+                    f"{_pct(now['probe_acc'])} now ({100 * change:+.1f} points from training). What training added "
+                    f"is distance between the classes: the raw-space silhouette rose from "
+                    f"{first['raw_silhouette']:.2f} to {now['raw_silhouette']:.2f}.")
         return (f"{name} separates the classes: a linear probe reads {_pct(now['probe_acc'])} of held-out labels "
                 f"(epoch 0: {_pct(first['probe_acc'])}; chance {_pct(now['probe_chance'])}) and the raw-space "
                 f"silhouette rose from {first['raw_silhouette']:.2f} to {now['raw_silhouette']:.2f}.")
@@ -189,8 +196,9 @@ def overfitting(ev: Evidence) -> str | None:
 
 
 def collapse(ev: Evidence) -> str | None:
-    """Posterior collapse of a beta-VAE: latent units carrying nothing at the epoch on show."""
-    if not ev.latent or "active_units" not in ev.metrics[ev.epoch]:
+    """Posterior collapse of a beta-VAE: latent units carrying nothing at the epoch on show (after training began:
+    an untrained encoder's quiet units are no collapse)."""
+    if not ev.latent or ev.epoch < 1 or "active_units" not in ev.metrics[ev.epoch]:
         return None
     active = int(ev.metrics[ev.epoch]["active_units"])
     if active >= ev.latent:

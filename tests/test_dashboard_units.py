@@ -185,6 +185,12 @@ def test_posterior_collapse_is_called_out_in_words():
     from dashboard.panels.vae_panel import collapse_message
 
     assert collapse_message(0, 8, 0.0, 16).startswith("Posterior collapse: no latent unit is active at beta 16")
+    # an untrained VAE is not called collapsed, and "no collapse" is no warning
+    from dashboard.panels.vae_panel import collapse_class
+
+    assert collapse_message(0, 8, 0.0, 16, epoch=0).startswith("Before training: 0 of 8 latent units")
+    assert collapse_class(0, 8, 0) == collapse_class(8, 8, 5) == "collapse collapse-none"
+    assert collapse_class(3, 8, 5) == "collapse"
     assert collapse_message(3, 8, 2.5, 1).startswith("Partial collapse: 3 of 8 latent units active at beta 1")
     assert collapse_message(8, 8, 190.0, 0).startswith("All 8 latent units active at beta 0")
     kl = plotly_js(figures.kl_figure(np.array([0.001, 0.5, 2.0]), np.array([False, True, True])))

@@ -23,9 +23,14 @@ def _evidence(layers, epoch, **kwargs):
 
 
 def test_separation_is_claimed_above_its_thresholds_and_denied_near_chance():
-    rising = _measures([0.5, 0.8, 0.95], [0.05, 0.2, 0.35])
+    rising = _measures([0.25, 0.8, 0.95], [0.05, 0.2, 0.35])
     text = obs.separation(_evidence([rising], 2))
     assert "h1 separates the classes" in text and "95.0%" in text and "0.05 to 0.35" in text
+    # separable before training (the probe far above chance at epoch 0): said so, and what training added
+    there = _measures([0.961, 0.96, 0.95], [0.05, 0.2, 0.35])
+    text = obs.separation(_evidence([there], 2))
+    assert "h1 was linearly separable at initialisation" in text and "96.1%" in text and "-1.1 points" in text
+    assert "separates the classes" not in text and "raw-space silhouette rose from 0.05 to 0.35" in text
     flat = _measures([0.11, 0.12, 0.13], [0.0, 0.0, -0.01])
     denied = obs.separation(_evidence([flat], 2))
     assert "does not separate" in denied and "13.0%" in denied
@@ -74,6 +79,7 @@ def test_overfitting_collapse_and_memorisation_need_their_evidence():
     assert obs.overfitting(_evidence(layer, 5, metrics=steady)) is None
     vae = [{"active_units": 2, "kl": 1.5}] * 6
     assert "2 of 8 latent units" in obs.collapse(_evidence(layer, 5, metrics=vae, latent=8))
+    assert obs.collapse(_evidence(layer, 0, metrics=vae, latent=8)) is None  # before training: no collapse
     assert obs.collapse(_evidence(layer, 5, metrics=[{"active_units": 8, "kl": 9.0}] * 6, latent=8)) is None
     memorising = obs.memorisation(_evidence(layer, 5, scrambled_fit=[0.3, 0.3, 0.35, 0.4, 0.5, 0.6], n_scrambled=50))
     assert "60.0% of the 50 relabelled" in memorising and "chance 33.3%" in memorising  # 3 classes

@@ -50,7 +50,9 @@ def test_the_real_run_separates_its_classes_by_every_measure(store):
     assert flat[-1] > flat[0] + 0.1  # and the 2-D layout's
     assert chance[-1] < 0.15
     text = " ".join(observe(stage.frame_evidence(store, REAL.run_id, LAST, REAL.epochs)))
-    assert "h2 separates the classes" in text
+    # digits are linearly separable in a random layer already: said so, with what training added
+    assert "h2 separates the classes" in text or "h2 was linearly separable at initialisation" in text
+    assert "raw-space silhouette rose" in text
 
 
 def test_the_shuffled_label_control_stays_at_chance_and_is_not_called_separated(store):

@@ -52,11 +52,15 @@ def observations_view(store, run_id: str, layer: int, epoch: int) -> html.Ul | h
     return html.Ul([html.Li(text) for text in sentences], className="facts")
 
 
-def changed_view(found: dict | None, class_names) -> tuple[list, list[int]]:
-    """The ranked, clickable list of :func:`analysis.stage.what_changed` and the probe positions to ring."""
+def changed_view(found: dict | None, class_names, epoch: int = 0) -> tuple[list, list[int]]:
+    """The ranked, clickable list of :func:`analysis.stage.what_changed` and the probe positions to ring; when
+    there is none, why: epoch 0 has no previous epoch, a later one is not measured yet."""
     if found is None:
-        return [html.P("Epoch 0 has no previous epoch; later epochs list here the samples whose raw-space "
-                       "neighbours changed most.", className="empty")], []
+        why = ("Epoch 0 has no previous epoch; later epochs list here the samples whose raw-space neighbours "
+               "changed most." if epoch < 1 else
+               f"Epochs {epoch - 1} and {epoch} are not both measured yet: the samples whose raw-space neighbours "
+               "changed most appear here once they are.")
+        return [html.P(why, className="empty")], []
     rows = [html.Button(f"{s['sample']} ({figures.class_name(class_names, s['label'])}) · {100 * s['change']:.0f}%",
                         id={"type": "changed", "sample": s["sample"]}, className="button button-small",
                         title=f"{100 * s['change']:.0f}% of its {15} nearest neighbours replaced")
@@ -105,7 +109,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         except (KeyError, ValueError) as exc:  # NotShown, or a measure not stored (evicted)
             return html.P(f"No observations here: {exc.args[0] if exc.args else exc}", className="empty"), [], None
         changed, ring = changed_view(stage.what_changed(view.store, view.run_id, view.layer, view.epoch, N_CHANGED),
-                                     view.ctx.class_names)
+                                     view.ctx.class_names, view.epoch)
         return text, changed, {"run": view.run_id, "layer": view.layer, "epoch": view.epoch, "pos": ring}
 
     @app.callback(

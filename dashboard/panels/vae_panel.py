@@ -14,10 +14,14 @@ from dashboard.vae_service import VaeView, vae_view
 from models.vae import ACTIVE_THRESHOLD
 
 
-def collapse_message(active: float, latent: int, kl: float, beta: float) -> str:
+def collapse_message(active: float, latent: int, kl: float, beta: float, epoch: int = 1) -> str:
     """Posterior collapse in words, from the active units of ``latent`` (variance over samples of the posterior
-    mean > 0.01, :func:`models.vae.active_units`) and the total KL (nats)."""
+    mean > 0.01, :func:`models.vae.active_units`) and the total KL (nats); at epoch 0 the untrained encoder's
+    state, which is no collapse whatever it is."""
     active = int(active)
+    if epoch == 0:
+        return (f"Before training: {active} of {latent} latent units vary over the samples (KL {kl:.2f} nats). "
+                "Collapse is read from epoch 1 on, once the loss has acted on the encoder.")
     if active == 0:
         return (f"Posterior collapse: no latent unit is active at beta {beta:g} (KL {kl:.2f} nats); the decoder "
                 "ignores z and draws the same average input for every sample.")
@@ -25,6 +29,11 @@ def collapse_message(active: float, latent: int, kl: float, beta: float) -> str:
         return (f"Partial collapse: {active} of {latent} latent units active at beta {beta:g} "
                 f"(KL {kl:.2f} nats); the other units carry nothing about the input.")
     return f"All {latent} latent units active at beta {beta:g} (KL {kl:.2f} nats): no collapse."
+
+
+def collapse_class(active: float, latent: int, epoch: int) -> str:
+    """The message's look: a warning only for a collapse (some or all latents inactive) after training began."""
+    return "collapse" if epoch > 0 and int(active) < latent else "collapse collapse-none"
 
 
 def criteria_message(by_variance: float, by_kl: float) -> str:
@@ -70,8 +79,9 @@ def panel(view: VaeView, image_shape: tuple[int, int] | None) -> list:
     graph = {"config": figures.NO_TOOLBAR}
     metrics = view.metrics
     children = [html.H3(f"beta-VAE · epoch {view.epoch}"),
-                html.P(collapse_message(metrics["active_units"], view.latent, metrics["kl"], view.beta),
-                       id="collapse-message", className="collapse"),
+                html.P(collapse_message(metrics["active_units"], view.latent, metrics["kl"], view.beta, view.epoch),
+                       id="collapse-message", className=collapse_class(metrics["active_units"], view.latent,
+                                                                        view.epoch)),
                 html.P(criteria_message(metrics["active_units"], metrics.get("active_units_kl", 0)),
                        id="criteria-message", className="muted"),
                 dcc.Graph(figure=figures.kl_figure(view.kl_dim, view.active), **graph)]
