@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import html
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,10 +53,12 @@ def _figure(data: list[dict], **layout) -> dict:
     return {"data": data, "layout": {"template": _template(), **layout}}
 
 
-def message_figure(message: str) -> dict:
-    """An empty, axis-free figure that says what is happening or what to do."""
+def message_figure(message: str, width: int = 52) -> dict:
+    """An empty, axis-free figure that says what is happening or what to do, in lines of at most ``width``
+    characters (a narrow panel shows it whole)."""
+    text = "<br>".join(textwrap.wrap(message, width)) or message
     return _figure([], xaxis=_AXIS, yaxis=_AXIS, margin=dict(l=10, r=10, t=40, b=10),
-                   annotations=[dict(text=message, showarrow=False, font=dict(size=15, color="#555"),
+                   annotations=[dict(text=text, showarrow=False, font=dict(size=14, color="#555"),
                                      xref="paper", yref="paper", x=0.5, y=0.5)])
 
 
