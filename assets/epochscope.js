@@ -312,6 +312,12 @@
     return final && final.run === run ? jobIdle(final.message) : [noUpdate, noUpdate, noUpdate, noUpdate, noUpdate];
   }
 
+  function formRows(model, scramble, dataset) {
+    // the new-run form's rows a choice uses: beta (a beta-VAE), the fraction (scrambling on), the data file
+    const shown = on => (on ? {} : {display: "none"});
+    return [shown(model === "vae"), shown(scramble && scramble !== "none"), shown(dataset === "file")];
+  }
+
   const PLAY_LABELS = {play: "▶ Play", pause: "❚❚ Pause"};
 
   function play(nClicks, nIntervals, epoch, maxEpoch, playing) {
@@ -348,6 +354,6 @@
                  restEpoch: restEpoch, followSequence: followSequence, warmFrame: warmFrame,
                  renderCompare: renderCompare,
                  play: play, goTo: goTo, playSpeed: playSpeed, showJob: showJob,
-                 showJobEnd: showJobEnd},
+                 showJobEnd: showJobEnd, formRows: formRows},
   });
 })();

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -126,24 +127,28 @@ def _read_csv(name: str, data: bytes, label_column: str) -> tuple[np.ndarray, np
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataFileError(f"{name}: a CSV file must be UTF-8 text") from None
-    rows = list(csv.reader(io.StringIO(text)))
-    rows = [r for r in rows if r]
-    if len(rows) < 2:
+    numbered = [(line, r) for line, r in enumerate(csv.reader(io.StringIO(text)), start=1) if r]
+    if len(numbered) < 2:
         raise DataFileError(f"{name}: needs a header row and at least one data row")
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in numbered[0][1]]
     if label_column not in header:
         raise DataFileError(f"{name}: label column {label_column!r} not in the header ({', '.join(header)})")
     target = header.index(label_column)
     labels, features = [], []
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in numbered[1:]:  # line: the file's own line number, as an editor shows it
         if len(row) != len(header):
             raise DataFileError(f"{name}: line {line} has {len(row)} fields, the header has {len(header)}")
         labels.append(row[target].strip())
         try:
-            features.append([float(v) for i, v in enumerate(row) if i != target])
+            values = [float(v) for i, v in enumerate(row) if i != target]
         except ValueError:
             bad = next(v for i, v in enumerate(row) if i != target and not _is_number(v))
             raise DataFileError(f"{name}: line {line}: feature value {bad!r} is not a number") from None
+        if not all(math.isfinite(v) for v in values):
+            column = next(header[i] for i, v in enumerate(row) if i != target and not math.isfinite(float(v)))
+            raise DataFileError(f"{name}: line {line}, column {column!r}: {row[header.index(column)].strip()!r} is "
+                                f"not a finite number")
+        features.append(values)
     return np.asarray(features, dtype=np.float64).reshape(len(features), len(header) - 1), np.asarray(labels)
 
 

@@ -81,6 +81,9 @@ def _cases(tmp_path):
     yield "no label column", _csv(tmp_path / "o.csv", "a,b\n1,2\n"), "label column 'label' not in the header"
     yield "ragged", _csv(tmp_path / "p.csv", "a,label\n1,0\n2\n"), "line 3 has 1 fields, the header has 2"
     yield "text value", _csv(tmp_path / "q.csv", "a,label\n1,0\nabc,1\n"), "line 3: feature value 'abc'"
+    # a NaN names the file's own line (blank lines counted) and the column, as an editor shows them
+    yield "nan", _csv(tmp_path / "n.csv", "a,width,label\n1,2,0\n\n3,nan,1\n"), \
+        "line 4, column 'width': 'nan' is not a finite number"
     latin = tmp_path / "r.csv"
     latin.write_bytes("a,label\n1,\xe9\n".encode("latin-1"))
     yield "not UTF-8", latin, "must be UTF-8"
@@ -94,7 +97,7 @@ def _csv(path, text):
 
 def test_every_bad_file_is_rejected_with_a_message_naming_the_problem(tmp_path):
     cases = list(_cases(tmp_path))
-    assert len(cases) == 20
+    assert len(cases) == 21
     for what, path, message in cases:
         with pytest.raises(DataFileError, match=message.replace(".", r"\.").replace("(", r"\(")):
             read_table(path)

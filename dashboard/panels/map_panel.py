@@ -45,7 +45,7 @@ def layout(*, beside: Component | None = None, footer: Component | None = None) 
             html.Div(className="option-group", children=[
                 html.Label("Colour by", htmlFor=vocab.COLOUR_BY),
                 dcc.RadioItems(id=vocab.COLOUR_BY,
-                               options=[{"label": v, "value": k} for k, v in vocab.COLOUR_MODES.items()],
+                               options=colour_mode_options(True),
                                value="class", inline=True, className="radio")]),
             dcc.Checklist(id="map-flags", options=[{"label": "edges", "value": "edges"},
                                                    {"label": "size by sensitivity", "value": "size"},
@@ -68,6 +68,18 @@ def layout(*, beside: Component | None = None, footer: Component | None = None) 
         dcc.Store(id=vocab.LAYER_SHOWN),
         dcc.Store(id="layer-wait"),  # output of layerShown, which sets layer-shown itself
     ])
+
+
+#: the colour modes that read a classifier's predictions
+PREDICTION_MODES = ("predicted", "correct")
+
+
+def colour_mode_options(classifies: bool) -> list[dict]:
+    """The colour-by radio's options: every mode, those that need predictions disabled (and saying why) for a
+    model that does not classify."""
+    return [{"label": label if classifies or mode not in PREDICTION_MODES else f"{label} (no predictions)",
+             "value": mode, "disabled": not classifies and mode in PREDICTION_MODES}
+            for mode, label in vocab.COLOUR_MODES.items()]
 
 
 def readiness_table(ready: dict[tuple[str, str], list[int]], epochs: int, layer_names: tuple[str, ...],
@@ -135,6 +147,23 @@ def register(app: Dash, ctx: AppContext) -> None:
 
     MAIN.register_sequence(app, ctx)
     MAIN.register_render(app, caption=vocab.FRAME_INFO)
+
+    @app.callback(
+        Output(vocab.COLOUR_BY, "options"), Output(vocab.COLOUR_BY, "value", allow_duplicate=True),
+        Input(vocab.RUN, "value"), State(vocab.COLOUR_BY, "value"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def colour_options(run, colour):
+        """The colour modes the run can show: a model that does not classify (a beta-VAE) has no predictions,
+        so 'predicted class' and 'correct / wrong' are offered disabled, and one of them on show falls back to
+        the true class."""
+        try:
+            classifies = ctx.for_run(run).config.model != "vae"
+        except KeyError:
+            return no_update, no_update
+        options = colour_mode_options(classifies)
+        off = {o["value"] for o in options if o.get("disabled")}
+        return options, "class" if colour in off else no_update
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="edgesRequest"),

@@ -24,11 +24,11 @@ def layout() -> html.Div:
         dcc.RadioItems(id="neuron-colour", className="radio", value="epoch", inline=True,
                        options=[{"label": f"colour by {c}" if c != "class" else "colour by preferred class",
                                  "value": c} for c in figures.NEURON_COLOURS]),
-        html.Div(className="neurons-grid", children=[
+        html.Div(className="neurons-grid", id="neurons-grid", style={"display": "none"}, children=[
             dcc.Graph(id=vocab.NEURON_MAP, figure=figures.message_figure(WAITING), config=figures.NO_TOOLBAR),
             dcc.Graph(id=vocab.NEURON_SELECTIVITY, figure=figures.message_figure(""), config=figures.NO_TOOLBAR),
         ]),
-        html.P(id="neuron-summary", className="muted"),
+        html.P(WAITING, id="neuron-summary", className="muted"),
         dcc.Store(id="neuron-epoch-drawn"),  # output of markNeuronEpoch, which restyles the map itself
     ])
 
@@ -47,7 +47,7 @@ def summary(data: dict[str, np.ndarray], layer_names: list[str]) -> str:
 def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output(vocab.NEURON_MAP, "figure"), Output(vocab.NEURON_SELECTIVITY, "figure"),
-        Output("neuron-summary", "children"),
+        Output("neuron-summary", "children"), Output("neurons-grid", "style"),
         Input(vocab.RUN, "value"), Input("neuron-colour", "value"), Input(vocab.RUN_VERSION, "data"),
         State(vocab.EPOCH, "value"), State(vocab.NEURON_MAP, "figure"),
     )
@@ -56,25 +56,25 @@ def register(app: Dash, ctx: AppContext) -> None:
         map changed; the epoch ring follows the slider in the browser)."""
         if colour not in figures.NEURON_COLOURS:
             return (figures.message_figure(f"colour must be one of {', '.join(figures.NEURON_COLOURS)}"),
-                    no_update, "")
+                    no_update, "", no_update)
         try:
             view = ctx.view(run)
             data = stage.run_neuron_map(view.store, view.run_id)
         except NotShown:
             data = None
-        if data is None:
-            return figures.message_figure(WAITING), figures.message_figure(""), ""
+        if data is None:  # nothing to draw yet: a line of text, not two empty plots
+            return no_update, no_update, WAITING, {"display": "none"}
         info, run_ctx = view.info, view.ctx
         epoch = min(max(int(epoch) if isinstance(epoch, int) else 0, 0), info.epochs_done - 1)
         version = f"{view.run_id}/{stage.neuron_map_key(view.store, view.run_id)}/{colour}"
         if ((shown or {}).get("layout") or {}).get("meta", {}).get("version") == version:
-            return no_update, no_update, no_update  # a refresh (the job's progress) with nothing new
+            return no_update, no_update, no_update, no_update  # a refresh (the job's progress) with nothing new
         names = list(info.layer_names)
         return (figures.neuron_map_figure(data["coords"], data["layer"], data["unit"], data["selectivity"],
                                           data["preferred"], names, run_ctx.class_names, colour, epoch, version),
                 figures.selectivity_figure(mean_selectivity(data["selectivity"], data["layer"], len(names)), names,
                                            data["grouping"], data["grouping_chance"], epoch),
-                summary(data, names))
+                summary(data, names), {})
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="markNeuronEpoch"),

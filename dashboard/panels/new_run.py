@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard import uploads, vocab, work
 from dashboard.context import AppContext
@@ -75,7 +75,7 @@ def layout() -> html.Details:
     datasets = [*TABLES, *SIZED]
 
     def row(key: str, control) -> html.Div:
-        return html.Div(className="form-row", children=[
+        return html.Div(className="form-row", id=f"new-{key}-row", children=[
             html.Label(FIELDS[key], htmlFor=f"new-{key}"), control,
             html.Span(id=f"new-{key}-error", className="form-error")])
 
@@ -87,7 +87,7 @@ def layout() -> html.Details:
         row("dataset", dcc.Dropdown(id="new-dataset", options=[*datasets, {"label": "your file (upload)",
                                                                            "value": FILE}],
                                     value=d.dataset, clearable=False)),
-        html.Div(className="form-row", children=[
+        html.Div(className="form-row", id="new-upload-row", children=[
             html.Label("data file", htmlFor="new-upload"),
             dcc.Upload(id="new-upload", className="upload", accept=".npz,.csv", max_size=MAX_UPLOAD_BYTES,
                        children=html.Span(["Drop or ", html.A("choose"), " a .npz (X, y) or .csv, at most "
@@ -95,12 +95,14 @@ def layout() -> html.Details:
             html.Label("label column", htmlFor="new-label"),
             dcc.Input(id="new-label", type="text", value="label", debounce=True, className="short"),
             html.Span(id="new-upload-error", className="form-error")]),
-        row("hidden", dcc.Input(id="new-hidden", type="text", value="64,128,64,32", debounce=True)),
-        row("epochs", dcc.Input(id="new-epochs", type="number", value=d.epochs, debounce=True)),
+        row("hidden", dcc.Input(id="new-hidden", type="text", value="64,128,64,32", debounce=True,
+                                className="medium")),
+        row("epochs", dcc.Input(id="new-epochs", type="number", value=d.epochs, debounce=True, className="short")),
         row("beta", dcc.Input(id="new-beta", type="text", value="1", debounce=True,
-                              placeholder="4, or 0,0.5,1,2,4,8,16 for a sweep")),
+                              placeholder="4, or 0,0.5,1,2,4,8,16 for a sweep", className="medium")),
         row("scramble", dcc.Dropdown(id="new-scramble", options=list(SCRAMBLES), value="none", clearable=False)),
-        row("fraction", dcc.Input(id="new-fraction", type="number", value=0.0, step=0.05, debounce=True)),
+        row("fraction", dcc.Input(id="new-fraction", type="number", value=0.0, step=0.05, debounce=True,
+                                  className="short")),
         html.Div(className="form-row", children=[
             html.Button("Train", id="new-train", className="button", n_clicks=0),
             html.Progress(id="new-progress", value="0", max="1", className="progress done"),
@@ -112,6 +114,13 @@ def layout() -> html.Details:
 
 
 def register(app: Dash, ctx: AppContext) -> None:
+    # only the fields the choices use: beta for a beta-VAE, the fraction while scrambling, the file for "your file"
+    app.clientside_callback(
+        ClientsideFunction(namespace="epochscope", function_name="formRows"),
+        Output("new-beta-row", "style"), Output("new-fraction-row", "style"), Output("new-upload-row", "style"),
+        Input("new-model", "value"), Input("new-scramble", "value"), Input("new-dataset", "value"),
+    )
+
     @app.callback(Output("new-upload-name", "children"), Input("new-upload", "filename"),
                   prevent_initial_call=True)
     def uploaded(filename):
@@ -139,8 +148,8 @@ def register(app: Dash, ctx: AppContext) -> None:
                             label_column=label_column)
         problems = result.errors or (start_problems(ctx.store, result.config, result.betas) if result.config else {})
         errors = [problems.get(key, "") for key in FIELDS]
-        if upload_error:
-            return [*errors, upload_error, no_update, no_update, no_update]
+        if upload_error:  # the file is the problem: the fields are not judged without it
+            return [*([""] * len(FIELDS)), upload_error, no_update, no_update, no_update]
         if problems or result.config is None:
             return [*errors, "", no_update, no_update, no_update]
         if len(result.betas) == 1:  # one run: the page shows it at once, and its job trains it
