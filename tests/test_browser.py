@@ -680,6 +680,7 @@ def test_two_runs_side_by_side_aligned_with_linked_selection(dash_duo, trained_s
     WebDriverWait(dash_duo.driver, 20).until(lambda d: "epoch 0" in d.execute_script(
         "return document.querySelector('#map-b .js-plotly-plot').layout.title.text;"))
     # cleared, the compared map goes away
+    screenshot(dash_duo, "compare")
     dash_duo.find_element("#compare-picker .Select-clear, #compare-picker [aria-label='Clear all'], "
                           "#compare-picker .dash-dropdown-clear").click()
     WebDriverWait(dash_duo.driver, 10).until(
