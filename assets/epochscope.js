@@ -249,7 +249,7 @@
       }
     });
     window.Plotly.update(gd, {x: [xs], y: [ys], customdata: [custom]},
-                         {"title.text": "Units over training · epoch " + e + " ringed"}, [ring]);
+                         {"title.text": "Units over training · epoch " + e + " in red"}, [ring]);
     const curves = plot(IDS.neuronSelectivity);
     const shapes = curves && curves.layout && curves.layout.shapes;
     const at = Array.isArray(shapes) ? shapes.findIndex(s => s.name === "epoch") : -1;

@@ -471,12 +471,14 @@ def neuron_map_figure(coords: np.ndarray, layer: np.ndarray, unit: np.ndarray, s
         if dead.any():
             data.append(trace(np.flatnonzero(dead), "dead", {"color": "#DDDDDD"}))
     shown = np.flatnonzero(epochs == epoch)
-    data.append({**trace(shown, NEURON_EPOCH, {"color": "rgba(0,0,0,0)", "size": 8, "opacity": 1,
-                                               "line": {"width": 1.2, "color": "#000"}}), "hoverinfo": "skip",
+    # the epoch on show: its units as small filled dots with white rims on top (hundreds of black rings merged
+    # into one blob)
+    data.append({**trace(shown, NEURON_EPOCH, {"color": "rgba(204,51,17,0.9)", "size": 5, "opacity": 1,
+                                               "line": {"width": 0.6, "color": "white"}}), "hoverinfo": "skip",
                  "hovertemplate": None})
     return _figure(data, xaxis=_AXIS, yaxis={**_AXIS, "scaleanchor": "x", "scaleratio": 1},
                    margin=dict(l=10, r=10, t=40, b=10), uirevision="neurons", meta=dict(version=version),
-                   title=dict(text=f"Units over training · epoch {epoch} ringed", x=0.01, font=dict(size=13)),
+                   title=dict(text=f"Units over training · epoch {epoch} in red", x=0.01, font=dict(size=13)),
                    legend=dict(itemsizing="constant"))
 
 
