@@ -495,7 +495,10 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     legend = WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "return Array.from(document.querySelectorAll('#map .legendtext')).map(t => t.textContent);"))
     assert set(names) <= set(legend), legend  # shown as written
-    # and in the inspector: the sample's classes and its neighbours' buttons
+    # and in the inspector: the sample's classes and its neighbours' buttons (the map scrolled into view under
+    # the open form)
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});",
+                                   dash_duo.find_element("#map .nsewdrag"))
     dx, dy = point_offset(dash_duo)
     ActionChains(dash_duo.driver).move_to_element_with_offset(
         dash_duo.find_element("#map .nsewdrag"), dx, dy).click().perform()

@@ -188,7 +188,7 @@ def test_posterior_collapse_is_called_out_in_words():
     # an untrained VAE is not called collapsed, and "no collapse" is no warning
     from dashboard.panels.vae_panel import collapse_class
 
-    assert collapse_message(0, 8, 0.0, 16, epoch=0).startswith("Before training: 0 of 8 latent units")
+    assert collapse_message(0, 8, 0.0, 16, epoch=0).startswith("Before training, at beta 16: 0 of 8 latent")
     assert collapse_class(0, 8, 0) == collapse_class(8, 8, 5) == "collapse collapse-none"
     assert collapse_class(3, 8, 5) == "collapse"
     assert collapse_message(3, 8, 2.5, 1).startswith("Partial collapse: 3 of 8 latent units active at beta 1")

@@ -20,7 +20,8 @@ def collapse_message(active: float, latent: int, kl: float, beta: float, epoch: 
     state, which is no collapse whatever it is."""
     active = int(active)
     if epoch == 0:
-        return (f"Before training: {active} of {latent} latent units vary over the samples (KL {kl:.2f} nats). "
+        return (f"Before training, at beta {beta:g}: {active} of {latent} latent units vary over the samples "
+                f"(KL {kl:.2f} nats). "
                 "Collapse is read from epoch 1 on, once the loss has acted on the encoder.")
     if active == 0:
         return (f"Posterior collapse: no latent unit is active at beta {beta:g} (KL {kl:.2f} nats); the decoder "
