@@ -490,3 +490,16 @@ def test_the_cka_colour_scale_starts_where_the_values_do():
     assert figures.cka_floor(np.full((2, 2), np.nan)) == 0.0
     by_epoch = np.stack([m, np.array([[1.0, 0.5, 0.6], [0.5, 1.0, 0.7], [0.6, 0.7, 1.0]])])
     assert figures.cka_layers_figure(by_epoch, ["a", "b", "c"], 0, 0)["data"][0]["zmin"] == 0.5  # one for all
+
+
+def test_the_progress_line_estimates_the_time_left_from_the_stages_pace():
+    from dashboard.progress import PageProgress, remaining
+
+    assert remaining(("Laying out", 0, 0.0), 5, 20, now=10.0) == " · about 30 s left"
+    assert remaining(("Laying out", 0, 0.0), 5, 200, now=10.0) == " · about 6 min left"
+    assert remaining(("Laying out", 0, 0.0), 1, 20, now=10.0) == ""  # one step is too few to go by
+    assert remaining(("Laying out", 0, 0.0), 20, 20, now=10.0) == ""  # done
+    sent = []
+    report = PageProgress(sent.append)
+    report("Training", 0, 30)
+    assert sent[-1][2] == "Training: 0/30"
