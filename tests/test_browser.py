@@ -448,7 +448,7 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     dash_duo.find_element("#new-train").click()
     dash_duo.wait_for_contains_text("#new-hidden-error", "comma-separated whole numbers", timeout=10)
     fill("new-hidden", "16")
-    fill("new-epochs", "30")
+    fill("new-epochs", "20")
     dash_duo.find_element("#new-train").click()
     # the page switches to the new run at once: header, picker and URL, before its first epoch is stored
     dash_duo.wait_for_contains_text("#run-name", "MLP 16 on digits", timeout=10)
@@ -464,13 +464,13 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     WebDriverWait(dash_duo.driver, 90, poll_frequency=0.1).until(shown_while_training)
     screenshot(dash_duo, "new-run-training")
     # and on to the last epoch: the job line, the slider, the curves and the picker's label
-    dash_duo.wait_for_contains_text("#job-message", "31/31 frames ready", timeout=120)  # 1 layer x epochs 0..30
-    dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 30", timeout=30)
-    assert dash_duo.find_element("#epoch-slider [role=slider]").get_attribute("aria-valuemax") == "30"
+    dash_duo.wait_for_contains_text("#job-message", "21/21 frames ready", timeout=120)  # 1 layer x epochs 0..20
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 20", timeout=30)
+    assert dash_duo.find_element("#epoch-slider [role=slider]").get_attribute("aria-valuemax") == "20"
     WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "const gd = document.querySelector('#training-curves .js-plotly-plot');"
-        "return gd && gd.data[0].x.length === 31;"))
-    dash_duo.wait_for_contains_text("#run-picker", "30 epochs", timeout=20)
+        "return gd && gd.data[0].x.length === 21;"))
+    dash_duo.wait_for_contains_text("#run-picker", "20 epochs", timeout=20)
     assert "complete" in dash_duo.find_element("#run-picker").text
     screenshot(dash_duo, "new-run-done")
 
