@@ -117,7 +117,7 @@ SCORE_TWINS = (("silhouette", "raw_silhouette", "silhouette", "#117733"),
                ("ratio", "raw_ratio", "intra / inter distance", "#999933"))
 LOSS_COLOUR, ACC_COLOUR = "#CC6677", "#332288"
 #: the training panel's small multiples, top to bottom: their heights in pixels and the gap under each title
-PANEL_PX, TITLE_PX, GAP_PX = 84, 30, 12
+PANEL_PX, TITLE_PX, GAP_PX = 66, 30, 10
 
 
 #: line styles of a kind's curves after the training one (dotted): the held-out one solid, then the others
@@ -479,7 +479,9 @@ def neuron_map_figure(coords: np.ndarray, layer: np.ndarray, unit: np.ndarray, s
     return _figure(data, xaxis=_AXIS, yaxis={**_AXIS, "scaleanchor": "x", "scaleratio": 1},
                    margin=dict(l=10, r=10, t=40, b=10), uirevision="neurons", meta=dict(version=version),
                    title=dict(text=f"Units over training · epoch {epoch} in red", x=0.01, font=dict(size=13)),
-                   legend=dict(itemsizing="constant"))
+                   # beside the epoch's colour bar the legend goes under the map, off the bar's title
+                   legend=dict(itemsizing="constant", **(dict(orientation="h", x=0, y=0, yanchor="bottom")
+                                                         if colour == "epoch" else {})))
 
 
 def selectivity_figure(by_layer: np.ndarray, layer_names: Sequence[str], grouping: np.ndarray, chance: np.ndarray,

@@ -47,10 +47,14 @@ def start_on_trained_run(dash_duo, trained_store_dir, tiny_config, tmp_path) -> 
     dash_duo.start_server(create_app(store_dir=store_dir, config=tiny_config, params=FAST))
 
 
-def screenshot(dash_duo, name: str) -> None:
-    """Save ``name``.png in $EPOCHSCOPE_SCREENSHOTS when set, to look at."""
+def screenshot(dash_duo, name: str, at: str | None = None) -> None:
+    """Save ``name``.png in $EPOCHSCOPE_SCREENSHOTS when set, to look at (the element ``at``, a CSS selector,
+    scrolled to the top of the window first)."""
     if SCREENSHOTS:
         os.makedirs(SCREENSHOTS, exist_ok=True)
+        if at is not None:
+            dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'start'});",
+                                           dash_duo.find_element(at))
         dash_duo.driver.save_screenshot(os.path.join(SCREENSHOTS, f"{name}.png"))
 
 
@@ -568,7 +572,7 @@ def test_the_numbers_say_what_the_map_shows_and_link_to_it(dash_duo, trained_sto
         "return c[0];")
     dash_duo.wait_for_contains_text("#inspector-body", f"Sample {sample}", timeout=20)
     assert "training samples" in dash_duo.find_element("#cartography-summary").text
-    screenshot(dash_duo, "analysis")
+    screenshot(dash_duo, "analysis", at=".analysis")
 
     # neurons over training: every unit at every epoch, those of the epoch on show (1) ringed; a click on one
     # inspects it at its layer and epoch
@@ -586,7 +590,7 @@ def test_the_numbers_say_what_the_map_shows_and_link_to_it(dash_duo, trained_sto
         "return want.slice(0, 3);")
     assert (layer, epoch) == (1, 1)
     dash_duo.wait_for_contains_text("#inspector-body", f"Neuron {unit} of h2, epoch 1", timeout=20)
-    screenshot(dash_duo, "neurons")
+    screenshot(dash_duo, "neurons", at=".neurons")
     assert dash_duo.get_logs() == []
 
 
