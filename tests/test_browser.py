@@ -467,6 +467,14 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
 
     WebDriverWait(dash_duo.driver, 90, poll_frequency=0.1).until(shown_while_training)
     screenshot(dash_duo, "new-run-training")
+    # a reload in the middle goes on following the same run
+    dash_duo.driver.refresh()
+    dash_duo.wait_for_contains_text("#run-name", run_id, timeout=30)
+    WebDriverWait(dash_duo.driver, 60, poll_frequency=0.1).until(lambda d: re.search(
+        r"(Training|Following)", d.find_element("id", "job-message").text) or "frames ready" in d.find_element(
+            "id", "job-message").text)
+    dash_duo.find_element(".new-run summary").click()  # the reload closed the form and reset its fields
+    fill("new-hidden", "16")
     # and on to the last epoch: the job line, the slider, the curves and the picker's label
     dash_duo.wait_for_contains_text("#job-message", "21/21 frames ready", timeout=120)  # 1 layer x epochs 0..20
     dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 20", timeout=30)
