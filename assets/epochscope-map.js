@@ -230,7 +230,7 @@
         box: F.unionBox(payload.frames, e, BOX_REACH)});
       if (this.o.alignTo) {
         Object.assign(figure.layout, {
-          title: {text: FIG.plotText(payload.run) + " · " + payload.name + " · " + FIG.when(payload, e) + "<br><sub>" + at.note +
+          title: {text: FIG.plotText(payload.label || payload.run) + " · " + payload.name + " · " + FIG.when(payload, e) + "<br><sub>" + at.note +
                   "</sub>", x: 0.01, font: {size: 13}},
           uirevision: "compare/" + payload.run + "/" + payload.layer, margin: {l: 10, r: 10, t: 50, b: 10},
           showlegend: false});

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from dashboard.catalogue import describe_config
 from dashboard.typed import label_dtype, quantized, typed
 from dashboard.vocab import CLASS_COLOURS, CUSTOMDATA, MAP_COLOURS
 from derived.keys import OUTPUTS_VERSION, recording_key
@@ -75,7 +76,8 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
     dict or None
         JSON-ready: ``run``, ``layer``, ``graph``, ``method``, ``n_samples``, ``n_nodes`` (samples, then the
         layer's neurons in the neuron x sample graph), ``name`` (e.g. ``"h2 (128 units)"``), ``last_epoch``,
-        ``class_names``, ``classifies``, ``unit`` (``epoch``, or ``step`` for a run recorded by steps), ``steps``
+        ``class_names``, ``classifies``, ``label`` (what the run is, in words: ``MLP 24-12 on digits, labels
+        50%``), ``unit`` (``epoch``, or ``step`` for a run recorded by steps), ``steps``
         (each epoch's training step for such a run, else null), ``training`` (the run is being trained or
         recorded), ``complete`` (every
         recorded epoch is laid out, and the run is no longer training); ``samples_version`` (of
@@ -136,6 +138,7 @@ def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutPar
             "n_nodes": int(n_nodes), "name": f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)",
             "last_epoch": info.epochs_done - 1, "samples_version": _samples_version(probe),
             "class_names": class_names, "classifies": info.config.model != "vae", "unit": info.unit,
+            "label": describe_config(info.config),
             "steps": [int(m.get("step", e)) for e, m in enumerate(metrics)] if info.unit == "step" else None,
             "training": info.state == "training",
             "complete": len(frames) == info.epochs_done and info.state != "training", "frames": frames,

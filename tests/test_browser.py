@@ -659,8 +659,8 @@ def test_two_runs_side_by_side_aligned_with_linked_selection(dash_duo, trained_s
         "return gd && gd.layout.meta && gd.layout.meta.aligned && "
         "gd._fullData.reduce((s, t) => s + t.x.length, 0) === 240;"))  # every probe sample, aligned to the map
     assert "hidden" not in dash_duo.find_element("#compare-view").get_attribute("class")
-    assert "epoch 3" in dash_duo.driver.execute_script(
-        "return document.querySelector('#map-b .js-plotly-plot').layout.title.text;")
+    title = dash_duo.driver.execute_script("return document.querySelector('#map-b .js-plotly-plot').layout.title.text;")
+    assert "epoch 3" in title and title.startswith("MLP 24-12 on digits, labels")  # what the run is, not its hash
     # the compared map is the same figure as the map's, in every colour mode (its traces, named as the map's)
     traces = ("return Array.from(document.querySelector(arguments[0] + ' .js-plotly-plot')._fullData)"
               ".filter(t => t.customdata && t.name !== 'selected').map(t => [t.name, Boolean(t.marker.colorscale)]);")
