@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 
 import torch
+
+from epochscope.record.recorder import Recorder
+from epochscope.record.taps import Tap
 
 
 class Schedule:
@@ -33,6 +37,37 @@ class Schedule:
     @property
     def at_epoch_end(self) -> bool:
         return self.every_n_steps is None
+
+
+class Recording:
+    """What every callback does with its recorder: keeps the :class:`~epochscope.record.recorder.Recorder`'s
+    arguments until training starts and the model is known (:meth:`start`), then records an epoch or a step
+    as the schedule's unit asks (:meth:`record`) and ends the run (:meth:`finish`). Before :meth:`start` (on a
+    process that does not record), :meth:`record` and :meth:`finish` do nothing."""
+
+    def __init__(self, logdir: str | os.PathLike, layers: Sequence[str], probe_X, probe_y, *, name: str,
+                 every_n_steps: int | None, options: Mapping[str, object]) -> None:
+        self.schedule = Schedule(every_n_steps)
+        self.logdir, self.layers, self.probe_X, self.probe_y = logdir, list(layers), probe_X, probe_y
+        self.options = {"name": name, **options}
+        self.recorder: Recorder | None = None
+
+    def start(self, model: torch.nn.Module | Tap) -> None:
+        self.recorder = Recorder(self.logdir, model, self.layers, self.probe_X, self.probe_y,
+                                 unit=self.schedule.unit, **self.options)  # type: ignore[arg-type]
+
+    def record(self, *, step: int, epoch: int, metrics: Mapping[str, float]) -> None:
+        """The next record: by steps, at ``step`` (of ``epoch``); by epochs, the next epoch."""
+        if self.recorder is None:
+            return
+        if self.schedule.unit == "step":
+            self.recorder.record(step=step, epoch=epoch, metrics=metrics)
+        else:
+            self.recorder.record(metrics=metrics)
+
+    def finish(self, state: str = "complete", message: str = "") -> None:
+        if self.recorder is not None:
+            self.recorder.finish(state, message)
 
 
 def scalar_metrics(values: Mapping[str, object] | None) -> dict[str, float]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from epochscope.callbacks.common import Schedule, scalar_metrics
+from epochscope.callbacks.common import Recording, scalar_metrics
 from epochscope.record.recorder import Recorder
 
 
@@ -38,40 +38,34 @@ class EpochScopeCallback(TrainerCallback):
 
     def __init__(self, logdir: str | os.PathLike, layers: Sequence[str], probe_X, probe_y=None, *, name: str,
                  every_n_steps: int | None = None, **options) -> None:
-        self.schedule = Schedule(every_n_steps)
-        self._args = (logdir, list(layers), probe_X, probe_y)
-        self._options = {"name": name, **options}
+        self.recording = Recording(logdir, layers, probe_X, probe_y, name=name, every_n_steps=every_n_steps,
+                                   options=options)
         self._logged: dict[str, float] = {}
-        self.recorder: Recorder | None = None
+
+    @property
+    def recorder(self) -> Recorder | None:
+        return self.recording.recorder
 
     def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, model=None,
                        **kwargs) -> None:
-        if not state.is_world_process_zero or model is None:
-            return
-        logdir, layers, probe_X, probe_y = self._args
-        self.recorder = Recorder(logdir, model, layers, probe_X, probe_y, unit=self.schedule.unit, **self._options)
-        self._record(state)
+        if state.is_world_process_zero and model is not None:
+            self.recording.start(model)
+            self._record(state)
 
     def _record(self, state: TrainerState) -> None:
-        if self.recorder is None:
-            return
-        if self.schedule.unit == "step":
-            self.recorder.record(step=state.global_step, epoch=int(state.epoch or 0), metrics=self._logged)
-        else:
-            self.recorder.record(metrics=self._logged)
+        self.recording.record(step=state.global_step, epoch=int(state.epoch or 0), metrics=self._logged)
 
     def on_log(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, logs=None,
                **kwargs) -> None:
         self._logged.update(scalar_metrics(logs))
 
     def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs) -> None:
-        if self.recorder is not None and self.schedule.at_step(state.global_step):
+        if self.recording.schedule.at_step(state.global_step):
             self._record(state)
 
     def on_epoch_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs) -> None:
-        if self.schedule.at_epoch_end:
+        if self.recording.schedule.at_epoch_end:
             self._record(state)
 
     def on_train_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs) -> None:
-        if self.recorder is not None:
-            self.recorder.finish("complete")
+        self.recording.finish("complete")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import keras
 import torch
 
-from epochscope.callbacks.common import Schedule, scalar_metrics
+from epochscope.callbacks.common import Recording, scalar_metrics
 from epochscope.record.probe import Inputs
 from epochscope.record.recorder import Recorder
 from epochscope.record.taps import Tap
@@ -82,39 +82,33 @@ class EpochScopeCallback(keras.callbacks.Callback):
     def __init__(self, logdir: str | os.PathLike, layers: Sequence[str], probe_X, probe_y=None, *, name: str,
                  every_n_steps: int | None = None, **options) -> None:
         super().__init__()
-        self.schedule = Schedule(every_n_steps)
-        self._args = (logdir, list(layers), probe_X, probe_y)
-        self._options = {"name": name, **options}
+        self.recording = Recording(logdir, layers, probe_X, probe_y, name=name, every_n_steps=every_n_steps,
+                                   options=options)
         self._steps = self._epoch = 0
-        self.recorder: Recorder | None = None
+
+    @property
+    def recorder(self) -> Recorder | None:
+        return self.recording.recorder
 
     def on_train_begin(self, logs=None) -> None:
-        logdir, layers, probe_X, probe_y = self._args
-        self.recorder = Recorder(logdir, KerasTap(self.model, layers), layers, probe_X, probe_y,
-                                 unit=self.schedule.unit, **self._options)
+        self.recording.start(KerasTap(self.model, self.recording.layers))
         self._steps = 0
         self._record(logs, epoch=0)
 
     def _record(self, logs, epoch: int) -> None:
-        if self.recorder is None:
-            return
-        if self.schedule.unit == "step":
-            self.recorder.record(step=self._steps, epoch=epoch, metrics=scalar_metrics(logs))
-        else:
-            self.recorder.record(metrics=scalar_metrics(logs))
+        self.recording.record(step=self._steps, epoch=epoch, metrics=scalar_metrics(logs))
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         self._epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs=None) -> None:
         self._steps += 1
-        if self.schedule.at_step(self._steps):
+        if self.recording.schedule.at_step(self._steps):
             self._record(logs, epoch=self._epoch)
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
-        if self.schedule.at_epoch_end:
+        if self.recording.schedule.at_epoch_end:
             self._record(logs, epoch=epoch + 1)
 
     def on_train_end(self, logs=None) -> None:
-        if self.recorder is not None:
-            self.recorder.finish("complete")
+        self.recording.finish("complete")

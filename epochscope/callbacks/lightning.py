@@ -11,7 +11,7 @@ try:
 except ImportError:  # the standalone package
     import pytorch_lightning as pl
 
-from epochscope.callbacks.common import Schedule, scalar_metrics
+from epochscope.callbacks.common import Recording, scalar_metrics
 from epochscope.record.recorder import Recorder
 
 
@@ -39,43 +39,35 @@ class EpochScopeCallback(pl.Callback):
     def __init__(self, logdir: str | os.PathLike, layers: Sequence[str], probe_X, probe_y=None, *, name: str,
                  every_n_steps: int | None = None, **options) -> None:
         super().__init__()
-        self.schedule = Schedule(every_n_steps)
-        self._args = (logdir, list(layers), probe_X, probe_y)
-        self._options = {"name": name, **options}
-        self.recorder: Recorder | None = None
+        self.recording = Recording(logdir, layers, probe_X, probe_y, name=name, every_n_steps=every_n_steps,
+                                   options=options)
+
+    @property
+    def recorder(self) -> Recorder | None:
+        return self.recording.recorder
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.is_global_zero:
-            return
-        logdir, layers, probe_X, probe_y = self._args
-        self.recorder = Recorder(logdir, pl_module, layers, probe_X, probe_y, unit=self.schedule.unit,
-                                 **self._options)
-        self._record(trainer)
+        if trainer.is_global_zero:
+            self.recording.start(pl_module)
+            self._record(trainer)
 
     def _record(self, trainer: pl.Trainer) -> None:
-        if self.recorder is None:
-            return
-        metrics = scalar_metrics(trainer.callback_metrics)
-        if self.schedule.unit == "step":
-            self.recorder.record(step=trainer.global_step, epoch=trainer.current_epoch, metrics=metrics)
-        else:
-            self.recorder.record(metrics=metrics)
+        self.recording.record(step=trainer.global_step, epoch=trainer.current_epoch,
+                              metrics=scalar_metrics(trainer.callback_metrics))
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch,
                            batch_idx: int) -> None:
         # with gradient accumulation, several batches end on one optimizer step: recorded once
-        if (self.recorder is not None and self.schedule.at_step(trainer.global_step)
+        if (self.recorder is not None and self.recording.schedule.at_step(trainer.global_step)
                 and trainer.global_step != self.recorder.last_step):
             self._record(trainer)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.schedule.at_epoch_end:
+        if self.recording.schedule.at_epoch_end:
             self._record(trainer)
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.recorder is not None:
-            self.recorder.finish("complete")
+        self.recording.finish("complete")
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
-        if self.recorder is not None:
-            self.recorder.finish("failed", f"training stopped: {type(exception).__name__}: {exception}")
+        self.recording.finish("failed", f"training stopped: {type(exception).__name__}: {exception}")
