@@ -18,16 +18,16 @@ from transformers import BertConfig, BertForSequenceClassification, Trainer, Tra
 from epochscope.callbacks.huggingface import EpochScopeCallback
 
 
-def token_task(n: int, tokens: int = 16, seed: int = 0) -> dict[str, torch.Tensor]:
-    """A tokenizer's batch of generated sequences (ids 8..29, 0 for padding): label 1 when token 7 occurs; every
-    other sequence padded after 10 tokens."""
+def token_task(n: int, tokens: int = 16, seed: int = 0, real: int = 10) -> dict[str, torch.Tensor]:
+    """A tokenizer's batch of generated sequences (ids 8..29, 0 for padding): label 1 when token 7 occurs (placed
+    among the first ``real`` tokens); every other sequence padded after ``real`` tokens."""
     g = torch.Generator().manual_seed(seed)
     ids = torch.randint(8, 30, (n, tokens), generator=g)
     labels = torch.arange(n) % 2
-    place = torch.randint(1, 10, (n,), generator=g)
+    place = torch.randint(1, real, (n,), generator=g)
     ids[labels == 1, place[labels == 1]] = 7
     mask = torch.ones(n, tokens, dtype=torch.long)
-    mask[::2, 10:] = 0
+    mask[::2, real:] = 0
     ids[mask == 0] = 0
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 

@@ -98,32 +98,20 @@ def test_lightning_records_each_epoch_and_every_n_steps(tmp_path):
             assert [read_record(run.path, k, 2).step for k in range(8)] == list(range(0, 29, 4))
 
 
-def token_task(n: int, tokens: int = 12, seed: int = 0) -> dict[str, torch.Tensor]:
-    """Generated sequences: the label says whether token 7 occurs; every other sequence padded after 8 tokens."""
-    g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(8, 30, (n, tokens), generator=g)
-    labels = torch.arange(n) % 2
-    place = torch.randint(1, 8, (n,), generator=g)
-    ids[labels == 1, place[labels == 1]] = 7
-    mask = torch.ones(n, tokens, dtype=torch.long)
-    mask[::2, 8:] = 0
-    ids[mask == 0] = 0
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
-
-
 def test_hugging_face_trainer_records_a_bert_built_from_a_config(tmp_path):
     from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
 
     from epochscope.callbacks.huggingface import EpochScopeCallback
+    from examples.huggingface_bert import token_task  # the example's generated task, 12 tokens, 8 of them real
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=32, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=16)
     config.num_labels = 2
     model = BertForSequenceClassification(config)
-    train = token_task(256)
+    train = token_task(256, tokens=12, real=8)
     dataset = [{k: v[i] for k, v in train.items()} for i in range(256)]
-    probe = token_task(64, seed=1)
+    probe = token_task(64, tokens=12, seed=1, real=8)
     logdir = tmp_path / "logs"
     layers = ("bert.encoder.layer.0", "bert.encoder.layer.1")
     callback = EpochScopeCallback(logdir, layers, probe, name="tiny-bert", loss_fn=cross_entropy)
