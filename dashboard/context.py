@@ -41,8 +41,8 @@ class AppContext:
     image_shape: tuple[int, int] | None = None
     #: the run's last epoch when its config does not say (a custom run: the last recorded)
     recorded_last_epoch: int | None = None
-    #: a run recorded every N training steps: each epoch's step (the slider shows these); ``None``: epochs
-    steps: tuple[int, ...] | None = None
+    #: what an epoch of the run stands for: ``epoch``, or ``step`` for a run recorded every N training steps
+    unit: str = "epoch"
     #: sends layer chains to other workers (:data:`frames.chains.ChainSender`; with Celery), or None
     send_chains: Callable | None = field(default=None, compare=False, repr=False)
 
@@ -50,6 +50,13 @@ class AppContext:
     def last_epoch(self) -> int:
         """The last epoch the run has, or will have once trained."""
         return self.config.epochs if self.recorded_last_epoch is None else self.recorded_last_epoch
+
+    def steps(self) -> tuple[int, ...] | None:
+        """For a run recorded by steps, each epoch's training step (the slider shows these), read from its
+        metrics; ``None`` for a run by epochs (nothing read)."""
+        if self.unit != "step":
+            return None
+        return tuple(self.store.run_info(self.run_id).steps(self.store.metrics(self.run_id)) or ())
 
     @property
     def run_id(self) -> str:
@@ -100,12 +107,10 @@ class AppContext:
             planned = self.store.planned(run_id)
             if planned is None:
                 raise
-            return replace(self, config=planned, image_shape=IMAGE_SHAPES.get(planned.dataset), steps=None,
+            return replace(self, config=planned, image_shape=IMAGE_SHAPES.get(planned.dataset), unit="epoch",
                            recorded_last_epoch=None)
-        steps = (tuple(int(m.get("step", e)) for e, m in enumerate(self.store.metrics(run_id)))
-                 if info.unit == "step" else None)
         return replace(self, config=info.config, class_names=info.class_names or self.class_names,
-                       image_shape=info.image_shape, steps=steps,
+                       image_shape=info.image_shape, unit=info.unit,
                        recorded_last_epoch=info.epochs_done - 1 if info.config.model == "custom" else None)
 
 

@@ -139,7 +139,7 @@ def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutPar
             "last_epoch": info.epochs_done - 1, "samples_version": _samples_version(probe),
             "class_names": class_names, "classifies": info.config.model != "vae", "unit": info.unit,
             "label": describe_config(info.config),
-            "steps": [int(m.get("step", e)) for e, m in enumerate(metrics)] if info.unit == "step" else None,
+            "steps": info.steps(metrics),
             "training": info.state == "training",
             "complete": len(frames) == info.epochs_done and info.state != "training", "frames": frames,
             "style": MAP_STYLE, "customdata": list(CUSTOMDATA)}

@@ -127,6 +127,11 @@ class RunInfo:
     def layer_names(self) -> tuple[str, ...]:
         return self.config.layer_names
 
+    def steps(self, metrics: Sequence[dict[str, float]]) -> list[int] | None:
+        """For a run recorded by steps, each epoch's training step from its ``metrics`` (:meth:`RunStore.metrics`;
+        the epoch's index where one has no ``step``); ``None`` for a run by epochs."""
+        return [int(m.get("step", e)) for e, m in enumerate(metrics)] if self.unit == "step" else None
+
 
 @dataclass(frozen=True)
 class EpochRecord:

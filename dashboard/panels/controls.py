@@ -31,7 +31,7 @@ def layout(ctx: AppContext) -> html.Div:
                        updatemode="drag"),
         ]),
         html.Div(className="control control-epoch", children=[
-            html.Label("Step" if ctx.steps is not None else "Epoch", htmlFor=vocab.EPOCH, id="epoch-label"),
+            html.Label("Step" if ctx.unit == "step" else "Epoch", htmlFor=vocab.EPOCH, id="epoch-label"),
             html.Div(className="epoch-row", children=[
                 html.Button("▶ Play", id="play-button", className="button", n_clicks=0),
                 dcc.Slider(id=vocab.EPOCH, min=0, max=last, step=1, value=0, marks=epoch_marks,
@@ -67,7 +67,7 @@ def slider_props(ctx: AppContext) -> tuple[dict, int, dict, int]:
     cfg = ctx.config
     layer_marks = {i: f"{name} · {size}" for i, (name, size) in enumerate(zip(cfg.layer_names, cfg.layer_sizes))}
     last = ctx.last_epoch
-    return layer_marks, len(cfg.layer_sizes) - 1, epoch_marks(last, ctx.steps), last
+    return layer_marks, len(cfg.layer_sizes) - 1, epoch_marks(last, ctx.steps()), last
 
 
 def clamped(value, last: int):
@@ -95,7 +95,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             return (no_update,) * 8
         layer_marks, last_layer, marks, last = slider_props(run_ctx)
         return (layer_marks, last_layer, marks, last, f"{run_ctx.run_id} · {describe_config(run_ctx.config)}",
-                "Step" if run_ctx.steps is not None else "Epoch", clamped(layer, last_layer), clamped(epoch, last))
+                "Step" if run_ctx.unit == "step" else "Epoch", clamped(layer, last_layer), clamped(epoch, last))
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="followSequence"),

@@ -40,8 +40,8 @@ def register(app: Dash, ctx: AppContext) -> None:
         if other and other != view.run_id and store.has_run(other):  # the compared run's loss and accuracy
             compare = (other, store.metrics(other))
         mark = epoch if isinstance(epoch, int) else 0
-        steps = [int(m.get("step", e)) for e, m in enumerate(metrics)] if view.info.unit == "step" else None
-        return figures.training_figure(metrics, scores, mark, view.info.layer_names[view.layer], compare, steps)
+        return figures.training_figure(metrics, scores, mark, view.info.layer_names[view.layer], compare,
+                                       view.info.steps(metrics))
 
     app.clientside_callback(
         ClientsideFunction(namespace="epochscope", function_name="markEpoch"),
