@@ -128,22 +128,19 @@ class LogdirFollower:
     def __init__(self, store_dir: str | os.PathLike, logdir: str | os.PathLike, interval_s: float = 1.0) -> None:
         self.store_dir, self.logdir, self.interval_s = Path(store_dir), Path(logdir), interval_s
         self.logdir.mkdir(parents=True, exist_ok=True)
+        self._store = RunStore(self.store_dir)  # one handle for every pass (diskcache's are thread-safe)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def sync_now(self, max_records: int | None = None) -> SyncResult:
         """One pass (nothing when another process is syncing)."""
-        store = RunStore(self.store_dir)
         owner = lock_owner()
+        if not self._store.try_lock(SYNC_LOCK, owner, ttl=120.0):
+            return SyncResult()
         try:
-            if not store.try_lock(SYNC_LOCK, owner, ttl=120.0):
-                return SyncResult()
-            try:
-                return sync_logdir(store, self.logdir, max_records)
-            finally:
-                store.release_lock(SYNC_LOCK, owner)
+            return sync_logdir(self._store, self.logdir, max_records)
         finally:
-            store.close()
+            self._store.release_lock(SYNC_LOCK, owner)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._follow, name="logdir-follower", daemon=True)
@@ -153,6 +150,7 @@ class LogdirFollower:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        self._store.close()
 
     def _follow(self) -> None:
         while not self._stop.wait(self.interval_s):

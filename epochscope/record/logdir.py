@@ -275,11 +275,15 @@ def list_runs(logdir: str | os.PathLike) -> list[LogRun]:
     """Every run under ``logdir`` (its folders with a ``run.json``, at any depth), oldest first; a folder that
     cannot be read is left out with a warning naming it."""
     found = []
-    for header in sorted(Path(logdir).rglob(RUN_FILE)):
+    for folder, dirs, files in os.walk(str(logdir)):
+        # a run's records folder holds only records: not walked (a long run has thousands), nor hidden folders
+        dirs[:] = sorted(d for d in dirs if d != RECORDS and not d.startswith("."))
+        if RUN_FILE not in files:
+            continue
         try:
-            found.append(read_run(header.parent))
+            found.append(read_run(folder))
         except (LogdirError, OSError) as exc:
-            logger.warning("Skipping %s: %s", header.parent, exc)
+            logger.warning("Skipping %s: %s", folder, exc)
     return sorted(found, key=lambda r: r.header.created)
 
 
