@@ -144,14 +144,24 @@ def train_following(store: RunStore, config: RunConfig, params: LayoutParams, re
         return store.run_info(config.run_id)
 
 
+#: seconds between two reports while following (each counts the run's frames: every layer x epoch looked up)
+FOLLOW_REPORT_S = 0.5
+
+
 def _follower(store: RunStore, info: RunInfo, params: LayoutParams, report: Reporter | None) -> Callable[[], None]:
     """Reports the frames laid out of a run another process trains or records (of the epochs it plans, or, for a
-    recorded run, of those recorded so far); ``JobStopped`` when the report says stop."""
+    recorded run, of those recorded so far), at most every :data:`FOLLOW_REPORT_S`; ``JobStopped`` when the
+    report says stop."""
     planned = info.epochs_done if info.config.model == "custom" else info.config.epochs + 1
     total = len(info.layer_sizes) * planned
+    last = [-FOLLOW_REPORT_S]
 
     def following() -> None:
-        if report is not None and report(FOLLOWING, count_ready(store, info, params), total):
+        now = time.monotonic()
+        if report is None or now - last[0] < FOLLOW_REPORT_S:
+            return
+        last[0] = now
+        if report(FOLLOWING, count_ready(store, info, params), total):
             raise JobStopped(f"stopped while following the training of {info.run_id}")
     return following
 
