@@ -16,14 +16,15 @@ from dashboard.limits import start_problems
 from dashboard.progress import PageProgress
 from dashboard.sequences import layout_params
 from dashboard.uploads import UPLOADS
-from frames.compute import compute_baseline_frames, compute_frames
+from frames.chains import LAYOUT, lay_out_outward
+from frames.compute import compute_baseline_frames
 from frames.index import count_ready
 from frames.prepare import prepare as prepare_run
 from frames.prepare import run_ready
 from models.config import RunConfig
-from models.progress import TerminalProgress
+from models.progress import Reporter, TerminalProgress
 from models.store import RunInfo, RunStore, StoreFull
-from models.sweep import check_betas, run_sweep
+from models.sweep import check_betas, run_sweep, sweep_runs
 from models.train import RunBusy, train
 
 
@@ -82,10 +83,11 @@ def ready_summary(store: RunStore, ctx: AppContext) -> str | None:
     return summary(store, info, ready, measured)
 
 
-def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_progress: Callable[[tuple], None]) -> str:
+def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, epoch: int,
+                  set_progress: Callable[[tuple], None]) -> str:
     """Lay out one layer's sequence in another graph mode (the neuron x sample graph) or by a reference method
-    (UMAP, t-SNE, PCA) once the run is trained; returns the final message. Runs in a background process, so it
-    opens its own store."""
+    (UMAP, t-SNE, PCA) once the run is trained, from ``epoch`` (the one on show) outwards; returns the final
+    message. Runs in a background process, so it opens its own store."""
     what = "neuron x sample graph" if method == "ours" else vocab.METHOD_LABELS.get(method, method)
     job_logging()
     store = ctx.open_store()
@@ -96,12 +98,31 @@ def run_graph_job(ctx: AppContext, graph: str, method: str, layer: int, set_prog
         label = f"{what} of {info.layer_names[layer]}"
         report = PageProgress(set_progress, label=label, bar=False)
         if method == "ours":
-            ready = compute_frames(store, info, layout_params(ctx, graph), report, layers=[layer])
+            ready = 0
+            for ready, _ in enumerate(lay_out_outward(store, info, layout_params(ctx, graph), layer, epoch), 1):
+                if report(LAYOUT, ready, info.epochs_done):
+                    break
         else:
-            ready = compute_baseline_frames(store, info, layer, method, report)
+            ready = compute_baseline_frames(store, info, layer, method, report, anchor=epoch)
     finally:
         store.close()
     return f"{label}: {ready}/{info.epochs_done} frames ready"
+
+
+def prepare_sweep(ctx: AppContext, store: RunStore, sid: str, report: Reporter) -> None:
+    """Lay out and measure each trained run of a sweep in beta order (the first is the one the page shows
+    first), so that moving the beta slider shows a ready run at once instead of laying out each beta on
+    arrival."""
+    runs = [store.run_info(r) for _, r in sweep_runs(store, sid) if store.has_run(r)]
+    for i, info in enumerate(runs, start=1):
+        if info.state != "complete":
+            continue
+        prefix = f"Beta {info.config.beta:g} ({i}/{len(runs)}): "
+
+        def named(stage: str, done: int, total: int, prefix: str = prefix) -> bool | None:
+            return report(prefix + stage, done, total)
+
+        prepare_run(store, info.config, ctx.params, named)
 
 
 def train_job(ctx: AppContext, submit: dict, set_progress: Callable[[tuple], None]) -> tuple[str, str | None]:
@@ -126,7 +147,8 @@ def train_job(ctx: AppContext, submit: dict, set_progress: Callable[[tuple], Non
         report = PageProgress(set_progress)
         if len(betas) > 1:
             sid = run_sweep(config, store, betas, progress=report)
-            return f"Sweep {sid} trained", store.sweep(sid)["run_ids"][0]
+            prepare_sweep(ctx, store, sid, report)
+            return f"Sweep {sid} trained and laid out", store.sweep(sid)["run_ids"][0]
         run_id = train(config, store, progress=report)
         info = store.run_info(run_id)
         return f"{run_id}: {info.state} {info.message}".strip(), run_id

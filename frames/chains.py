@@ -32,15 +32,21 @@ class Chain:
     """One layer's epochs laid out in order, each warm-started from the one before, as far as they are recorded:
     :meth:`advance` continues where the last call stopped, so a chain can follow a run while it trains.
 
-    Cached frames are read, not recomputed; each frame laid out is stored with its scores and its index entry
-    (what :func:`count_ready` and the page read) before the next one starts.
+    A chain starts at epoch ``start`` (a cold layout) and walks by ``step``: upwards from epoch 0 for a run's
+    own sequence, or from the epoch on show outwards (two chains, ``step`` 1 and -1) for a sequence laid out on
+    demand (:func:`lay_out_outward`). Cached frames are read, not recomputed; each frame laid out is stored with
+    its scores and its index entry (what :func:`count_ready` and the page read) before the next one starts.
     """
 
-    def __init__(self, store: RunStore, run_id: str, params: LayoutParams, layer: int) -> None:
+    def __init__(self, store: RunStore, run_id: str, params: LayoutParams, layer: int, *, start: int = 0,
+                 step: int = 1) -> None:
+        if step not in (1, -1):
+            raise ValueError(f"step must be 1 or -1, got {step!r}")
         self.store, self.run_id, self.params, self.layer = store, run_id, params, layer
         self.labels = score_labels(store.probe(run_id))
         self.sequence = sequence_id(params)
-        self.next_epoch = 0
+        self.start, self.step = start, step
+        self.next_epoch = start
         #: frames this chain laid out itself (not found in the cache)
         self.laid_out = 0
         self._trust_index = True
@@ -50,20 +56,21 @@ class Chain:
         self._previous_X: np.ndarray | None = None
 
     def advance(self, last_epoch: int) -> Iterator[int]:
-        """Lay out epochs ``next_epoch .. last_epoch`` (all recorded); yields each once it is stored.
+        """Lay out epochs from ``next_epoch`` by ``step`` up to ``last_epoch`` (all recorded), or down to 0;
+        yields each once it is stored.
 
         An epoch whose index entry points at a stored, scored frame is passed over without reading anything
         (reopening a laid-out run at n = 50,000 would otherwise read gigabytes of activations); the chain picks
         that frame up only if a later epoch needs laying out.
         """
         store, params = self.store, self.params
-        while self.next_epoch <= last_epoch:
-            epoch = self.next_epoch
+        while 0 <= self.next_epoch <= last_epoch:
+            epoch, before = self.next_epoch, self.next_epoch - self.step
             indexed = store.indexed_frame(self.run_id, self.sequence, self.layer, epoch)
             if (self._trust_index and indexed is not None and store.has_derived(indexed)
                     and read_scores(store, indexed, self.labels) is not None):
                 self._key, self._frame, self._graph, self._previous_X = indexed, None, None, None
-                self.next_epoch = epoch + 1
+                self.next_epoch = epoch + self.step
                 yield epoch
                 continue
             X = store.activations(self.run_id, epoch, self.layer)
@@ -72,9 +79,9 @@ class Chain:
                 if cached is None:  # evicted since: lay the chain out again from its start
                     self._restart()
                     continue
-                self._frame = Frame(index=epoch - 1, raw=cached["raw"], display=cached["display"],
+                self._frame = Frame(index=before, raw=cached["raw"], display=cached["display"],
                                     churn=float(cached["churn"]))
-                self._previous_X = store.activations(self.run_id, epoch - 1, self.layer)
+                self._previous_X = store.activations(self.run_id, before, self.layer)
             key = layout_key(X, params.digest(), self._key)
             cached = store.get_derived(key)
             if cached is None:
@@ -92,13 +99,13 @@ class Chain:
             ensure_scores(store, key, X, self._frame.display, self.labels)
             frame_box(store, key, self._frame.display)
             store.index_frame(self.run_id, self.sequence, self.layer, epoch, key)
-            self._key, self._previous_X, self.next_epoch = key, X, epoch + 1
+            self._key, self._previous_X, self.next_epoch = key, X, epoch + self.step
             yield epoch
 
     def _restart(self) -> None:
         logger.warning("A frame of %s layer %d was evicted while the chain passed over it: laying the chain out "
                        "again", self.run_id, self.layer)
-        self.next_epoch, self._trust_index = 0, False
+        self.next_epoch, self._trust_index = self.start, False
         self._key, self._frame, self._graph, self._previous_X = None, None, None, None
 
 
@@ -106,6 +113,42 @@ def lay_out_chain(store: RunStore, info: RunInfo, params: LayoutParams, layer: i
     """Lay out one layer's epochs ``0 .. info.epochs_done - 1`` (a :class:`Chain`); yields each epoch once it is
     stored."""
     yield from Chain(store, info.run_id, params, layer).advance(info.epochs_done - 1)
+
+
+def outward(anchor: int, last: int) -> list[int]:
+    """Epochs ``0 .. last`` from ``anchor`` outwards: ``anchor, anchor + 1, anchor - 1, anchor + 2, ...`` (an
+    ``anchor`` out of range is clipped to it)."""
+    anchor = min(max(anchor, 0), last)
+    order = [anchor]
+    for d in range(1, last + 1):
+        order += [e for e in (anchor + d, anchor - d) if 0 <= e <= last]
+    return order
+
+
+def lay_out_outward(store: RunStore, info: RunInfo, params: LayoutParams, layer: int, anchor: int) -> Iterator[int]:
+    """Lay out one layer's recorded epochs from the epoch on show outwards: a cold layout of ``anchor`` first,
+    then two chains warm-started from it, one up to the last epoch and one down to epoch 0, taking turns (the
+    order of :func:`outward`); yields each epoch once it is stored.
+
+    For sequences laid out on demand (the neuron x sample graph), so that the epoch a user looks at comes
+    first and those near it next. The sequence is anchored where it was first asked for (its frames are keyed
+    by the chain that made them, and cached); a run's own sequence is anchored at epoch 0 (:func:`lay_out_chain`).
+    """
+    last = info.epochs_done - 1
+    if last < 0:
+        return
+    anchor = min(max(anchor, 0), last)
+    chains = [Chain(store, info.run_id, params, layer, start=anchor, step=1).advance(last),
+              Chain(store, info.run_id, params, layer, start=anchor, step=-1).advance(last)]
+    seen: set[int] = set()
+    while chains:
+        for chain in list(chains):
+            epoch = next(chain, None)
+            if epoch is None:
+                chains.remove(chain)
+            elif epoch not in seen:  # both chains pass the anchor
+                seen.add(epoch)
+                yield epoch
 
 
 #: ``send(run_id, params, layers)``: ask other workers to lay out these layers' chains (each by

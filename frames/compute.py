@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from derived.keys import baseline_key
-from frames.chains import LAYOUT, lay_out_chain
+from frames.chains import LAYOUT, lay_out_chain, outward
 from frames.index import count_ready, sequence_id
 from frames.scores import ensure_scores, frame_box, score_labels
 from layout_engine.align import align_to, normalize
@@ -120,29 +120,31 @@ def _parallel_chains(store: RunStore, info: RunInfo, params: LayoutParams, repor
 
 
 def compute_baseline_frames(store: RunStore, info: RunInfo, layer: int, method: str,
-                            report: Reporter | None = None) -> int:
+                            report: Reporter | None = None, *, anchor: int = 0) -> int:
     """Lay out one layer's epochs with a reference tool (``umap``, ``tsne``, ``pca``), each epoch on its own as
-    the tool does, then Procrustes-aligned to the previous epoch for display (the fairest steady view a
-    per-frame tool allows). Cached like our frames; returns the number ready; stops when ``report`` says so."""
+    the tool does, from epoch ``anchor`` (the one on show) outwards (:func:`~frames.chains.outward`), each
+    Procrustes-aligned for display to its neighbour towards the anchor (the fairest steady view a per-frame tool
+    allows). Cached like our frames; returns the number ready; stops when ``report`` says so."""
     if method not in BASELINES:
         raise ValueError(f"method must be one of {', '.join(BASELINES)}, got {method!r}")
     labels = score_labels(store.probe(info.run_id))
     sequence = sequence_id(LayoutParams(), method)
-    previous, done = None, 0
-    for epoch in range(info.epochs_done):
+    shown: dict[int, np.ndarray] = {}
+    order = outward(anchor, info.epochs_done - 1) if info.epochs_done else []
+    for done, epoch in enumerate(order, start=1):
         X = store.activations(info.run_id, epoch, layer)
         key = baseline_key(X, method)
         cached = store.get_derived(key)
         if cached is None:
             coords = BASELINES[method](X, random_state=0)
-            display = normalize(coords) if previous is None else align_to(coords, previous)
+            towards = epoch - 1 if epoch > order[0] else epoch + 1
+            display = align_to(coords, shown[towards]) if towards in shown else normalize(coords)
             cached = {"raw": coords, "display": display, "churn": np.array(np.nan)}
             store.put_derived(key, cached)
         ensure_scores(store, key, X, cached["display"], labels)
         frame_box(store, key, cached["display"])
-        previous = cached["display"]
+        shown[epoch] = cached["display"]
         store.index_frame(info.run_id, sequence, layer, epoch, key)
-        done += 1
         if report is not None and report(LAYOUT, done, info.epochs_done):
-            break
-    return done
+            return done
+    return len(order)

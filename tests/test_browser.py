@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import time
+from dataclasses import replace
 
 import pytest
 from selenium.common.exceptions import NoSuchElementException, TimeoutException
@@ -14,9 +15,11 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.factory import create_app
 from dashboard.vocab import COLOUR_MODES
+from derived.keys import layout_key
 from frames import index as frames_index
 from frames.prepare import prepare_lock
 from layout_engine.params import LayoutParams
+from models.store import RunStore
 
 pytestmark = pytest.mark.browser
 
@@ -321,15 +324,22 @@ FARTHEST_NEURON = """
 def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_store_dir, tiny_config, tmp_path):
     start_on_trained_run(dash_duo, trained_store_dir, tiny_config, tmp_path)
     dash_duo.wait_for_contains_text("#job-message", "8/8 frames ready", timeout=60)
+    press(dash_duo, "epoch-slider", Keys.END)  # the last epoch on show: the neuron graph starts there
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 3", timeout=20)
     dash_duo.find_element("#graph-mode input[value='bipartite']").click()
     dash_duo.wait_for_contains_text("#graph-job-message", "4/4 frames ready", timeout=60)
+    store = RunStore(tmp_path / "store")
+    bipartite = replace(FAST, graph="bipartite")
+    first = layout_key(store.activations(tiny_config.run_id, 3, 0), bipartite.digest(), None)  # a cold layout
+    assert store.indexed_frame(tiny_config.run_id, frames_index.sequence_id(bipartite), 0, 3) == first
+    store.close()
     WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "const gd = document.querySelector('#map .js-plotly-plot');"
         "const t = gd._fullData.find(t => t.name === 'neurons');"
         "return t && t.x.length === 24 && t.marker.color === '#000';"))  # h1's 24 neurons, black
     samples = dash_duo.driver.execute_script(
         "return document.querySelector('#map .js-plotly-plot')._fullData"
-        ".filter(t => !['neurons', 'edges'].includes(t.name)).reduce((n, t) => n + t.x.length, 0);")
+        ".filter(t => !['neurons', 'edges', 'changed most'].includes(t.name)).reduce((n, t) => n + t.x.length, 0);")
     assert samples == 240
     # click a neuron: the inspector shows its class selectivity and the samples it responds to most
     dash_duo.driver.set_window_size(1366, 1600)  # the whole map in view (see the hover test)
@@ -352,7 +362,7 @@ def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_stor
             if attempt == 2:
                 raise
     text = dash_duo.find_element("#inspector-body").text
-    assert "of h1, epoch 0" in text and ("class selectivity" in text or "dead" in text)
+    assert "of h1, epoch 3" in text and ("class selectivity" in text or "dead" in text)
     dash_duo.find_element("#map-flags input[value='edges']").click()
     WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "const t = document.querySelector('#map .js-plotly-plot')._fullData.find(t => t.name === 'edges');"
@@ -367,7 +377,7 @@ def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_stor
     WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "const gd = document.querySelector('#map .js-plotly-plot');"
         "return !gd._fullData.some(t => t.name === 'neurons') &&"
-        " gd._fullData.filter(t => t.name !== 'edges').reduce((n, t) => n + t.x.length, 0) === 240;"))
+        " gd._fullData.filter(t => !['edges', 'changed most'].includes(t.name)).reduce((n, t) => n + t.x.length, 0) === 240;"))
     assert "method=pca" in dash_duo.driver.current_url
     screenshot(dash_duo, "bipartite")
     assert dash_duo.get_logs() == []

@@ -503,3 +503,25 @@ def test_the_progress_line_estimates_the_time_left_from_the_stages_pace():
     report = PageProgress(sent.append)
     report("Training", 0, 30)
     assert sent[-1][2] == "Training: 0/30"
+
+
+def test_a_sweep_from_the_form_leaves_every_beta_ready_to_show(tmp_path):
+    """Moving the beta slider over a sweep trained from the page shows each beta's run at once: the sweep's job
+    lays out and measures every run after training it (no job is left for a run of the sweep)."""
+    from dashboard import work
+    from dashboard.context import AppContext
+    from models.config import RunConfig
+    from models.store import RunStore
+
+    base = RunConfig(model="vae", hidden=(8,), latent=2, epochs=1, probe_size=60)
+    ctx = AppContext(store_dir=tmp_path, config=base, params=FAST)
+    stages: list[str] = []
+    message, shown = work.train_job(ctx, {"config": base.to_json(), "betas": [0.0, 2.0]},
+                                    lambda values: stages.append(values[2]))
+    assert message.endswith("trained and laid out")
+    store = RunStore(tmp_path)
+    runs = [base.with_beta(b).run_id for b in (0.0, 2.0)]
+    assert shown == runs[0]
+    assert all(work.ready_summary(store, ctx.for_run(r)) for r in runs)
+    assert any(s.startswith("Beta 2 (2/2): Laying out frames") for s in stages)
+    store.close()

@@ -39,12 +39,12 @@ def _register_graph_job(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("graph-job-start", "data"),
         Input(vocab.RUN, "value"), Input(vocab.GRAPH_MODE, "value"), Input(vocab.METHOD, "value"),
-        Input(vocab.LAYER, "value"),
+        Input(vocab.LAYER, "value"), State(vocab.EPOCH, "value"),
         prevent_initial_call=True,
     )
-    def start_graph_job(run, graph, method, layer):
+    def start_graph_job(run, graph, method, layer, epoch):
         """Start a background job only for frames the main job does not lay out (another graph mode or
-        method), and only for valid choices."""
+        method), and only for valid choices; it lays out from the epoch on show outwards."""
         try:
             layer = int(layer)
         except (TypeError, ValueError):
@@ -56,7 +56,8 @@ def _register_graph_job(app: Dash, ctx: AppContext) -> None:
         if ((graph, method) == ("knn", "ours") or not 0 <= layer < len(run_ctx.config.layer_sizes)
                 or sequence_problem(graph, method)):
             return no_update
-        return {"run": run_ctx.run_id, "graph": graph, "method": method, "layer": layer}
+        epoch = epoch if isinstance(epoch, int) and epoch >= 0 else 0
+        return {"run": run_ctx.run_id, "graph": graph, "method": method, "layer": layer, "epoch": epoch}
 
     @app.callback(
         Output("graph-job-message", "children"),
@@ -68,7 +69,7 @@ def _register_graph_job(app: Dash, ctx: AppContext) -> None:
     )
     def graph_job(set_progress, start):
         return work.run_graph_job(ctx.for_run(start["run"]), start["graph"], start["method"], start["layer"],
-                                  set_progress)
+                                  start["epoch"], set_progress)
 
 
 def _register_run_job(app: Dash, ctx: AppContext) -> None:
