@@ -377,7 +377,8 @@ def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_stor
     WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "const gd = document.querySelector('#map .js-plotly-plot');"
         "return !gd._fullData.some(t => t.name === 'neurons') &&"
-        " gd._fullData.filter(t => !['edges', 'changed most'].includes(t.name)).reduce((n, t) => n + t.x.length, 0) === 240;"))
+        " gd._fullData.filter(t => !['edges', 'changed most'].includes(t.name))"
+        "   .reduce((n, t) => n + t.x.length, 0) === 240;"))
     assert "method=pca" in dash_duo.driver.current_url
     screenshot(dash_duo, "bipartite")
     assert dash_duo.get_logs() == []
