@@ -92,17 +92,29 @@
               (sens ? "<br>sensitivity " + f("sensitivity") + ":.3g}" : "") + "<extra></extra>"};
   }
 
-  function neuronTrace(payload, nodes, xs, ys) {
-    // the layer's neurons of a neuron x sample frame: black diamonds after the samples; customdata as a sample's,
-    // with sample -1 and node = the unit's index
-    const fields = payload.customdata;
-    const units = [...Array(nodes - payload.n_samples).keys()].map(k => payload.n_samples + k);
-    const row = k => fields.map(name => (name === "node" ? k : (name === "sample" || name === "label" ||
-                                                                 name === "predicted") ? -1 : NaN));
-    return {nodes: units,
-            trace: {type: "scattergl", mode: "markers", name: "neurons", x: units.map(i => xs[i]), y: units.map(i => ys[i]),
-                    customdata: units.map((_, k) => row(k)), marker: {size: 7, color: payload.style.neuron, symbol: "diamond"},
-                    hovertemplate: "neuron %{customdata[" + fields.indexOf("node") + "]:d}<extra></extra>"}};
+  function neuronTraces(payload, nodes, xs, ys, aside) {
+    // the layer's neurons of a neuron x sample frame, after the samples: black diamonds, and the dead units (no
+    // edge: set aside on a row below the graph) as open grey ones with a legend entry saying so; customdata as a
+    // sample's, with sample -1 and node = the unit's index. [{nodes, trace}], the dead units' only when there are
+    const fields = payload.customdata, n = payload.n_samples;
+    const dead = new Set(aside ? Array.from(aside) : []);
+    const units = [...Array(nodes - n).keys()].map(k => n + k);
+    const row = i => fields.map(name => (name === "node" ? i - n : (name === "sample" || name === "label" ||
+                                                                   name === "predicted") ? -1 : NaN));
+    const trace = (members, name, marker, extra) => ({
+      nodes: members,
+      trace: Object.assign({type: "scattergl", mode: "markers", name: name, meta: "neurons", x: members.map(i => xs[i]),
+                            y: members.map(i => ys[i]), customdata: members.map(row), marker: marker,
+                            hovertemplate: "neuron %{customdata[" + fields.indexOf("node") + "]:d}" + extra +
+                              "<extra></extra>"}, name === "neurons" ? {showlegend: false} : {})});
+    const live = units.filter(i => !dead.has(i)), gone = units.filter(i => dead.has(i));
+    const out = [trace(live, "neurons", {size: 7, color: payload.style.neuron, symbol: "diamond"}, "")];
+    if (gone.length) {
+      out.push(trace(gone, "dead units (" + gone.length + "), set aside below",
+                     {size: 7, color: payload.style.dead, symbol: "diamond-open"},
+                     "<br>dead: the same activation on every sample"));
+    }
+    return out;
   }
 
   function selectedTrace(style, x, y) {
@@ -197,9 +209,10 @@
                            sampleHover(payload, S, frame, m));
     }));
     if (payload.graph === "bipartite") {
-      const neurons = neuronTrace(payload, nodes, xs, ys);
-      parts.push([traces.length, neurons.nodes]);
-      traces.push(neurons.trace);
+      for (const neurons of neuronTraces(payload, nodes, xs, ys, frame.aside)) {
+        parts.push([traces.length, neurons.nodes]);
+        traces.push(neurons.trace);
+      }
     }
     const ringed = view.ringed || [];
     if (ringed.length) {
@@ -230,7 +243,7 @@
 
   return {AXIS: AXIS, COLOUR_MODES: COLOUR_MODES, colourMode: colourMode, plotText: plotText, message: message,
           classColour: classColour, groups: groups,
-          sampleHover: sampleHover, neuronTrace: neuronTrace, selectedTrace: selectedTrace, ringTrace: ringTrace,
+          sampleHover: sampleHover, neuronTraces: neuronTraces, selectedTrace: selectedTrace, ringTrace: ringTrace,
           edgeTrace: edgeTrace, caption: caption, title: title, when: when, logScale: logScale,
           mapFigure: mapFigure};
 });

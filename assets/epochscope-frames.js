@@ -83,6 +83,7 @@
     if (body.pred) { frame.pred = decode(body.pred); }
     if (body.conf) { frame.conf = Float32Array.from(decode(body.conf), v => v / 255); }
     if (body.sens) { frame.sens = decode(body.sens); }
+    if (body.aside) { frame.aside = decode(body.aside); }
     return frame;
   }
 

@@ -242,7 +242,7 @@
       const traces = figure.data;
       Object.assign(this.drawn, {signature: this._signature(a, e, frame, flags), parts: parts, epoch: e,
                                  version: scalars.version,
-                                 samples: parts.filter(([t]) => traces[t].customdata && traces[t].name !== "neurons")});
+                                 samples: parts.filter(([t]) => traces[t].customdata && traces[t].meta !== "neurons")});
       if (this.o.onDrawn) { this.o.onDrawn(payload); }
       if (glide) { this._glideTo(token, parts, fromX, fromY, frame.x, frame.y); } else if (this.o.glide) { this.moving(false); }
       return [figure, caption];

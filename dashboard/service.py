@@ -175,7 +175,9 @@ def frame_arrays(store: RunStore, run_id: str, layer: int, epoch: int, params: L
         ``run``, ``layer``, ``graph``, ``method``, ``epoch``, ``version`` (as in :func:`sequence_payload`);
         ``x``, ``y`` (n_nodes,) display coordinates quantised to 16 bits; for a classifier ``pred`` (n_samples,)
         the predicted class and ``conf`` (n_samples,) its probability in 1/255; ``sens`` (n_samples,) the loss
-        gradient's norm at this layer quantised to 16 bits, where recorded.
+        gradient's norm at this layer quantised to 16 bits, where recorded; ``aside`` (n_aside,) the nodes set
+        aside on a row below the layout, having no edge in the frame's graph (a neuron x sample graph's dead
+        units), when there are any.
     """
     key = indexed_layout(store, run_id, params, layer, epoch, method)
     if key is None:
@@ -195,6 +197,9 @@ def frame_arrays(store: RunStore, run_id: str, layer: int, epoch: int, params: L
         out["conf"] = typed(np.rint(np.clip(found["confidence"], 0, 1) * 255), "u1")
     if f"x_sens{layer}" in found:
         out["sens"] = quantized(found[f"x_sens{layer}"])  # a colour and a size: 16 bits are plenty
+    aside = cached.get("aside")
+    if aside is not None and len(aside):
+        out["aside"] = typed(aside, "i4")
     return out
 
 

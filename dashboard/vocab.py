@@ -84,7 +84,7 @@ CLASS_COLOURS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
                  "#DDCC77", "#CC6677", "#882255", "#AA4499", "#777777")
 #: the map's other colours: correct / wrong predictions, clean / scrambled samples, the selection ring
 MAP_COLOURS = {"correct": "#44AA99", "wrong": "#CC3311", "clean": "#BBBBBB", "scrambled": "#EE7733",
-               "selected": "#000", "neuron": "#000"}
+               "selected": "#000", "neuron": "#000", "dead": "#8a8a8a"}
 
 # -- what a click on the map reads --------------------------------------------------------------------------------
 #: the fields of a map point's ``customdata``, in order: the sample's index in the data set (-1 for a neuron), its

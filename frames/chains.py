@@ -91,7 +91,7 @@ class Chain:
                 self._frame, _ = next_frame(X, params, self._frame, previous_graph=previous_graph, graph=self._graph)
                 self.laid_out += 1
                 store.put_derived(key, {"raw": self._frame.raw, "display": self._frame.display,
-                                        "churn": np.array(self._frame.churn)})
+                                        "churn": np.array(self._frame.churn), "aside": self._frame.aside})
             else:
                 self._frame = Frame(index=epoch, raw=cached["raw"], display=cached["display"],
                                     churn=float(cached["churn"]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -102,6 +102,19 @@ def layout_graph(graph: sp.spmatrix, params: LayoutParams = LayoutParams(), *, i
     n = graph.shape[0]
     if init is not None and np.shape(init) != (n, 2):
         raise ValueError(f"init must have shape ({n}, 2), got {np.shape(init)}")
+    aside = isolated_nodes(graph)
+    if len(aside) and n - len(aside) > 2:
+        # a node with no edge (a dead unit of a neuron x sample graph) has no place in the graph: laid out with
+        # it, the spectral start sends it to a far corner and the display's unit radius shrinks the graph to a
+        # blob; the graph is laid out without it and it is set aside on a row below
+        live = np.setdiff1d(np.arange(n), aside)
+        churn_live = churn[live] if np.ndim(churn) else churn
+        raw = np.empty((n, 2), dtype=np.float32)
+        raw[live] = layout_graph(sp.csr_matrix(graph)[live][:, live], params,
+                                 init=None if init is None else np.asarray(init)[live], churn=churn_live,
+                                 callback=callback)
+        raw[aside] = aside_row(raw[live], len(aside))
+        return raw
     if n <= 2:
         return np.array([[-1.0, 0.0], [1.0, 0.0]][:n], dtype=np.float32) * _START_SCALE
     if init is None:
@@ -115,6 +128,38 @@ def layout_graph(graph: sp.spmatrix, params: LayoutParams = LayoutParams(), *, i
     return optimize_layout(start, graph, n_iter=n_iter, learning_rate=lr, repulsion=params.repulsion,
                            negative_sample_rate=params.negative_sample_rate, gravity=params.gravity,
                            anchor=anchor, random_state=params.random_state, callback=callback)
+
+
+def isolated_nodes(graph: sp.spmatrix) -> np.ndarray:
+    """Indices of the nodes of ``graph`` (n_nodes, n_nodes) with no edge of positive weight, ascending: in a
+    neuron x sample graph, the layer's dead units."""
+    csr = sp.csr_matrix(graph)
+    weight = np.asarray(abs(csr).sum(axis=1)).ravel()
+    return np.flatnonzero(weight <= 0)
+
+
+#: the gap between a layout and the row of nodes set aside below it, as a fraction of the layout's height
+ASIDE_GAP = 0.08
+
+
+def aside_row(placed: np.ndarray, count: int) -> np.ndarray:
+    """Places for ``count`` nodes set aside from a layout ``placed`` (n, 2): evenly along a row just below it,
+    as wide as it; shape (count, 2)."""
+    lo, hi = placed.min(axis=0), placed.max(axis=0)
+    span = np.maximum(hi - lo, 1e-6)
+    xs = np.full(count, (lo[0] + hi[0]) / 2) if count == 1 else np.linspace(lo[0], hi[0], count)
+    return np.column_stack([xs, np.full(count, lo[1] - ASIDE_GAP * span[1])]).astype(np.float32)
+
+
+def set_aside(display: np.ndarray, aside: np.ndarray) -> np.ndarray:
+    """``display`` (n, 2) with the nodes ``aside`` moved to a row below the others (:func:`aside_row`): after the
+    display's alignment, which may turn the layout, so that the row stays below on screen."""
+    if not len(aside) or len(aside) >= len(display) - 2:
+        return display
+    placed = np.delete(display, aside, axis=0)
+    out = display.copy()
+    out[aside] = aside_row(placed, len(aside))
+    return out
 
 
 def layout_frame(X: np.ndarray, params: LayoutParams = LayoutParams(), *, graph: sp.spmatrix | None = None,
@@ -159,6 +204,9 @@ class Frame:
     restarted : bool
         The frame is a cold layout: the first, or one whose warm start lost to a cold layout by more than
         ``LayoutParams.guard`` of trustworthiness.
+    aside : ndarray of shape (n_aside,), int64
+        Nodes with no edge in this frame's graph (:func:`isolated_nodes`: a neuron x sample graph's dead units),
+        set aside on a row below the layout (:func:`aside_row`).
     """
 
     index: int
@@ -166,6 +214,7 @@ class Frame:
     display: np.ndarray
     churn: float
     restarted: bool = False
+    aside: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def next_frame(X: np.ndarray, params: LayoutParams, previous: Frame | None = None, *,
@@ -199,7 +248,9 @@ def next_frame(X: np.ndarray, params: LayoutParams, previous: Frame | None = Non
     callback = (lambda it, emb: bool(should_stop())) if should_stop else None
     if previous is None:
         raw = layout_graph(graph, params, callback=callback)
-        return Frame(index=0, raw=raw, display=normalize(raw), churn=1.0, restarted=True), graph
+        aside = isolated_nodes(graph)
+        return Frame(index=0, raw=raw, display=set_aside(normalize(raw), aside), churn=1.0, restarted=True,
+                     aside=aside), graph
     if previous_graph is None:
         raise ValueError("previous_graph is needed to continue a sequence from a previous frame")
     churn = node_churn(previous_graph, graph)
@@ -212,8 +263,9 @@ def next_frame(X: np.ndarray, params: LayoutParams, previous: Frame | None = Non
         cold = layout_graph(graph, params, callback=callback)
         if guard_prefers_cold(X, raw, cold, params.guard):
             raw, restarted = cold, True
-    return Frame(index=previous.index + 1, raw=raw, display=align_to(raw, previous.display),
-                 churn=float(churn.mean()), restarted=restarted), graph
+    aside = isolated_nodes(graph)
+    return Frame(index=previous.index + 1, raw=raw, display=set_aside(align_to(raw, previous.display), aside),
+                 churn=float(churn.mean()), restarted=restarted, aside=aside), graph
 
 
 def guard_prefers_cold(X: np.ndarray, warm: np.ndarray, cold: np.ndarray, margin: float) -> bool:

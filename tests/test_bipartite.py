@@ -90,3 +90,26 @@ def test_a_bipartite_sequence_is_warm_started_and_aligned():
 def test_unknown_graph_kind_is_named():
     with pytest.raises(ValueError, match="graph must be one of 'knn', 'bipartite'"):
         LayoutParams(graph="radius")
+
+
+def test_dead_units_are_set_aside_below_a_legible_graph(blobs):
+    """A layer with dead units (h1 of the default run has 3-4): laid out with the rest, they sat in far corners
+    and the display's unit radius shrank the 1,797 samples to one blob. They are set aside on a row below, and
+    the samples keep the room."""
+    from layout_engine.pipeline import layout_sequence
+
+    X, labels = blobs
+    rng = np.random.default_rng(1)
+    A = np.maximum(X @ rng.normal(size=(10, 24)), 0)
+    A[:, [3, 11, 17]] = 0.0  # dead: the same activation on every sample
+    frame = next(iter(layout_sequence([A], LayoutParams(graph="bipartite"))))
+    n = len(A)
+    np.testing.assert_array_equal(frame.aside, n + np.array([3, 11, 17]))
+    shown = np.delete(frame.display, frame.aside, axis=0)
+    assert np.all(frame.display[frame.aside, 1] < shown[:, 1].min())
+    # the samples fill the display (unit RMS radius over every node): not a blob beside far-off dead units
+    samples = frame.display[:n]
+    assert np.sqrt(np.mean(np.sum((samples - samples.mean(axis=0)) ** 2, axis=1))) > 0.6
+    # and their classes are apart: each sample's nearest sample in the picture is of its class
+    nearest = np.argsort(np.sum((samples[:, None] - samples[None]) ** 2, axis=2), axis=1)[:, 1]
+    assert np.mean(labels[nearest] == labels) > 0.9

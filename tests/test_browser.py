@@ -310,7 +310,7 @@ FARTHEST_NEURON = """
         const gd = document.querySelector('#map .js-plotly-plot');
         const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
         const t = gd._fullData.find(t => t.name === 'neurons');
-        const others = gd._fullData.filter(o => o.name !== 'neurons' && o.name !== 'edges')
+        const others = gd._fullData.filter(o => o.meta !== 'neurons' && o.name !== 'edges')
             .flatMap(o => Array.from(o.x).map((x, i) => [xa.l2p(x), ya.l2p(o.y[i])]));
         let best = null, bestGap = -1;   // the neuron farthest from every sample, so the click is unambiguous
         for (let k = 0; k < t.x.length; k++) {
@@ -336,10 +336,12 @@ def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_stor
     WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "const gd = document.querySelector('#map .js-plotly-plot');"
         "const t = gd._fullData.find(t => t.name === 'neurons');"
-        "return t && t.x.length === 24 && t.marker.color === '#000';"))  # h1's 24 neurons, black
+        "const units = gd._fullData.filter(t => t.meta === 'neurons').reduce((n, t) => n + t.x.length, 0);"
+        "return t && units === 24 && t.marker.color === '#000';"))  # h1's 24 neurons, black (the live ones)
     samples = dash_duo.driver.execute_script(
         "return document.querySelector('#map .js-plotly-plot')._fullData"
-        ".filter(t => !['neurons', 'edges', 'changed most'].includes(t.name)).reduce((n, t) => n + t.x.length, 0);")
+        ".filter(t => t.meta !== 'neurons' && !['edges', 'changed most'].includes(t.name))"
+        ".reduce((n, t) => n + t.x.length, 0);")
     assert samples == 240
     # click a neuron: the inspector shows its class selectivity and the samples it responds to most
     dash_duo.driver.set_window_size(1366, 1600)  # the whole map in view (see the hover test)

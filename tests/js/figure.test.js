@@ -104,16 +104,28 @@ test("class names from a user's file are shown as text, not read as markup", () 
 });
 
 test("the neuron x sample graph adds the layer's neurons as black diamonds a click reads as units", () => {
-  const {figure: fig, payload, parts} = figure("bipartite", 2, {});
-  const neurons = fig.data.find(t => t.name === "neurons");
-  assert.equal(neurons.x.length, payload.n_nodes - payload.n_samples);
+  const {figure: fig, payload, parts, frame} = figure("bipartite", 2, {});
+  const units = payload.n_nodes - payload.n_samples;
+  const traces = fig.data.filter(t => t.meta === "neurons");
+  const [neurons, dead] = traces;
+  assert.ok(frame.aside.length > 0 && frame.aside.length < units, "the fixture's layer has dead and live units");
+  assert.equal(neurons.name, "neurons");
   assert.equal(neurons.marker.color, payload.style.neuron);
-  neurons.customdata.forEach((point, k) => {
-    assert.equal(field(payload, point, "sample"), -1);
-    assert.equal(field(payload, point, "node"), k);
-  });
-  const part = parts.find(([t]) => fig.data[t] === neurons);
-  assert.deepEqual(part[1], neurons.customdata.map((_, k) => payload.n_samples + k));
+  assert.equal(neurons.x.length + dead.x.length, units);
+  // the dead units are shown as such: open grey diamonds, named in the legend as set aside
+  assert.equal(dead.marker.symbol, "diamond-open");
+  assert.equal(dead.marker.color, payload.style.dead);
+  assert.equal(dead.name, "dead units (" + frame.aside.length + "), set aside below");
+  const deadUnits = dead.customdata.map(point => field(payload, point, "node"));
+  assert.deepEqual(deadUnits, Array.from(frame.aside, i => i - payload.n_samples));
+  for (const trace of traces) {
+    trace.customdata.forEach(point => assert.equal(field(payload, point, "sample"), -1));
+    const part = parts.find(([t]) => fig.data[t] === trace);
+    assert.deepEqual(part[1], trace.customdata.map(point => payload.n_samples + field(payload, point, "node")));
+  }
+  // set aside on a row below the graph
+  const lowest = Math.min(...neurons.y, ...fig.data.filter(t => t.meta !== "neurons" && t.customdata).flatMap(t => t.y));
+  dead.y.forEach(y => assert.ok(y < lowest, "a dead unit lies below the graph"));
 });
 
 test("edges, the changed samples, the selection and its trail are drawn in that order, each in its place", () => {
