@@ -108,7 +108,7 @@ def layout_graph(graph: sp.spmatrix, params: LayoutParams = LayoutParams(), *, i
         # it, the spectral start sends it to a far corner and the display's unit radius shrinks the graph to a
         # blob; the graph is laid out without it and it is set aside on a row below
         live = np.setdiff1d(np.arange(n), aside)
-        churn_live = churn[live] if np.ndim(churn) else churn
+        churn_live = np.asarray(churn)[live] if np.ndim(churn) else churn
         raw = np.empty((n, 2), dtype=np.float32)
         raw[live] = layout_graph(sp.csr_matrix(graph)[live][:, live], params,
                                  init=None if init is None else np.asarray(init)[live], churn=churn_live,
