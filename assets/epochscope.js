@@ -90,9 +90,13 @@
     return {run: run, layer: layer, epoch: epoch, graph: graph};
   }
 
-  function urlState(run, layer, epoch, colour, graph, method, selected, compare, search) {
+  function urlState(run, layer, epoch, colour, graph, method, selected, compare, name, search) {
+    // the view in the URL (the run's name beside its id, for people: a link says which run it opens), and the
+    // run's name as the tab's title
     const params = new URLSearchParams(search || "");
-    params.set("run", run); params.set("layer", layer); params.set("epoch", epoch); params.set("colour", colour);
+    params.set("run", run);
+    if (name) { params.set("name", name); document.title = name + " · EpochScope"; } else { params.delete("name"); }
+    params.set("layer", layer); params.set("epoch", epoch); params.set("colour", colour);
     params.set("graph", graph); params.set("method", method);
     if (selected !== null && selected !== undefined) { params.set("sample", selected); } else { params.delete("sample"); }
     if (compare) { params.set("compare", compare); } else { params.delete("compare"); }

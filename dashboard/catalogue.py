@@ -9,6 +9,7 @@ import numpy as np
 
 from dashboard.context import SWEEP_PREFIX, AppContext
 from models.config import RunConfig
+from models.naming import default_name
 from models.store import INTERRUPTED, RunInfo, RunStore
 
 
@@ -16,37 +17,40 @@ def _date(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
 
 
-def describe_config(config: RunConfig) -> str:
-    """Model and sizes, data set, beta, scrambling: ``MLP 64-128-64-32 on digits, labels 20%``."""
-    sizes = "-".join(map(str, config.layer_sizes))
-    model = {"mlp": f"MLP {sizes}", "vae": f"beta-VAE {sizes}, beta {config.beta:g}"}.get(config.model,
-                                                                                          f"custom {sizes}")
-    scrambled = f", {config.scramble} {config.scramble_fraction:.0%}" if config.scramble != "none" else ""
-    return f"{model} on {config.dataset}{scrambled}"
+def heading(store: RunStore, run_id: str, config: RunConfig) -> str:
+    """The page's header for a run: its name, what it is when the name does not say it, and its id
+    (``clean baseline · MLP 64-128-64-32 on digits · mlp-digits-1a2b...``)."""
+    name, what = store.name(run_id, config), default_name(config)
+    return " · ".join([name, *([what] if what != name else []), run_id])
 
 
 def describe(info: RunInfo) -> str:
-    """One line for a run: model and sizes, data set, beta, epochs, date, state."""
-    config = info.config
+    """One line for a run: its name, epochs, date, state."""
     state = info.state
-    if info.state == INTERRUPTED and config.model != "custom":  # a recorded run is resumed only by its script
+    if info.state == INTERRUPTED and info.config.model != "custom":  # a recorded run is resumed only by its script
         state = "interrupted: show it to resume"
     count = info.epochs_done - 1 if info.unit == "epoch" else info.epochs_done
     span = f"{count} {info.unit}{'' if count == 1 else 's'}" + (" recorded" if info.unit == "step" else "")
-    return f"{describe_config(config)} · {span} · {_date(info.created)} · {state}"
+    return f"{info.name} · {span} · {_date(info.created)} · {state}"
+
+
+def sweep_name(record: dict) -> str:
+    """What the page calls a sweep: the name given in the form, else its model, data set and betas."""
+    if record.get("name"):
+        return str(record["name"])
+    base = RunConfig.from_json(record["base"])
+    sizes = "-".join(map(str, base.layer_sizes))
+    return f"beta-VAE {sizes} on {base.dataset}, betas {', '.join(f'{b:g}' for b in sorted(record['betas']))}"
 
 
 def describe_sweep(sweep_id: str, record: dict, infos: dict[str, RunInfo]) -> str:
-    """One line for a sweep: its model, data set, betas, runs stored of all, date."""
+    """One line for a sweep: its name, runs stored of all, epochs, date, state."""
     base = RunConfig.from_json(record["base"])
-    sizes = "-".join(map(str, base.layer_sizes))
     stored = sum(run_id in infos for run_id in record["run_ids"])
     states = {infos[r].state for r in record["run_ids"] if r in infos}
     state = "complete" if stored == len(record["run_ids"]) and states == {"complete"} else "incomplete"
-    betas = ", ".join(f"{b:g}" for b in sorted(record["betas"]))
-    return (f"Sweep {sweep_id}: beta-VAE {sizes} on {base.dataset} · betas {betas} · "
-            f"{stored}/{len(record['run_ids'])} runs · {base.epochs} epochs · {_date(record.get('created', 0))} · "
-            f"{state}")
+    return (f"Sweep: {sweep_name(record)} · {stored}/{len(record['run_ids'])} runs · {base.epochs} epochs · "
+            f"{_date(record.get('created', 0))} · {state}")
 
 
 def run_options(store: RunStore, default: AppContext) -> list[dict]:
@@ -56,15 +60,15 @@ def run_options(store: RunStore, default: AppContext) -> list[dict]:
     infos = store.list_runs()
     by_id = {i.run_id: i for i in infos}
     records = {sid: store.sweep(sid) for sid in store.list_sweeps()}
-    sweeps = {run_id: sid for sid, record in records.items() for run_id in record["run_ids"]}
+    sweeps = {run_id: sweep_name(record) for record in records.values() for run_id in record["run_ids"]}
     options = [{"label": describe_sweep(sid, record, by_id), "value": SWEEP_PREFIX + sid}
                for sid, record in sorted(records.items(), key=lambda item: -item[1].get("created", 0))]
-    options += [{"label": describe(i) + (f" · {sweeps[i.run_id]}" if i.run_id in sweeps else ""), "value": i.run_id}
-                for i in infos]
+    options += [{"label": describe(i) + (f" · in sweep {sweeps[i.run_id]}" if i.run_id in sweeps else ""),
+                 "value": i.run_id} for i in infos]
     starting = [c for c in store.list_planned() if c.run_id != default.run_id]
     if default.run_id not in by_id:
         starting.insert(0, default.config)
-    return [{"label": f"{describe_config(c)} · starting", "value": c.run_id} for c in starting] + options
+    return [{"label": f"{store.name(c.run_id, c)} · starting", "value": c.run_id} for c in starting] + options
 
 
 def delete(store: RunStore, run_id: str) -> str:

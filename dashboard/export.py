@@ -155,11 +155,11 @@ def animation_html(store: RunStore, run_id: str, layer: int, params: LayoutParam
         arrays = service.frame_arrays(store, run_id, layer, int(epoch), params, method)
         if arrays is not None:
             frames[epoch] = arrays
+    heading = f"{plot_text(sequence['label'])} · {sequence['name']} · {COLOUR_MODES[colour]}"
     data = {"sequence": sequence, "samples": service.sample_arrays(store, run_id), "frames": frames,
-            "colour": colour, "title": f"{plot_text(run_id)} · {sequence['name']} · {COLOUR_MODES[colour]}",
-            "interval_ms": ANIMATION_INTERVAL_MS}
+            "colour": colour, "title": heading, "interval_ms": ANIMATION_INTERVAL_MS}
     scripts = "\n".join(f"<script>{(ASSETS / name).read_text()}</script>" for name in ANIMATION_SCRIPTS)
-    title = f"{html_text.escape(run_id)} · {html_text.escape(sequence['name'])}"
+    title = f"{html_text.escape(sequence['label'])} · {html_text.escape(sequence['name'])}"
     return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{title}</title></head>\n"
@@ -262,6 +262,17 @@ def _axis(axis) -> dict:
     if axis.get("scaleanchor") == "x":
         out |= {"scaleanchor": "x", "scaleratio": 1}
     return out
+
+
+def titled(figure, name: str | None):
+    """The page's ``figure`` with the run's ``name`` before its title (an exported image says which run it
+    shows); anything that is not a figure with a layout is returned as it is, for :func:`safe_figure` to judge."""
+    if name is None or not isinstance(figure, dict) or not isinstance(figure.get("layout"), dict):
+        return figure
+    title = figure["layout"].get("title")
+    text = title.get("text", "") if isinstance(title, dict) else ""
+    text = text if isinstance(text, str) else ""
+    return {**figure, "layout": {**figure["layout"], "title": {"text": f"{name} · {text}" if text else name}}}
 
 
 def safe_figure(figure) -> dict:

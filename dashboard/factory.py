@@ -8,7 +8,7 @@ from pathlib import Path
 import diskcache
 from dash import CeleryManager, Dash, dcc, html
 
-from dashboard import guard, vocab
+from dashboard import catalogue, guard, vocab
 from dashboard.background import SpawnDiskcacheManager
 from dashboard.context import AppContext
 from dashboard.deploy import chain_sender
@@ -97,6 +97,7 @@ def page(ctx: AppContext) -> html.Div:
         dcc.Location(id=vocab.URL, refresh=False),
         dcc.Store(id=vocab.URL_APPLIED, data=False),
         dcc.Store(id=vocab.SELECTED),
+        dcc.Store(id=vocab.RUN_LABEL, data=ctx.store.name(ctx.run_id, ctx.config)),
         dcc.Store(id=vocab.SELECTED_NEURON),
         dcc.Store(id=vocab.GO_TO),  # where a panel asks the sliders to go (controls: goTo)
         dcc.Store(id=vocab.EPOCH_RESTED),  # the epoch slider's value once it rests (controls: restEpoch)
@@ -107,7 +108,7 @@ def page(ctx: AppContext) -> html.Div:
         ]),
         html.Div(className="status", children=[
             jobs.layout(),
-            html.Span(f"{ctx.run_id} · {controls.describe_config(ctx.config)}", id=vocab.RUN_NAME,
+            html.Span(catalogue.heading(ctx.store, ctx.run_id, ctx.config), id=vocab.RUN_NAME,
                       className="run-name"),
         ]),
         html.Div(id=vocab.URL_PROBLEMS, className="url-problems"),

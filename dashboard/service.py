@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from dashboard.catalogue import describe_config
 from dashboard.typed import label_dtype, quantized, typed
 from dashboard.vocab import CLASS_COLOURS, CUSTOMDATA, MAP_COLOURS
 from derived.keys import OUTPUTS_VERSION, recording_key
@@ -94,7 +93,7 @@ def sequence_payload(store: RunStore, run_id: str, layer: int, params: LayoutPar
     if len(ready) <= have and have > 0:
         return None
     # the same frames (by content key) of the same run state give the same payload: built once per process
-    memo = (str(store.directory), run_id, layer, params.graph, method, info.state, tuple(keys))
+    memo = (str(store.directory), run_id, layer, params.graph, method, info.state, info.name, tuple(keys))
     with _PAYLOADS_LOCK:
         payload = _PAYLOADS.pop(memo, None)
         if payload is not None:
@@ -138,7 +137,7 @@ def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutPar
             "n_nodes": int(n_nodes), "name": f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)",
             "last_epoch": info.epochs_done - 1, "samples_version": _samples_version(probe),
             "class_names": class_names, "classifies": info.config.model != "vae", "unit": info.unit,
-            "label": describe_config(info.config),
+            "label": info.name,
             "steps": info.steps(metrics),
             "training": info.state == "training",
             "complete": len(frames) == info.epochs_done and info.state != "training", "frames": frames,

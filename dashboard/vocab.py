@@ -61,6 +61,8 @@ URL_APPLIED = "url-applied"
 URL_PROBLEMS = "url-problems"
 #: the run's name in the header
 RUN_NAME = "run-name"
+#: the run on show's name alone (for the URL and the browser tab's title)
+RUN_LABEL = "run-label"
 
 #: the ids the browser's code reads or writes itself (assets/epochscope.js), sent to it as ``window.EpochScopeIds``
 #: by the generated ``assets/epochscope-ids.js`` (:func:`browser_ids_script`; ``python -m dashboard.vocab`` writes

@@ -22,6 +22,7 @@ from frames.index import count_ready
 from frames.prepare import prepare as prepare_run
 from frames.prepare import run_ready
 from models.config import RunConfig
+from models.naming import check_name
 from models.progress import Reporter, TerminalProgress
 from models.store import RunInfo, RunStore, StoreFull
 from models.sweep import check_betas, run_sweep, sweep_runs
@@ -136,6 +137,7 @@ def train_job(ctx: AppContext, submit: dict, set_progress: Callable[[tuple], Non
             return "Not trained: the data file must be one uploaded through this form", None
         config = RunConfig.from_json(submit["config"])
         betas = check_betas([float(b) for b in submit["betas"]])
+        name = check_name(submit["name"]) if submit.get("name") is not None else None
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
         return f"Not trained: {exc}", None
     store = ctx.open_store()
@@ -146,7 +148,7 @@ def train_job(ctx: AppContext, submit: dict, set_progress: Callable[[tuple], Non
     try:
         report = PageProgress(set_progress)
         if len(betas) > 1:
-            sid = run_sweep(config, store, betas, progress=report)
+            sid = run_sweep(config, store, betas, progress=report, name=name)
             prepare_sweep(ctx, store, sid, report)
             return f"Sweep {sid} trained and laid out", store.sweep(sid)["run_ids"][0]
         run_id = train(config, store, progress=report)

@@ -30,6 +30,7 @@ import numpy as np
 from epochscope.record.liveness import owner_alive, process_owner
 from models.config import RunConfig
 from models.data import IMAGE_SHAPES
+from models.naming import check_name, default_name, unique_name
 from models.npz import NPZ_LOCK
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,8 @@ class RunInfo:
     #: what an epoch of the run stands for: ``epoch``, or ``step`` for a run recorded every N training steps (each
     #: epoch's metrics then hold its ``step``)
     unit: str = "epoch"
+    #: what the page calls the run (:mod:`models.naming`): the user's name for it, else its default name
+    name: str = ""
 
     @property
     def layer_names(self) -> tuple[str, ...]:
@@ -236,7 +239,7 @@ class RunStore:
             if len(probe["X"]) and image_shape[0] * image_shape[1] != probe["X"].shape[1]:
                 raise ValueError(f"image_shape {image_shape} must hold the {probe['X'].shape[1]} features of a sample")
         run_id = config.run_id
-        self.delete_run(run_id)
+        self.delete_run(run_id, forget_name=False)
         if self.runs.volume() >= self.size_limit - MIN_DERIVED_BYTES:
             raise StoreFull(f"the store's runs take {self.runs.volume() / 2**20:.0f} MiB of its "
                             f"{self.size_limit / 2**20:.0f} MiB size limit: delete runs (python -m epochscope delete) "
@@ -249,6 +252,7 @@ class RunStore:
                 "class_names": [str(c) for c in class_names], "facts": dict(facts or {}),
                 "image_shape": list(image_shape) if image_shape is not None else None,
                 "layer_notes": [str(note) for note in layer_notes]}
+        self._name_if_unnamed(config)
         with self.runs.transact():
             self.runs.set(f"run/{run_id}/config", config.to_json())
             self.runs.set(f"run/{run_id}/probe", encode_arrays(probe))
@@ -324,22 +328,47 @@ class RunStore:
             raise KeyError(f"run {run_id!r} has no checkpoint")
         return decode_arrays(blob)
 
-    def delete_run(self, run_id: str) -> None:
+    def delete_run(self, run_id: str, *, forget_name: bool = True) -> None:
         """Remove a run, everything recorded for it and its frame and other indices (no error if absent; the
-        layouts themselves are shared by content and age out of the derived cache)."""
+        layouts themselves are shared by content and age out of the derived cache), and its name unless
+        ``forget_name`` is False (a run started again from scratch keeps it)."""
         prefix = f"run/{run_id}/"
         self.runs.delete(f"{prefix}meta")  # first, on its own: the run disappears whole, never half
         self.runs.delete(f"planned/{run_id}")
+        if forget_name:
+            self.runs.delete(f"name/{run_id}")
         for key in [k for k in self.runs.iterkeys() if isinstance(k, str) and k.startswith(prefix)]:
             self.runs.delete(key)  # a kill from here leaves invisible leftovers, cleared when the id is reused
         for key in [k for k in self.derived.iterkeys() if isinstance(k, str) and _names_run(k, run_id)]:
             self.derived.delete(key)
 
-    def plan_run(self, config: RunConfig) -> str:
+    def plan_run(self, config: RunConfig, name: str | None = None) -> str:
         """Keep ``config`` as a run about to be trained (the page shows it, and its job trains it, before its first
-        epoch is stored); returns its id. :meth:`create_run` makes it a run."""
+        epoch is stored), named ``name`` if given; returns its id. :meth:`create_run` makes it a run."""
+        if name is not None:
+            self.set_name(config.run_id, name)
+        self._name_if_unnamed(config)
         self.runs.set(f"planned/{config.run_id}", config.to_json())
         return config.run_id
+
+    def set_name(self, run_id: str, name: str) -> str:
+        """Name (or rename) the run ``run_id``, stored or about to be; returns the name as kept;
+        ``ValueError`` naming the field and its accepted range for a bad name (:func:`models.naming.check_name`)."""
+        name = check_name(name)
+        self.runs.set(f"name/{run_id}", name)
+        return name
+
+    def name(self, run_id: str, config: RunConfig) -> str:
+        """What the page calls the run of ``config``: its name, else :func:`models.naming.default_name`."""
+        stored = self.runs.get(f"name/{run_id}")
+        return stored if isinstance(stored, str) else default_name(config)
+
+    def _name_if_unnamed(self, config: RunConfig) -> None:
+        # a new run gets a default name that sets it apart from those stored and planned before it
+        if self.runs.get(f"name/{config.run_id}") is None:
+            taken = {info.name: info.config for info in self.list_runs()}
+            taken.update({self.name(c.run_id, c): c for c in self.list_planned() if c.run_id != config.run_id})
+            self.runs.set(f"name/{config.run_id}", unique_name(config, taken))
 
     def planned(self, run_id: str) -> RunConfig | None:
         """The config of a planned run not created yet, else ``None``."""
@@ -375,7 +404,8 @@ class RunStore:
                        layer_sizes=tuple(meta["layer_sizes"]), n_probe=meta["n_probe"],
                        class_names=tuple(meta.get("class_names", ())), facts=dict(meta.get("facts", {})),
                        layer_notes=tuple(meta.get("layer_notes", ())),
-                       image_shape=_image_shape(meta, config), unit=meta.get("unit", "epoch"))
+                       image_shape=_image_shape(meta, config), unit=meta.get("unit", "epoch"),
+                       name=self.name(run_id, config))
 
     def list_runs(self) -> list[RunInfo]:
         """All stored runs, newest first."""

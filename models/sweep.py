@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 
 from models.config import RunConfig
+from models.naming import NAME_MAX, check_name
 from models.progress import Reporter
 from models.store import RunStore
 from models.train import train
@@ -46,20 +47,28 @@ def check_betas(betas: Sequence[float]) -> tuple[float, ...]:
 
 
 def run_sweep(base: RunConfig, store: RunStore, betas: Sequence[float] = DEFAULT_BETAS, *,
-              progress: Reporter | None = None, device: str | None = None) -> str:
+              progress: Reporter | None = None, device: str | None = None, name: str | None = None) -> str:
     """Train the runs of ``base`` (a VAE config) for each beta that is not complete yet; returns the sweep id.
 
-    The sweep's record (base config, betas, run ids) is stored first, so a sweep cut short shows which runs
-    it still lacks; a later call with the same arguments trains only those. ``progress`` counts epochs over the
-    whole sweep, its stage naming the run (``"Training beta 0.5 (4/8)"``).
+    The sweep's record (base config, betas, run ids, and ``name`` if given) is stored first, so a sweep cut
+    short shows which runs it still lacks; a later call with the same arguments trains only those. A named
+    sweep names its runs ``"<name>, beta <beta>"``. ``progress`` counts epochs over the whole sweep, its stage
+    naming the run (``"Training beta 0.5 (4/8)"``).
     """
     if base.model != "vae":
         raise ValueError(f"a beta sweep needs model 'vae', got {base.model!r}")
     betas = check_betas(betas)
     sid = sweep_id(base, betas)
     configs = [base.with_beta(b) for b in betas]
-    store.put_sweep(sid, {"base": base.to_json(), "betas": list(betas), "run_ids": [c.run_id for c in configs],
-                          "created": time.time()})
+    record = {"base": base.to_json(), "betas": list(betas), "run_ids": [c.run_id for c in configs],
+              "created": time.time()}
+    if name is None and sid in store.list_sweeps():  # run again: the sweep keeps its name
+        name = store.sweep(sid).get("name")
+    if name is not None:
+        record["name"] = check_name(name)
+        for config in configs:
+            store.set_name(config.run_id, f"{record['name'][:NAME_MAX - 14]}, beta {config.beta:g}")
+    store.put_sweep(sid, record)
     for i, config in enumerate(configs):
         if store.has_run(config.run_id) and store.run_info(config.run_id).state == "complete":
             logger.info("beta %g: run %s already complete", config.beta, config.run_id)

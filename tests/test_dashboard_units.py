@@ -251,15 +251,18 @@ def test_the_run_picker_lists_every_run_and_names_a_sweeps_runs(tmp_path, tiny_c
 
     store = RunStore(tmp_path)
     ctx = AppContext(store_dir=tmp_path, config=tiny_config, params=FAST)
-    assert run_options(store, ctx) == [{"label": "MLP 24-12 on digits · starting", "value": tiny_config.run_id}]
+    assert run_options(store, ctx) == [{"label": "MLP 24-12 on digits, seed 1 · starting", "value": tiny_config.run_id}]
     sid = run_sweep(RunConfig(model="vae", hidden=(8,), latent=2, epochs=1, probe_size=50), store, betas=(0.0, 2.0))
     options = run_options(store, ctx)
     # the app's run (not trained yet), the sweep as its own entry, then its two runs, each naming the sweep
     assert [o["value"] for o in options[:2]] == [tiny_config.run_id, f"sweep:{sid}"] and len(options) == 4
-    assert options[1]["label"].startswith(f"Sweep {sid}: beta-VAE 8-2 on digits · betas 0, 2 · 2/2 runs")
+    assert options[1]["label"].startswith("Sweep: beta-VAE 8-2 on digits, betas 0, 2 · 2/2 runs")
     assert options[1]["label"].endswith("complete")
-    assert sum(sid in o["label"] for o in options[2:]) == 2
-    assert all("beta-VAE 8-2, beta" in o["label"] for o in options[2:] if sid in o["label"])
+    # each run of the sweep says its beta and its sweep, by name (not by the sweep's hash)
+    assert [o["label"].split(" · ")[0] for o in options[2:]] == ["beta-VAE 8-2, beta 2 on digits",
+                                                                   "beta-VAE 8-2, beta 0 on digits"]
+    assert all(o["label"].endswith("in sweep beta-VAE 8-2 on digits, betas 0, 2") for o in options[2:])
+    assert not any(sid in o["label"] for o in options)
     runs = store.sweep(sid)["run_ids"]
     assert sweep_of(store, runs[1]) == [(0.0, runs[0]), (2.0, runs[1])] and sweep_of(store, "nope") is None
     # choosing the sweep shows its run of lowest beta; an unknown sweep is named
@@ -473,11 +476,11 @@ def test_a_run_started_from_the_form_is_shown_before_its_first_epoch(tmp_path):
         ctx.for_run(config.run_id)
     assert store.plan_run(config) == config.run_id
     assert ctx.for_run(config.run_id).config == config and ctx.for_run(config.run_id).last_epoch == 1
-    assert {"label": "MLP 8 on digits · starting", "value": config.run_id} in run_options(store, ctx)
+    assert {"label": "MLP 8 on digits, seed 9 · starting", "value": config.run_id} in run_options(store, ctx)
     train(config, store)
     assert store.planned(config.run_id) is None
     labels = [o["label"] for o in run_options(store, ctx) if o["value"] == config.run_id]
-    assert len(labels) == 1 and labels[0].startswith("MLP 8 on digits · 1 epoch ·") and "complete" in labels[0]
+    assert len(labels) == 1 and labels[0].startswith("MLP 8 on digits, seed 9 · 1 epoch ·") and "complete" in labels[0]
     store.close()
 
 

@@ -5,20 +5,12 @@ from __future__ import annotations
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard import vocab
+from dashboard.catalogue import heading
 from dashboard.context import AppContext
-from models.config import RunConfig
 
 PLAY_INTERVAL_MS = 700
 #: play speeds offered, as multiples of one epoch per PLAY_INTERVAL_MS
 SPEEDS = (0.5, 1, 2, 4)
-
-
-def describe_config(config: RunConfig) -> str:
-    """``MLP 64-128-64-32 on digits``, ``beta-VAE 64-128-64-8 (beta 4) on digits``, ..."""
-    sizes = "-".join(map(str, config.layer_sizes))
-    if config.model == "vae":
-        return f"beta-VAE {sizes} (beta {config.beta:g}) on {config.dataset}"
-    return f"{'MLP' if config.model == 'mlp' else 'custom model'} {sizes} on {config.dataset}"
 
 
 def layout(ctx: AppContext) -> html.Div:
@@ -80,7 +72,8 @@ def register(app: Dash, ctx: AppContext) -> None:
     round trip, at the chosen speed."""
     @app.callback(
         Output(vocab.LAYER, "marks"), Output(vocab.LAYER, "max"), Output(vocab.EPOCH, "marks"),
-        Output(vocab.EPOCH, "max"), Output(vocab.RUN_NAME, "children"), Output("epoch-label", "children"),
+        Output(vocab.EPOCH, "max"), Output(vocab.RUN_NAME, "children"), Output(vocab.RUN_LABEL, "data"),
+        Output("epoch-label", "children"),
         Output(vocab.LAYER, "value", allow_duplicate=True), Output(vocab.EPOCH, "value", allow_duplicate=True),
         Input(vocab.RUN, "value"), State(vocab.LAYER, "value"), State(vocab.EPOCH, "value"),
         prevent_initial_call="initial_duplicate",
@@ -92,9 +85,10 @@ def register(app: Dash, ctx: AppContext) -> None:
         try:
             run_ctx = ctx.for_run(run)
         except KeyError:
-            return (no_update,) * 8
+            return (no_update,) * 9
         layer_marks, last_layer, marks, last = slider_props(run_ctx)
-        return (layer_marks, last_layer, marks, last, f"{run_ctx.run_id} · {describe_config(run_ctx.config)}",
+        return (layer_marks, last_layer, marks, last, heading(ctx.store, run_ctx.run_id, run_ctx.config),
+                ctx.store.name(run_ctx.run_id, run_ctx.config),
                 "Step" if run_ctx.unit == "step" else "Epoch", clamped(layer, last_layer), clamped(epoch, last))
 
     app.clientside_callback(

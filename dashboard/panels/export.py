@@ -8,8 +8,9 @@ from dash import ctx as callback_ctx
 
 from dashboard import vocab
 from dashboard.context import AppContext
-from dashboard.export import animation_html, frame_csv, frame_graphml, map_image
+from dashboard.export import animation_html, frame_csv, frame_graphml, map_image, titled
 from dashboard.sequences import layout_params
+from models.naming import slug
 
 
 def layout() -> html.Div:
@@ -46,7 +47,7 @@ def register(app: Dash, app_ctx: AppContext) -> None:
             if method not in vocab.METHOD_LABELS:
                 raise ValueError(f"method must be one of {', '.join(vocab.METHOD_LABELS)}, got {method!r}")
             params = layout_params(view.ctx, graph if method == "ours" else "knn")
-            stem = f"{run_id}-{view.info.layer_names[layer]}"
+            stem = f"{slug(view.info.name, run_id)}-{view.info.layer_names[layer]}"
             if what == "export-csv":
                 text = frame_csv(store, run_id, layer, epoch, params, method)
                 return dict(content=text, filename=f"{stem}-epoch{epoch}.csv", type="text/csv"), ""
@@ -75,14 +76,15 @@ def register(app: Dash, app_ctx: AppContext) -> None:
         if not isinstance(request, dict):
             return no_update, "Nothing to export yet: the map is not drawn"
         fmt = request.get("format")
-        try:
-            image = map_image(request.get("figure"), fmt)
-        except (ValueError, RuntimeError) as exc:
-            return no_update, f"Cannot export the image: {exc}"
-        stem = "epochscope-map"
+        stem, name = "epochscope-map", None
         try:
             ctx = app_ctx.for_run(run)
-            stem = f"{ctx.run_id}-{ctx.config.layer_names[int(layer)]}-epoch{int(epoch)}"
+            name = ctx.store.name(ctx.run_id, ctx.config)
+            stem = f"{slug(name, ctx.run_id)}-{ctx.config.layer_names[int(layer)]}-epoch{int(epoch)}"
         except (KeyError, IndexError, TypeError, ValueError):
             pass
+        try:
+            image = map_image(titled(request.get("figure"), name), fmt)
+        except (ValueError, RuntimeError) as exc:
+            return no_update, f"Cannot export the image: {exc}"
         return dcc.send_bytes(image, f"{stem}.{fmt}"), ""

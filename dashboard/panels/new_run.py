@@ -16,30 +16,40 @@ from dashboard.limits import start_problems
 from models.config import SCRAMBLES, RunConfig
 from models.data import FILE, SIZED, TABLES
 from models.datafile import MAX_UPLOAD_BYTES, DataFileError
+from models.naming import NAME_MAX, check_name
 from models.sweep import check_betas
 
 logger = logging.getLogger(__name__)
 
 #: the form's fields, in order: id suffix -> label
 FIELDS = {"model": "model", "dataset": "data set", "hidden": "hidden sizes", "epochs": "epochs", "beta": "beta",
-          "scramble": "scramble", "fraction": "fraction"}
+          "scramble": "scramble", "fraction": "fraction", "name": "name"}
 
 
 @dataclass(frozen=True)
 class FormResult:
     """A checked form: the config to train (``None`` when a field is wrong), its betas (a sweep when more than
-    one) and a message per wrong field."""
+    one), its name (``None``: the default) and a message per wrong field."""
 
     config: RunConfig | None
     betas: tuple[float, ...] = ()
     errors: dict[str, str] = field(default_factory=dict)
+    name: str | None = None
 
 
 def check_form(model, dataset, hidden, epochs, beta, scramble, fraction, data_path: Path | None = None,
-               label_column: str | None = None) -> FormResult:
+               label_column: str | None = None, name: str | None = None) -> FormResult:
     """Check the form's raw values (strings and numbers as the browser sends them; for the data set ``file``,
-    the kept upload's path); each problem names the field and its accepted range."""
+    the kept upload's path; an empty name for the default); each problem names the field and its accepted
+    range."""
     errors: dict[str, str] = {}
+    if name is not None and str(name).strip():
+        try:
+            name = check_name(name)
+        except ValueError as exc:
+            errors["name"] = str(exc)
+    else:
+        name = None
     sizes: tuple[int, ...] = ()
     try:
         sizes = tuple(int(v) for v in str(hidden or "").split(","))
@@ -67,7 +77,7 @@ def check_form(model, dataset, hidden, epochs, beta, scramble, fraction, data_pa
         except (ValueError, TypeError) as exc:
             name = str(exc).split(" ", 1)[0]
             errors[{"scramble_fraction": "fraction"}.get(name, name if name in FIELDS else "model")] = str(exc)
-    return FormResult(config=config if not errors else None, betas=betas, errors=errors)
+    return FormResult(config=config if not errors else None, betas=betas, errors=errors, name=name)
 
 
 def layout() -> html.Details:
@@ -103,6 +113,9 @@ def layout() -> html.Details:
         row("scramble", dcc.Dropdown(id="new-scramble", options=list(SCRAMBLES), value="none", clearable=False)),
         row("fraction", dcc.Input(id="new-fraction", type="number", value=0.0, step=0.05, debounce=True,
                                   className="short")),
+        row("name", dcc.Input(id="new-name", type="text", value="", debounce=True, maxLength=NAME_MAX,
+                              placeholder="optional, e.g. clean baseline (else: what the run is)",
+                              className="medium")),
         html.Div(className="form-row", children=[
             html.Button("Train", id="new-train", className="button", n_clicks=0),
             html.Progress(id="new-progress", value="0", max="1", className="progress done"),
@@ -136,7 +149,7 @@ def register(app: Dash, ctx: AppContext) -> None:
         prevent_initial_call=True,
     )
     def submit(_clicks, *values):
-        model, dataset, hidden, epochs, beta, scramble, fraction, contents, filename, label = values
+        model, dataset, hidden, epochs, beta, scramble, fraction, name, contents, filename, label = values
         label_column = str(label or "").strip() or None
         data_path = upload_error = None
         if dataset == FILE:  # the data set is the uploaded file
@@ -145,7 +158,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             except DataFileError as exc:
                 upload_error = str(exc)
         result = check_form(model, dataset, hidden, epochs, beta, scramble, fraction, data_path=data_path,
-                            label_column=label_column)
+                            label_column=label_column, name=name)
         problems = result.errors or (start_problems(ctx.store, result.config, result.betas) if result.config else {})
         errors = [problems.get(key, "") for key in FIELDS]
         if upload_error:  # the file is the problem: the fields are not judged without it
@@ -153,9 +166,11 @@ def register(app: Dash, ctx: AppContext) -> None:
         if problems or result.config is None:
             return [*errors, "", no_update, no_update, no_update]
         if len(result.betas) == 1:  # one run: the page shows it at once, and its job trains it
-            run_id = ctx.store.plan_run(result.config)
-            return [*errors, "", no_update, run_id, f"Started {run_id}: shown above as it trains."]
-        return [*errors, "", {"config": result.config.to_json(), "betas": list(result.betas)}, no_update, ""]
+            run_id = ctx.store.plan_run(result.config, result.name)
+            return [*errors, "", no_update, run_id,
+                    f"Started {ctx.store.name(run_id, result.config)}: shown above as it trains."]
+        return [*errors, "", {"config": result.config.to_json(), "betas": list(result.betas), "name": result.name},
+                no_update, ""]
 
     @app.callback(
         Output("new-message", "children"), Output(vocab.RUN, "value", allow_duplicate=True),

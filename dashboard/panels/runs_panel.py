@@ -9,6 +9,7 @@ from dash import ctx as callback_ctx
 
 from dashboard import catalogue, vocab
 from dashboard.context import SWEEP_PREFIX, AppContext
+from models.naming import NAME_MAX
 from models.sweep import sweep_of
 
 #: how often the picker's list is read again
@@ -22,6 +23,8 @@ def layout(ctx: AppContext) -> html.Div:
                      className="run-picker"),
         dcc.ConfirmDialogProvider(id="delete-confirm", message="Delete this run?", children=[
             html.Button("Delete", id="delete-run", className="button button-quiet", title="delete the run on show")]),
+        dcc.Input(id="rename-run", type="text", value="", debounce=True, maxLength=NAME_MAX, className="medium",
+                  placeholder="Rename: type a name, Enter"),
         html.Span(id="runs-message", className="muted"),
         # the picker's list follows the store: runs recorded meanwhile (a log directory, the command line), and
         # each run's epochs and state
@@ -30,6 +33,8 @@ def layout(ctx: AppContext) -> html.Div:
 
 
 def register(app: Dash, ctx: AppContext) -> None:
+    _register_rename(app, ctx)
+
     @app.callback(Output(vocab.RUN, "options"), Input(vocab.RUN_VERSION, "data"), Input("runs-poll", "n_intervals"),
                   State(vocab.RUN, "options"))
     def refresh(_message, _tick, shown):
@@ -80,3 +85,25 @@ def register(app: Dash, ctx: AppContext) -> None:
         marks = {i: f"{beta:g}" for i, (beta, _) in enumerate(sweep)}
         at = next(i for i, (_, rid) in enumerate(sweep) if rid == run)
         return chosen, marks, len(sweep) - 1, at, {"display": "flex"}
+
+
+def _register_rename(app: Dash, ctx: AppContext) -> None:
+    @app.callback(
+        Output(vocab.RUN, "options", allow_duplicate=True), Output(vocab.RUN_NAME, "children", allow_duplicate=True),
+        Output(vocab.RUN_LABEL, "data", allow_duplicate=True), Output("runs-message", "children", allow_duplicate=True),
+        Output("rename-run", "value"),
+        Input("rename-run", "value"), State(vocab.RUN, "value"),
+        prevent_initial_call=True,
+    )
+    def rename(name, run):
+        """Rename the run on show: the picker, the header (and with them the URL, the compared map's title and
+        the exports) say the new name."""
+        if not name:
+            return (no_update,) * 5
+        try:
+            run_ctx = ctx.for_run(run)
+            kept = ctx.store.set_name(run_ctx.run_id, name)
+        except (KeyError, ValueError) as exc:
+            return no_update, no_update, no_update, f"Not renamed: {exc.args[0]}", no_update
+        return (catalogue.run_options(ctx.store, ctx), catalogue.heading(ctx.store, run_ctx.run_id, run_ctx.config),
+                kept, f"Renamed to {kept}.", "")

@@ -1,5 +1,6 @@
 """The view in the URL: ``?run=mlp-digits-...&layer=1&epoch=12&colour=sensitivity&graph=knn&method=ours&sample=345``
-(and ``&compare=<run>``, a run shown side by side) opens the same view again.
+(and ``&compare=<run>``, a run shown side by side) opens the same view again. ``&name=`` carries the run's name
+for people reading the link; the run is found by its id.
 
 On page load one callback reads the query (``url-in``) and sets the controls, once; a client-side callback
 keeps the query (``url``, a second location component, so the callback graph has no cycle) in step with the
@@ -129,5 +130,6 @@ def register(app: Dash, ctx: AppContext) -> None:
         Output(vocab.URL, "search"),
         Input(vocab.RUN, "value"), Input(vocab.LAYER, "value"), Input(vocab.EPOCH, "value"),
         Input(vocab.COLOUR_BY, "value"), Input(vocab.GRAPH_MODE, "value"), Input(vocab.METHOD, "value"),
-        Input(vocab.SELECTED, "data"), Input(vocab.COMPARE_PICKER, "value"), State(vocab.URL, "search"),
+        Input(vocab.SELECTED, "data"), Input(vocab.COMPARE_PICKER, "value"), Input(vocab.RUN_LABEL, "data"),
+        State(vocab.URL, "search"),
     )
