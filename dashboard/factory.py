@@ -68,8 +68,9 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
                      send_chains=send_chains).for_run(run_id)
     manager = (CeleryManager(celery) if celery is not None
                else SpawnDiskcacheManager(diskcache.Cache(str(ctx.store_dir / "jobs"))))
-    app = Dash(__name__, title="EpochScope", assets_folder=str(ASSETS), assets_ignore=ASSETS_IGNORED,
-               background_callback_manager=manager,
+    # the tab's title is the run's name (set with the URL): no "Updating..." over it while callbacks run
+    app = Dash(__name__, title="EpochScope", update_title=None, assets_folder=str(ASSETS),
+               assets_ignore=ASSETS_IGNORED, background_callback_manager=manager,
                on_error=guard.callback_error)
     guard.install(app)
     app.layout = lambda: page(ctx)  # built per page load: the run list is current, and no store is opened here

@@ -466,13 +466,16 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     dash_duo.wait_for_contains_text("#new-hidden-error", "comma-separated whole numbers", timeout=10)
     fill("new-hidden", "16")
     fill("new-epochs", "20")
+    fill("new-name", "first try")
     dash_duo.find_element("#new-train").click()
-    # the page switches to the new run at once: header, picker and URL, before its first epoch is stored
-    dash_duo.wait_for_contains_text("#run-name", "MLP 16 on digits", timeout=10)
+    # the page switches to the new run at once: header, picker and URL, before its first epoch is stored; each
+    # says the run's name (the header with what the run is, and its id)
+    dash_duo.wait_for_contains_text("#run-name", "first try · MLP 16 on digits · ", timeout=10)
     assert dash_duo.find_element("#new-hidden-error").text == ""
-    run_id = dash_duo.find_element("#run-name").text.split(" · ")[0]
-    assert f"run={run_id}" in dash_duo.driver.current_url
-    dash_duo.wait_for_contains_text("#run-picker", "MLP 16 on digits", timeout=10)
+    run_id = dash_duo.find_element("#run-name").text.split(" · ")[-1]
+    assert f"run={run_id}&name=first+try" in dash_duo.driver.current_url
+    assert dash_duo.driver.title == "first try · EpochScope"
+    dash_duo.wait_for_contains_text("#run-picker", "first try · ", timeout=10)
 
     def shown_while_training(driver):  # the map follows the training: an epoch >= 3 while it still trains
         found = re.search(r"h1 \(16 units\), epoch (\d+):", driver.find_element("id", "frame-info").text)
@@ -498,6 +501,16 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     dash_duo.wait_for_contains_text("#run-picker", "20 epochs", timeout=20)
     assert "complete" in dash_duo.find_element("#run-picker").text
     screenshot(dash_duo, "new-run-done")
+    # renamed: the header, the picker, the URL and the tab say the new name
+    fill("rename-run", "")
+    dash_duo.wait_for_contains_text("#runs-message", "", timeout=5)
+    fill("rename-run", "x" * 81)  # the box holds at most 80 characters: the name is cut, not refused
+    dash_duo.wait_for_contains_text("#run-name", "x" * 80 + " · MLP 16", timeout=10)
+    fill("rename-run", "wide, 20 epochs")
+    dash_duo.wait_for_contains_text("#run-name", "wide, 20 epochs · MLP 16 on digits · " + run_id, timeout=10)
+    dash_duo.wait_for_contains_text("#run-picker", "wide, 20 epochs · 20 epochs", timeout=10)
+    assert "name=wide%2C+20+epochs" in dash_duo.driver.current_url
+    assert dash_duo.find_element("#rename-run").get_attribute("value") == ""
 
     # your own data: upload a CSV, name its label column, train on it
     table = tmp_path / "plants.csv"

@@ -114,7 +114,7 @@ def layout() -> html.Details:
         row("fraction", dcc.Input(id="new-fraction", type="number", value=0.0, step=0.05, debounce=True,
                                   className="short")),
         row("name", dcc.Input(id="new-name", type="text", value="", debounce=True, maxLength=NAME_MAX,
-                              placeholder="optional, e.g. clean baseline (else: what the run is)",
+                              placeholder="optional: e.g. clean baseline",
                               className="medium")),
         html.Div(className="form-row", children=[
             html.Button("Train", id="new-train", className="button", n_clicks=0),

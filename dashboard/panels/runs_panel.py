@@ -23,8 +23,8 @@ def layout(ctx: AppContext) -> html.Div:
                      className="run-picker"),
         dcc.ConfirmDialogProvider(id="delete-confirm", message="Delete this run?", children=[
             html.Button("Delete", id="delete-run", className="button button-quiet", title="delete the run on show")]),
-        dcc.Input(id="rename-run", type="text", value="", debounce=True, maxLength=NAME_MAX, className="medium",
-                  placeholder="Rename: type a name, Enter"),
+        dcc.Input(id="rename-run", type="text", value="", debounce=True, maxLength=NAME_MAX, className="rename",
+                  placeholder="Rename this run…"),
         html.Span(id="runs-message", className="muted"),
         # the picker's list follows the store: runs recorded meanwhile (a log directory, the command line), and
         # each run's epochs and state
