@@ -69,7 +69,7 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     manager = (CeleryManager(celery) if celery is not None
                else SpawnDiskcacheManager(diskcache.Cache(str(ctx.store_dir / "jobs"))))
     # the tab's title is the run's name (set with the URL): no "Updating..." over it while callbacks run
-    app = Dash(__name__, title="EpochScope", update_title=None, assets_folder=str(ASSETS),
+    app = Dash(__name__, title="EpochScope", update_title="", assets_folder=str(ASSETS),
                assets_ignore=ASSETS_IGNORED, background_callback_manager=manager,
                on_error=guard.callback_error)
     guard.install(app)

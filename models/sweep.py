@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from models.config import RunConfig
 from models.naming import NAME_MAX, check_name
@@ -60,7 +61,7 @@ def run_sweep(base: RunConfig, store: RunStore, betas: Sequence[float] = DEFAULT
     betas = check_betas(betas)
     sid = sweep_id(base, betas)
     configs = [base.with_beta(b) for b in betas]
-    record = {"base": base.to_json(), "betas": list(betas), "run_ids": [c.run_id for c in configs],
+    record: dict[str, Any] = {"base": base.to_json(), "betas": list(betas), "run_ids": [c.run_id for c in configs],
               "created": time.time()}
     if name is None and sid in store.list_sweeps():  # run again: the sweep keeps its name
         name = store.sweep(sid).get("name")

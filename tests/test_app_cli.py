@@ -145,7 +145,7 @@ def test_a_recorded_run_of_your_own_model_opens_from_its_log_directory(tmp_path)
     # the page opens on the log directory's newest run
     proc, _, layout = serve("--store", str(tmp_path / "store"), "--logdir", str(tmp_path / "logs"))
     try:
-        assert run_id in layout and "custom model 6 on mine" in layout
+        assert run_id in layout and "mine (6)" in layout
         assert find(json.loads(layout), "epoch-slider")["max"] == 1  # the last recorded epoch
     finally:
         proc.terminate()

@@ -258,14 +258,17 @@ def test_the_researchers_path_colour_click_inspect_and_share_the_view(dash_duo, 
     dash_duo.find_element("#export-png").click()
     WebDriverWait(dash_duo.driver, 60).until(lambda d: {os.path.splitext(f)[1] for f in os.listdir(folder)}
                                              >= {".csv", ".graphml", ".html", ".png"})
-    # the images are drawn by kaleido from the figure on screen: a PNG, and an SVG with a vector point per sample
-    with open(os.path.join(folder, f"{tiny_config.run_id}-h1-epoch3.png"), "rb") as fh:
+    # the images are drawn by kaleido from the figure on screen: a PNG, and an SVG with a vector point per sample;
+    # each file named by the run's name (and titled with it)
+    stem = "mlp-24-12-on-digits-seed-1-h1-epoch3"
+    with open(os.path.join(folder, f"{stem}.png"), "rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
     dash_duo.find_element("#export-svg").click()
     WebDriverWait(dash_duo.driver, 60).until(lambda d: any(f.endswith(".svg") for f in os.listdir(folder)))
-    with open(os.path.join(folder, f"{tiny_config.run_id}-h1-epoch3.svg")) as fh:
+    with open(os.path.join(folder, f"{stem}.svg")) as fh:
         svg = fh.read()
     assert svg.startswith("<svg") and len(re.findall(r'class="point[ "]', svg)) >= 240
+    assert "MLP 24-12 on digits, seed 1 · h1 (24 units)" in svg
     csv_file = next(f for f in os.listdir(folder) if f.endswith(".csv"))
     with open(os.path.join(folder, csv_file)) as fh:
         lines = fh.read().splitlines()
@@ -407,7 +410,7 @@ def test_pick_a_sweep_and_sweep_beta(dash_duo, tmp_path):
     dash_duo.wait_for_contains_text("#frame-info", "h3 (8 units), epoch 4", timeout=30)
     # the sweep is an entry of its own in the run picker: choosing it shows its run of lowest beta, and the
     # sliders come within the new run's layers (e1, z) and epochs (0..2)
-    choose(dash_duo, "run-picker", f"Sweep {sid}")
+    choose(dash_duo, "run-picker", "Sweep: beta-VAE")
     dash_duo.wait_for_contains_text("#run-name", runs[0.0], timeout=20)
     dash_duo.wait_for_contains_text("#job-message", "6/6 frames ready", timeout=60)  # e1 and z, epochs 0..2
     dash_duo.wait_for_contains_text("#frame-info", "z (2 units), epoch 2", timeout=30)

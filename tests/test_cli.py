@@ -97,7 +97,11 @@ def test_bad_arguments_name_the_option_and_its_range(tmp_path, capsys, args, mes
 
 def test_a_short_sweep_from_the_command_line(tmp_path):
     result = cli("sweep", "--betas", "0,8", "--hidden", "16", "--latent", "2", "--epochs", "1", "--probe-size",
-                 "100", "--store", str(tmp_path))
+                 "100", "--store", str(tmp_path), "--name", "tiny sweep")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[-1].startswith("sweep-digits-") and sum("active units" in line for line in lines) == 2
+    listed = cli("list", "--store", str(tmp_path)).stdout
+    assert "tiny sweep, beta 0" in listed and "tiny sweep, beta 8" in listed
+    refused = cli("sweep", "--betas", "0,8", "--store", str(tmp_path), "--name", "x" * 81)
+    assert refused.returncode == 2 and "argument --name: name must be 1..80 characters, got 81" in refused.stderr

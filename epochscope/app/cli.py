@@ -28,6 +28,7 @@ from layout_engine.params import GRAPHS
 from models.config import MODELS, SCRAMBLES, RunConfig
 from models.data import DATASETS, FILE
 from models.logdir_sync import log_config
+from models.naming import NAME_MAX, check_name
 from models.progress import TerminalProgress
 from models.store import RunStore, default_store_dir
 from models.sweep import DEFAULT_BETAS, check_betas, run_sweep, sweep_runs
@@ -54,6 +55,13 @@ def _floats(text: str) -> tuple[float, ...]:
         return tuple(float(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0,1,4, got {text!r}") from None
+
+
+def _name(text: str) -> str:
+    try:
+        return check_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_run_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None:
@@ -89,6 +97,9 @@ def _add_run_options(parser: argparse.ArgumentParser, *, sweep: bool) -> None:
     parser.add_argument("--data-file", default=None, help=f"--dataset {FILE}: a .npz (X, y) or .csv file")
     parser.add_argument("--label-column", default=None, help="--data-file CSV: the label column (default 'label')")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="training device (default %(default)s)")
+    parser.add_argument("--name", type=_name, default=None,
+                        help=f"what the page calls the run, 1..{NAME_MAX} characters (default: what the run is)"
+                             + ("; each run of the sweep is '<name>, beta <beta>'" if sweep else ""))
     _add_store_option(parser)
 
 
@@ -207,7 +218,7 @@ def _serve(settings: Settings, args: argparse.Namespace, parser: argparse.Argume
 
 
 def _list(store: RunStore, settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """``list``: every stored run (state, last epoch, a VAE's beta) and sweep; with a log directory, its runs
+    """``list``: every stored run (state, last epoch, a VAE's beta, name) and sweep; with a log directory, its runs
     (id, state, last epoch or step, folder)."""
     if settings.logdir is not None:
         if not settings.logdir.is_dir():
@@ -218,7 +229,8 @@ def _list(store: RunStore, settings: Settings, args: argparse.Namespace, parser:
         return 0
     for info in store.list_runs():
         beta = f"  beta {info.config.beta:g}" if info.config.model == "vae" else ""
-        print(f"{info.run_id}  {info.state:<9} epochs {info.epochs_done - 1:>4}{beta}")
+        last = f"epochs {info.epochs_done - 1:>4}" if info.epochs_done else "no epoch yet"
+        print(f"{info.run_id}  {info.state:<9} {last}{beta}  {info.name}")
     for sid in store.list_sweeps():
         print(f"{sid}  betas {', '.join(f'{b:g}' for b, _ in sweep_runs(store, sid))}")
     return 0
@@ -241,6 +253,8 @@ def _delete(store: RunStore, settings: Settings, args: argparse.Namespace, parse
 def _train(store: RunStore, settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``train``: one run, with a progress bar; 0 when it completes."""
     config = config_from_args(args, parser)
+    if args.name is not None:
+        store.set_name(config.run_id, args.name)
     bar = TerminalProgress()
     run_id = train(config, store, progress=bar, device=args.device)
     bar.close()
@@ -257,7 +271,7 @@ def _sweep(store: RunStore, settings: Settings, args: argparse.Namespace, parser
     except ValueError as exc:
         parser.error(f"argument --betas: {exc}")
     bar = TerminalProgress()
-    sid = run_sweep(config, store, betas, progress=bar, device=args.device)
+    sid = run_sweep(config, store, betas, progress=bar, device=args.device, name=args.name)
     bar.close()
     nan = float("nan")
     for beta, run_id in sweep_runs(store, sid):
