@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -71,10 +72,12 @@ class DashClient:
                 "inputs": deps(spec["inputs"], values), "state": deps(spec.get("state", []), state),
                 "changedPropIds": [changed or f"{first['id']}.{first['property']}"]}
 
-    def post(self, body, raw: bytes | None = None) -> Reply:
-        """POST a callback request (``raw`` bytes instead of ``body`` as JSON, for malformed requests)."""
+    def post(self, body, raw: bytes | None = None, query: dict[str, str] | None = None) -> Reply:
+        """POST a callback request (``raw`` bytes instead of ``body`` as JSON, for malformed requests; ``query``:
+        a background job's handles, ``{"cacheKey", "job"}``, to ask how it goes, as the page polls)."""
         data = raw if raw is not None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + "/_dash-update-component", data=data, method="POST",
+        url = self.base + "/_dash-update-component" + ("?" + urllib.parse.urlencode(query) if query else "")
+        request = urllib.request.Request(url, data=data, method="POST",
                                          headers={"Content-Type": "application/json"})
         start = time.perf_counter()
         try:

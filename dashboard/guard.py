@@ -15,6 +15,8 @@ from dash import Dash, set_props
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from dashboard.background import REFUSED
+
 logger = logging.getLogger(__name__)
 
 #: the largest request body accepted (the map's figure, sent for a PNG / SVG export, is the largest: ~2 MB)
@@ -137,6 +139,15 @@ def callback_error(exc: Exception):
     """Dash's ``on_error``: a callback raised on what it was sent. The page says so; its outputs stay as they were
     (``None`` means no update)."""
     logger.warning("A callback failed: %s: %s", type(exc).__name__, exc, exc_info=logger.isEnabledFor(logging.DEBUG))
-    set_props("server-problems", {"children": f"The server could not use that request ({type(exc).__name__}: "
-                                              f"{str(exc)[:200]}); the view is unchanged."})
+    set_props("server-problems", {"children": problem_text(exc)})
     return None
+
+
+def problem_text(exc: Exception) -> str:
+    """What the page says of a failed callback: a refusal of ours as it is; any other failure by its kind only,
+    never its message or traceback (server paths, code), which the log keeps."""
+    text = str(exc)
+    if REFUSED in text:
+        return text[text.index(REFUSED) + len(REFUSED):].split("\n", 1)[0][:300]
+    kind = "a background job failed" if "background callback" in text else f"{type(exc).__name__}"
+    return f"The server could not use that request ({kind}; its log says why); the view is unchanged."

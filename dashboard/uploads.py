@@ -8,6 +8,7 @@ import binascii
 from pathlib import Path
 
 from models.datafile import DataFileError, save_upload
+from models.store import RunStore
 
 #: where an uploaded data set is kept, under the store
 UPLOADS = "uploads"
@@ -23,3 +24,13 @@ def save_uploaded(store_dir: Path, contents, filename, label_column: str | None)
     except (binascii.Error, ValueError):
         raise DataFileError(f"{Path(filename).name}: the upload is not valid base64") from None
     return save_upload(store_dir / UPLOADS, filename, data, label_column=label_column)
+
+
+def discard_unused(store: RunStore, path: Path) -> bool:
+    """Delete the kept upload ``path`` unless a stored or planned run trains on it (its content hash names it,
+    so another form may have kept the same file for a run); returns whether it was deleted."""
+    configs = [info.config for info in store.list_runs()] + store.list_planned()
+    if any(c.data_path is not None and Path(c.data_path).name == path.name for c in configs):
+        return False
+    path.unlink(missing_ok=True)
+    return True

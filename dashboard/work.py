@@ -4,7 +4,6 @@ new-run form submitted. Each opens its own store and reports its progress to the
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 from analysis.stage import count_measured
 from dashboard import vocab
 from dashboard.context import AppContext
-from dashboard.limits import start_problems
+from dashboard.limits import MAX_TRAINING, start_problems
 from dashboard.progress import PageProgress
 from dashboard.sequences import layout_params
 from dashboard.uploads import UPLOADS
@@ -22,10 +21,9 @@ from frames.index import count_ready
 from frames.prepare import prepare as prepare_run
 from frames.prepare import run_ready
 from models.config import RunConfig
-from models.naming import check_name
 from models.progress import Reporter, TerminalProgress
-from models.store import RunInfo, RunStore, StoreFull
-from models.sweep import check_betas, run_sweep, sweep_runs
+from models.store import INTERRUPTED, RunInfo, RunStore, StoreFull
+from models.sweep import run_sweep, sweep_id, sweep_runs
 from models.train import RunBusy, train
 
 
@@ -44,15 +42,39 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple], None], tag: dict | 
     job_logging()
     store = ctx.open_store()
     terminal = TerminalProgress()
+    claimed = needs_training(store, ctx.config)
     try:
+        if claimed and (refusal := claim_training(store, ctx.run_id)):
+            claimed = False
+            return f"Not trained yet: {refusal}. Show the run again then."
         report = PageProgress(set_progress, terminal=terminal, version=True, tag=tag)
         info, ready = prepare_run(store, ctx.config, ctx.params, report, send=ctx.send_chains)
         return summary(store, info, ready, count_measured(store, info))
     except (StoreFull, RunBusy) as exc:
         return f"Cannot train {ctx.run_id}: {exc}"
     finally:
+        if claimed:
+            store.release_training(ctx.run_id)
         terminal.close()
         store.close()
+
+
+def needs_training(store: RunStore, config: RunConfig) -> bool:
+    """Whether preparing the run of ``config`` trains it (not stored yet, or interrupted); a recorded run is
+    trained by its own script."""
+    if config.model == "custom":
+        return False
+    return not store.has_run(config.run_id) or store.run_info(config.run_id).state == INTERRUPTED
+
+
+def claim_training(store: RunStore, claim: str) -> str | None:
+    """Take a training place for ``claim`` (:meth:`RunStore.claim_training`, at most :data:`MAX_TRAINING`);
+    ``None`` when taken, else why not, naming the limit and what holds it."""
+    holders = store.claim_training(claim, MAX_TRAINING)
+    if not holders:
+        return None
+    return (f"at most {MAX_TRAINING} runs train at once on this server, and {len(holders)} do now "
+            f"({', '.join(holders)}): wait for one to finish, or cancel it")
 
 
 def summary(store: RunStore, info: RunInfo, ready: int, measured: int) -> str:
@@ -128,23 +150,34 @@ def prepare_sweep(ctx: AppContext, store: RunStore, sid: str, report: Reporter) 
 
 def train_job(ctx: AppContext, submit: dict, set_progress: Callable[[tuple], None]) -> tuple[str, str | None]:
     """Train the submitted run (or sweep) of the new-run form into the store; returns (message, run id to show,
-    ``None``: none). The submission comes from the page, so it is checked again: a data file must be one kept
-    by the form in the store (:data:`dashboard.uploads.UPLOADS`), and the bounds are checked again."""
+    ``None``: none). The submission comes from the page, so it is the form's own values, checked again as the
+    form checks them (:func:`~dashboard.panels.new_run.check_form`: nothing else of a run's settings can be
+    sent), its data file one the form kept in the store (:data:`dashboard.uploads.UPLOADS`), by name; the
+    bounds are checked again."""
+    from dashboard.panels.new_run import check_form  # the form's own check (the panel imports this module)
+
     try:
-        raw = json.loads(submit["config"])
-        path = raw.get("data_path")
-        if path is not None and Path(str(path)).resolve().parent != (ctx.store_dir / UPLOADS).resolve():
-            return "Not trained: the data file must be one uploaded through this form", None
-        config = RunConfig.from_json(submit["config"])
-        betas = check_betas([float(b) for b in submit["betas"]])
-        name = check_name(submit["name"]) if submit.get("name") is not None else None
+        model, dataset, hidden, epochs, beta, scramble, fraction, name = submit["form"]
+        upload, label = submit.get("upload"), submit.get("label")
+        data_path = None
+        if upload is not None:
+            data_path = ctx.store_dir / UPLOADS / str(upload)
+            if Path(str(upload)).name != upload or not data_path.is_file():
+                return "Not trained: the data file must be one uploaded through this form", None
+        result = check_form(model, dataset, hidden, epochs, beta, scramble, fraction, data_path=data_path,
+                            label_column=label if isinstance(label, str) else None, name=name)
     except (TypeError, KeyError, ValueError, AttributeError) as exc:
-        return f"Not trained: {exc}", None
+        return f"Not trained: the submission must be the form's fields ({type(exc).__name__})", None
+    if result.config is None:
+        return "Not trained: " + "; ".join(result.errors.values()), None
+    config, betas, name = result.config, result.betas, result.name
     store = ctx.open_store()
     problems = start_problems(store, config, betas)
-    if problems:
+    claim = sweep_id(config, betas) if len(betas) > 1 else config.run_id
+    refusal = None if problems else claim_training(store, claim)
+    if problems or refusal:
         store.close()
-        return "Not trained: " + "; ".join(problems.values()), None
+        return "Not trained: " + "; ".join([*problems.values(), *([refusal] if refusal else [])]), None
     try:
         report = PageProgress(set_progress)
         if len(betas) > 1:
@@ -157,4 +190,5 @@ def train_job(ctx: AppContext, submit: dict, set_progress: Callable[[tuple], Non
     except (StoreFull, RunBusy) as exc:
         return f"Not trained: {exc}", config.run_id if store.has_run(config.run_id) else None
     finally:
+        store.release_training(claim)
         store.close()

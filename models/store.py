@@ -513,6 +513,32 @@ class RunStore:
             self.runs.set(key, owner, expire=ttl)
             return True
 
+    def claim_training(self, claim: str, limit: int) -> list[str]:
+        """Take one of ``limit`` training places for ``claim`` (a run or sweep id) in this process, checked and
+        taken in one transaction, so that jobs started together cannot all pass the bound; returns ``[]`` when
+        taken (or already held), else what holds every place (runs being trained, and claims of live
+        processes). A claim lapses when its process is gone; :meth:`release_training` ends it."""
+        with self.runs.transact():
+            claims = {key.split("/", 1)[1]: self.runs.get(key, "") for key in self.runs.iterkeys()
+                      if isinstance(key, str) and key.startswith("claim/")}
+            owners = {owner for owner in claims.values() if owner_alive(owner)}
+            held = {name for name, owner in claims.items() if owner in owners}
+            # a run trained under a claim (a sweep's run, by the sweep's job) holds no second place
+            held |= {info.run_id for info in self.list_runs()
+                     if info.state == "training" and self._meta(info.run_id).get("writer") not in owners}
+            if claim in held:
+                return []
+            if len(held) >= limit:
+                return sorted(held)
+            self.runs.set(f"claim/{claim}", process_owner())
+            return []
+
+    def release_training(self, claim: str) -> None:
+        """End this process's training claim ``claim`` (:meth:`claim_training`)."""
+        with self.runs.transact():
+            if self.runs.get(f"claim/{claim}") == process_owner():
+                self.runs.delete(f"claim/{claim}")
+
     def refresh_lock(self, name: str, owner: str, ttl: float) -> None:
         """Extend ``owner``'s hold on ``name`` by ``ttl`` seconds from now."""
         with self.runs.transact():

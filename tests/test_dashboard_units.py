@@ -364,12 +364,19 @@ def test_an_uploaded_data_set_is_checked_kept_by_its_hash_and_trained_only_from_
     form = check_form("mlp", "file", "8", 1, "1", "none", 0, data_path=path, label_column="species")
     assert form.errors == {} and form.config.data_path == str(path) and form.config.label_column == "species"
     ctx = AppContext(store_dir=tmp_path, config=RunConfig(), params=FAST)
-    message, shown = train_job(ctx, {"config": form.config.to_json(), "betas": [1.0]}, lambda _: None)
+    fields = ["mlp", "file", "8", 1, "1", "none", 0, None]
+    message, shown = train_job(ctx, {"form": fields, "upload": path.name, "label": "species"}, lambda _: None)
     assert shown == form.config.run_id and "complete" in message
     # a forged submission naming a file outside the store's uploads is refused before the file is read
-    forged = json.loads(form.config.to_json()) | {"data_path": "/etc/passwd"}
-    message, _ = train_job(ctx, {"config": json.dumps(forged), "betas": [1.0]}, lambda _: None)
-    assert message == "Not trained: the data file must be one uploaded through this form"
+    for forged in ("/etc/passwd", "../../etc/passwd", "missing.csv"):
+        message, _ = train_job(ctx, {"form": fields, "upload": forged, "label": "species"}, lambda _: None)
+        assert message == "Not trained: the data file must be one uploaded through this form"
+    # the submission is the form's fields, checked as the form checks them: no other setting can be sent
+    for forged in ({"config": form.config.to_json(), "betas": [1.0]}, {"form": [*fields, 1]}):
+        message, shown = train_job(ctx, forged, lambda _: None)
+        assert shown is None and message.startswith("Not trained: the submission must be the form's fields")
+    message, _ = train_job(ctx, {"form": ["mlp", "digits", "8", 5000, "1", "none", 0, None]}, lambda _: None)
+    assert message == "Not trained: epochs must be an integer in 0..1000, got 5000"
 
 
 def test_only_runs_on_the_same_probe_samples_compare(store_copy, tiny_config):
@@ -513,17 +520,18 @@ def test_a_sweep_from_the_form_leaves_every_beta_ready_to_show(tmp_path):
     lays out and measures every run after training it (no job is left for a run of the sweep)."""
     from dashboard import work
     from dashboard.context import AppContext
-    from models.config import RunConfig
+    from dashboard.panels.new_run import check_form
     from models.store import RunStore
 
-    base = RunConfig(model="vae", hidden=(8,), latent=2, epochs=1, probe_size=60)
+    fields = ["vae", "digits", "8", 1, "0,2", "none", 0, "tiny sweep"]
+    base = check_form(*fields[:-1], name=fields[-1]).config
     ctx = AppContext(store_dir=tmp_path, config=base, params=FAST)
     stages: list[str] = []
-    message, shown = work.train_job(ctx, {"config": base.to_json(), "betas": [0.0, 2.0]},
-                                    lambda values: stages.append(values[2]))
+    message, shown = work.train_job(ctx, {"form": fields}, lambda values: stages.append(values[2]))
     assert message.endswith("trained and laid out")
     store = RunStore(tmp_path)
     runs = [base.with_beta(b).run_id for b in (0.0, 2.0)]
+    assert [store.run_info(r).name for r in runs] == ["tiny sweep, beta 0", "tiny sweep, beta 2"]
     assert shown == runs[0]
     assert all(work.ready_summary(store, ctx.for_run(r)) for r in runs)
     assert any(s.startswith("Beta 2 (2/2): Laying out frames") for s in stages)

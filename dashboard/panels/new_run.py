@@ -164,13 +164,17 @@ def register(app: Dash, ctx: AppContext) -> None:
         if upload_error:  # the file is the problem: the fields are not judged without it
             return [*([""] * len(FIELDS)), upload_error, no_update, no_update, no_update]
         if problems or result.config is None:
+            if data_path is not None:  # a refused form keeps no upload
+                uploads.discard_unused(ctx.store, data_path)
             return [*errors, "", no_update, no_update, no_update]
         if len(result.betas) == 1:  # one run: the page shows it at once, and its job trains it
             run_id = ctx.store.plan_run(result.config, result.name)
             return [*errors, "", no_update, run_id,
                     f"Started {ctx.store.name(run_id, result.config)}: shown above as it trains."]
-        return [*errors, "", {"config": result.config.to_json(), "betas": list(result.betas), "name": result.name},
-                no_update, ""]
+        # a sweep's job checks the form's own values again (never a config: nothing else can be sent)
+        submission = {"form": [model, dataset, hidden, epochs, beta, scramble, fraction, name],
+                      "upload": data_path.name if data_path is not None else None, "label": label_column}
+        return [*errors, "", submission, no_update, ""]
 
     @app.callback(
         Output("new-message", "children"), Output(vocab.RUN, "value", allow_duplicate=True),
