@@ -9,7 +9,6 @@ import threading
 import time
 
 import psutil
-import pytest
 
 from dashboard.background import MAX_JOBS
 from dashboard.client import DashClient
