@@ -13,10 +13,12 @@ import io
 import math
 import os
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from epochscope.record.logdir import class_names_problem
 from models.npz import NPZ_LOCK
 
 #: largest file accepted, bytes
@@ -106,7 +108,41 @@ def save_upload(directory: str | Path, filename: str, data: bytes, *, label_colu
     return target
 
 
+#: the most bytes a data file's arrays may take once read (``X`` and ``y`` together): checked from the .npz's
+#: array headers before anything is inflated (a 1.9 MB file of zeros inflates to gigabytes)
+MAX_ARRAY_BYTES = 512 * 2**20
+
+
+def npz_array_bytes(name: str, data: bytes, members: Sequence[str] = ("X", "y")) -> int:
+    """The bytes the ``members`` arrays of an .npz file take once read, from their headers (each member's
+    first bytes: nothing is inflated); ``DataFileError`` naming the file for a member over
+    :data:`MAX_ARRAY_BYTES`, an object array or an unreadable header."""
+    total = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for member in members:
+                if f"{member}.npy" not in archive.namelist():
+                    continue
+                with archive.open(f"{member}.npy") as fh:
+                    version = np.lib.format.read_magic(fh)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(fh)
+                if dtype.hasobject:
+                    raise DataFileError(f"{name}: arrays must be plain numbers or strings, not Python objects")
+                total += int(np.prod(shape, dtype=np.float64) * dtype.itemsize)
+    except DataFileError:
+        raise
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+        raise DataFileError(f"{name}: not a readable .npz file ({exc})") from None
+    if total > MAX_ARRAY_BYTES:
+        raise DataFileError(f"{name}: its arrays X and y would take {total:,} bytes once read; the limit is "
+                            f"{MAX_ARRAY_BYTES:,} bytes")
+    return total
+
+
 def _read_npz(name: str, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    npz_array_bytes(name, data)  # before anything is inflated
     try:
         with NPZ_LOCK, np.load(io.BytesIO(data), allow_pickle=False) as npz:
             missing = [k for k in ("X", "y") if k not in npz.files]
@@ -181,6 +217,12 @@ def _validate(name: str, X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray,
         kind = "NaN" if np.isnan(X[row, col]) else "infinite"
         raise DataFileError(f"{name}: X has {int(bad.sum())} NaN or infinite values (first: {kind} at sample "
                             f"{row}, feature {col})")
+    y, names = _classes(name, labels)
+    return X, y, names
+
+
+def _classes(name: str, labels: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Each sample's class (0..k-1) and the classes' names, from a file's labels (n,)."""
     if labels.dtype.kind == "f":
         if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
             raise DataFileError(f"{name}: y must hold class labels (integers or strings), not real numbers")
@@ -191,4 +233,8 @@ def _validate(name: str, X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray,
     if not CLASSES_RANGE[0] <= len(classes) <= CLASSES_RANGE[1]:
         raise DataFileError(f"{name}: number of classes must be in {CLASSES_RANGE[0]}..{CLASSES_RANGE[1]}, "
                             f"got {len(classes)}")
-    return X, y.astype(np.int64), tuple(str(c) for c in classes)
+    names = tuple(str(c) for c in classes)
+    problem = class_names_problem(names)
+    if problem:
+        raise DataFileError(f"{name}: {problem}")
+    return y.astype(np.int64), names

@@ -28,6 +28,7 @@ import diskcache
 import numpy as np
 
 from epochscope.record.liveness import owner_alive, process_owner
+from epochscope.record.logdir import class_names_problem
 from models.config import RunConfig
 from models.data import IMAGE_SHAPES
 from models.naming import check_name, default_name, unique_name
@@ -246,6 +247,9 @@ class RunStore:
                             f"or raise {SIZE_LIMIT_ENV}")
         if unit not in UNITS:
             raise ValueError(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
+        problem = class_names_problem([str(c) for c in class_names])
+        if problem:
+            raise ValueError(problem)
         meta = {"state": "training", "epochs_done": 0, "created": time.time(), "message": "",
                 "writer": writer or process_owner(), "updated": time.time(), "unit": unit,
                 "layer_sizes": list(layer_sizes), "n_probe": int(len(probe["index"])),

@@ -8,7 +8,9 @@ import shutil
 import threading
 import time
 
+import numpy as np
 import psutil
+import pytest
 
 from dashboard.background import MAX_JOBS
 from dashboard.client import DashClient
@@ -105,4 +107,63 @@ def test_runs_started_together_cannot_all_pass_the_training_bound(tmp_path):
     assert store.claim_training("third", 2) == ["later", "later-2"]
     store.release_training("later")
     assert store.claim_training("third", 2) == []
+    store.close()
+
+
+def zip_bomb(rows: int, columns: int) -> bytes:
+    """An .npz whose X is ``rows`` x ``columns`` float64 zeros, deflated: ~1/1000 of its size."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("X.npy", "w", force_zip64=True) as fh:
+            np.lib.format.write_array_header_1_0(fh, {"descr": "<f8", "fortran_order": False,
+                                                      "shape": (rows, columns)})
+            chunk = bytes(columns * 8 * 256)
+            for _ in range(rows // 256):
+                fh.write(chunk)
+        with archive.open("y.npy", "w") as fh:
+            np.lib.format.write_array(fh, np.arange(rows) % 3)
+    return out.getvalue()
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path):
+    """A 1.9 MB upload took the server from 0.8 to 2.7 GB: the arrays' sizes are read from their headers and
+    checked first."""
+    import base64
+
+    from dashboard.uploads import UPLOADS, save_uploaded
+    from models.datafile import MAX_ARRAY_BYTES, DataFileError
+
+    bomb = zip_bomb(17_408, 4096)  # 570 MB of zeros
+    assert len(bomb) < 4 * 2**20  # a few MB: well within the 16 MiB upload limit
+    process = psutil.Process()
+    before = process.memory_info().rss
+    with pytest.raises(DataFileError, match=f"bomb.npz: its arrays X and y would take 570,564,608 bytes once read; "
+                                            f"the limit is {MAX_ARRAY_BYTES:,} bytes"):
+        save_uploaded(tmp_path, "data:application/octet-stream;base64," + base64.b64encode(bomb).decode(),
+                      "bomb.npz", None)
+    assert process.memory_info().rss - before < 100 * 2**20  # nothing was inflated
+    assert not (tmp_path / UPLOADS).exists() or not any((tmp_path / UPLOADS).iterdir())
+
+
+def test_class_names_are_bounded_where_data_enters(tmp_path):
+    """100 classes of 120,000-character names made every sequence answer 11.4 MiB: refused by name and length
+    from a file, a log directory's run and the store itself."""
+    from epochscope.record.logdir import CLASS_NAME_MAX, RunHeader
+    from models.config import RunConfig
+    from models.datafile import DataFileError, read_bytes
+
+    long = "n" * (CLASS_NAME_MAX + 1)
+    table = "a,label\n" + "".join(f"{i},{['x', 'y', long][i % 3]}\n" for i in range(30))
+    with pytest.raises(DataFileError, match=f"each class name must be 1..{CLASS_NAME_MAX} characters; class 0 has 65"):
+        read_bytes("t.csv", table.encode(), label_column="label")
+    with pytest.raises(ValueError, match="each class name must be 1..64 characters"):
+        RunHeader(name="r", layers=("h",), layer_sizes=(2,), n_probe=3, class_names=("a", long))
+    store = RunStore(tmp_path)
+    probe = {"index": np.arange(3), "X": np.zeros((3, 2)), "y": np.zeros(3, dtype=int)}
+    with pytest.raises(ValueError, match="class_names must be at most 1000 names, got 1001"):
+        store.create_run(RunConfig(), probe, (4,), [str(i) for i in range(1001)])
+    assert not store.has_run(RunConfig().run_id)
     store.close()

@@ -42,7 +42,7 @@ import re
 import time
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,9 +62,24 @@ STATES = ("recording", "complete", "failed")
 INTERRUPTED = "interrupted"
 #: a run's name and its layers' names: letters, digits, ``_ . -``, 1..64 characters
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+#: the most classes a run may name, and the longest class name, in characters: labels are bounded where data
+#: enters (every view of a run sends its class names)
+MAX_CLASSES, CLASS_NAME_MAX = 1000, 64
 #: what a record file holds besides its per-layer ``act<i>`` and its ``x_<extra>`` arrays
 RECORD_ARRAYS = ("predictions", "confidence", "record")
 RUN_FILE, STATUS_FILE, PROBE_FILE, RECORDS = "run.json", "status.json", "probe.npz", "records"
+
+
+def class_names_problem(names: Sequence[str]) -> str | None:
+    """What is wrong with a run's class names (``None``: nothing): at most :data:`MAX_CLASSES`, each 1 to
+    :data:`CLASS_NAME_MAX` characters."""
+    if len(names) > MAX_CLASSES:
+        return f"class_names must be at most {MAX_CLASSES} names, got {len(names)}"
+    long = [i for i, n in enumerate(names) if not 1 <= len(str(n)) <= CLASS_NAME_MAX]
+    if long:
+        return (f"each class name must be 1..{CLASS_NAME_MAX} characters; class {long[0]} has "
+                f"{len(str(names[long[0]]))}")
+    return None
 
 
 class LogdirError(ValueError):
@@ -99,6 +114,9 @@ class RunHeader:
             raise ValueError(f"unit must be one of {', '.join(UNITS)}, got {self.unit!r}")
         if self.layer_notes and len(self.layer_notes) != len(self.layers):
             raise ValueError("layer_notes must have one note per layer")
+        problem = class_names_problem(self.class_names)
+        if problem:
+            raise ValueError(problem)
         if not re.fullmatch(r"[0-9a-f]{16}", self.uid):
             raise ValueError(f"uid must be 16 hex digits, got {self.uid!r}")
 
