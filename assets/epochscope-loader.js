@@ -11,7 +11,9 @@
 (function () {
   "use strict";
   const F = window.EpochScopeFrames;
-  const MAX_FETCHES = 4, CACHE_BYTES = 192 * 1024 * 1024;
+  // a fetch that failed is not asked again for RETRY_MS (a damaged epoch answers 410 until the page reads the
+  // shorter run; asking again at once made one tab send thousands of requests a minute)
+  const MAX_FETCHES = 4, CACHE_BYTES = 192 * 1024 * 1024, RETRY_MS = 15000;
 
   function base() {
     // the app's path prefix (Dash's requests_pathname_prefix), without its trailing slash
@@ -34,6 +36,24 @@
       this.samplesOf = new Map();  // run -> {version, labels, index, scrambled, boxFor, box}
       this.waiting = new Map();  // key -> the views waiting for it
       this.focus = new Map();  // view -> {payload, epoch}: what it shows or waits for, fetched around first
+      this.failed = new Map();  // url -> when its fetch last failed
+      this.retry = null;  // the timer that asks again for what the views wait for, once failures have rested
+    }
+
+    resting(url) {
+      // whether the fetch of `url` failed less than RETRY_MS ago (a new version of a frame is another url)
+      const at = this.failed.get(url);
+      return at !== undefined && Date.now() - at < RETRY_MS;
+    }
+
+    _retryLater() {
+      if (this.retry !== null) { return; }
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        for (const [view, {payload, epoch}] of this.focus) {
+          if (payload && payload.frames && payload.frames[String(epoch)]) { this.want(view, payload, epoch); }
+        }
+      }, RETRY_MS + 50);
     }
 
     frame(payload, epoch) {
@@ -87,9 +107,9 @@
 
     _fetchSamples(payload) {
       const key = "samples/" + payload.run;
-      if (!this.fetching.has(key)) {
-        this._fetch(key, base() + "/samples/" + encodeURIComponent(payload.run) + "?v=" + payload.samples_version,
-                    body => this.samplesOf.set(body.run, {version: body.version, labels: F.decode(body.labels),
+      const url = base() + "/samples/" + encodeURIComponent(payload.run) + "?v=" + payload.samples_version;
+      if (!this.fetching.has(key) && !this.resting(url)) {
+        this._fetch(key, url, body => this.samplesOf.set(body.run, {version: body.version, labels: F.decode(body.labels),
                                                           index: F.decode(body.index),
                                                           scrambled: F.decode(body.scrambled)}));
       }
@@ -98,10 +118,10 @@
 
     _fetchFrame(payload, epoch) {
       const key = frameKey(payload.run, payload.layer, payload.graph, payload.method, epoch);
-      if (!this.fetching.has(key)) {
-        const version = payload.frames[String(epoch)].version;
-        this._fetch(key, frameUrl(payload.run, payload.layer, payload.graph, payload.method, epoch, version),
-                    body => this.cache.put(key, Object.assign(F.decodeFrame(body), {version: body.version})));
+      const url = frameUrl(payload.run, payload.layer, payload.graph, payload.method, epoch,
+                           payload.frames[String(epoch)].version);
+      if (!this.fetching.has(key) && !this.resting(url)) {
+        this._fetch(key, url, body => this.cache.put(key, Object.assign(F.decodeFrame(body), {version: body.version})));
       }
       return key;
     }
@@ -110,16 +130,18 @@
       this.fetching.add(key);
       window.fetch(url, {credentials: "same-origin", cache: url.includes("v=") ? "default" : "no-store"})
         .then(r => (r.status === 204 ? null : r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status))))
-        .then(body => { if (body) { keep(body); } this._arrived(key, true); })
+        .then(body => { if (body) { keep(body); } this.failed.delete(url); this._arrived(key, true); })
         .catch(error => {
           console.warn("EpochScope: could not fetch " + url + ": " + error.message);
+          this.failed.set(url, Date.now());
+          this._retryLater();
           this._arrived(key, false);
         });
     }
 
     _arrived(key, ok) {
-      // a fetch ended: the views waiting for it draw again (not after a failure, which would only ask again at
-      // once; the console says what failed and the next move of a control asks again)
+      // a fetch ended: the views waiting for it draw again (not after a failure, which is not asked again for
+      // RETRY_MS; the console says what failed)
       this.fetching.delete(key);
       const views = this.waiting.get(key);
       this.waiting.delete(key);
@@ -133,7 +155,9 @@
         if (!payload || !payload.frames) { continue; }
         const ready = Object.keys(payload.frames).map(Number);
         const have = e => this.frame(payload, e) !== undefined ||
-          this.fetching.has(frameKey(payload.run, payload.layer, payload.graph, payload.method, e));
+          this.fetching.has(frameKey(payload.run, payload.layer, payload.graph, payload.method, e)) ||
+          this.resting(frameUrl(payload.run, payload.layer, payload.graph, payload.method, e,
+                                payload.frames[String(e)].version));
         for (const e of F.prefetchOrder(ready, epoch, payload.n_nodes, have)) {
           if (this.fetching.size >= MAX_FETCHES) { return; }
           this._fetchFrame(payload, e);

@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc
+from dash import ctx as callback_ctx
 from dash.development.base_component import Component
 
 from dashboard import catalogue, figures, sequences, vocab
 from dashboard.context import AppContext
+from dashboard.progress import JOB_OVER
 
 
 @dataclass(frozen=True)
@@ -84,12 +86,12 @@ class MapView:
         i = self.inputs
         aligned = self.align_to
         base_inputs = [Input(i.run, "value"), Input(i.layer, "value"), Input(i.graph, "value"),
-                       Input(i.method, "value"), Input(self.poll, "n_intervals")]
+                       Input(i.method, "value"), Input(self.poll, "n_intervals"), Input(vocab.RUN_VERSION, "data")]
         extra = [Input(aligned.inputs.run, "value")] if aligned is not None else []
 
         @app.callback(Output(self.sequence, "data"), Output(self.poll, "disabled"), *base_inputs, *extra,
                       State(self.sequence, "data"))
-        def update_sequence(run, layer, graph, method, _tick, *rest):
+        def update_sequence(run, layer, graph, method, _tick, version, *rest):
             *other, current = rest
             if aligned is not None and not run:  # nothing compared
                 return None, True
@@ -101,9 +103,11 @@ class MapView:
                         return {"error": problem}, True
             except KeyError as exc:
                 return {"error": str(exc.args[0])}, True
+            # a job's end may have changed the run (trained again after a damaged epoch, resumed): read it afresh
             same = (isinstance(current, dict) and "frames" in current and current.get("run") == run_ctx.run_id
                     and current.get("layer") == layer and current.get("graph") == graph
-                    and current.get("method") == method)
+                    and current.get("method") == method
+                    and not (callback_ctx.triggered_id == vocab.RUN_VERSION and version == JOB_OVER))
             return sequences.sequence_update(run_ctx, layer, len(current["frames"]) if same else 0, graph, method)
 
     def register_render(self, app: Dash, *, caption: str, flags: str | None = None, edges: str | None = None,

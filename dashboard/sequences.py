@@ -12,7 +12,7 @@ from dashboard import service, vocab
 from dashboard.context import AppContext
 from frames.index import METHODS, readiness
 from layout_engine.params import LayoutParams
-from models.store import RunInfo
+from models.store import DamagedEpoch, RunInfo
 
 POLL_MS = 700
 
@@ -74,8 +74,9 @@ def trained_run(ctx: AppContext, run: str) -> tuple[AppContext, RunInfo] | dict:
 def frame_response(ctx: AppContext, run: str, layer: str, epoch: str, graph: str | None,
                    method: str | None) -> tuple[dict, int]:
     """The JSON body and HTTP status of :data:`FRAME_ROUTE`: the frame's typed arrays
-    (:func:`dashboard.service.frame_arrays`), 404 while it is not laid out or the run is not stored, 400 with a
-    message naming the field and its accepted values for a bad one."""
+    (:func:`dashboard.service.frame_arrays`), 404 while it is not laid out or the run is not stored, 410 when its
+    epoch's record is damaged (the run now ends before it), 400 with a message naming the field and its accepted
+    values for a bad one."""
     graph, method = graph or "knn", method or "ours"
     problem = sequence_problem(graph, method)
     if problem:
@@ -85,12 +86,15 @@ def frame_response(ctx: AppContext, run: str, layer: str, epoch: str, graph: str
         return found, 404
     run_ctx, info = found
     n_layers, last = len(info.layer_sizes), info.epochs_done - 1
-    if not (layer.isdecimal() and int(layer) < n_layers):
-        return {"error": f"layer must be in 0..{n_layers - 1}, got {layer!r}"}, 400
-    if not (epoch.isdecimal() and int(epoch) <= last):
-        return {"error": f"epoch must be in 0..{last}, got {epoch!r}"}, 400
-    arrays = service.frame_arrays(run_ctx.store, run_ctx.run_id, int(layer), int(epoch), layout_params(ctx, graph),
-                                  method)
+    if not (layer.isdecimal() and len(layer) <= 6 and int(layer) < n_layers):
+        return {"error": f"layer must be in 0..{n_layers - 1}, got {layer[:20]!r}"}, 400
+    if not (epoch.isdecimal() and len(epoch) <= 9 and int(epoch) <= last):
+        return {"error": f"epoch must be in 0..{last}, got {epoch[:20]!r}"}, 400
+    try:
+        arrays = service.frame_arrays(run_ctx.store, run_ctx.run_id, int(layer), int(epoch),
+                                      layout_params(ctx, graph), method)
+    except DamagedEpoch as exc:  # the run now ends before it: the page reads the shorter run and moves on
+        return {"error": str(exc)}, 410
     if arrays is None:
         return {"error": f"epoch {epoch} of layer {layer} is not laid out yet"}, 404
     return arrays, 200

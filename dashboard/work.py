@@ -22,7 +22,7 @@ from frames.prepare import prepare as prepare_run
 from frames.prepare import run_ready
 from models.config import RunConfig
 from models.progress import Reporter, TerminalProgress
-from models.store import INTERRUPTED, RunInfo, RunStore, StoreFull
+from models.store import INTERRUPTED, DamagedEpoch, RunInfo, RunStore, StoreFull
 from models.sweep import run_sweep, sweep_id, sweep_runs
 from models.train import RunBusy, train
 
@@ -52,6 +52,8 @@ def run_job(ctx: AppContext, set_progress: Callable[[tuple], None], tag: dict | 
         return summary(store, info, ready, count_measured(store, info))
     except (StoreFull, RunBusy) as exc:
         return f"Cannot train {ctx.run_id}: {exc}"
+    except DamagedEpoch as exc:
+        return f"Cannot show all of {ctx.run_id}: {exc}"
     finally:
         if claimed:
             store.release_training(ctx.run_id)

@@ -21,7 +21,7 @@ from frames.index import count_ready
 from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.progress import Reporter
-from models.store import RunInfo, RunStore, lock_owner
+from models.store import DamagedEpoch, RunInfo, RunStore, lock_owner
 from models.sweep import sweep_of
 from models.train import RunBusy, train
 
@@ -84,19 +84,37 @@ def prepare(store: RunStore, config: RunConfig, params: LayoutParams, report: Re
         return report(stage, done, total) if report is not None else None
 
     try:
-        chains = LayerChains(store, config.run_id, params, list(range(len(config.layer_sizes))), send)
-        info = train_following(store, config, params, locked_report, chains=chains, poll_s=poll_s)
-        EpochViews(store, info.run_id).advance()
-        for _, other in sweep_of(store, info.run_id) or []:  # the panel compares the sweep's finished runs
-            if other != info.run_id and run_ready(store, other):
-                EpochViews(store, other).advance()
-        ready = (chains.finish(locked_report, poll_s=poll_s) if send is not None
-                 else compute_frames(store, info, params, locked_report))
-        if ready == len(info.layer_sizes) * info.epochs_done:
-            compute_measures(store, info, locked_report)
-        return info, ready
+        retries = 0
+        while True:
+            try:
+                return _prepare_locked(store, config, params, locked_report, send, poll_s)
+            except DamagedEpoch as exc:  # the run now ends before the damaged epoch: go on with what it holds
+                retries += 1
+                if retries > DAMAGE_RETRIES:
+                    raise
+                logger.warning("Preparing %s again: %s", config.run_id, exc)
     finally:
         store.release_lock(lock, owner)
+
+
+#: how many times a job goes on after finding a damaged epoch (each ends the run before it: a page-trained run
+#: is then trained again, a recorded one shown as far as it is whole)
+DAMAGE_RETRIES = 2
+
+
+def _prepare_locked(store: RunStore, config: RunConfig, params: LayoutParams, report: Reporter,
+                    send: ChainSender | None, poll_s: float) -> tuple[RunInfo, int]:
+    chains = LayerChains(store, config.run_id, params, list(range(len(config.layer_sizes))), send)
+    info = train_following(store, config, params, report, chains=chains, poll_s=poll_s)
+    EpochViews(store, info.run_id).advance()
+    for _, other in sweep_of(store, info.run_id) or []:  # the panel compares the sweep's finished runs
+        if other != info.run_id and run_ready(store, other):
+            EpochViews(store, other).advance()
+    ready = (chains.finish(report, poll_s=poll_s) if send is not None
+             else compute_frames(store, info, params, report))
+    if ready == len(info.layer_sizes) * info.epochs_done:
+        compute_measures(store, info, report)
+    return info, ready
 
 
 def train_following(store: RunStore, config: RunConfig, params: LayoutParams, report: Reporter | None = None,

@@ -102,6 +102,13 @@ def decode_arrays(blob: bytes, names: Sequence[str] | None = None, *, present_on
         return {k: npz[k] for k in wanted}
 
 
+class DamagedEpoch(KeyError):
+    """A recorded epoch whose record cannot be read; the message names it (the run now ends before it)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """What the store knows about a run without loading its epochs."""
@@ -425,9 +432,10 @@ class RunStore:
         return decode_arrays(blob)
 
     def epoch(self, run_id: str, epoch: int) -> EpochRecord:
-        """A visible epoch of a run; ``KeyError`` when it is not (yet) recorded."""
+        """A visible epoch of a run; ``KeyError`` when it is not (yet) recorded (:class:`DamagedEpoch` when its
+        record cannot be read)."""
         n_layers = len(self._visible_epoch(run_id, epoch)["layer_sizes"])
-        arrays = decode_arrays(self.runs.get(f"run/{run_id}/epoch/{epoch}"))
+        arrays = self._read_epoch(run_id, epoch, [f"act{i}" for i in range(n_layers)])
         return EpochRecord(epoch=epoch, activations=[arrays[f"act{i}"] for i in range(n_layers)],
                            predictions=arrays.get("predictions"), confidence=arrays.get("confidence"),
                            metrics=json.loads(self.runs.get(f"run/{run_id}/metrics/{epoch}")),
@@ -437,7 +445,38 @@ class RunStore:
         """Arrays of a visible epoch by their stored names (``act<i>``, ``predictions``, ``confidence``,
         ``x_<extra>``), the epoch read once and only these decoded; a name not recorded is left out."""
         self._visible_epoch(run_id, epoch)
-        return decode_arrays(self.runs.get(f"run/{run_id}/epoch/{epoch}"), names, present_only=True)
+        return self._read_epoch(run_id, epoch, names=names)
+
+    def _read_epoch(self, run_id: str, epoch: int, required: Sequence[str] = (),
+                    names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """A visible epoch's arrays (``names`` of them, those present; else all), which must hold ``required``.
+        A record that cannot be read ends the run before it (:meth:`mark_damaged`) and raises
+        :class:`DamagedEpoch` naming it: one damaged epoch costs the epochs from it on, never the run."""
+        blob = self.runs.get(f"run/{run_id}/epoch/{epoch}")
+        try:
+            if blob is None:
+                raise KeyError("its record is missing")
+            arrays = decode_arrays(blob, names, present_only=True)
+            missing = [name for name in required if name not in arrays]
+            if missing:
+                raise KeyError(f"no {', '.join(missing)}")
+        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise DamagedEpoch(self.mark_damaged(run_id, epoch, exc)) from None
+        return arrays
+
+    def mark_damaged(self, run_id: str, epoch: int, exc: BaseException) -> str:
+        """End the run before its damaged ``epoch`` (state ``failed``, its message naming the epoch and what is
+        wrong; the epochs before it stay as they are); returns the message."""
+        what = f"{type(exc).__name__}: {exc}"[:200]
+        kept = f"the run ends at epoch {epoch - 1}" if epoch else "no epoch of the run is kept"
+        message = f"epoch {epoch} of run {run_id} is damaged ({what}): {kept}"
+        with self.runs.transact():
+            meta = self._meta(run_id)
+            if meta["epochs_done"] > epoch:
+                meta.update(epochs_done=epoch, state="failed", message=message)
+                self.runs.set(f"run/{run_id}/meta", json.dumps(meta))
+                logger.error("%s", message)
+        return message
 
     def layer_weights(self, run_id: str, epoch: int, n_layers: int, prefix: str = ""
                       ) -> list[tuple[np.ndarray, np.ndarray]] | None:

@@ -167,3 +167,70 @@ def test_class_names_are_bounded_where_data_enters(tmp_path):
         store.create_run(RunConfig(), probe, (4,), [str(i) for i in range(1001)])
     assert not store.has_run(RunConfig().run_id)
     store.close()
+
+
+def damage_epoch(store: RunStore, run_id: str, epoch: int) -> None:
+    """Cut an epoch's stored record short, as a disk or a killed copy might."""
+    key = f"run/{run_id}/epoch/{epoch}"
+    store.runs.set(key, store.runs.get(key)[:100])
+
+
+def test_a_damaged_epoch_is_named_and_the_rest_of_the_run_stays_usable(store_copy, tiny_config):
+    """A truncated record answered 500 (BadZipFile) for every request of it and crashed the preparing job: it is
+    named, the run ends before it, the frame answers 410 with the message, and a job goes on with the run (a
+    page-trained run is trained again: deterministic, so whole again)."""
+    from dashboard.context import AppContext
+    from dashboard.sequences import frame_response
+    from frames.prepare import prepare
+    from layout_engine.params import LayoutParams
+    from models.store import DamagedEpoch
+
+    fast = LayoutParams(n_iter=80, warm_n_iter=20)
+    run = tiny_config.run_id
+    before = store_copy.activations(run, 3, 0)
+    damage_epoch(store_copy, run, 2)
+    with pytest.raises(DamagedEpoch, match=f"epoch 2 of run {run} is damaged .*: the run ends at epoch 1"):
+        store_copy.activations(run, 2, 0)
+    info = store_copy.run_info(run)
+    assert info.epochs_done == 2 and info.state == "failed" and "epoch 2" in info.message
+    np.testing.assert_array_equal(store_copy.activations(run, 1, 0).shape, before.shape)  # the rest is usable
+    ctx = AppContext(store_dir=store_copy.directory, config=tiny_config, params=fast)
+    assert frame_response(ctx, run, "0", "2", "knn", "ours")[1] == 400  # beyond the run's end now: named range
+    # a job on the run goes on: trained again from its seed, every epoch whole
+    info, ready = prepare(store_copy, tiny_config, fast)
+    assert info.state == "complete" and ready == 8
+    np.testing.assert_array_equal(store_copy.activations(run, 3, 0), before)
+
+
+@pytest.mark.browser
+def test_a_frame_that_fails_is_not_asked_for_again_at_once(dash_duo, trained_store_dir, tiny_config, tmp_path):
+    """One tab sent 3,267 requests in 80 s for a frame answering 500: a failed fetch rests 15 s, and the page
+    shows the frame once the run is whole again."""
+    from flask import request
+
+    from dashboard.factory import create_app
+    from frames.compute import compute_frames
+    from layout_engine.params import LayoutParams
+
+    fast = LayoutParams(n_iter=80, warm_n_iter=20)
+    store_dir = tmp_path / "store"
+    shutil.copytree(trained_store_dir, store_dir)
+    store = RunStore(store_dir)
+    compute_frames(store, store.run_info(tiny_config.run_id), fast)
+    damage_epoch(store, tiny_config.run_id, 3)  # its frame is laid out; the epoch's outputs cannot be read
+    store.close()
+    app = create_app(store_dir=store_dir, config=tiny_config, params=fast)
+    asked: list[int] = []
+
+    @app.server.after_request
+    def count(response):  # what the server answered for the damaged epoch's frame, as the browser asked
+        if request.path == f"/frames/{tiny_config.run_id}/0/3":
+            asked.append(response.status_code)
+        return response
+
+    dash_duo.start_server(app)
+    dash_duo.driver.get(dash_duo.server_url + f"/?run={tiny_config.run_id}&layer=0&epoch=3")
+    # the job finds the damaged epoch, ends the run before it and trains it again (from its seed): the map then
+    # shows epoch 3, asked for once more with its new version
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 3", timeout=60)
+    assert 410 in asked and len(asked) <= 4, asked
