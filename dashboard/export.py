@@ -15,10 +15,11 @@ from typing import Any
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
+import kaleido
 import numpy as np
 import plotly.graph_objects as go
-import plotly.io as pio
 import scipy.sparse as sp
+from kaleido.errors import ChromeNotFoundError
 from plotly.offline import get_plotlyjs
 
 from dashboard import service
@@ -177,6 +178,8 @@ def animation_html(store: RunStore, run_id: str, layer: int, params: LayoutParam
 IMAGE_FORMATS = ("png", "svg")
 #: the largest figure accepted for an image, in points over all traces (the map holds samples + neurons + edges)
 MAX_IMAGE_POINTS = 2_000_000
+#: the most points an SVG is drawn with (one element each: 300,000 took two minutes)
+MAX_SVG_POINTS = 60_000
 
 
 #: colours a map image may name: hex, rgb() / rgba() of numbers, or a plain colour name (never a url())
@@ -188,8 +191,10 @@ _SCALES = ("Viridis", "Greys", "Cividis")
 
 
 def _text(value) -> str:
-    """A label as plain text: any markup escaped (shown as written, never parsed), at most 200 characters."""
-    return html_text.escape(str(value), quote=True)[:200]
+    """A label as plain text: any markup escaped once (shown as written, never parsed), at most 200 characters.
+    The page's labels come escaped already (plotly.js reads some markup in them), so they are unescaped first:
+    ``&lt;img&gt;`` and ``<img>`` are both drawn as ``<img>``."""
+    return html_text.escape(html_text.unescape(str(value)), quote=True)[:200]
 
 
 def _number(value) -> float | None:
@@ -275,6 +280,20 @@ def titled(figure, name: str | None):
     return {**figure, "layout": {**figure["layout"], "title": {"text": f"{name} · {text}" if text else name}}}
 
 
+def trace_length(trace) -> int:
+    """How many values a trace of the page's map holds: its longest array (``x``, ``y``, the marker's colours
+    or sizes, its line's), so that no array escapes the bound by being another than ``x``."""
+    if not isinstance(trace, dict):
+        return 0
+    arrays = [trace.get("x"), trace.get("y"), trace.get("customdata")]
+    for part in ("marker", "line"):
+        if isinstance(trace.get(part), dict):
+            arrays += list(trace[part].values())
+            if isinstance(trace[part].get("line"), dict):
+                arrays += list(trace[part]["line"].values())
+    return max((len(a) for a in arrays if isinstance(a, list)), default=0)
+
+
 def safe_figure(figure) -> dict:
     """The map's figure as sent by the page, rebuilt from what the map draws: scatter traces of numbers, plain
     colours, escaped labels, axes ranges and a title; no image, link, font, template or anything else a forged
@@ -282,7 +301,7 @@ def safe_figure(figure) -> dict:
     shown as written). ``ValueError`` naming the first field that is not what the map draws."""
     if not isinstance(figure, dict) or not isinstance(figure.get("data"), list):
         raise ValueError("figure must be a Plotly figure with a list of traces")
-    points = sum(len(t["x"]) for t in figure["data"] if isinstance(t, dict) and isinstance(t.get("x"), list))
+    points = sum(trace_length(t) for t in figure["data"])
     if points > MAX_IMAGE_POINTS:
         raise ValueError(f"figure must hold at most {MAX_IMAGE_POINTS} points, got {points}")
     data = [_trace(trace, k) for k, trace in enumerate(figure["data"])]
@@ -330,12 +349,22 @@ def map_image(figure: object, fmt: object, *, width: int = 1200, height: int = 9
     """
     if fmt not in IMAGE_FORMATS:
         raise ValueError(f"format must be one of {', '.join(IMAGE_FORMATS)}, got {fmt!r}")
-    fig = go.Figure(safe_figure(figure))
+    safe = safe_figure(figure)
+    points = sum(trace_length(t) for t in safe["data"])
+    if fmt == "svg" and points > MAX_SVG_POINTS:
+        raise ValueError(f"an SVG holds at most {MAX_SVG_POINTS:,} points (one element each), this map has "
+                         f"{points:,}: export it as PNG")
+    fig = go.Figure(safe)
     try:
-        image = pio.to_image(fig, format=fmt, width=width, height=height, scale=2 if fmt == "png" else 1)
-    except Exception as exc:  # kaleido raises its own types when Chromium is missing or fails
-        raise RuntimeError(f"kaleido could not draw the image ({exc}); it needs Chromium: "
-                           "apt-get install chromium") from exc
+        # kaleido's page loads MathJax from a CDN unless told not to: the map has no formula, and the server's
+        # Chromium looks nothing up
+        image = kaleido.calc_fig_sync(fig.to_dict(), opts={"format": fmt, "width": width, "height": height,
+                                                           "scale": 2 if fmt == "png" else 1},
+                                      kopts={"mathjax": False})
+    except ChromeNotFoundError as exc:
+        raise RuntimeError("kaleido could not start Chromium: apt-get install chromium") from exc
+    except Exception as exc:  # kaleido raises its own types when a drawing fails
+        raise RuntimeError(f"kaleido could not draw the image ({type(exc).__name__})") from exc
     if fmt == "svg" and not svg_is_inert(image):
         raise RuntimeError("the SVG came out with a script, an event handler or an outside reference: refused")
     return image

@@ -39,7 +39,8 @@ ASSETS_IGNORED = r"epochscope-animation\.js"
 
 
 def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig | None = None,
-               run_id: str | None = None, params: LayoutParams | None = None, celery=None) -> Dash:
+               run_id: str | None = None, params: LayoutParams | None = None, celery=None,
+               allowed_hosts: tuple[str, ...] = guard.LOCAL_HOSTS) -> Dash:
     """Build the EpochScope app.
 
     Parameters
@@ -56,6 +57,8 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     celery : celery.Celery, optional
         Run background jobs on this Celery application's workers (:mod:`dashboard.deploy`) instead of in
         processes beside the server.
+    allowed_hosts : tuple of str
+        The host names the server answers to (``"*"``: any; :func:`dashboard.guard.install`).
     """
     store_dir = Path(store_dir) if store_dir else default_store_dir()
     store_dir.mkdir(parents=True, exist_ok=True)
@@ -72,7 +75,7 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     app = Dash(__name__, title="EpochScope", update_title="", assets_folder=str(ASSETS),
                assets_ignore=ASSETS_IGNORED, background_callback_manager=manager,
                on_error=guard.callback_error)
-    guard.install(app)
+    guard.install(app, allowed_hosts)
     app.layout = lambda: page(ctx)  # built per page load: the run list is current, and no store is opened here
     controls.register(app, ctx)
     runs_panel.register(app, ctx)

@@ -71,6 +71,9 @@ def test_gunicorn_serves_the_page_and_a_layers_frames(served, tiny_config):
     ("/frames/mlp-digits-000000000000/1/0", 404, "is not in the store"),
     ("/samples/mlp-digits-000000000000", 404, "is not in the store"),
     ("/frames/{run}/1/0?method=umap", 404, "epoch 0 of layer 1 is not laid out yet"),
+    ("/frames/{run}/" + "9" * 4000 + "/0", 400, "layer must be in 0..1, got '9999"),
+    ("/_dash-component-suites/dash/..%2F..%2F..%2Fsetup.py", 404, "no such file"),  # was a 500
+    ("/_dash-component-suites/dash/deps/..%2F..%2F_callback.py", 404, "no such file"),
 ])
 def test_a_bad_frame_request_is_named_and_the_server_goes_on(served, tiny_config, path, status, message):
     client, _ = served
@@ -131,7 +134,7 @@ def test_wrong_dependencies_and_huge_bodies_are_refused(served, tiny_config):
     client, _ = served
     body = client.body(client.output_key("sequence.data"), {"run-picker.value": tiny_config.run_id, **SEQUENCE})
     short = dict(body, inputs=body["inputs"][:2])
-    assert client.post(short).status == 400 and "inputs must have 5 items" in client.post(short).json()["error"]
+    assert client.post(short).status == 400 and "inputs must have 6 items" in client.post(short).json()["error"]
     renamed = json.loads(json.dumps(body))
     renamed["inputs"][0]["id"] = "epoch-slider"
     assert "inputs[0] must be run-picker.value" in client.post(renamed).json()["error"]
@@ -142,8 +145,39 @@ def test_wrong_dependencies_and_huge_bodies_are_refused(served, tiny_config):
     connection.putheader("Content-Length", str(40 * 2**20))
     connection.endheaders()
     connection.send(b"{" + b" " * 4096)
-    assert connection.getresponse().status == 413
+    reply = connection.getresponse()
+    assert reply.status == 413 and "at most 33,554,432 bytes" in json.loads(reply.read())["error"]
     connection.close()
+    # a chunked body has no length: it is not read (was 400 "the body must be a JSON object")
+    chunk = b" " * 2**20
+
+    def chunks():
+        yield b"{"
+        for _ in range(40):
+            yield chunk
+
+    reply = requests.post(client.base + "/_dash-update-component", data=chunks(),
+                          headers={"Content-Type": "application/json"}, timeout=60)
+    assert reply.status_code == 411 and "must give its Content-Length" in reply.json()["error"]
+    # a body nested 100,000 deep is named as such (was 400 "RecursionError")
+    reply = client.post(None, raw=b"[" * 100_000 + b"]" * 100_000)
+    assert reply.status == 400 and "the body must nest at most 32 levels deep" in reply.json()["error"]
+    nested = json.loads(json.dumps(body))
+    nested["inputs"][0]["value"] = json.loads("[" * 40 + "]" * 40)
+    assert "the body must nest at most 32 levels deep" in client.post(nested).json()["error"]
+
+
+def test_a_request_for_another_host_is_refused(served):
+    """A server on 127.0.0.1 answers only to its own names: a page elsewhere that rebinds its own name to
+    127.0.0.1 (DNS rebinding) gets nothing; every answer, refusals too, carries the security headers."""
+    client, _ = served
+    for host, status in (("evil.example", 400), ("evil.example:8050", 400), ("localhost:8050", 200),
+                         ("127.0.0.1", 200), ("[::1]:8050", 200)):
+        reply = requests.get(client.base + "/_dash-layout", headers={"Host": host}, timeout=30)
+        assert reply.status_code == status, host
+        assert reply.headers["X-Frame-Options"] == "DENY" and "Content-Security-Policy" in reply.headers
+        if status == 400:
+            assert "is not one this server answers to" in reply.json()["error"]
 
 
 #: anything JSON can carry, NaN and Infinity included (Python's JSON reads them)

@@ -34,7 +34,7 @@ def build_app(settings: Settings) -> tuple[Dash, object | None]:
         follower.start()
         run_id = run_id or (found[-1] if found else None)
     app = create_app(store_dir=settings.store_dir, config=settings.config, run_id=run_id,
-                     params=settings.layout, celery=celery)
+                     params=settings.layout, celery=celery, allowed_hosts=settings.allowed_hosts)
     return app, celery
 
 

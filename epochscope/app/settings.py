@@ -21,15 +21,21 @@ Environment
 ``EPOCHSCOPE_REDIS_URL``
     When set (``redis://127.0.0.1:6379/0``), background jobs run on Celery workers over this Redis; otherwise in
     processes beside the server.
+``EPOCHSCOPE_ALLOWED_HOSTS``
+    Host names the server answers to besides ``localhost``, ``127.0.0.1`` and ``::1``, comma-separated (a server
+    reached under another name, e.g. behind a proxy); ``*`` answers any. A request naming another host is
+    refused (a web page elsewhere cannot reach a server on 127.0.0.1 by rebinding its own name to it).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dashboard.guard import LOCAL_HOSTS
 from layout_engine.params import LayoutParams
 from models.config import RunConfig
 from models.store import default_store_dir
@@ -40,6 +46,7 @@ CONFIG_ENV = "EPOCHSCOPE_CONFIG"
 LAYOUT_ENV = "EPOCHSCOPE_LAYOUT"
 REDIS_ENV = "EPOCHSCOPE_REDIS_URL"
 LOGDIR_ENV = "EPOCHSCOPE_LOGDIR"
+HOSTS_ENV = "EPOCHSCOPE_ALLOWED_HOSTS"
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,8 @@ class Settings:
         Celery over this Redis for background jobs; ``None``: processes beside the server.
     logdir : Path or None
         A log directory whose runs are brought into the store and followed (:mod:`models.logdir_sync`).
+    allowed_hosts : tuple of str
+        The host names the server answers to (``"*"``: any).
     """
 
     store_dir: Path
@@ -68,6 +77,7 @@ class Settings:
     config: RunConfig = RunConfig()
     redis_url: str | None = None
     logdir: Path | None = None
+    allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
 
 
 def parse_layout(text: str, source: str = LAYOUT_ENV) -> LayoutParams:
@@ -110,4 +120,14 @@ def load_settings(environ: Mapping[str, str] | None = None, *, store: str | os.P
         raise ValueError(f"{'--logdir' if logdir else LOGDIR_ENV}: {log_path} is not a directory")
     return Settings(store_dir=Path(home).expanduser() if home else default_store_dir(), layout=params,
                     run_id=run or env.get(RUN_ENV) or None, config=config, redis_url=env.get(REDIS_ENV) or None,
-                    logdir=log_path)
+                    logdir=log_path, allowed_hosts=parse_hosts(env.get(HOSTS_ENV, "")))
+
+
+def parse_hosts(text: str) -> tuple[str, ...]:
+    """:data:`LOCAL_HOSTS` and the comma-separated host names of ``text`` (``*``: any host); ``ValueError``
+    naming the variable for a name that is not a host name."""
+    extra = tuple(h.strip().lower() for h in text.split(",") if h.strip())
+    bad = [h for h in extra if not re.fullmatch(r"\*|[a-z0-9.-]{1,253}|[0-9a-f:]{2,39}", h)]
+    if bad:
+        raise ValueError(f"{HOSTS_ENV} must be comma-separated host names or *, got {bad[0]!r}")
+    return LOCAL_HOSTS + extra
