@@ -31,6 +31,8 @@ def describe(info: RunInfo) -> str:
         state = "interrupted: show it to resume"
     count = info.epochs_done - 1 if info.unit == "epoch" else info.epochs_done
     span = f"{count} {info.unit}{'' if count == 1 else 's'}" + (" recorded" if info.unit == "step" else "")
+    if not info.epochs_done:  # interrupted before its first epoch
+        span = f"no {info.unit} yet"
     return f"{info.name} · {span} · {_date(info.created)} · {state}"
 
 

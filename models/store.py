@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import sqlite3
 import time
 import uuid
 import zipfile
@@ -100,6 +101,10 @@ def decode_arrays(blob: bytes, names: Sequence[str] | None = None, *, present_on
     with NPZ_LOCK, np.load(io.BytesIO(blob), allow_pickle=False) as npz:
         wanted = npz.files if names is None else [n for n in names if not present_only or n in npz.files]
         return {k: npz[k] for k in wanted}
+
+
+class StoreDamaged(RuntimeError):
+    """The store's database of runs cannot be read; the message names the file and what to do."""
 
 
 class DamagedEpoch(KeyError):
@@ -213,9 +218,28 @@ class RunStore:
         self.size_limit = default_size_limit() if size_limit is None else int(size_limit)
         if self.size_limit < MIN_DERIVED_BYTES:
             raise ValueError(f"size_limit must be at least {MIN_DERIVED_BYTES} bytes, got {self.size_limit}")
-        self.runs = diskcache.Cache(str(self.directory / "runs"), eviction_policy="none", size_limit=2**50)
-        self.derived = diskcache.Cache(str(self.directory / "derived"), eviction_policy="least-recently-used",
-                                       size_limit=self._derived_limit())
+        try:
+            self.runs = diskcache.Cache(str(self.directory / "runs"), eviction_policy="none", size_limit=2**50)
+        except sqlite3.DatabaseError as exc:  # the runs are the user's: never replaced
+            raise StoreDamaged(f"{self.directory / 'runs' / 'cache.db'} cannot be read ({exc}): the store's runs are "
+                               "in it. Restore it from a copy, or move the folder aside to start an empty store "
+                               "(EPOCHSCOPE_HOME or --store chooses another)") from None
+        self.derived = self._open_derived()
+
+    def _open_derived(self) -> diskcache.Cache:
+        """The derived cache; when its database cannot be read it is moved aside (everything in it is computed
+        again from the runs, as a damaged entry is) and a new one is started."""
+        folder = self.directory / "derived"
+        try:
+            return diskcache.Cache(str(folder), eviction_policy="least-recently-used",
+                                   size_limit=self._derived_limit())
+        except sqlite3.DatabaseError as exc:
+            aside = folder.with_name(f"derived.damaged-{int(time.time())}")
+            folder.rename(aside)
+            logger.warning("The store's derived cache could not be read (%s): moved to %s, starting a new one (it "
+                           "is computed again from the runs)", exc, aside)
+            return diskcache.Cache(str(folder), eviction_policy="least-recently-used",
+                                   size_limit=self._derived_limit())
 
     def _derived_limit(self) -> int:
         """What the runs leave of the size limit for derived data (at least :data:`MIN_DERIVED_BYTES`)."""

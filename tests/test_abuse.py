@@ -275,3 +275,39 @@ def test_the_development_server_names_a_path_too_long_for_a_number(store_copy, t
         assert reply.status_code == 400 and "must be in 0.." in reply.get_json()["error"]
     reply = client.get("/_dash-component-suites/dash/..%2F..%2F..%2Fsetup.py")
     assert reply.status_code == 404 and reply.get_json() == {"error": "no such file"}
+
+
+def test_a_damaged_store_database_is_named_and_a_damaged_cache_is_started_again(tmp_path, tiny_config):
+    """A corrupted runs/cache.db stopped app.py with a raw sqlite traceback; a run interrupted before its first
+    epoch was listed with "epochs -1"."""
+    import socket
+    import subprocess
+    import sys
+
+    from dashboard.catalogue import describe
+    from models.store import StoreDamaged
+
+    store = RunStore(tmp_path / "store")
+    dead = f"{socket.gethostname()}:{2**22 + 1}"  # a process of this host that is not running: interrupted
+    store.create_run(tiny_config, {"index": np.arange(3), "X": np.zeros((3, 2)), "y": np.zeros(3, dtype=int)}, (4,),
+                     writer=dead)
+    info = store.run_info(tiny_config.run_id)
+    assert "no epoch yet" in describe(info) and "-1 epochs" not in describe(info)
+    store.close()
+    listed = subprocess.run([sys.executable, "-m", "epochscope", "list", "--store", str(tmp_path / "store")],
+                            capture_output=True, text=True, timeout=120)
+    assert "no epoch yet" in listed.stdout and "epochs   -1" not in listed.stdout
+    # the derived cache is computed data: a damaged one is moved aside and started again
+    (tmp_path / "store" / "derived" / "cache.db").write_bytes(b"not a database" * 100)
+    store = RunStore(tmp_path / "store")
+    assert store.has_run(tiny_config.run_id) and list((tmp_path / "store").glob("derived.damaged-*"))
+    store.close()
+    # the runs are the user's: named, never replaced
+    (tmp_path / "store" / "runs" / "cache.db").write_bytes(b"not a database" * 100)
+    with pytest.raises(StoreDamaged, match="runs/cache.db cannot be read .*Restore it from a copy"):
+        RunStore(tmp_path / "store")
+    for command in (["list"], ["serve", "--port", str(free_port())]):
+        done = subprocess.run([sys.executable, "-m", "epochscope", *command, "--store", str(tmp_path / "store")],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert "runs/cache.db cannot be read (file is not a database)" in done.stderr

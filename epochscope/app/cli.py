@@ -30,7 +30,7 @@ from models.data import DATASETS, FILE
 from models.logdir_sync import log_config
 from models.naming import NAME_MAX, check_name
 from models.progress import TerminalProgress
-from models.store import RunStore, default_store_dir
+from models.store import RunStore, StoreDamaged, default_store_dir
 from models.sweep import DEFAULT_BETAS, check_betas, run_sweep, sweep_runs
 from models.train import DEVICES, train
 
@@ -210,6 +210,8 @@ def _serve(settings: Settings, args: argparse.Namespace, parser: argparse.Argume
         app, _ = build_app(settings)
     except KeyError as exc:
         parser.error(f"--run: {exc.args[0]} (see python -m epochscope list --store ...)")
+    except StoreDamaged as exc:
+        parser.exit(2, f"epochscope: {exc}\n")
     warm_up(app)
     logger.info("EpochScope at http://%s:%d (store %s%s)", args.host, args.port, settings.store_dir,
                 f", log directory {settings.logdir}" if settings.logdir else "")
@@ -299,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(settings, args, parser)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
-    store = RunStore(settings.store_dir)
+    try:
+        store = RunStore(settings.store_dir)
+    except StoreDamaged as exc:
+        parser.exit(2, f"epochscope: {exc}\n")
     try:
         return _COMMANDS[args.command](store, settings, args, parser)
     finally:
