@@ -372,6 +372,7 @@ def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_stor
     WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "const t = document.querySelector('#map .js-plotly-plot')._fullData.find(t => t.name === 'edges');"
         "return t && t.x.length > 3 * 240;"))  # every sample links to >= top_k = 3 neurons
+    screenshot(dash_duo, "bipartite")
     # a reference method lays out samples only: it says so, then PCA on the samples graph shows no neurons
     dash_duo.find_element("#method input[value='pca']").click()
     WebDriverWait(dash_duo.driver, 20).until(lambda d: "lays out samples only" in d.execute_script(
@@ -385,7 +386,6 @@ def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_stor
         " gd._fullData.filter(t => !['edges', 'changed most'].includes(t.name))"
         "   .reduce((n, t) => n + t.x.length, 0) === 240;"))
     assert "method=pca" in dash_duo.driver.current_url
-    screenshot(dash_duo, "bipartite")
     assert dash_duo.get_logs() == []
 
 
