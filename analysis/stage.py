@@ -54,9 +54,14 @@ def _cached(store: RunStore, index: str) -> bool:
     return key is not None and store.has_derived(key)
 
 
+def is_measured(store: RunStore, run_id: str, layer: int, epoch: int) -> bool:
+    """Whether one frame of the run is measured (one key lookup)."""
+    return _cached(store, measures_index(run_id, layer, epoch))
+
+
 def count_measured(store: RunStore, info: RunInfo) -> int:
     """Frames of the run measured so far (key lookups only)."""
-    return sum(_cached(store, measures_index(info.run_id, layer, epoch))
+    return sum(is_measured(store, info.run_id, layer, epoch)
                for layer in range(len(info.layer_sizes)) for epoch in range(info.epochs_done))
 
 

@@ -4,11 +4,13 @@
 
 On the default run (trained and laid out first if the store lacks it) it starts gunicorn as the README's
 production command does, then runs ``--clients`` simulated users for ``--seconds`` (and at most
-``--max-requests`` requests each). A user does what the page's own requests do, through the same callback
-endpoint with the bodies the page sends: loads the page (layout, dependencies, the first frames), then, with
-``--think-ms`` between actions, steps the epoch slider (70%: edges,
-inspector, beta-VAE panel), clicks a node (20%: selection, then the inspector) or switches layers (10%: that
-layer's frame sequence, readiness, edges, inspector, training curves), each sending every server callback the
+``--max-requests`` requests each). A user sends what the page sends, through the same endpoints: it loads the
+page (the page, its layout, the run's samples, the sequence of the layer on show and that epoch's frames);
+then, with ``--think-ms`` between actions, it steps the epoch slider (70%: the new epoch's frame and the next
+one ahead by ``GET /frames/...?v=<version>``, each fetched once, as the browser keeps versioned frames; then,
+as the slider rests, every server callback the rested epoch feeds: inspector, analysis, neurons, beta-VAE
+panel), clicks a node (20%: selection, then the inspector) or switches layers (10%: that layer's sequence,
+readiness, inspector, curves, and its frames at the epoch on show), each sending every server callback the
 changed value feeds, as the page does (read from the app's ``/_dash-dependencies``); the page's readiness poll
 runs every 2 s. Every request's latency is recorded; an error is any status but 200 / 204 or a failed
 connection. Prints a table per request kind and last
@@ -48,18 +50,19 @@ class User:
     def __init__(self, client: DashClient, run_id: str, n_layers: int, last_epoch: int, samples: list[int],
                  rng: random.Random, record) -> None:
         self.client, self.rng, self.record = client, rng, record
-        self.samples, self.n_layers, self.last_epoch = samples, n_layers, last_epoch
+        self.run_id, self.samples, self.n_layers, self.last_epoch = run_id, samples, n_layers, last_epoch
         self.view: dict[str, Any] = {"run-picker.value": run_id, "layer-slider.value": 0, "epoch-slider.value": 0,
-                     "graph-mode.value": "knn", "method.value": "ours", "map-flags.value": ["glide"],
-                     "selected.data": None, "selected-neuron.data": None, "job-message.children": "ready",
-                     "map-poll.n_intervals": 0, "readiness-poll.n_intervals": 0}
-        self.have = None  # the sequence the page holds
+                     "epoch-rested.data": 0, "graph-mode.value": "knn", "method.value": "ours",
+                     "map-flags.value": ["glide"], "selected.data": None, "selected-neuron.data": None,
+                     "job-message.children": "ready", "map-poll.n_intervals": 0, "readiness-poll.n_intervals": 0}
+        self.versions: dict[int, dict[str, str]] = {}  # per layer, each ready epoch's frame version
+        self.fetched: set[tuple[int, int]] = set()  # what the browser holds (versioned frames are kept)
 
-    def call(self, kind: str, first_output: str, changed: str, state: dict | None = None) -> dict | None:
+    def call(self, kind: str, output: str, changed: str, state: dict | None = None) -> dict | None:
         start = time.perf_counter()
         try:
-            reply = self.client.post(self.client.body(self.client.output_key(first_output), self.view,
-                                                      {**self.view, **(state or {})}, changed=changed))
+            reply = self.client.post(self.client.body(output, self.view, {**self.view, **(state or {})},
+                                                      changed=changed))
             ok = reply.status in (200, 204)
         except OSError:
             reply, ok = None, False
@@ -77,20 +80,40 @@ class User:
         self.record(kind, 1000 * (time.perf_counter() - start), ok)
 
     def changed(self, action: str, prop: str) -> None:
-        """Send what the page sends when ``prop`` changes: each server callback it feeds."""
+        """Send what the page sends when ``prop`` changes: each server callback it feeds (the map's sequence
+        as the page holds it: none yet when the run or layer changed)."""
         for output in self.client.triggered_by(prop):
             name = output.strip(".").split(".")[0]
-            self.call(f"{action}: {name}", output, prop, state={"sequence.data": None})
+            answer = self.call(f"{action}: {name}", output, prop, state={"sequence.data": None})
+            sequence = ((answer or {}).get("response", {}).get("sequence") or {}).get("data")
+            if isinstance(sequence, dict) and "frames" in sequence:
+                self.versions[sequence["layer"]] = {e: f["version"] for e, f in sequence["frames"].items()}
+
+    def frames(self, epochs: list[int]) -> None:
+        """Fetch the frames of the layer on show at ``epochs`` that the browser does not hold yet."""
+        layer = self.view["layer-slider.value"]
+        for epoch in epochs:
+            version = self.versions.get(layer, {}).get(str(epoch))
+            if version is None or (layer, epoch) in self.fetched or not 0 <= epoch <= self.last_epoch:
+                continue
+            self.get("frame", f"/frames/{self.run_id}/{layer}/{epoch}?graph=knn&method=ours&v={version}")
+            self.fetched.add((layer, epoch))
 
     def open_page(self) -> None:
         self.get("page", "/")
         self.get("page", "/_dash-layout")
+        self.get("page: samples", f"/samples/{self.run_id}")
         self.changed("page", "run-picker.value")
+        self.frames([0, 1])
 
     def step_epoch(self) -> None:
-        epoch = self.view["epoch-slider.value"] + self.rng.choice((-1, 1))
-        self.view["epoch-slider.value"] = min(max(epoch, 0), self.last_epoch)
+        step = self.rng.choice((-1, 1))
+        epoch = min(max(self.view["epoch-slider.value"] + step, 0), self.last_epoch)
+        self.view["epoch-slider.value"] = epoch
+        self.frames([epoch, epoch + step])  # on show, and the next one ahead
         self.changed("epoch", "epoch-slider.value")
+        self.view["epoch-rested.data"] = epoch  # the slider rests: the panels that read the epoch follow
+        self.changed("epoch", "epoch-rested.data")
 
     def click(self) -> None:
         sample = self.rng.choice(self.samples)
@@ -102,6 +125,8 @@ class User:
     def switch_layer(self) -> None:
         self.view["layer-slider.value"] = (self.view["layer-slider.value"] + 1) % self.n_layers
         self.changed("layer", "layer-slider.value")
+        epoch = self.view["epoch-slider.value"]
+        self.frames([epoch, epoch + 1, epoch - 1])
 
     def run(self, deadline: float, max_requests: int, think_s: float, count) -> None:
         self.open_page()

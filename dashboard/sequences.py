@@ -4,6 +4,8 @@ answered with a message naming it and its accepted values."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 
 from dash import no_update
@@ -100,9 +102,31 @@ def frame_response(ctx: AppContext, run: str, layer: str, epoch: str, graph: str
     return arrays, 200
 
 
+#: seconds a server process keeps a run's readiness table: every open page polls it every 2 s, and counting it
+#: looks up every (sequence, layer, epoch) of the run (20 ms for the default run; 20 pages at once kept the
+#: server's two cores busy with it)
+READINESS_TTL_S = 1.5
+_READINESS: dict[tuple, tuple[float, dict[tuple[str, str], list[int]]]] = {}
+_READINESS_LOCK = threading.Lock()
+
+
 def readiness_of(ctx: AppContext) -> tuple[dict[tuple[str, str], list[int]], RunInfo] | None:
     """Which sequences of the run ``ctx`` are laid out, per (graph, method) the frames ready per layer
-    (:func:`frames.index.readiness`: key lookups only), with the run's info; ``None`` while it is not stored."""
-    if not ctx.store.has_run(ctx.run_id):
+    (:func:`frames.index.readiness`: key lookups only, counted at most once per :data:`READINESS_TTL_S` for a
+    run in one state), with the run's info; ``None`` while it is not stored."""
+    store = ctx.store
+    if not store.has_run(ctx.run_id):
         return None
-    return readiness(ctx.store, ctx.run_id, ctx.params), ctx.store.run_info(ctx.run_id)
+    info = store.run_info(ctx.run_id)
+    memo = (str(store.directory), ctx.run_id, ctx.params.digest(), info.epochs_done, info.state)
+    now = time.monotonic()
+    with _READINESS_LOCK:
+        found = _READINESS.get(memo)
+    if found is not None and now - found[0] < READINESS_TTL_S:
+        return found[1], info
+    ready = readiness(store, ctx.run_id, ctx.params)
+    with _READINESS_LOCK:
+        for key in [k for k, (at, _) in _READINESS.items() if now - at >= READINESS_TTL_S]:
+            del _READINESS[key]
+        _READINESS[memo] = (now, ready)
+    return ready, info

@@ -20,7 +20,7 @@ from dashboard.context import AppContext, NotShown
 
 #: samples listed under "what changed"
 N_CHANGED = 10
-WAITING = "Measured once the frames are laid out."
+WAITING = "Measured once this frame is laid out: the observations appear then."
 
 
 def layout() -> html.Div:
@@ -103,7 +103,7 @@ def register(app: Dash, ctx: AppContext) -> None:
             return (no_update,) * 3
         try:
             view = ctx.view(run, layer, epoch)
-            if stage.count_measured(view.store, view.info) == 0:
+            if not stage.is_measured(view.store, view.run_id, view.layer, view.epoch):  # one lookup, not the run's
                 return html.P(WAITING, className="empty"), html.P(WAITING, className="empty"), None
             text = observations_view(view.store, view.run_id, view.layer, view.epoch)
         except (KeyError, ValueError) as exc:  # NotShown, or a measure not stored (evicted)
