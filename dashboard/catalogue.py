@@ -4,13 +4,15 @@ a run belongs to, which runs compare with which (same probe samples), and deleti
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
 from dashboard.context import SWEEP_PREFIX, AppContext
+from dashboard.uploads import discard_unused
 from models.config import RunConfig
 from models.naming import default_name
-from models.store import INTERRUPTED, RunInfo, RunStore
+from models.store import INTERRUPTED, UPLOADS, RunInfo, RunStore
 
 
 def _date(seconds: float) -> str:
@@ -82,6 +84,8 @@ def delete(store: RunStore, run_id: str) -> str:
     if info.state == "training":
         raise ValueError(f"run {run_id} is being trained: cancel its job first")
     store.delete_run(run_id)
+    if info.config.data_path is not None and Path(info.config.data_path).parent.name == UPLOADS:
+        discard_unused(store, Path(info.config.data_path))  # its upload, unless another run trains on it
     if info.config.model == "custom":  # a recorded run: not brought back from its log directory
         store.keep_out(run_id)
         return f"Deleted run {run_id} (its log directory's files are kept)."

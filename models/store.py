@@ -53,7 +53,11 @@ MIN_DERIVED_BYTES = 16 * 2**20
 
 
 class StoreFull(RuntimeError):
-    """The runs alone fill the store's size limit."""
+    """The runs (and the kept uploads) fill the store's size limit."""
+
+
+#: where the store keeps the data sets uploaded in the new-run form (under its directory)
+UPLOADS = "uploads"
 
 
 def default_size_limit() -> int:
@@ -242,8 +246,19 @@ class RunStore:
                                    size_limit=self._derived_limit())
 
     def _derived_limit(self) -> int:
-        """What the runs leave of the size limit for derived data (at least :data:`MIN_DERIVED_BYTES`)."""
-        return max(MIN_DERIVED_BYTES, self.size_limit - self.runs.volume())
+        """What the runs and the kept uploads leave of the size limit for derived data (at least
+        :data:`MIN_DERIVED_BYTES`)."""
+        return max(MIN_DERIVED_BYTES, self.size_limit - self.runs.volume() - self.uploads_bytes())
+
+    def uploads_bytes(self) -> int:
+        """What the data sets kept from the new-run form take (:data:`UPLOADS`); they count toward the limit."""
+        folder = self.directory / UPLOADS
+        return sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) if folder.is_dir() else 0
+
+    def room(self) -> int:
+        """Bytes the runs and uploads may still take before the store is full (derived data keeps
+        :data:`MIN_DERIVED_BYTES`)."""
+        return self.size_limit - MIN_DERIVED_BYTES - self.runs.volume() - self.uploads_bytes()
 
     def close(self) -> None:
         self.runs.close()
@@ -272,8 +287,9 @@ class RunStore:
                 raise ValueError(f"image_shape {image_shape} must hold the {probe['X'].shape[1]} features of a sample")
         run_id = config.run_id
         self.delete_run(run_id, forget_name=False)
-        if self.runs.volume() >= self.size_limit - MIN_DERIVED_BYTES:
-            raise StoreFull(f"the store's runs take {self.runs.volume() / 2**20:.0f} MiB of its "
+        if self.room() <= 0:
+            raise StoreFull(f"the store's runs and uploads take "
+                            f"{(self.runs.volume() + self.uploads_bytes()) / 2**20:.0f} MiB of its "
                             f"{self.size_limit / 2**20:.0f} MiB size limit: delete runs (python -m epochscope delete) "
                             f"or raise {SIZE_LIMIT_ENV}")
         if unit not in UNITS:

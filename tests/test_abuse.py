@@ -311,3 +311,34 @@ def test_a_damaged_store_database_is_named_and_a_damaged_cache_is_started_again(
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 2 and "Traceback" not in done.stderr
         assert "runs/cache.db cannot be read (file is not a database)" in done.stderr
+
+
+def test_uploads_count_toward_the_store_limit_and_go_with_their_runs(tmp_path):
+    """Every valid upload was kept, also when the form was refused, never removed, and not counted toward
+    EPOCHSCOPE_STORE_LIMIT."""
+    import base64
+
+    from dashboard.catalogue import delete
+    from dashboard.uploads import UPLOADS, discard_unused, save_uploaded
+    from models.config import RunConfig
+    from models.datafile import DataFileError
+    from models.store import MIN_DERIVED_BYTES
+    from models.train import train
+
+    rows = "a,b,label\n" + "".join(f"{i % 7},{(i * 3) % 5},{'xy'[i % 2]}\n" for i in range(60))
+    contents = "data:text/csv;base64," + base64.b64encode(rows.encode()).decode()
+    store = RunStore(tmp_path, size_limit=MIN_DERIVED_BYTES + 2**20)
+    room = store.room()
+    path = save_uploaded(tmp_path, contents, "t.csv", "label", room=store.room())
+    assert store.uploads_bytes() == len(rows) and store.room() == room - len(rows)
+    with pytest.raises(DataFileError, match="t.csv: the store is full .* raise EPOCHSCOPE_STORE_LIMIT"):
+        save_uploaded(tmp_path, contents, "t.csv", "label", room=len(rows) - 1)
+    # a refused form's upload is not kept; one a run trains on stays until the run is deleted
+    assert discard_unused(store, path) and not path.exists()
+    path = save_uploaded(tmp_path, contents, "t.csv", "label")
+    config = RunConfig(dataset="file", data_path=str(path), label_column="label", hidden=(4,), epochs=1)
+    train(config, store)
+    assert not discard_unused(store, path) and path.exists()
+    delete(store, config.run_id)
+    assert not path.exists() and not any((tmp_path / UPLOADS).iterdir())
+    store.close()

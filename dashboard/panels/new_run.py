@@ -154,7 +154,8 @@ def register(app: Dash, ctx: AppContext) -> None:
         data_path = upload_error = None
         if dataset == FILE:  # the data set is the uploaded file
             try:
-                data_path = uploads.save_uploaded(ctx.store_dir, contents, filename, label_column)
+                data_path = uploads.save_uploaded(ctx.store_dir, contents, filename, label_column,
+                                                  room=ctx.store.room())
             except DataFileError as exc:
                 upload_error = str(exc)
         result = check_form(model, dataset, hidden, epochs, beta, scramble, fraction, data_path=data_path,
