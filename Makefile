@@ -34,7 +34,7 @@ system:
 # production: gunicorn, WORKERS processes x 4 threads sharing the store ($$EPOCHSCOPE_HOME); README "Serving many users"
 WORKERS ?= 4
 serve: $(VENV)/.runtime
-	$(VENV)/bin/gunicorn --workers $(WORKERS) --threads 4 --bind $(HOST):$(PORT) --timeout 120 epochscope.app.wsgi:server
+	$(VENV)/bin/gunicorn --worker-class epochscope.app.http_worker.Worker --workers $(WORKERS) --threads 4 --bind $(HOST):$(PORT) --timeout 120 epochscope.app.wsgi:server
 
 # ESLint and its configs from npm (package.json, package-lock.json), for make lint
 node_modules/.installed: package.json package-lock.json

@@ -169,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
     port = free_port()
     log = tempfile.NamedTemporaryFile("w+", prefix="load_bench-gunicorn-", suffix=".log", delete=False)
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--threads", str(args.threads),
+        [sys.executable, "-m", "gunicorn", "--worker-class", "epochscope.app.http_worker.Worker",
+         "--workers", str(args.workers), "--threads", str(args.threads),
          "--bind", f"127.0.0.1:{port}", "--timeout", "120", "epochscope.app.wsgi:server"],
         cwd=ROOT, env={**os.environ, "EPOCHSCOPE_HOME": str(store_dir), "EPOCHSCOPE_RUN": info.run_id},
         stdout=log, stderr=subprocess.STDOUT)

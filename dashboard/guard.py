@@ -27,6 +27,9 @@ MAX_DEPTH = 32
 DISPATCH = "/_dash-update-component"
 #: the names a local server answers to whatever the settings say (``EPOCHSCOPE_ALLOWED_HOSTS`` adds others)
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+#: headers every answer carries besides the page's Content-Security-Policy (the HTTP server's own answers too:
+#: :mod:`epochscope.app.http_worker`)
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
 #: where Dash serves its own files: a name it cannot serve is a 404, whatever went wrong finding it
 STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
 
@@ -148,9 +151,7 @@ def install(app: Dash, allowed_hosts: tuple[str, ...] = LOCAL_HOSTS) -> None:
         if not policy:
             policy.append(content_security_policy(list(app.csp_hashes())))
         response.headers["Content-Security-Policy"] = policy[0]
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers.update(SECURITY_HEADERS)
         return response
 
     @server.before_request

@@ -76,7 +76,8 @@ def chromium():
 
 def gunicorn(port: int, log: Path, env: dict[str, str], workers: int = 2) -> subprocess.Popen:
     """gunicorn serving the app as the README says, on 127.0.0.1:``port``; returns once it answers."""
-    process = start([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "4", "--bind",
-                     f"127.0.0.1:{port}", "--timeout", "120", "epochscope.app.wsgi:server"], log, env)
+    process = start([sys.executable, "-m", "gunicorn", "--worker-class", "epochscope.app.http_worker.Worker",
+                     "--workers", str(workers), "--threads", "4", "--bind", f"127.0.0.1:{port}", "--timeout", "120",
+                     "epochscope.app.wsgi:server"], log, env)
     wait_until(lambda: answers(f"http://127.0.0.1:{port}/_dash-layout"), 90, "gunicorn", process, log)
     return process

@@ -167,6 +167,24 @@ def test_wrong_dependencies_and_huge_bodies_are_refused(served, tiny_config):
     assert "the body must nest at most 32 levels deep" in client.post(nested).json()["error"]
 
 
+def test_the_http_servers_own_refusals_carry_the_headers_too(served):
+    """Answers gunicorn writes itself, before the app sees a request (414, 400), were HTML pages without the
+    security headers: they are JSON with them (epochscope.app.http_worker)."""
+    client, _ = served
+    netloc = urllib.parse.urlparse(client.base).netloc
+    for request_line, status in ((f"GET /{'x' * 5000} HTTP/1.1", 414), ("GARBAGE\x01 / HTTP/1.1", 400)):
+        connection = http.client.HTTPConnection(netloc, timeout=30)
+        connection.connect()
+        connection.sock.sendall(f"{request_line}\r\nHost: 127.0.0.1\r\n\r\n".encode("latin1"))
+        reply = http.client.HTTPResponse(connection.sock)
+        reply.begin()
+        assert reply.status == status
+        assert reply.getheader("X-Frame-Options") == "DENY" and reply.getheader("X-Content-Type-Options") == "nosniff"
+        assert "default-src 'none'" in reply.getheader("Content-Security-Policy")
+        assert json.loads(reply.read())["error"].startswith(str(status))
+        connection.close()
+
+
 def test_a_request_for_another_host_is_refused(served):
     """A server on 127.0.0.1 answers only to its own names: a page elsewhere that rebinds its own name to
     127.0.0.1 (DNS rebinding) gets nothing; every answer, refusals too, carries the security headers."""

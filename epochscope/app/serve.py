@@ -3,7 +3,8 @@ epochscope serve``, gunicorn (:mod:`epochscope.app.wsgi`) and Celery workers (:m
 
 Commands (see the README)::
 
-    gunicorn --workers 4 --threads 4 --bind 127.0.0.1:8050 epochscope.app.wsgi:server
+    gunicorn --worker-class epochscope.app.http_worker.Worker --workers 4 --threads 4 --bind 127.0.0.1:8050 \
+        epochscope.app.wsgi:server
     celery --app epochscope.app.worker:celery_app worker --loglevel INFO        # with EPOCHSCOPE_REDIS_URL
 """
 

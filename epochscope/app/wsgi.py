@@ -1,5 +1,8 @@
-"""WSGI entry for gunicorn: ``gunicorn --workers 4 --threads 4 --bind 127.0.0.1:8050 epochscope.app.wsgi:server``
-(configured by the environment: :mod:`epochscope.app.settings`)."""
+"""WSGI entry for gunicorn (configured by the environment: :mod:`epochscope.app.settings`)::
+
+    gunicorn --worker-class epochscope.app.http_worker.Worker --workers 4 --threads 4 --bind 127.0.0.1:8050 \
+        epochscope.app.wsgi:server
+"""
 
 from dashboard.deploy import warm_up
 from epochscope.app.serve import app_from_env, log_to_terminal
