@@ -1,5 +1,6 @@
 """``app.py`` as a user starts it: a real server process answering real HTTP on 127.0.0.1."""
 
+import http.client
 import json
 import os
 import re
@@ -120,6 +121,16 @@ def test_app_serves_the_page_on_loopback(tmp_path):
         text = json.dumps(json.loads(layout))
         assert all(i in text for i in ('"layer-slider"', '"epoch-slider"', '"play-button"', '"map"'))
         assert "h4 \\u00b7 32" in text  # the default run's last hidden layer, 32 units
+        # the development server's own refusals (a request line too long, a malformed one) are the app's kind:
+        # JSON with the security headers (they were HTML pages without them)
+        port = proc.args[proc.args.index("--port") + 1]
+        for request_line, status in ((f"GET /{'x' * 70000} HTTP/1.1", 414), ("GET /a b HTTP/1.1", 400)):
+            with socket.create_connection(("127.0.0.1", int(port)), timeout=30) as sock:
+                sock.sendall(f"{request_line}\r\nHost: 127.0.0.1\r\n\r\n".encode("latin1"))
+                reply = http.client.HTTPResponse(sock)
+                reply.begin()
+                assert reply.status == status and reply.getheader("X-Frame-Options") == "DENY"
+                assert json.loads(reply.read())["error"].startswith(str(status))
     finally:
         proc.terminate()
         proc.wait(timeout=10)

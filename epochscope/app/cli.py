@@ -201,6 +201,7 @@ def _prepare(store: RunStore, settings: Settings, args: argparse.Namespace, pars
 def _serve(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``serve``: the page on ``args.host:args.port`` until stopped."""
     from dashboard.deploy import warm_up  # the page: only this command needs Dash
+    from epochscope.app.http_worker import RequestHandler
     from epochscope.app.serve import build_app, log_to_terminal
 
     if not 1 <= args.port <= 65535:
@@ -215,7 +216,7 @@ def _serve(settings: Settings, args: argparse.Namespace, parser: argparse.Argume
     warm_up(app)
     logger.info("EpochScope at http://%s:%d (store %s%s)", args.host, args.port, settings.store_dir,
                 f", log directory {settings.logdir}" if settings.logdir else "")
-    app.run(host=args.host, port=args.port, debug=False)
+    app.run(host=args.host, port=args.port, debug=False, request_handler=RequestHandler)
     return 0
 
 

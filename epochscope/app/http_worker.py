@@ -1,10 +1,11 @@
-"""gunicorn's threaded worker, whose own error answers look like the app's.
+"""The HTTP servers' own error answers, made to look like the app's.
 
-gunicorn answers some requests itself before the app sees them (a request line over 4 KiB: 414; a malformed
-request: 400) with an HTML page and no security headers. This worker answers them as the app answers its
-refusals: JSON ``{"error": "<status>"}`` with the security headers (:data:`dashboard.guard.SECURITY_HEADERS`)
-and a Content-Security-Policy that allows nothing. Use it with ``--worker-class epochscope.app.http_worker.Worker``
-(``make serve`` does).
+gunicorn and Werkzeug's development server answer some requests themselves before the app sees them (a request
+line too long: 414; a malformed request: 400) with an HTML page and no security headers. :class:`Worker`
+(gunicorn's threaded worker: ``--worker-class epochscope.app.http_worker.Worker``, as ``make serve`` runs it) and
+:class:`RequestHandler` (``app.py`` / ``epochscope serve``) answer them as the app answers its refusals: JSON
+``{"error": "<status>"}`` with the security headers (:data:`dashboard.guard.SECURITY_HEADERS`) and a
+Content-Security-Policy that allows nothing.
 """
 
 from __future__ import annotations
@@ -13,10 +14,16 @@ import json
 import logging
 
 from gunicorn.workers.gthread import ThreadWorker
+from werkzeug.serving import WSGIRequestHandler
 
 from dashboard.guard import SECURITY_HEADERS
 
 logger = logging.getLogger(__name__)
+
+
+#: the headers of an error answer the HTTP server writes itself, besides its length
+ERROR_HEADERS = {"Connection": "close", "Content-Type": "application/json",
+                 "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'", **SECURITY_HEADERS}
 
 
 def as_app_answer(raw: bytes) -> bytes:
@@ -29,8 +36,7 @@ def as_app_answer(raw: bytes) -> bytes:
     parts = status.decode("latin1").split(" ", 2)
     text = " ".join(parts[1:]) if len(parts) > 1 else "error"
     body = json.dumps({"error": text}).encode()
-    headers = {"Connection": "close", "Content-Type": "application/json", "Content-Length": str(len(body)),
-               "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'", **SECURITY_HEADERS}
+    headers = {**ERROR_HEADERS, "Content-Length": str(len(body))}
     lines = [status.decode("latin1"), *(f"{k}: {v}" for k, v in headers.items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin1") + body
 
@@ -53,3 +59,18 @@ class Worker(ThreadWorker):
 
     def handle_error(self, req, client, addr, exc) -> None:
         super().handle_error(req, _Answering(client), addr, exc)
+
+
+class RequestHandler(WSGIRequestHandler):
+    """Werkzeug's development server's request handler whose own error answers are the app's kind of refusal."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        text = f"{code} {message or self.responses.get(code, ('error',))[0]}"
+        body = json.dumps({"error": text}).encode()
+        self.log_error("code %d, message %s", code, message)
+        self.send_response(code, message)
+        for name, value in {**ERROR_HEADERS, "Content-Length": str(len(body))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
