@@ -11,6 +11,7 @@ from pathlib import Path
 from analysis.stage import count_measured
 from dashboard import vocab
 from dashboard.context import AppContext
+from dashboard.form import check_form
 from dashboard.limits import MAX_TRAINING, start_problems
 from dashboard.progress import PageProgress
 from dashboard.sequences import layout_params
@@ -153,11 +154,9 @@ def prepare_sweep(ctx: AppContext, store: RunStore, sid: str, report: Reporter) 
 def train_job(ctx: AppContext, submit: dict, set_progress: Callable[[tuple], None]) -> tuple[str, str | None]:
     """Train the submitted run (or sweep) of the new-run form into the store; returns (message, run id to show,
     ``None``: none). The submission comes from the page, so it is the form's own values, checked again as the
-    form checks them (:func:`~dashboard.panels.new_run.check_form`: nothing else of a run's settings can be
+    form checks them (:func:`~dashboard.form.check_form`: nothing else of a run's settings can be
     sent), its data file one the form kept in the store (:data:`dashboard.uploads.UPLOADS`), by name; the
     bounds are checked again."""
-    from dashboard.panels.new_run import check_form  # the form's own check (the panel imports this module)
-
     try:
         model, dataset, hidden, epochs, beta, scramble, fraction, name = submit["form"]
         upload, label = submit.get("upload"), submit.get("label")

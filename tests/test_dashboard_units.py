@@ -211,14 +211,14 @@ def test_posterior_collapse_is_called_out_in_words():
     (("mlp", "digits", "64", 10, "1", "labels", 1.5), "fraction", "scramble_fraction must be a number in 0.0..1.0"),
 ])
 def test_the_new_run_form_names_each_bad_field_and_its_range(values, field, message):
-    from dashboard.panels.new_run import check_form
+    from dashboard.form import check_form
 
     result = check_form(*values)
     assert result.config is None and message in result.errors[field]
 
 
 def test_a_good_form_gives_a_run_or_a_sweep():
-    from dashboard.panels.new_run import check_form
+    from dashboard.form import check_form
 
     one = check_form("mlp", "moons", "16,8", 5.0, "1", "labels", 0.1)
     assert one.errors == {} and one.config.hidden == (16, 8) and one.config.epochs == 5
@@ -336,7 +336,7 @@ def test_an_uploaded_data_set_is_checked_kept_by_its_hash_and_trained_only_from_
     import base64
 
     from dashboard.context import AppContext
-    from dashboard.panels.new_run import check_form
+    from dashboard.form import check_form
     from dashboard.uploads import UPLOADS, save_uploaded
     from dashboard.work import train_job
     from models.config import RunConfig
@@ -520,7 +520,7 @@ def test_a_sweep_from_the_form_leaves_every_beta_ready_to_show(tmp_path):
     lays out and measures every run after training it (no job is left for a run of the sweep)."""
     from dashboard import work
     from dashboard.context import AppContext
-    from dashboard.panels.new_run import check_form
+    from dashboard.form import check_form
     from models.store import RunStore
 
     fields = ["vae", "digits", "8", 1, "0,2", "none", 0, "tiny sweep"]
