@@ -23,7 +23,7 @@ from layout_engine.graph import METRICS
 GRAPHS = ("knn", "bipartite")
 
 #: bump when a change in the engine changes its output: it is part of every layout cache key
-ENGINE_VERSION = "9"
+ENGINE_VERSION = "10"
 
 
 @dataclass(frozen=True)
@@ -111,12 +111,15 @@ class LayoutParams:
     warm_n_iter : int
         Force iterations from the previous frame's layout.
     learning_rate, warm_learning_rate : float
-        Initial step sizes for a cold and a warm start.
+        Initial step sizes for a cold and a warm start. Small, because the spectral start already holds the
+        layout's shape: at UMAP's 1, rounding in the weights grew into layouts 0.3 of the radius apart (the
+        optimizer's steps are chaotic), at 0.03 they stay 0.001 apart, and trustworthiness is as good or better
+        (digits 0.971 against 0.971, breast cancer 0.923 against 0.898).
     repulsion : float
         Repulsion relative to attraction; 2 (against UMAP's 1) gains 0.001 of trustworthiness on digits at no
         cost.
     negative_sample_rate : int
-        Repulsive samples per attractive sample.
+        Repulsion per unit of edge weight (UMAP's negatives per edge sample).
     gravity : float
         Pull towards the origin.
     anchor : float
@@ -129,9 +132,9 @@ class LayoutParams:
         Warm starts only: also lay the frame out cold (a spectral start) and keep the cold layout instead when
         its trustworthiness beats the warm one's by more than ``guard`` (estimated on
         :data:`layout_engine.pipeline.GUARD_POINTS` samples), so that following the sequence never costs a frame
-        faithfulness (unchecked, the warm start's lag reached 0.009 on wine). A kept cold frame is
-        Procrustes-aligned to the previous one and the sequence goes on warm from it. ``None`` turns the check
-        off: about 40% of the layout time on digits.
+        faithfulness (unchecked, the warm start's lag reached 0.007 on wine). A kept cold frame is
+        Procrustes-aligned to the previous one, fitted to the nodes that kept their neighbours, and the sequence
+        goes on warm from it. ``None`` turns the check off: about half the layout time on digits.
     random_state : int
         Seed of every random choice.
     """
@@ -141,15 +144,15 @@ class LayoutParams:
     metric: str = "euclidean"
     top_k: int = 3
     quantile: float = 0.95
-    n_iter: int = 200
-    warm_n_iter: int = 80
-    learning_rate: float = 1.0
-    warm_learning_rate: float = 0.05
+    n_iter: int = 300
+    warm_n_iter: int = 150
+    learning_rate: float = 0.03
+    warm_learning_rate: float = 0.03
     repulsion: float = 2.0
     negative_sample_rate: int = 5
     gravity: float = 0.0
     anchor: float = 0.0
-    guard: float | None = 0.002
+    guard: float | None = 0.003
     random_state: int = 0
 
     def __post_init__(self) -> None:
