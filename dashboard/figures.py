@@ -116,6 +116,9 @@ SCORE_TWINS = (("silhouette", "raw_silhouette", "silhouette", "#117733"),
                ("nh", "raw_purity", "kNN class purity", "#1F78B4"),
                ("ratio", "raw_ratio", "intra / inter distance", "#999933"))
 LOSS_COLOUR, ACC_COLOUR = "#CC6677", "#332288"
+#: the motion panel's churn curves (map solid, raw space dashed); frames where the map moves more than the data
+#: are crossed in red
+MOTION_COLOUR = "#44AA99"
 #: the training panel's small multiples, top to bottom: their heights in pixels and the gap under each title
 PANEL_PX, TITLE_PX, GAP_PX = 66, 30, 10
 
@@ -177,7 +180,8 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
     losses; its accuracies; then, for the layer on show, each 2-D class-separation score of its layout (solid)
     beside its raw-space twin (dashed): silhouette, kNN class purity, intra / inter-class distance ratio; the
     held-out linear probe's accuracy with its chance level and the layout's trustworthiness; the intrinsic
-    dimension (TwoNN). The epochs share one axis, labelled at the bottom; the current epoch is marked by the
+    dimension (TwoNN); the motion from the previous epoch, neighbour churn on the map beside that of the raw
+    space and the median displacement, frames where the map moves more than the data crossed. The epochs share one axis, labelled at the bottom; the current epoch is marked by the
     shape named :data:`EPOCH_MARK`. Axes are set from the values (padded), so one epoch already reads.
 
     Parameters
@@ -187,7 +191,8 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
         a recorded run's own losses and accuracies).
     scores : dict of list of float or None
         Per epoch (None where not computed yet): the layout's ``silhouette``, ``nh``, ``ratio``, ``trust``
-        (:func:`dashboard.service.scores`) and the raw space's measures (:func:`analysis.stage.curves`:
+        (:func:`dashboard.service.scores`), the motion (``shown_churn``, ``real_churn``, ``shown``,
+        ``moves_more``; :data:`frames.motion.MOTION`) and the raw space's measures (:func:`analysis.stage.curves`:
         ``raw_silhouette``, ``raw_purity``, ``raw_ratio``, ``probe_acc``, ``probe_chance``, ``twonn``).
     epoch : int
         The epoch on the slider.
@@ -248,6 +253,19 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
           tickformat=".0%")
     curve(scores.get("twonn", []), "TwoNN dimension", "#AA4499")
     panel(f"intrinsic dimension of {layer_name} (TwoNN)", [], _span(scores.get("twonn", []), lo=0.0))
+    shown, real = list(scores.get("shown_churn", [])), list(scores.get("real_churn", []))
+    curve(shown, "neighbour churn on the map", MOTION_COLOUR)
+    curve(real, "neighbour churn in the raw space", MOTION_COLOUR, "dash")
+    curve(scores.get("shown", []), "median displacement (of the radius)", "#888888", "dot")
+    row = len(panels) + 1
+    flags = [value if flag else None for value, flag in zip(shown, scores.get("moves_more", []))]
+    data.append(dict(type="scatter", x=epochs, y=flags, name="the map moves more than the data", mode="markers",
+                     marker=dict(symbol="x", size=9, color="#CC3311"), xaxis=f"x{row}", yaxis=f"y{row}",
+                     showlegend=False))
+    panel(f"motion of {layer_name}: the map against the data", [("on the map", MOTION_COLOUR, "solid"),
+                                                                 ("raw space", MOTION_COLOUR, "dash"),
+                                                                 ("displacement", "#888888", "dot")],
+          _span(shown + real + list(scores.get("shown", [])), lo=0.0))
     return _stack_panels(data, panels, epoch, n_epochs, steps)
 
 

@@ -17,6 +17,7 @@ from dashboard.vocab import CLASS_COLOURS, CUSTOMDATA, MAP_COLOURS
 from derived.keys import OUTPUTS_VERSION, recording_key
 from frames.chains import cached_graph
 from frames.index import indexed_layout, sequence_id
+from frames.motion import MOTION, ensure_motion
 from frames.scores import SCORES, frame_box, read_scores, score_labels
 from layout_engine.params import LayoutParams
 from models.store import RunInfo, RunStore
@@ -228,13 +229,28 @@ def frame_edges(store: RunStore, run_id: str, layer: int, epoch: int, params: La
 
 def scores(store: RunStore, run_id: str, layer: int, params: LayoutParams,
            method: str = "ours") -> dict[str, list[float | None]]:
-    """Per recorded epoch, each of :data:`SCORES` of the layer's layout, ``None`` where it is not laid out."""
-    out: dict[str, list[float | None]] = {name: [] for name in SCORES}
+    """Per recorded epoch, each of :data:`SCORES` of the layer's layout and the :data:`~frames.motion.MOTION`
+    from the previous epoch's (:func:`frames.motion.ensure_motion`, computed where missing), ``None`` where it
+    is not laid out (and for the first epoch's motion)."""
+    out: dict[str, list[float | None]] = {name: [] for name in (*SCORES, *MOTION)}
     labels = score_labels(store.probe(run_id))
-    for epoch in range(store.run_info(run_id).epochs_done):
-        found = read_scores(store, indexed_layout(store, run_id, params, layer, epoch, method), labels) or {}
+    keys = [indexed_layout(store, run_id, params, layer, epoch, method)
+            for epoch in range(store.run_info(run_id).epochs_done)]
+
+    def frame(epoch: int, key: str) -> tuple[np.ndarray, np.ndarray]:
+        return store.activations(run_id, epoch, layer), store.get_derived(key)["display"]
+
+    for epoch, key in enumerate(keys):
+        found = read_scores(store, key, labels) or {}
         for name in SCORES:
             out[name].append(found.get(name))
+        before = keys[epoch - 1] if epoch else None
+        moved: dict[str, float] = {}
+        if before is not None and key is not None:
+            pair = ((epoch - 1, before), (epoch, key))
+            moved = ensure_motion(store, (before, key), lambda i, pair=pair: frame(*pair[i]))
+        for name in MOTION:
+            out[name].append(moved.get(name))
     return out
 
 

@@ -46,6 +46,8 @@ NEIGHBOURS_VERSION = "1"
 BASELINE_VERSION = "1"
 #: a layout's 2-D scores (:func:`frames.scores.frame_scores`)
 SCORES_VERSION = "2"
+#: bumped when the motion measures of a frame pair change
+MOTION_VERSION = "1"
 #: a frame's raw-space measures (:func:`analysis.measures.measure_frame`)
 MEASURES_VERSION = "1"
 #: the run's CKA matrices (:func:`analysis.stage.compute_cka`)
@@ -102,6 +104,11 @@ def scores_key(layout: str, labels: np.ndarray) -> str:
     a run and of its shuffled-label control) but not its scores."""
     digest = hashlib.sha256(np.ascontiguousarray(labels, dtype=np.int64).tobytes()).hexdigest()[:16]
     return f"scores/{SCORES_VERSION}/{_short(layout)}/{digest}"
+
+
+def motion_key(before: str, after: str) -> str:
+    """The key of the motion between two layouts (:func:`frames.motion.ensure_motion`)."""
+    return f"motion/{MOTION_VERSION}/{_short(before)}/{_short(after)}"
 
 
 def box_key(layout: str) -> str:

@@ -14,11 +14,12 @@ from layout_engine.align import align_to, normalize
 from layout_engine.graph import nearest_neighbours
 from layout_engine.metrics import NEIGHBOURHOOD_K
 
-#: a frame moves more than the data when its 2-D neighbour churn exceeds the raw space's by more than this
-#: (2-D neighbourhoods are not the raw ones, so a frame whose raw neighbourhoods hold still may still swap a
-#: few 2-D neighbours: on the default run, 2-D churn ran 0.0-0.04 above raw churn on warm frames, and 0.2-0.4
-#: above it on frames re-laid out from scratch)
-MOVES_MORE_MARGIN = 0.1
+#: a frame moves more than the data when its 2-D neighbour churn exceeds ``MOVES_MORE_RATIO`` x the raw space's
+#: + ``MOVES_MORE_MARGIN``: 2-D neighbourhoods are not the raw ones, and a frame in which many samples change
+#: place reshuffles their new neighbours' 2-D neighbourhoods too (20 of wine's 178 samples planted in another
+#: class: 2-D churn 0.52 against raw 0.37), while a faithful warm frame runs at 1.0-1.6x the raw churn and a
+#: picture whose samples are shuffled at 5-15x
+MOVES_MORE_RATIO, MOVES_MORE_MARGIN = 1.5, 0.05
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,9 @@ class Motion:
 
     @property
     def moves_more_than_data(self) -> bool:
-        """The map's neighbourhoods changed more than the raw space's, by more than :data:`MOVES_MORE_MARGIN`."""
-        return float(self.shown_churn.mean()) > float(self.real_churn.mean()) + MOVES_MORE_MARGIN
+        """The map's neighbourhoods changed more than the raw space's, by more than :data:`MOVES_MORE_RATIO` and
+        :data:`MOVES_MORE_MARGIN` allow."""
+        return float(self.shown_churn.mean()) > MOVES_MORE_RATIO * float(self.real_churn.mean()) + MOVES_MORE_MARGIN
 
     def summary(self) -> dict[str, float]:
         """The pair's numbers: median displacement, mean 2-D and raw churn, their rank correlation, the flag."""

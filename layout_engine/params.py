@@ -125,9 +125,10 @@ class LayoutParams:
     anchor : float
         Warm starts only: pull of each node towards its position in the previous frame, weakened as the
         frame's neighbour churn grows (a rebuilt frame is not held back) and as the node's own does (see
-        :data:`layout_engine.pipeline.ANCHOR_CHURN_POWER`). Off by default: the warm start and common random
-        numbers keep frames steady enough (0.5x AlignedUMAP's displacement on digits); raise it for steadier
-        frames at a small cost in trustworthiness.
+        :data:`layout_engine.pipeline.ANCHOR_CHURN_POWER`): what kept its neighbours holds still, what changed
+        moves. On the default run's h3, epochs 20-29: 2-D neighbour churn 0.19 -> 0.13 per epoch against the
+        raw space's 0.09, rank correlation of displacement with raw churn 0.09 -> 0.27, for trustworthiness
+        0.9907 -> 0.9904 (at 30: 0.11, 0.38, 0.9901).
     guard : float or None
         Warm starts only: also lay the frame out cold (a spectral start) and keep the cold layout instead when
         its trustworthiness beats the warm one's by more than ``guard`` (estimated on
@@ -151,7 +152,7 @@ class LayoutParams:
     repulsion: float = 2.0
     negative_sample_rate: int = 5
     gravity: float = 0.0
-    anchor: float = 0.0
+    anchor: float = 30.0
     guard: float | None = 0.003
     random_state: int = 0
 
