@@ -18,6 +18,8 @@ from frames import chains as frames_chains
 from frames import compute as frames_compute
 from frames import index as frames_index
 from frames import prepare as frames_prepare
+from frames.motion import MOTION
+from frames.scores import SCORES
 from layout_engine.params import LayoutParams
 
 FAST = LayoutParams(n_iter=80, warm_n_iter=20)
@@ -77,7 +79,11 @@ def test_figure_builders_draw_a_digit_features_activations_and_curves(store_copy
     frames_prepare.prepare(store_copy, tiny_config, FAST)
     metrics = store_copy.metrics(tiny_config.run_id)
     scores = service.scores(store_copy, tiny_config.run_id, 0, FAST)
-    assert all(len(v) == 4 and all(s is not None for s in v) for v in scores.values())
+    assert all(len(v) == 4 for v in scores.values())
+    assert all(s is not None for name in SCORES for s in scores[name])
+    # the motion from each epoch to the next; the first epoch has none
+    assert all(scores[name][0] is None and None not in scores[name][1:] for name in MOTION)
+    assert all(0 <= c <= 1 for c in scores["real_churn"][1:] + scores["shown_churn"][1:])
     assert all(0.5 < t <= 1 for t in scores["trust"]) and all(0 < r < 1.5 for r in scores["ratio"])
     assert scores["ratio"][-1] < scores["ratio"][0]  # classes pull apart over training
     assert all(0 < h <= 1 for h in scores["nh"])
@@ -88,7 +94,8 @@ def test_figure_builders_draw_a_digit_features_activations_and_curves(store_copy
     assert names == ["train loss", "test loss", "train acc.", "test acc.", "silhouette (2-D)", "silhouette (raw)",
                      "kNN class purity (2-D)", "kNN class purity (raw)", "intra / inter distance (2-D)",
                      "intra / inter distance (raw)", "trustworthiness", "linear probe (raw)", "probe chance",
-                     "TwoNN dimension"]
+                     "TwoNN dimension", "neighbour churn on the map", "neighbour churn in the raw space",
+                     "median displacement (of the radius)", "the map moves more than the data"]
     # every 2-D score has its raw-space twin, drawn in the same colour, dashed
     for flat, raw in ((4, 5), (6, 7), (8, 9)):
         assert fig.data[flat].line.color == fig.data[raw].line.color and fig.data[raw].line.dash == "dash"
