@@ -181,8 +181,9 @@ def training_figure(metrics: list[dict[str, float]], scores: dict[str, list[floa
     beside its raw-space twin (dashed): silhouette, kNN class purity, intra / inter-class distance ratio; the
     held-out linear probe's accuracy with its chance level and the layout's trustworthiness; the intrinsic
     dimension (TwoNN); the motion from the previous epoch, neighbour churn on the map beside that of the raw
-    space and the median displacement, frames where the map moves more than the data crossed. The epochs share one axis, labelled at the bottom; the current epoch is marked by the
-    shape named :data:`EPOCH_MARK`. Axes are set from the values (padded), so one epoch already reads.
+    space and the median displacement, frames where the map moves more than the data crossed. The epochs share
+    one axis, labelled at the bottom; the current epoch is marked by the shape named :data:`EPOCH_MARK`. Axes
+    are set from the values (padded), so one epoch already reads.
 
     Parameters
     ----------

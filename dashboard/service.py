@@ -238,7 +238,10 @@ def scores(store: RunStore, run_id: str, layer: int, params: LayoutParams,
             for epoch in range(store.run_info(run_id).epochs_done)]
 
     def frame(epoch: int, key: str) -> tuple[np.ndarray, np.ndarray]:
-        return store.activations(run_id, epoch, layer), store.get_derived(key)["display"]
+        layout = store.get_derived(key)
+        if layout is None:
+            raise KeyError(key)
+        return store.activations(run_id, epoch, layer), layout["display"]
 
     for epoch, key in enumerate(keys):
         found = read_scores(store, key, labels) or {}
@@ -248,7 +251,14 @@ def scores(store: RunStore, run_id: str, layer: int, params: LayoutParams,
         moved: dict[str, float] = {}
         if before is not None and key is not None:
             pair = ((epoch - 1, before), (epoch, key))
-            moved = ensure_motion(store, (before, key), lambda i, pair=pair: frame(*pair[i]))
+
+            def load(i: int, pair: tuple = pair) -> tuple[np.ndarray, np.ndarray]:
+                return frame(*pair[i])
+
+            try:
+                moved = ensure_motion(store, (before, key), load)
+            except KeyError:  # a layout indexed but gone since: no motion for the pair
+                moved = {}
         for name in MOTION:
             out[name].append(moved.get(name))
     return out

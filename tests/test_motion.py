@@ -33,8 +33,8 @@ def recorded(store: RunStore, run_id: str, layer: int) -> list[np.ndarray]:
 
 
 def test_a_frame_whose_data_did_not_change_does_not_move(store_copy, tiny_config):
-    generated = drifting_blobs(5)
-    for frames in (generated + [generated[-1]] * 3, (lambda r: r + [r[-1]] * 3)(recorded(store_copy, tiny_config.run_id, 1))):
+    for moving in (drifting_blobs(5), recorded(store_copy, tiny_config.run_id, 1)):
+        frames = moving + [moving[-1]] * 3
         n = len(frames)
         assert frozen_drift(displays(frames), range(n - 3, n)) <= 0.001
         assert frozen_drift(displays(frames), range(1, n - 3)) > 0.005  # the real steps do move
