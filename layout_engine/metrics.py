@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial.distance import pdist, squareform
 from sklearn.manifold import trustworthiness as _sk_trustworthiness
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import pairwise_distances, silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
 from layout_engine.align import align_to, normalize
@@ -26,6 +26,27 @@ def trustworthiness(X: np.ndarray, embedding: np.ndarray, *, n_neighbors: int = 
         Must be < n_samples / 2.
     """
     return float(_sk_trustworthiness(X, embedding, n_neighbors=n_neighbors))
+
+
+def trustworthiness_of(X: np.ndarray, embeddings: list[np.ndarray], *, n_neighbors: int = NEIGHBOURHOOD_K
+                       ) -> list[float]:
+    """:func:`trustworthiness` of several layouts (each (n_samples, 2)) of the same ``X`` (n_samples,
+    n_features), ranking ``X``'s distances once (the costly part)."""
+    n = len(X)
+    if not n_neighbors < n / 2:
+        raise ValueError(f"n_neighbors ({n_neighbors}) should be less than n_samples / 2 ({n / 2})")
+    dist = pairwise_distances(X)
+    np.fill_diagonal(dist, np.inf)
+    rank = np.empty((n, n), dtype=np.int64)
+    rows = np.arange(n)[:, None]
+    rank[rows, np.argsort(dist, axis=1)] = np.arange(1, n + 1)
+    scale = 2.0 / (n * n_neighbors * (2.0 * n - 3.0 * n_neighbors - 1.0))
+    out = []
+    for embedding in embeddings:
+        near = NearestNeighbors(n_neighbors=n_neighbors).fit(embedding).kneighbors(return_distance=False)
+        excess = rank[rows, near] - n_neighbors
+        out.append(float(1.0 - excess[excess > 0].sum() * scale))
+    return out
 
 
 def class_silhouette(points: np.ndarray, labels: np.ndarray, *, max_points: int | None = None,

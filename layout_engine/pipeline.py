@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from layout_engine.align import align_to, normalize
 from layout_engine.force import IterationCallback, optimize_layout
 from layout_engine.graph import bipartite_graph, knn_graph
-from layout_engine.metrics import NEIGHBOURHOOD_K, node_churn, trustworthiness
+from layout_engine.metrics import NEIGHBOURHOOD_K, node_churn, trustworthiness_of
 from layout_engine.params import LayoutParams
 from layout_engine.spectral import spectral_init
 from layout_engine.validation import check_points
@@ -332,8 +332,8 @@ def guard_prefers_cold(X: np.ndarray, warm: np.ndarray, cold: np.ndarray, margin
     k = min(NEIGHBOURHOOD_K, (len(subset) - 1) // 2)
     if k < 1:
         return False
-    return (trustworthiness(X[subset], cold[subset], n_neighbors=k)
-            - trustworthiness(X[subset], warm[subset], n_neighbors=k)) > margin
+    cold_trust, warm_trust = trustworthiness_of(X[subset], [cold[subset], warm[subset]], n_neighbors=k)
+    return cold_trust - warm_trust > margin
 
 
 def layout_sequence(frames: Iterable[np.ndarray], params: LayoutParams = LayoutParams(), *,

@@ -72,3 +72,15 @@ def test_subsampled_silhouette_estimates_the_exact_one(blobs):
     mixed = np.random.default_rng(0).permutation(labels)
     assert class_silhouette(X, labels, max_points=60) == pytest.approx(class_silhouette(X, labels), abs=0.05)
     assert class_silhouette(X, mixed, max_points=60) == pytest.approx(class_silhouette(X, mixed), abs=0.1)
+
+
+def test_trustworthiness_of_several_layouts_ranks_the_raw_space_once_and_agrees_with_scikit_learn():
+    from layout_engine.metrics import trustworthiness_of
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 10))
+    faithful, random = X[:, :2] + 0.1 * rng.normal(size=(300, 2)), rng.normal(size=(300, 2))
+    both = trustworthiness_of(X, [faithful, random], n_neighbors=10)
+    assert both == pytest.approx([trustworthiness(X, faithful, n_neighbors=10),
+                                  trustworthiness(X, random, n_neighbors=10)], abs=1e-12)
+    assert both[0] > both[1]
