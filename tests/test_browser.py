@@ -23,7 +23,9 @@ from models.store import RunStore
 
 pytestmark = pytest.mark.browser
 
-FAST = LayoutParams(n_iter=80, warm_n_iter=20)
+#: the engine's defaults: its gentle steps need their iterations, and the gallery shows what a user sees (a tiny
+#: run's frames take about 0.1 s each)
+FAST = LayoutParams()
 SCREENSHOTS = os.environ.get("EPOCHSCOPE_SCREENSHOTS")
 
 
