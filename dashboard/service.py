@@ -5,6 +5,7 @@ samples, an epoch's typed arrays, a frame's edges and scores). The frames themse
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -237,6 +238,7 @@ def scores(store: RunStore, run_id: str, layer: int, params: LayoutParams,
     keys = [indexed_layout(store, run_id, params, layer, epoch, method)
             for epoch in range(store.run_info(run_id).epochs_done)]
 
+    @functools.lru_cache(maxsize=2)  # each epoch is the later frame of one pair and the earlier of the next
     def frame(epoch: int, key: str) -> tuple[np.ndarray, np.ndarray]:
         layout = store.get_derived(key)
         if layout is None:

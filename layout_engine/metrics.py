@@ -126,8 +126,13 @@ def cross_class_edge_fraction(graph: sp.spmatrix, labels: np.ndarray) -> float:
     return float(np.mean(labels[upper.row] != labels[upper.col]))
 
 
+def point_displacements(frame: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Per point, the distance it moves from ``previous`` to ``frame`` (both (n, 2)) once ``frame`` is
+    Procrustes-aligned to ``previous``, in units of the layout's RMS radius; (n,) float64."""
+    moved = align_to(frame, previous) - normalize(previous)
+    return np.linalg.norm(moved, axis=1).astype(np.float64)
+
+
 def displacement(frame: np.ndarray, previous: np.ndarray) -> float:
-    """Median distance a point moves from ``previous`` to ``frame`` (both (n, 2)) once ``frame`` is
-    Procrustes-aligned to ``previous``, in units of the layout's RMS radius."""
-    aligned = align_to(frame, previous)
-    return float(np.median(np.linalg.norm(aligned - normalize(previous), axis=1)))
+    """Median of :func:`point_displacements`: how far a typical point moves from ``previous`` to ``frame``."""
+    return float(np.median(point_displacements(frame, previous)))

@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.stats import spearmanr
 
 from layout_engine.align import align_to, normalize
 from layout_engine.graph import nearest_neighbours
-from layout_engine.metrics import NEIGHBOURHOOD_K
+from layout_engine.metrics import NEIGHBOURHOOD_K, node_churn, point_displacements
 
 #: a frame moves more than the data when its 2-D neighbour churn exceeds ``MOVES_MORE_RATIO`` x the raw space's
 #: + ``MOVES_MORE_MARGIN``: 2-D neighbourhoods are not the raw ones, and a frame in which many samples change
@@ -61,12 +62,14 @@ class Motion:
                 "moves_more": float(self.moves_more_than_data)}
 
 
-def neighbour_sets_churn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per row, ``1 - Jaccard`` of two neighbour tables (n, k) of the same samples; (n,) in [0, 1]."""
-    a, b = np.sort(a, axis=1), np.sort(b, axis=1)
-    k = a.shape[1]
-    shared = np.array([np.intersect1d(x, y, assume_unique=True).size for x, y in zip(a, b)])
-    return 1.0 - shared / (2 * k - shared)
+def table_churn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per row, ``1 - Jaccard`` of two neighbour tables (n, k) of the same samples (:func:`node_churn` of
+    the graphs they make); (n,) in [0, 1]."""
+    n, k = a.shape
+    rows = np.repeat(np.arange(n), k)
+    ones = np.ones(n * k, dtype=bool)
+    return node_churn(sp.csr_matrix((ones, (rows, a.ravel())), shape=(n, n)),
+                      sp.csr_matrix((ones, (rows, b.ravel())), shape=(n, n)))
 
 
 def motion(X_a: np.ndarray, X_b: np.ndarray, display_a: np.ndarray, display_b: np.ndarray, *,
@@ -87,11 +90,10 @@ def motion(X_a: np.ndarray, X_b: np.ndarray, display_a: np.ndarray, display_b: n
     """
     n = len(X_a)
     k = min(n_neighbors, n - 1)
-    displacement = np.linalg.norm(align_to(display_b, display_a) - normalize(display_a), axis=1)
     raw_a, raw_b = raw_neighbours or (nearest_neighbours(X_a, k)[0], nearest_neighbours(X_b, k)[0])
     flat_a, flat_b = nearest_neighbours(display_a, k)[0], nearest_neighbours(display_b, k)[0]
-    return Motion(displacement=displacement.astype(np.float64), shown_churn=neighbour_sets_churn(flat_a, flat_b),
-                  real_churn=neighbour_sets_churn(raw_a, raw_b))
+    return Motion(displacement=point_displacements(display_b, display_a), shown_churn=table_churn(flat_a, flat_b),
+                  real_churn=table_churn(raw_a, raw_b))
 
 
 def display_gap(a: np.ndarray, b: np.ndarray) -> float:
@@ -103,14 +105,11 @@ def display_gap(a: np.ndarray, b: np.ndarray) -> float:
 def frozen_drift(displays: list[np.ndarray], frozen: range) -> float:
     """Median over samples and over the steps ``t - 1 -> t`` for ``t`` in ``frozen`` (frames whose activations
     equal the previous frame's) of the displacement on the map, in units of the layout's RMS radius."""
-    steps = [np.linalg.norm(align_to(displays[t], displays[t - 1]) - normalize(displays[t - 1]), axis=1)
-             for t in frozen]
-    return float(np.median(np.concatenate(steps)))
+    return float(np.median(np.concatenate([point_displacements(displays[t], displays[t - 1]) for t in frozen])))
 
 
 def planted_precision(before: np.ndarray, after: np.ndarray, planted: np.ndarray) -> float:
     """Share of the ``len(planted)`` samples most displaced from ``before`` to ``after`` (both (n, 2)) that are
     the ``planted`` ones: 1 when what was moved in the data is exactly what moves most on the map."""
-    moved = np.linalg.norm(align_to(after, before) - normalize(before), axis=1)
-    top = np.argsort(-moved, kind="stable")[:len(planted)]
+    top = np.argsort(-point_displacements(after, before), kind="stable")[:len(planted)]
     return float(np.isin(top, planted).mean())

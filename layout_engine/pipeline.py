@@ -167,10 +167,10 @@ def layout_graph(graph: sp.spmatrix, params: LayoutParams = LayoutParams(), *, i
         n_iter, lr = params.n_iter, params.learning_rate
         anchor: float | np.ndarray = 0.0
     else:
-        node_churn = np.broadcast_to(np.asarray(churn, dtype=np.float64), (n,))
-        start = reseeded(_warm_start(init), graph, node_churn)
+        per_node = np.broadcast_to(np.asarray(churn, dtype=np.float64), (n,))
+        start = reseeded(_warm_start(init), graph, per_node)
         n_iter, lr, scale = warm_schedule(params, float(np.mean(churn)))
-        anchor = scale * (1.0 - node_churn) ** ANCHOR_CHURN_POWER
+        anchor = scale * (1.0 - per_node) ** ANCHOR_CHURN_POWER
         if pinned is not None:
             anchor = np.where(pinned, _PINNED, anchor)
     return optimize_layout(start, graph, n_iter=n_iter, learning_rate=lr, repulsion=params.repulsion,
