@@ -90,7 +90,8 @@ def measure_frame(X: np.ndarray, labels: ProbeLabels, *, probe_init: np.ndarray 
         commonest class's share of the held-out samples), ``twonn`` (intrinsic dimension), ``raw_silhouette``
         and ``raw_ratio`` (class silhouette and intra / inter-class distance ratio of the activations, on
         :data:`SUBSET_POINTS` samples), ``raw_purity`` (mean kNN class purity, the raw twin of the layout's
-        neighbourhood hit); and ``overlap`` (n_classes, n_classes) (:func:`class_overlap`) and ``knn`` (n, k)
+        neighbourhood hit); ``class_recall`` (n_classes,), the held-out probe's recall of each class (NaN for a
+        class with no held-out sample); ``overlap`` (n_classes, n_classes) (:func:`class_overlap`) and ``knn`` (n, k)
         int32, each sample's raw nearest neighbours (what changed between epochs).
     probe_weights : ndarray
         The probe's weights, to start the next epoch's fit from.
@@ -103,7 +104,7 @@ def measure_frame(X: np.ndarray, labels: ProbeLabels, *, probe_init: np.ndarray 
     if len(fit) > PROBE_FIT_POINTS:
         fit = np.sort(np.random.default_rng(1).choice(fit, size=PROBE_FIT_POINTS, replace=False))
     held_out = ~labels.fit
-    acc, weights = linear_probe(X[fit], labels.trained[fit], X[held_out], labels.true[held_out],
+    acc, weights, recall = linear_probe(X[fit], labels.trained[fit], X[held_out], labels.true[held_out],
                                 n_classes=labels.n_classes, init=probe_init)
     silhouette, ratio = class_separation(X[subset], labels.trained[subset])
     measures = {
@@ -112,6 +113,6 @@ def measure_frame(X: np.ndarray, labels: ProbeLabels, *, probe_init: np.ndarray 
         "twonn": np.array(twonn_dimension(dist)),
         "raw_silhouette": np.array(silhouette), "raw_ratio": np.array(ratio),
         "raw_purity": np.array(knn_class_purity(idx, labels.trained).mean()),
-        "overlap": class_overlap(idx, labels.trained, labels.n_classes), "knn": idx,
+        "overlap": class_overlap(idx, labels.trained, labels.n_classes), "knn": idx, "class_recall": recall,
     }
     return measures, weights

@@ -197,7 +197,7 @@ def lbfgs(fun, x0: np.ndarray, *, max_iter: int = 100, memory: int = 10, gtol: f
 
 def linear_probe(X_fit: np.ndarray, y_fit: np.ndarray, X_eval: np.ndarray, y_eval: np.ndarray, *,
                  n_classes: int, l2: float = 1e-2, max_iter: int = 100,
-                 init: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+                 init: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
     """Accuracy on ``(X_eval, y_eval)`` of an L2-regularised multinomial logistic regression fitted on
     ``(X_fit, y_fit)`` (features standardised by the fit set), by :func:`lbfgs`.
 
@@ -222,10 +222,13 @@ def linear_probe(X_fit: np.ndarray, y_fit: np.ndarray, X_eval: np.ndarray, y_eva
         Share of ``y_eval`` predicted right, in [0, 1]; NaN when either set is empty.
     weights : ndarray of shape (d + 1, n_classes)
         The fitted weights (last row: biases), to start the next fit from.
+    class_recall : ndarray of shape (n_classes,)
+        Per class, the share of its ``y_eval`` samples predicted right (NaN for a class with none): when each
+        class becomes linearly decodable.
     """
     d = X_fit.shape[1]
     if len(y_fit) == 0 or len(y_eval) == 0:
-        return float("nan"), np.zeros((d + 1, n_classes))
+        return float("nan"), np.zeros((d + 1, n_classes)), np.full(n_classes, np.nan)
     mean, std = X_fit.mean(axis=0), X_fit.std(axis=0)
     std = np.where(std > 1e-8, std, 1.0)
     A, B = (np.asarray(X_fit, np.float64) - mean) / std, (np.asarray(X_eval, np.float64) - mean) / std
@@ -233,7 +236,12 @@ def linear_probe(X_fit: np.ndarray, y_fit: np.ndarray, X_eval: np.ndarray, y_eva
     w0 = np.zeros((d + 1) * n_classes) if init is None or init.shape != (d + 1, n_classes) else init.ravel()
     W = lbfgs(lambda w: _softmax_loss(w, A, Y, l2), w0, max_iter=max_iter).reshape(d + 1, n_classes)
     predicted = (B @ W[:-1] + W[-1]).argmax(axis=1)
-    return float(np.mean(predicted == np.asarray(y_eval))), W
+    y_eval = np.asarray(y_eval, np.int64)
+    right = predicted == y_eval
+    total = np.bincount(y_eval, minlength=n_classes)[:n_classes]
+    hits = np.bincount(y_eval, weights=right, minlength=n_classes)[:n_classes]
+    recall = np.divide(hits, total, out=np.full(n_classes, np.nan), where=total > 0)
+    return float(np.mean(right)), W, recall
 
 
 def chance_accuracy(y_fit: np.ndarray, y_eval: np.ndarray) -> float:

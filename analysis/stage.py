@@ -221,8 +221,9 @@ TABLE_CACHE_SIZE = 16
 
 
 def measure_table(store: RunStore, run_id: str) -> list[list[dict[str, float | np.ndarray] | None]]:
-    """Every measured frame's scalars (:data:`analysis.measures.SCALARS`, as floats) and ``overlap`` matrix,
-    ``table[layer][epoch]``; ``None`` where a frame is not measured yet."""
+    """Every measured frame's scalars (:data:`analysis.measures.SCALARS`, as floats), ``overlap`` matrix and
+    ``class_recall`` (the probe's recall per class), ``table[layer][epoch]``; ``None`` where a frame is not
+    measured yet."""
     info = store.run_info(run_id)
     keys = tuple(tuple(store.pointer(measures_index(run_id, layer, epoch)) for epoch in range(info.epochs_done))
                  for layer in range(len(info.layer_sizes)))
@@ -244,7 +245,8 @@ def _table_entry(store: RunStore, key: str | None) -> dict | None:
     cached = store.get_derived(key) if key is not None else None
     if cached is None:
         return None
-    return {**{name: float(cached[name]) for name in SCALARS}, "overlap": cached["overlap"]}
+    return {**{name: float(cached[name]) for name in SCALARS}, "overlap": cached["overlap"],
+            "class_recall": cached["class_recall"]}
 
 
 def curves(store: RunStore, run_id: str, layer: int) -> dict[str, list[float | None]]:

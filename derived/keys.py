@@ -49,7 +49,7 @@ SCORES_VERSION = "2"
 #: bumped when the motion measures of a frame pair change
 MOTION_VERSION = "1"
 #: a frame's raw-space measures (:func:`analysis.measures.measure_frame`)
-MEASURES_VERSION = "1"
+MEASURES_VERSION = "2"
 #: the run's CKA matrices (:func:`analysis.stage.compute_cka`)
 CKA_VERSION = "1"
 #: the run's units over epochs (:func:`analysis.stage.compute_neuron_map`)

@@ -69,12 +69,12 @@ def test_the_linear_probe_reads_separable_labels_and_not_shuffled_ones(rng):
     centres = rng.normal(scale=3.0, size=(4, 16))
     X = centres[y] + rng.normal(size=(1200, 16))
     fit, held = slice(0, 900), slice(900, None)
-    acc, W = linear_probe(X[fit], y[fit], X[held], y[held], n_classes=4)
+    acc, W, _ = linear_probe(X[fit], y[fit], X[held], y[held], n_classes=4)
     assert acc > 0.95 and W.shape == (17, 4)
-    again, _ = linear_probe(X[fit], y[fit], X[held], y[held], n_classes=4, init=W)
+    again, _, _ = linear_probe(X[fit], y[fit], X[held], y[held], n_classes=4, init=W)
     assert again == acc  # a warm start reaches the same optimum
     shuffled = rng.permutation(y)
-    noise, _ = linear_probe(X[fit], shuffled[fit], X[held], shuffled[held], n_classes=4)
+    noise, _, _ = linear_probe(X[fit], shuffled[fit], X[held], shuffled[held], n_classes=4)
     assert abs(noise - chance_accuracy(shuffled[fit], shuffled[held])) < 0.08
 
 
