@@ -41,8 +41,9 @@ PLATEAU_STEP, PLATEAU_EPOCHS, PLATEAU_ESCAPE = 0.01, 5, 0.10
 #: the onset of overfitting: the epoch of the lowest test loss, when the last epoch's test loss is OVERFIT_RISE
 #: above it while the training loss went on falling
 OVERFIT_RISE = 0.10
-#: a unit is dead at an epoch when its activation varies by no more than this over the probe samples
-DEAD_STD = 1e-6
+#: a unit is dead at an epoch when its activation varies by no more than this over the probe samples; a death
+#: event's salience is the share of the layer that died over DEAD_SHARE
+DEAD_STD, DEAD_SHARE = 1e-6, 0.05
 #: the most an event's salience counts (its number over its threshold)
 MAX_SALIENCE = 10.0
 
@@ -386,7 +387,7 @@ def unit_events(series: RunSeries) -> list[Event]:
             units = tuple(int(u) for u in np.flatnonzero(since == t))
             share = len(units) / dead.shape[1]
             shown = ", ".join(str(u) for u in units[:8]) + (" ..." if len(units) > 8 else "")
-            out.append(Event("unit_death", int(t), layer, float(len(units)), 1.0, _salience(100 * share),
+            out.append(Event("unit_death", int(t), layer, float(len(units)), 1.0, _salience(share / DEAD_SHARE),
                              f"{series.layer_names[layer]}, epoch {t}: {len(units)} unit(s) died ({shown}): their "
                              f"activation varies by no more than {DEAD_STD:g} over the probe from here on.",
                              units=units))

@@ -22,6 +22,7 @@ from derived.keys import (
     NEURONS_VERSION,
     cka_index,
     content_hash,
+    is_current_measures,
     measures_index,
     measures_key,
     neurons_index,
@@ -51,7 +52,7 @@ def probe_labels(store: RunStore, info: RunInfo) -> ProbeLabels:
 
 def _cached(store: RunStore, index: str) -> bool:
     key = store.pointer(index)
-    return key is not None and store.has_derived(key)
+    return key is not None and is_current_measures(key) and store.has_derived(key)
 
 
 def is_measured(store: RunStore, run_id: str, layer: int, epoch: int) -> bool:
@@ -242,7 +243,7 @@ def measure_table(store: RunStore, run_id: str) -> list[list[dict[str, float | n
 
 
 def _table_entry(store: RunStore, key: str | None) -> dict | None:
-    cached = store.get_derived(key) if key is not None else None
+    cached = store.get_derived(key) if key is not None and is_current_measures(key) else None
     if cached is None:
         return None
     return {**{name: float(cached[name]) for name in SCALARS}, "overlap": cached["overlap"],

@@ -47,7 +47,7 @@ def _template() -> dict:
     return pio.templates["plotly_white"].to_plotly_json()
 
 
-def _figure(data: list[dict], **layout) -> dict:
+def plotly_json(data: list[dict], **layout) -> dict:
     """A figure as Plotly JSON (what ``dcc.Graph`` sends to the browser), built without plotly.py's per-property
     validation, which costs ~10 ms a figure: these builders run on every slider step and click."""
     return {"data": data, "layout": {"template": _template(), **layout}}
@@ -57,7 +57,7 @@ def message_figure(message: str, width: int = 52) -> dict:
     """An empty, axis-free figure that says what is happening or what to do, in lines of at most ``width``
     characters (a narrow panel shows it whole)."""
     text = "<br>".join(textwrap.wrap(message, width)) or message
-    return _figure([], xaxis=_AXIS, yaxis=_AXIS, margin=dict(l=10, r=10, t=40, b=10),
+    return plotly_json([], xaxis=_AXIS, yaxis=_AXIS, margin=dict(l=10, r=10, t=40, b=10),
                    annotations=[dict(text=text, showarrow=False, font=dict(size=14, color="#555"),
                                      xref="paper", yref="paper", x=0.5, y=0.5)])
 
@@ -84,23 +84,23 @@ def sample_figure(x: np.ndarray, image_shape: tuple[int, int] | None, context: n
     frame = dict(margin=dict(l=4, r=4, t=4, b=4), height=150)
     if context is not None and x.size == 2:
         labels = np.zeros(len(context), int) if context_labels is None else np.asarray(context_labels)
-        return _figure([dict(type="scattergl", x=_list(context[:, 0]), y=_list(context[:, 1]), mode="markers",
+        return plotly_json([dict(type="scattergl", x=_list(context[:, 0]), y=_list(context[:, 1]), mode="markers",
                              hoverinfo="skip", marker=dict(size=4, opacity=0.5, color=[
                                  class_colour(c) for c in labels])),
                         dict(type="scatter", x=[float(x[0])], y=[float(x[1])], mode="markers", hoverinfo="skip",
                              marker=dict(size=14, color="rgba(0,0,0,0)", line=dict(width=2.5, color="#000")))],
                        showlegend=False, xaxis=dict(_AXIS, scaleanchor="y", scaleratio=1), yaxis=_AXIS, **frame)
     if image_shape is not None and int(np.prod(image_shape)) == x.size:
-        return _figure([dict(type="heatmap", z=_list(x.reshape(image_shape)[::-1]), colorscale=GREYS, zmin=0,
+        return plotly_json([dict(type="heatmap", z=_list(x.reshape(image_shape)[::-1]), colorscale=GREYS, zmin=0,
                              zmax=1, showscale=False, hovertemplate="%{z:.2f}<extra></extra>")],
                        xaxis=dict(_AXIS, scaleanchor="y", scaleratio=1), yaxis=_AXIS, **frame)
-    return _figure([dict(type="bar", x=[f"x{i}" for i in range(x.size)], y=_list(x), marker=dict(color="#777777"))],
+    return plotly_json([dict(type="bar", x=[f"x{i}" for i in range(x.size)], y=_list(x), marker=dict(color="#777777"))],
                    yaxis=dict(range=[0, 1], title=dict(text="value")), **frame)
 
 
 def activation_figure(activations: np.ndarray, layer_name: str) -> dict:
     """A sample's activations at one layer, one bar per unit; ``activations`` is (units,)."""
-    return _figure([dict(type="bar", y=_list(activations), marker=dict(color=CLASS_COLOURS[0]),
+    return plotly_json([dict(type="bar", y=_list(activations), marker=dict(color=CLASS_COLOURS[0]),
                          hovertemplate="unit %{x}: %{y:.3f}<extra></extra>")],
                    margin=dict(l=30, r=4, t=24, b=20), height=130, bargap=0.1, xaxis=dict(showticklabels=False),
                    title=dict(text=f"activations at {layer_name}", font=dict(size=12), x=0.01))
@@ -295,7 +295,7 @@ def _stack_panels(data: list[dict], panels: list, epoch: int, n_epochs: int, ste
         text = f"<b>{title}</b>" + (f"<br><span style='font-size:9px'>{_key(entries)}</span>" if entries else "")
         annotations.append(dict(text=text, xref="paper", yref="paper", x=0, y=title_top, xanchor="left",
                                 yanchor="top", showarrow=False, align="left", font=dict(size=11, color="#333")))
-    return _figure(
+    return plotly_json(
         data, margin=dict(l=44, r=8, t=6, b=36), height=height, clickmode="event", hovermode="x unified",
         showlegend=False, annotations=annotations, **layout,
         shapes=[dict(type="line", name=EPOCH_MARK, xref="x", yref="paper", x0=epoch, x1=epoch, y0=0, y1=1,
@@ -323,7 +323,7 @@ def cka_figure(matrix: np.ndarray, names: Sequence[str], current: int, title: st
     zmin = cka_floor(matrix) if zmin is None else zmin
     z = np.where(np.isfinite(matrix), matrix, np.nan).round(3)
     ticks = list(range(0, m, max(1, round(m / 8))))  # about eight labels, whatever the size
-    return _figure([dict(type="heatmap", z=[[None if np.isnan(v) else float(v) for v in row] for row in z],
+    return plotly_json([dict(type="heatmap", z=[[None if np.isnan(v) else float(v) for v in row] for row in z],
                          x=list(range(m)), y=list(range(m)), zmin=zmin, zmax=1, colorscale="Viridis",
                          colorbar=dict(thickness=8, len=0.9, title=dict(text="CKA", font=dict(size=10))),
                          hovertemplate=f"{axis} %{{y}} vs %{{x}}: CKA %{{z:.2f}}<extra></extra>")],
@@ -371,7 +371,7 @@ def cartography_figure(variability: np.ndarray, confidence: np.ndarray, region: 
                 marker=dict(size=7 if flagged else 5, color=REGION_COLOURS[name],
                             symbol="x" if flagged else "circle", opacity=0.8, line=dict(width=0)),
                 hovertemplate="sample %{customdata[0]}<br>confidence %{y:.2f}<br>variability %{x:.2f}<extra></extra>"))
-    return _figure(traces, margin=dict(l=40, r=10, t=24, b=34), height=260,
+    return plotly_json(traces, margin=dict(l=40, r=10, t=24, b=34), height=260,
                    title=dict(text="data map: training samples over epochs", font=dict(size=12), x=0.01),
                    xaxis=dict(title=dict(text="variability", font=dict(size=11)), range=[0, 0.5]),
                    yaxis=dict(title=dict(text="confidence", font=dict(size=11)), range=[0, 1.02]),
@@ -384,7 +384,7 @@ def kl_figure(kl_dim: np.ndarray, active: np.ndarray) -> dict:
     kl_dim = np.asarray(kl_dim, dtype=float)
     colours = [CLASS_COLOURS[0] if a else "#BBBBBB" for a in active]
     log = kl_dim.max(initial=0) > 100 * max(kl_dim.min(initial=1), 1e-3)
-    return _figure([dict(type="bar", x=[f"z{j}" for j in range(len(kl_dim))], y=_list(kl_dim),
+    return plotly_json([dict(type="bar", x=[f"z{j}" for j in range(len(kl_dim))], y=_list(kl_dim),
                          marker=dict(color=colours),
                          hovertemplate="%{x}: %{y:.3f} nats<extra></extra>")],
                    margin=dict(l=40, r=4, t=24, b=24), height=150, yaxis=dict(type="log" if log else "linear"),
@@ -393,7 +393,7 @@ def kl_figure(kl_dim: np.ndarray, active: np.ndarray) -> dict:
 
 def active_units_figure(betas: list[float], active: list[float], beta: float) -> dict:
     """Active latent units against beta over a sweep, the run on show marked."""
-    return _figure([dict(type="scatter", x=list(betas), y=list(active), mode="lines+markers",
+    return plotly_json([dict(type="scatter", x=list(betas), y=list(active), mode="lines+markers",
                          line=dict(color=CLASS_COLOURS[0]),
                          hovertemplate="beta %{x:g}: %{y:.0f} active<extra></extra>"),
                     dict(type="scatter", x=[beta], y=[active[betas.index(beta)]] if beta in betas else [],
@@ -424,7 +424,7 @@ def images_figure(rows: list[tuple[str, np.ndarray]], image_shape: tuple[int, in
 
 def class_means_figure(means: np.ndarray, class_names: Sequence[str]) -> dict:
     """A neuron's mean activation per class, bars in the class colours; ``means`` is (n_classes,)."""
-    return _figure([dict(type="bar", x=[plot_text(n) for n in class_names], y=_list(means),
+    return plotly_json([dict(type="bar", x=[plot_text(n) for n in class_names], y=_list(means),
                          marker=dict(color=[class_colour(c) for c in range(len(means))]),
                          hovertemplate="class %{x}: %{y:.3f}<extra></extra>")],
                    margin=dict(l=30, r=4, t=24, b=20), height=130, bargap=0.15,
@@ -495,7 +495,7 @@ def neuron_map_figure(coords: np.ndarray, layer: np.ndarray, unit: np.ndarray, s
     data.append({**trace(shown, NEURON_EPOCH, {"color": "rgba(204,51,17,0.9)", "size": 5, "opacity": 1,
                                                "line": {"width": 0.6, "color": "white"}}), "hoverinfo": "skip",
                  "hovertemplate": None})
-    return _figure(data, xaxis=_AXIS, yaxis={**_AXIS, "scaleanchor": "x", "scaleratio": 1},
+    return plotly_json(data, xaxis=_AXIS, yaxis={**_AXIS, "scaleanchor": "x", "scaleratio": 1},
                    margin=dict(l=10, r=10, t=40, b=10), uirevision="neurons", meta=dict(version=version),
                    title=dict(text=f"Units over training · epoch {epoch} in red", x=0.01, font=dict(size=13)),
                    # beside the epoch's colour bar the legend goes under the map, off the bar's title
@@ -520,7 +520,7 @@ def selectivity_figure(by_layer: np.ndarray, layer_names: Sequence[str], groupin
                  "y": _list(grouping), "line": {"color": "#000", "width": 2}})
     data.append({"type": "scatter", "mode": "lines", "name": "chance", "x": epochs, "y": _list(chance),
                  "line": {"color": "#000", "dash": "dot", "width": 1}})
-    return _figure(data, margin=dict(l=40, r=10, t=30, b=30), yaxis=dict(range=[0, 1]),
+    return plotly_json(data, margin=dict(l=40, r=10, t=30, b=30), yaxis=dict(range=[0, 1]),
                    xaxis=dict(title=dict(text="epoch")), legend=dict(font=dict(size=10)),
                    title=dict(text="Class selectivity of units", x=0.01, font=dict(size=13)),
                    shapes=[dict(type="line", name=EPOCH_MARK, x0=epoch, x1=epoch, yref="paper", y0=0, y1=1,
@@ -553,4 +553,4 @@ def coherence_figure(curve: np.ndarray, random_level: float, epoch: int,
                          hovertemplate="beta %{x}: %{y:.3f} (%{text} active)<extra></extra>"))
         layout |= dict(xaxis2=dict(domain=[0.65, 1], title=dict(text="beta (last epoch)"), type="category"),
                        yaxis2=dict(anchor="x2", rangemode="tozero"))
-    return _figure(data, **layout)
+    return plotly_json(data, **layout)

@@ -134,6 +134,12 @@ def recording_key(stage: str, version: str, run_id: str, created: float, epoch: 
     return f"{RUN_BOUND}/{run_id}/{stage}/{version}/{created!r}/{epoch}"
 
 
+def is_current_measures(key: str) -> bool:
+    """Whether a measures key is of this :data:`MEASURES_VERSION` (a run measured before a version bump points
+    at its old entries, which are measured again)."""
+    return key.startswith(f"measure/{MEASURES_VERSION}/")
+
+
 def measures_index(run_id: str, layer: int, epoch: int) -> str:
     return f"measures/{run_id}/{layer}/{epoch}"
 

@@ -23,7 +23,7 @@ from layout_engine.graph import METRICS
 GRAPHS = ("knn", "bipartite")
 
 #: bump when a change in the engine changes its output: it is part of every layout cache key
-ENGINE_VERSION = "10"
+ENGINE_VERSION = "11"
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,10 @@ class LayoutParams:
         Initial step sizes for a cold and a warm start. Small, because the spectral start already holds the
         layout's shape: at UMAP's 1, rounding in the weights grew into layouts 0.3 of the radius apart (the
         optimizer's steps are chaotic), at 0.03 they stay 0.001 apart, and trustworthiness is as good or better
-        (digits 0.971 against 0.971, breast cancer 0.923 against 0.898).
+        (digits 0.971 against 0.971, breast cancer 0.923 against 0.898). 150 cold iterations at 0.06 (and 100 warm
+        at 0.03) lay out as well as 300 at 0.03 (cold trustworthiness median over six data sets 0.9820 against
+        0.9826, warm frames within 0.0031 of cold ones with the guard, every motion measure unchanged) at half
+        the cost: the guard's cold layout is most of a frame's.
     repulsion : float
         Repulsion relative to attraction; 2 (against UMAP's 1) gains 0.001 of trustworthiness on digits at no
         cost.
@@ -145,9 +148,9 @@ class LayoutParams:
     metric: str = "euclidean"
     top_k: int = 3
     quantile: float = 0.95
-    n_iter: int = 300
-    warm_n_iter: int = 150
-    learning_rate: float = 0.03
+    n_iter: int = 150
+    warm_n_iter: int = 100
+    learning_rate: float = 0.06
     warm_learning_rate: float = 0.03
     repulsion: float = 2.0
     negative_sample_rate: int = 5

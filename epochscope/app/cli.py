@@ -1,10 +1,12 @@
 """Command line: train a run (an interrupted one resumes), sweep beta over VAE runs, lay out and measure a stored
-run's frames as the page would (so that it opens at once), list or delete stored runs, serve the page.
+run's frames as the page would (so that it opens at once), write a run's report, list or delete stored runs,
+serve the page.
 
     python -m epochscope train --model mlp --dataset digits --epochs 30
     python -m epochscope train --model vae --beta 4 --epochs 20
     python -m epochscope sweep --betas 0,0.5,1,2,4 --epochs 20
     python -m epochscope prepare mlp-digits-0123456789ab [--layout '{"guard": null}']
+    python -m epochscope report mlp-digits-0123456789ab [--out report.html] [--epochs 0,5,30]
     python -m epochscope list [--logdir runs]
     python -m epochscope delete mlp-digits-0123456789ab
     python -m epochscope serve [--port 8050] [--run RUN_ID] [--logdir runs]        # as python app.py
@@ -20,6 +22,7 @@ import argparse
 import logging
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from epochscope.app.settings import Settings, load_settings
 from epochscope.record.logdir import list_runs
@@ -151,6 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help="our layout, or a reference tool's for comparison (default %(default)s)")
     _add_store_option(prepare)
     _add_layout_option(prepare)
+    report = commands.add_parser("report", help="write a run's report: one self-contained HTML file with its "
+                                 "story, timeline, small multiples, curves, CKA and data map (laying out and "
+                                 "measuring what is missing first)")
+    report.add_argument("run_id", help="a run id from `list`")
+    report.add_argument("--out", default=None, help="the file to write (default: <run name>-report.html here)")
+    report.add_argument("--epochs", type=_sizes, default=None, metavar="E,E,..",
+                        help="the small multiples' epochs, 1 to 12 (default: 0, a quarter, half, three quarters, last)")
+    _add_store_option(report)
+    _add_layout_option(report)
     removal = commands.add_parser("delete", help="delete a stored run (its epochs and frame indices)")
     removal.add_argument("run_id", help="a run id from `list`")
     _add_store_option(removal)
@@ -196,6 +208,29 @@ def _prepare(store: RunStore, settings: Settings, args: argparse.Namespace, pars
     total = len(info.layer_sizes) * info.epochs_done
     print(f"{info.run_id}: {ready}/{total} frames ready ({params.graph}, {args.method})")
     return 0 if ready == total else 1
+
+
+def _report(store: RunStore, settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``report RUN_ID``: the run prepared as the page's job would (what is laid out and measured is kept), then
+    its report written to ``--out``."""
+    from dashboard.report import report_filename, run_report  # the page's figures: only this command needs them
+    from frames.prepare import prepare
+
+    if not store.has_run(args.run_id):
+        parser.error(f"run {args.run_id!r} is not in the store (see `list`)")
+    info, bar = store.run_info(args.run_id), TerminalProgress()
+    try:
+        prepare(store, info.config, settings.layout, bar)
+    finally:
+        bar.close()
+    try:
+        text = run_report(store, args.run_id, settings.layout, args.epochs)
+    except ValueError as exc:
+        parser.error(f"argument --epochs: {exc}" if args.epochs is not None else str(exc))
+    out = Path(args.out) if args.out else Path(report_filename(store, args.run_id))
+    out.write_text(text, encoding="utf-8")
+    print(f"{out} ({len(text) / 1e6:.1f} MB)")
+    return 0
 
 
 def _serve(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -288,7 +323,8 @@ def _sweep(store: RunStore, settings: Settings, args: argparse.Namespace, parser
 
 
 #: the commands that work on the store, by name
-_COMMANDS = {"list": _list, "delete": _delete, "prepare": _prepare, "train": _train, "sweep": _sweep}
+_COMMANDS = {"list": _list, "delete": _delete, "prepare": _prepare, "report": _report, "train": _train,
+             "sweep": _sweep}
 
 
 def main(argv: list[str] | None = None) -> int:
