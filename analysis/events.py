@@ -204,7 +204,7 @@ def settling_events(series: RunSeries) -> list[Event]:
 def _peaks(score: np.ndarray, threshold: float, reach: int) -> list[int]:
     """Indices where ``|score|`` clears ``threshold`` and is the largest within ``reach`` either side."""
     magnitude = np.nan_to_num(np.abs(score), nan=0.0)
-    out = []
+    out: list[int] = []
     for t in np.argsort(-magnitude, kind="stable"):
         if magnitude[t] < threshold:
             break

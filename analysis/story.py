@@ -75,9 +75,10 @@ def series_from_frames(layers: Sequence[Sequence[np.ndarray]], labels: ProbeLabe
     series : RunSeries
     class_recall : ndarray of shape (layers, epochs, n_classes)
     """
-    table = []
+    table: list[list[dict | None]] = []
     for frames in layers:
-        row, weights = [], None
+        row: list[dict | None] = []
+        weights = None
         for X in frames:
             measures, weights = measure_frame(X, labels, probe_init=weights)
             row.append(measures)
@@ -87,7 +88,7 @@ def series_from_frames(layers: Sequence[Sequence[np.ndarray]], labels: ProbeLabe
     names = layer_names or [f"h{i + 1}" for i in range(len(layers))]
     classes = class_names or [str(c) for c in range(labels.n_classes)]
     return _series(table, names, classes, np.array(cka), metrics, None, 0, kl_dim, dead), \
-        np.array([[entry["class_recall"] for entry in row] for row in table])
+        np.array([[entry["class_recall"] for entry in row if entry is not None] for row in table])
 
 
 def _series(table: list[list[dict | None]], layer_names, class_names, cka_to_final, metrics, fit, n_scrambled,
@@ -212,7 +213,7 @@ def run_story(store: RunStore, run_id: str) -> Story | None:
 
     events = [_with_samples(e, knn_at, labels, scrambled) for e in run_events(series)]
     learned = learned_epochs(correct) if correct is not None else np.full(len(labels.true), np.nan)
-    recall = np.array([[entry["class_recall"] for entry in row] for row in table])
+    recall = np.array([[entry["class_recall"] for entry in row if entry is not None] for row in table])
     story = Story(run_id=run_id, events=events, learned=learned,
                   decodable=np.stack([decodable_epochs(r) for r in recall]), layer_names=list(info.layer_names),
                   class_names=class_names, n_epochs=n_epochs, series=series)

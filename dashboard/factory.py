@@ -24,6 +24,7 @@ from dashboard.panels import (
     new_run,
     plane_panel,
     runs_panel,
+    story_panel,
     training_panel,
     url_state,
     vae_panel,
@@ -85,6 +86,7 @@ def create_app(*, store_dir: str | os.PathLike | None = None, config: RunConfig 
     inspector.register(app, ctx)
     training_panel.register(app, ctx)
     analysis_panel.register(app, ctx)
+    story_panel.register(app, ctx)
     neurons_panel.register(app, ctx)
     plane_panel.register(app, ctx)
     url_state.register(app, ctx)
@@ -104,6 +106,7 @@ def page(ctx: AppContext) -> html.Div:
         dcc.Store(id=vocab.RUN_LABEL, data=ctx.store.name(ctx.run_id, ctx.config)),
         dcc.Store(id=vocab.SELECTED_NEURON),
         dcc.Store(id=vocab.GO_TO),  # where a panel asks the sliders to go (controls: goTo)
+        dcc.Store(id=vocab.EVENT_FOCUS),  # the event clicked last in the story (its samples are ringed)
         dcc.Store(id=vocab.EPOCH_RESTED),  # the epoch slider's value once it rests (controls: restEpoch)
         html.Header(className="header", children=[
             html.H1("EpochScope"),
@@ -124,6 +127,7 @@ def page(ctx: AppContext) -> html.Div:
             html.Aside(className="side", children=[inspector.layout(), plane_panel.layout(), vae_panel.layout(),
                                                    training_panel.layout()]),
         ]),
+        story_panel.layout(),
         analysis_panel.layout(),
         neurons_panel.layout(),
     ])

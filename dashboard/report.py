@@ -72,10 +72,12 @@ def report_figures(store: RunStore, run_id: str, story: Story, params: LayoutPar
         caption += f" {n_layers * len(epochs) - len(panels)} of these frames are not laid out yet and are blank."
     out.append(("Each layer over training", caption,
                 story_figures.small_multiples_figure(panels, labels, story.layer_names, epochs, story.class_names)))
-    for layer, name in enumerate(story.layer_names):
-        scores = {**service.scores(store, run_id, layer, params), **stage.curves(store, run_id, layer)}
-        out.append(("Training curves", f"Loss, accuracy and {name}'s measures over training.",
-                    figures.training_figure(metrics, scores, last, name, None, steps)))
+    top, name = n_layers - 1, story.layer_names[-1]  # the layer nearest the output: the others' probes are in CKA
+    scores = {**service.scores(store, run_id, top, params), **stage.curves(store, run_id, top)}
+    out.append(("Training curves", f"Loss, accuracy and the last hidden layer ({name})'s measures over training: "
+                "each 2-D score of the map beside its raw-space twin, the linear probe, intrinsic dimension and "
+                "the map's motion against the data's.",
+                figures.training_figure(metrics, scores, last, name, None, steps)))
     cka = stage.run_cka(store, run_id)
     if cka is not None:
         out.append(("CKA", "Linear CKA between layers at the last epoch.",

@@ -49,6 +49,10 @@ SELECTED_NEURON = "selected-neuron"
 #: what changed most between two epochs (store) and the data map (figure), both click to select a sample
 CHANGED = "changed"
 CARTOGRAPHY = "cartography"
+#: the story panel's timeline of the run's events, and the event clicked last (store: ``{"run", "layer", "epoch",
+#: "pos", "text"}``: the analysis panel rings its samples, ``pos``, once the map shows its frame)
+STORY_TIMELINE = "story-timeline"
+EVENT_FOCUS = "event-focus"
 #: the background job's message (text only: panels refresh on :data:`RUN_VERSION`)
 JOB_MESSAGE = "job-message"
 #: the compared run (dropdown) and its aligned view

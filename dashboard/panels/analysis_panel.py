@@ -70,6 +70,25 @@ def changed_view(found: dict | None, class_names, epoch: int = 0) -> tuple[list,
     return [head, html.Div(rows, className="neighbours")], [s["pos"] for s in found["samples"]]
 
 
+def event_shown(focus: object, run_id: str, layer: int, epoch: int) -> bool:
+    """Whether the story's event clicked last (:data:`dashboard.vocab.EVENT_FOCUS`) is of the frame on show and
+    involves samples (a whole-network event is shown at any layer)."""
+    return (isinstance(focus, dict) and focus.get("run") == run_id and focus.get("epoch") == epoch
+            and focus.get("layer") in (None, layer) and isinstance(focus.get("pos"), list) and bool(focus["pos"])
+            and isinstance(focus.get("text"), str))
+
+
+def event_ring(focus: object, view, changed: list, ring: list[int]) -> tuple[list, list[int]]:
+    """The "what changed" list and the samples to ring; when the story's event clicked last is of the frame on
+    show (:func:`event_shown`), the list headed by that event and its samples ringed instead."""
+    if not event_shown(focus, view.run_id, view.layer, view.epoch):
+        return changed, ring
+    ring = [int(p) for p in focus["pos"]]  # type: ignore[index]
+    head = html.P(f"Ringed on the map: the {len(ring)} samples of the event \u201c{focus['text']}\u201d",
+                  className="muted")
+    return [head, *changed], ring
+
+
 def cartography_view(store, run_id: str, class_names) -> tuple[dict, str]:
     """The data map's figure and its summary line (shares of the relabelled vs clean training samples found hard
     to learn)."""
@@ -95,10 +114,12 @@ def register(app: Dash, ctx: AppContext) -> None:
     @app.callback(
         Output("observations", "children"), Output("what-changed", "children"), Output(vocab.CHANGED, "data"),
         Input(vocab.RUN, "value"), Input(vocab.LAYER_SHOWN, "data"), Input(vocab.EPOCH_RESTED, "data"),
-        Input(vocab.RUN_VERSION, "data"), State(vocab.LAYER, "value"),
+        Input(vocab.RUN_VERSION, "data"), Input(vocab.EVENT_FOCUS, "data"), State(vocab.LAYER, "value"),
     )
-    def update(run, _shown, epoch, _job, layer):
-        """The frame's observations and what changed (after the epoch slider rests: a scrub asks once)."""
+    def update(run, _shown, epoch, _job, focus, layer):
+        """The frame's observations and what changed (after the epoch slider rests: a scrub asks once); the
+        samples ringed are those of the story's event clicked last when the map shows its frame, else those that
+        changed most."""
         if epoch is None:
             return (no_update,) * 3
         try:
@@ -108,8 +129,9 @@ def register(app: Dash, ctx: AppContext) -> None:
             text = observations_view(view.store, view.run_id, view.layer, view.epoch)
         except (KeyError, ValueError) as exc:  # NotShown, or a measure not stored (evicted)
             return html.P(f"No observations here: {exc.args[0] if exc.args else exc}", className="empty"), [], None
-        changed, ring = changed_view(stage.what_changed(view.store, view.run_id, view.layer, view.epoch, N_CHANGED),
-                                     view.ctx.class_names, view.epoch)
+        changed, ring = event_ring(focus, view, *changed_view(
+            stage.what_changed(view.store, view.run_id, view.layer, view.epoch, N_CHANGED), view.ctx.class_names,
+            view.epoch))
         return text, changed, {"run": view.run_id, "layer": view.layer, "epoch": view.epoch, "pos": ring}
 
     @app.callback(
