@@ -149,7 +149,7 @@ def run_report(store: RunStore, run_id: str, params: LayoutParams = LayoutParams
             parts.append(f"<h2>{html.escape(where)}</h2>")
             section = where
         parts.append(f"<div class=\"fig\" id=\"fig{i}\"></div><p class=\"muted\">{html.escape(caption)}</p>")
-        specs.append({"id": f"fig{i}", "figure": figure})
+        specs.append({"id": f"fig{i}", "section": where, "figure": figure})
     lines = "".join(f"<li>{html.escape(line)}</li>" for line in summary(story, top=10))
     data = json.dumps(specs, separators=(",", ":"), default=_json_default).replace("<", "\\u003c")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
