@@ -154,6 +154,16 @@ def _correct(store: RunStore, run_id: str, trained: np.ndarray, n_epochs: int) -
     return np.stack(rows)
 
 
+def learned_of(store: RunStore, run_id: str) -> np.ndarray | None:
+    """Per probe sample of a stored run, :func:`learned_epochs` over its recorded epochs, (n_probe,) float (NaN:
+    not learned by its last epoch); ``None`` for a model that does not classify or a run with no epoch yet."""
+    info = store.run_info(run_id)
+    if info.config.model == "vae" or info.epochs_done < 1:
+        return None
+    correct = _correct(store, run_id, probe_labels(store, info).trained, info.epochs_done)
+    return None if correct is None else learned_epochs(correct)
+
+
 def _boundary(knn: np.ndarray, labels: np.ndarray, a: int, b: int) -> np.ndarray:
     """Probe positions of class a's samples with a class-b neighbour and class b's with a class-a one, in
     ``knn`` (n, k): where two classes meet."""

@@ -8,7 +8,8 @@
   const data = JSON.parse(document.getElementById("epochscope-data").textContent);
   const payload = data.sequence;
   const samples = {labels: F.decode(data.samples.labels), index: F.decode(data.samples.index),
-                   scrambled: F.decode(data.samples.scrambled), box: F.unionBox(payload.frames)};
+                   scrambled: F.decode(data.samples.scrambled),
+                   learned: data.samples.learned ? F.decode(data.samples.learned) : null, box: F.unionBox(payload.frames)};
   const epochs = Object.keys(data.frames).map(Number).sort((a, b) => a - b);
   const frames = new Map(epochs.map(e => [e, F.decodeFrame(data.frames[String(e)])]));
   const graph = document.getElementById("map"), slider = document.getElementById("epoch");

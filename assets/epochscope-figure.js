@@ -50,18 +50,34 @@
     sensitivity: {steady: true, needs: "sens", scale: "sens", scaleTitle: "‖∂loss/∂a‖", name: () => "sensitivity"},
     scrambled: {steady: true, key: (c, i) => c.S.scrambled[i], name: (c, k) => (k ? "scrambled" : "clean"),
                 colour: (c, k) => (k ? c.style.scrambled : c.style.clean)},
+    learned: {steady: true, sampleNeeds: "learned", key: (c, i) => learnedBin(c.S.learned[i]), name: (c, k) => LEARNED_BINS[k],
+              colour: (c, k) => LEARNED_COLOURS[k]},
   };
 
-  function colourMode(colour, frame) {
-    // the registry entry the map draws `colour` with: the mode itself, or class when the frame lacks what it reads
+  // when a sample was learned (the epoch from which it stays correct; NaN: not by the last epoch), in bins that
+  // double in width, so that the first epochs, where most is learned, stay apart; Viridis from early to late
+  const LEARNED_BINS = ["learned at 0", "learned at 1", "learned at 2-3", "learned at 4-7", "learned at 8-15",
+                        "learned at 16-31", "learned at 32-63", "learned at 64+", "not learned"];
+  const LEARNED_COLOURS = ["#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39", "#fde725",
+                           "#BBBBBB"];
+
+  function learnedBin(epoch) {
+    if (!Number.isFinite(epoch)) { return LEARNED_BINS.length - 1; }
+    return epoch < 1 ? 0 : Math.min(LEARNED_BINS.length - 2, Math.floor(Math.log2(epoch)) + 1);
+  }
+
+  function colourMode(colour, frame, S) {
+    // the registry entry the map draws `colour` with: the mode itself, or class when the frame (or the samples)
+    // lack what it reads
     const mode = COLOUR_MODES[colour];
-    return mode && (!mode.needs || frame[mode.needs]) ? mode : COLOUR_MODES.class;
+    return mode && (!mode.needs || frame[mode.needs]) && (!mode.sampleNeeds || (S && S[mode.sampleNeeds])) ?
+      mode : COLOUR_MODES.class;
   }
 
   function groups(payload, frame, S, colour) {
     // the samples split into the map's traces by `colour` (COLOUR_MODES): [{name, colour, members}] in key order;
     // colour null: one trace on the colour scale of the values `scale` (per node; titled `scaleTitle`), no legend
-    const n = payload.n_samples, style = payload.style, mode = colourMode(colour, frame);
+    const n = payload.n_samples, style = payload.style, mode = colourMode(colour, frame, S);
     const c = {S: S, frame: frame, style: style, className: k => plotText(payload.class_names[k] || String(k)),
                classColour: k => classColour(style, k)};
     if (mode.scale) {

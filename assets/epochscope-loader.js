@@ -111,7 +111,8 @@
       if (!this.fetching.has(key) && !this.resting(url)) {
         this._fetch(key, url, body => this.samplesOf.set(body.run, {version: body.version, labels: F.decode(body.labels),
                                                           index: F.decode(body.index),
-                                                          scrambled: F.decode(body.scrambled)}));
+                                                          scrambled: F.decode(body.scrambled),
+                                                          learned: body.learned ? F.decode(body.learned) : null}));
       }
       return key;
     }

@@ -188,7 +188,7 @@
       }
       if (signature === null) { return undefined; }
       const glide = this._glides(a, frame, flags);
-      const scale = FIG.colourMode(a.colour, frame).scale;
+      const scale = FIG.colourMode(a.colour, frame, S).scale;
       if (this._stepInPlace(a.payload, signature, shown.token + 1, glide, frame, S, title,
                             scale ? frame[scale] : null, flags.includes("size"))) {
         Object.assign(drawn, {epoch: e, version: scalars.version});

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from analysis.story import learned_of
 from dashboard.typed import label_dtype, quantized, typed
 from dashboard.vocab import CLASS_COLOURS, CUSTOMDATA, MAP_COLOURS
 from derived.keys import OUTPUTS_VERSION, recording_key
@@ -137,7 +138,7 @@ def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutPar
     class_names = list(info.class_names) or [str(c) for c in range(int(probe["y"].max()) + 1)]
     return {"run": run_id, "layer": layer, "graph": params.graph, "method": method, "n_samples": int(len(probe["y"])),
             "n_nodes": int(n_nodes), "name": f"{info.layer_names[layer]} ({info.layer_sizes[layer]} units)",
-            "last_epoch": info.epochs_done - 1, "samples_version": _samples_version(probe),
+            "last_epoch": info.epochs_done - 1, "samples_version": _samples_version(probe, info.epochs_done),
             "class_names": class_names, "classifies": info.config.model != "vae", "unit": info.unit,
             "label": info.name,
             "steps": info.steps(metrics),
@@ -146,8 +147,10 @@ def _build_payload(store: RunStore, info: RunInfo, layer: int, params: LayoutPar
             "style": MAP_STYLE, "customdata": list(CUSTOMDATA)}
 
 
-def _samples_version(probe: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
+def _samples_version(probe: dict[str, np.ndarray], epochs_done: int) -> str:
+    """The version of :func:`sample_arrays`: its probe set and, for when each sample was learned, how many
+    epochs are recorded."""
+    digest = hashlib.sha256(str(epochs_done).encode())
     for name in ("index", "y", "scrambled"):
         if name in probe:
             digest.update(np.ascontiguousarray(probe[name]).tobytes())
@@ -157,12 +160,19 @@ def _samples_version(probe: dict[str, np.ndarray]) -> str:
 def sample_arrays(store: RunStore, run_id: str) -> dict:
     """The run's probe samples for the browser, the same for every layer and epoch (fetched once per run):
     ``run``, ``version`` (the sequence payload's ``samples_version``), and as typed arrays (n_samples,) ``labels``
-    (the true class), ``index`` (in the data set) and ``scrambled`` (0 / 1)."""
-    probe = store.probe(run_id)
+    (the true class), ``index`` (in the data set), ``scrambled`` (0 / 1) and, for a classifier, ``learned``: the
+    epoch from which each sample stays correctly classified (NaN: not by the last epoch recorded;
+    :func:`analysis.story.learned_of`)."""
+    probe, info = store.probe(run_id), store.run_info(run_id)
     scrambled = probe.get("scrambled", np.zeros(len(probe["y"]), dtype=bool))
-    n_classes = max(len(store.run_info(run_id).class_names), int(probe["y"].max(initial=0)) + 1)
-    return {"run": run_id, "version": _samples_version(probe), "labels": typed(probe["y"], label_dtype(n_classes)),
-            "index": typed(probe["index"], "i4"), "scrambled": typed(scrambled, "u1")}
+    n_classes = max(len(info.class_names), int(probe["y"].max(initial=0)) + 1)
+    out = {"run": run_id, "version": _samples_version(probe, info.epochs_done),
+           "labels": typed(probe["y"], label_dtype(n_classes)), "index": typed(probe["index"], "i4"),
+           "scrambled": typed(scrambled, "u1")}
+    learned = learned_of(store, run_id)
+    if learned is not None:
+        out["learned"] = typed(learned, "f4")
+    return out
 
 
 def frame_arrays(store: RunStore, run_id: str, layer: int, epoch: int, params: LayoutParams,

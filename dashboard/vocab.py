@@ -82,7 +82,7 @@ GRAPH_MODES = {"knn": "samples", "bipartite": "neuron x sample"}
 METHOD_LABELS = {"ours": "ours", "umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
 #: what the map's samples are coloured by -> label
 COLOUR_MODES = {"class": "true class", "predicted": "predicted class", "correct": "correct / wrong",
-                "sensitivity": "sensitivity", "scrambled": "scrambled"}
+                "sensitivity": "sensitivity", "scrambled": "scrambled", "learned": "when learned"}
 
 # -- colours ------------------------------------------------------------------------------------------------------
 #: Paul Tol's "muted" qualitative palette (colour-blind safe), grey for a tenth class

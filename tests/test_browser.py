@@ -42,6 +42,7 @@ MODE_TRACES = {
     "correct": lambda names: bool(names) and set(names) <= {"correct", "wrong"},
     "sensitivity": lambda names: names == ["sensitivity"],
     "scrambled": lambda names: names == ["clean"],
+    "learned": lambda names: bool(names) and all(n.startswith("learned at") or n == "not learned" for n in names),
 }
 
 

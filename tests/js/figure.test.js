@@ -18,7 +18,7 @@ function load(graph, epoch, change) {
   if (change) { change(payload); }
   const body = FIXTURE.samples;
   const S = {labels: F.decode(body.labels), index: F.decode(body.index), scrambled: F.decode(body.scrambled),
-             box: F.unionBox(payload.frames)};
+             learned: body.learned ? F.decode(body.learned) : null, box: F.unionBox(payload.frames)};
   const frame = F.decodeFrame(FIXTURE[graph].frames[String(epoch)]);
   return {payload, S, frame};
 }
@@ -83,6 +83,28 @@ test("correct / wrong and scrambled split the samples by the frame's predictions
   const flagged = scrambled.figure.data.find(t => t.name === "scrambled");
   assert.ok(flagged && flagged.marker.color === payload.style.scrambled);
   assert.equal(flagged.x.length, Array.from(scrambled.S.scrambled).filter(Boolean).length);
+});
+
+test("coloured by when learned: samples in bins of the epoch from which they stay correct, the rest grey", () => {
+  const {figure: fig, S} = figure("knn", 2, {colour: "learned"});
+  assert.ok(S.learned, "a classifier's samples say when each was learned");
+  const bin = v => (!Number.isFinite(v) ? "not learned" : v < 1 ? "learned at 0" : v < 2 ? "learned at 1" :
+                    "learned at 2-3");
+  let count = 0;
+  for (const t of fig.data) {
+    for (const point of t.customdata) {
+      assert.equal(t.name, bin(S.learned[point[FIXTURE.knn.sequence.customdata.indexOf("node")]]));
+      count += 1;
+    }
+    if (t.name === "not learned") { assert.equal(t.marker.color, "#BBBBBB"); }
+  }
+  assert.equal(count, S.labels.length);
+  // a run that does not classify has no learned epochs: its samples are coloured by class
+  const vae = figure("knn", 2, {colour: "learned"});
+  vae.S.learned = null;
+  const again = FIG.mapFigure(vae.payload, 2, vae.frame, vae.S, {colour: "learned", flags: [], selected: null,
+    edges: null, ringed: [], trail: null, x: vae.frame.x, y: vae.frame.y});
+  assert.ok(again.figure.data.every(t => !t.name.startsWith("learned")));
 });
 
 test("coloured by sensitivity: one trace on a colour scale of the frame's gradients, sized by them when asked", () => {
