@@ -634,6 +634,66 @@ def test_the_numbers_say_what_the_map_shows_and_link_to_it(dash_duo, trained_sto
     assert dash_duo.get_logs() == []
 
 
+def test_the_story_of_the_run_links_both_ways_and_writes_its_report(dash_duo, trained_store_dir, tiny_config,
+                                                                     tmp_path):
+    from analysis.story import run_story
+    from models.store import RunStore
+
+    start_on_trained_run(dash_duo, trained_store_dir, tiny_config, tmp_path)
+    dash_duo.wait_for_contains_text("#job-message", "8/8 measured", timeout=90)
+    store = RunStore(tmp_path / "store")
+    story = run_story(store, tiny_config.run_id)
+    store.close()
+    assert story is not None and story.events
+    timeline = "const gd = document.querySelector('#story-timeline .js-plotly-plot');"
+    # every event on the timeline, at its epoch and layer's row
+    count = "return gd && gd._fullData && gd._fullData.reduce((n, t) => n + t.x.length, 0);"
+    WebDriverWait(dash_duo.driver, 30).until(lambda d: d.execute_script(timeline + count) == len(story.events))
+
+    # the epoch on show marks its events: the line on the timeline, and a list of them to click
+    press(dash_duo, "epoch-slider", Keys.END)
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (24 units), epoch 3", timeout=20)
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        timeline + "return gd.layout.shapes.length === 1 && gd.layout.shapes[0].x0 === 3;"))
+    at_three = [e for e in story.events if e.epoch == 3 and e.samples]
+    assert at_three, "the tiny run's last epoch should hold an event with samples"
+    button = WebDriverWait(dash_duo.driver, 20).until(lambda d: next(
+        (b for b in d.find_elements("css selector", ".story-event") if b.text == at_three[0].text), None))
+    layer_name = story.layer_names[at_three[0].layer]
+    if at_three[0].layer != 0:
+        press(dash_duo, "layer-slider", Keys.END)
+    button.click()
+    # a click on an event goes to its layer and epoch and rings the samples it involves
+    dash_duo.wait_for_contains_text("#frame-info", f"{layer_name} ", timeout=20)
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
+        "const t = document.querySelector('#map .js-plotly-plot')._fullData.find(t => t.name === 'changed most');"
+        f"return t && t.x.length === {len(at_three[0].samples)};"))
+    assert dash_duo.find_element("#what-changed").text.startswith("Ringed on the map: the")
+
+    # a click on the timeline goes to the event's layer and epoch
+    target = next(e for e in story.events if e.epoch == 1 and e.layer == 1)
+    dash_duo.driver.execute_script(
+        timeline + "const k = arguments[0];"
+        "const c = gd._fullData.findIndex(t => t.customdata.includes(k));"
+        "gd.emit('plotly_click', {points: [{x: 1, y: 'h2', curveNumber: c,"
+        " pointNumber: gd._fullData[c].customdata.indexOf(k), customdata: k}]});", story.events.index(target))
+    dash_duo.wait_for_contains_text("#frame-info", "h2 (12 units), epoch 1", timeout=20)
+
+    # filtered by layer: only the whole network's and h1's events are left
+    dash_duo.find_element("#story-layers input[value='1']").click()
+    kept = sum(1 for e in story.events if e.layer != 1)
+    WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(timeline + count) == kept)
+    # when learned: every probe sample counted once; the report, one file, from the page
+    learned = dash_duo.driver.execute_script(
+        "const gd = document.querySelector('#story-learned .js-plotly-plot');"
+        "return gd._fullData.reduce((n, t) => n + t.y.reduce((a, b) => a + b, 0), 0);")
+    assert learned == 240
+    dash_duo.find_element("#report-button").click()
+    dash_duo.wait_for_contains_text("#report-note", "-report.html (", timeout=60)
+    screenshot(dash_duo, "story", at=".story")
+    assert dash_duo.get_logs() == []
+
+
 def test_a_run_is_shown_while_it_trains_and_follows_the_latest_epoch(dash_duo, tmp_path):
     from models.config import RunConfig
     from models.store import RunStore
