@@ -121,6 +121,10 @@ class RunSeries:
         A VAE's KL per latent (nats), averaged over the probe.
     dead : list of ndarray, each (epochs, units) bool, optional
         Per layer, which units are dead at each epoch (:data:`DEAD_STD`).
+    latent_layer : int, optional
+        A VAE's latent layer (its posterior means): no class pair event is read there at an epoch where no latent
+        carries information (every KL below :data:`models.vae.ACTIVE_THRESHOLD`), since the neighbourhoods of a
+        collapsed posterior's near-constant means are rounding the decoder ignores.
     """
 
     layer_names: Sequence[str]
@@ -135,6 +139,7 @@ class RunSeries:
     n_scrambled: int = 0
     kl_dim: np.ndarray | None = None
     dead: list[np.ndarray] | None = None
+    latent_layer: int | None = None
 
 
 def _salience(ratio: float) -> float:
@@ -153,6 +158,9 @@ def pair_events(series: RunSeries) -> list[Event]:
     """Class pairs that separate (mixed -> apart) or merge (apart -> mixed), per layer, in raw space."""
     out: list[Event] = []
     for layer, overlap in enumerate(series.overlap or []):
+        if layer == series.latent_layer and series.kl_dim is not None:
+            silent = np.asarray(~(np.asarray(series.kl_dim) >= ACTIVE_THRESHOLD).any(axis=1))  # (epochs,): collapsed
+            overlap = np.where(silent[:len(overlap), None, None], np.nan, overlap)
         n_classes = overlap.shape[1]
         for a in range(n_classes):
             for b in range(a + 1, n_classes):

@@ -211,10 +211,12 @@ def run_story(store: RunStore, run_id: str) -> Story | None:
     fit = scrambled_fit(store, run_id)
     dead = [np.stack([dead_units(store.activations(run_id, e, layer)) for e in range(n_epochs)])
             for layer in range(len(info.layer_sizes))]
-    series = _series(table, info.layer_names, class_names, cka["by_epoch"][:, :, -1], store.metrics(run_id),
-                     None if fit is None else fit[0], 0 if fit is None else fit[1],
-                     _kl_dim(store, run_id, n_epochs) if info.config.model == "vae" else None, dead)
-    correct = None if info.config.model == "vae" else _correct(store, run_id, labels.trained, n_epochs)
+    vae = info.config.model == "vae"
+    series = replace(_series(table, info.layer_names, class_names, cka["by_epoch"][:, :, -1], store.metrics(run_id),
+                             None if fit is None else fit[0], 0 if fit is None else fit[1],
+                             _kl_dim(store, run_id, n_epochs) if vae else None, dead),
+                     latent_layer=len(info.layer_sizes) - 1 if vae else None)
+    correct = None if vae else _correct(store, run_id, labels.trained, n_epochs)
     relabelled = labels.fit & (labels.trained != labels.true)
     scrambled = None if correct is None or not relabelled.any() else correct & relabelled[None, :]
 

@@ -660,8 +660,6 @@ def test_the_story_of_the_run_links_both_ways_and_writes_its_report(dash_duo, tr
     button = WebDriverWait(dash_duo.driver, 20).until(lambda d: next(
         (b for b in d.find_elements("css selector", ".story-event") if b.text == at_three[0].text), None))
     layer_name = story.layer_names[at_three[0].layer]
-    if at_three[0].layer != 0:
-        press(dash_duo, "layer-slider", Keys.END)
     button.click()
     # a click on an event goes to its layer and epoch and rings the samples it involves
     dash_duo.wait_for_contains_text("#frame-info", f"{layer_name} ", timeout=20)

@@ -3,6 +3,8 @@ first; sequences in which nothing happens have no event."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -115,3 +117,17 @@ def test_two_stories_against_each_other():
     cmp = compare_stories(a, b)
     assert list(cmp.earlier_in_a) == [0] and list(cmp.earlier_in_b) == [3, 2]
     assert cmp.pairs_only_a == [(1, 2)] and cmp.pairs_only_b == []
+
+
+def test_a_collapsed_posterior_tells_no_class_pair_event():
+    """A VAE's latent means with every latent's KL under the threshold are near-constant: their neighbourhoods
+    are rounding, so classes "separating" there is no event; the same overlap with a live latent is one."""
+    from analysis.events import pair_events
+
+    overlap = np.zeros((10, 2, 2))
+    overlap[:5, 0, 1] = overlap[:5, 1, 0] = 0.3  # mixed, then apart from epoch 5
+    live = np.full((10, 3), 0.5)
+    dead = np.full((10, 3), 1e-3)
+    series = RunSeries(layer_names=["z"], class_names=["a", "b"], overlap=[overlap], latent_layer=0)
+    assert [(e.kind, e.epoch) for e in pair_events(replace(series, kl_dim=live))] == [("separated", 5)]
+    assert pair_events(replace(series, kl_dim=dead)) == []
