@@ -121,6 +121,8 @@ class RunSeries:
         A VAE's KL per latent (nats), averaged over the probe.
     dead : list of ndarray, each (epochs, units) bool, optional
         Per layer, which units are dead at each epoch (:data:`DEAD_STD`).
+    steps : sequence of int, optional
+        For a run recorded by steps, each record's training step: events name their step.
     latent_layer : int, optional
         A VAE's latent layer (its posterior means): no class pair event is read there at an epoch where no latent
         carries information (every KL below :data:`models.vae.ACTIVE_THRESHOLD`), since the neighbourhoods of a
@@ -139,7 +141,14 @@ class RunSeries:
     n_scrambled: int = 0
     kl_dim: np.ndarray | None = None
     dead: list[np.ndarray] | None = None
+    steps: Sequence[int] | None = None
     latent_layer: int | None = None
+
+
+def when(series: RunSeries, t: int, capital: bool = False) -> str:
+    """Record ``t`` as a sentence names it: ``epoch t``, or ``step s`` for a run recorded by steps."""
+    text = f"step {series.steps[t]}" if series.steps is not None and t < len(series.steps) else f"epoch {t}"
+    return text.capitalize() if capital else text
 
 
 def _salience(ratio: float) -> float:
@@ -177,7 +186,8 @@ def _pair_transitions(series: RunSeries, layer: int, a: int, b: int, values: np.
         if v >= MIXED_OVERLAP and state != "mixed":
             if state == "apart":
                 out.append(Event("merged", t, layer, float(v), MIXED_OVERLAP, _salience((v - low) / MIXED_OVERLAP),
-                                 f"{name}, epoch {t}: classes {_class(series, a)} and {_class(series, b)} merged: "
+                                 f"{name}, {when(series, t)}: classes {_class(series, a)} and "
+                                 f"{_class(series, b)} merged: "
                                  f"they share {_pct(v)} of their neighbour slots (was {_pct(low)}; mixed from "
                                  f"{_pct(MIXED_OVERLAP)}).", classes=(a, b)))
             state, peak = "mixed", v
@@ -185,7 +195,8 @@ def _pair_transitions(series: RunSeries, layer: int, a: int, b: int, values: np.
             if state == "mixed":
                 out.append(Event("separated", t, layer, float(v), APART_OVERLAP,
                                  _salience((peak - v) / MIXED_OVERLAP),
-                                 f"{name}, epoch {t}: classes {_class(series, a)} and {_class(series, b)} separated: "
+                                 f"{name}, {when(series, t)}: classes {_class(series, a)} and "
+                                 f"{_class(series, b)} separated: "
                                  f"they share {_pct(v)} of their neighbour slots (was {_pct(peak)}; apart at "
                                  f"{_pct(APART_OVERLAP)} or less).", classes=(a, b)))
             state, low = "apart", v
@@ -204,7 +215,8 @@ def settling_events(series: RunSeries) -> list[Event]:
         settled = int(below[-1]) + 1 if len(below) else 0
         if 1 <= settled <= len(to_final) - 2:
             out.append(Event("settled", settled, layer, float(to_final[settled]), SETTLED_CKA, 1.0,
-                             f"{series.layer_names[layer]} settled at epoch {settled}: its CKA with its final epoch "
+                             f"{series.layer_names[layer]} settled at {when(series, settled)}: its CKA with its "
+                             f"final epoch "
                              f"stays at or above {SETTLED_CKA:g} from there (CKA {to_final[settled]:.3f}).",))
     return out
 
@@ -247,7 +259,7 @@ def probe_events(series: RunSeries) -> list[Event]:
             kind = "probe_jump" if change[t] > 0 else "probe_drop"
             verb = "jumped" if change[t] > 0 else "dropped"
             out.append(Event(kind, t, layer, float(change[t]), threshold, _salience(change[t] / threshold),
-                             f"{series.layer_names[layer]}, epoch {t}: its linear probe accuracy {verb} from "
+                             f"{series.layer_names[layer]}, {when(series, t)}: its linear probe accuracy {verb} from "
                              f"{_pct(before)} to {_pct(after)} ({100 * change[t]:+.1f} points over "
                              f"{PROBE_WINDOW}-epoch means; threshold {100 * threshold:.0f} points)."))
     return out
@@ -281,7 +293,7 @@ def dimension_events(series: RunSeries) -> list[Event]:
         for t, before, after, stat in _change_points(values, 0, len(values), 2):
             rel = (after - before) / max(abs(before), 1e-12)
             out.append(Event("dimension", t, layer, float(rel), DIMENSION_CHANGE, _salience(rel / DIMENSION_CHANGE),
-                             f"{series.layer_names[layer]}, epoch {t}: its intrinsic dimension changed from "
+                             f"{series.layer_names[layer]}, {when(series, t)}: its intrinsic dimension changed from "
                              f"{before:.1f} to {after:.1f} ({100 * rel:+.0f}%, {stat:.1f} standard deviations; "
                              f"thresholds {100 * DIMENSION_CHANGE:.0f}% and {DIMENSION_T:g})."))
     return out
@@ -304,21 +316,23 @@ def loss_events(series: RunSeries) -> list[Event]:
         rise = (train[t] - low) / max(abs(low), 1e-12)
         if rise >= LOSS_SPIKE:
             out.append(Event("loss_spike", t, None, float(rise), LOSS_SPIKE, _salience(rise / LOSS_SPIKE),
-                             f"Epoch {t}: the training loss spiked to {train[t]:.4g}, {100 * rise:.0f}% above its "
+                             f"{when(series, t, True)}: the training loss spiked to {train[t]:.4g}, "
+                             f"{100 * rise:.0f}% above its "
                              f"low of the {LOSS_WINDOW} epochs before ({low:.4g}; threshold {100 * LOSS_SPIKE:.0f}%)."))
-    out += _plateaus(train)
+    out += _plateaus(series, train)
     if test is not None and len(test) > 2:
         best = int(np.argmin(test))
         rise = (test[-1] - test[best]) / max(abs(test[best]), 1e-12)
         if rise >= OVERFIT_RISE and train[-1] < train[best]:
             out.append(Event("overfitting", best, None, float(rise), OVERFIT_RISE, _salience(rise / OVERFIT_RISE),
-                             f"Epoch {best}: overfitting began: the test loss was lowest here ({test[best]:.4g}) and "
+                             f"{when(series, best, True)}: overfitting began: the test loss was lowest here "
+                             f"({test[best]:.4g}) and "
                              f"ended {100 * rise:.0f}% above it ({test[-1]:.4g}) while the training loss fell from "
                              f"{train[best]:.4g} to {train[-1]:.4g} (threshold {100 * OVERFIT_RISE:.0f}%)."))
     return out
 
 
-def _plateaus(train: np.ndarray) -> list[Event]:
+def _plateaus(series: RunSeries, train: np.ndarray) -> list[Event]:
     out = []
     step = -np.diff(train) / np.maximum(np.abs(train[:-1]), 1e-12)  # step[t]: the relative fall from t to t + 1
     t = 0
@@ -333,7 +347,8 @@ def _plateaus(train: np.ndarray) -> list[Event]:
         fell_after = (train[t] - train[-1]) / max(abs(train[t]), 1e-12)
         if end - t >= PLATEAU_EPOCHS and fell_before >= PLATEAU_ESCAPE and fell_after >= PLATEAU_ESCAPE:
             out.append(Event("plateau", t, None, float(end - t), PLATEAU_EPOCHS, _salience(fell_after / PLATEAU_ESCAPE),
-                             f"Epochs {t}-{end}: the training loss stalled near {train[t]:.4g} (less than "
+                             f"{when(series, t, True)} to {when(series, end)}: the training loss stalled near "
+                             f"{train[t]:.4g} (less than "
                              f"{100 * PLATEAU_STEP:.0f}% a epoch for {end - t} epochs; threshold {PLATEAU_EPOCHS}), "
                              f"then fell {100 * fell_after:.0f}% more."))
         t = end
@@ -353,7 +368,8 @@ def memorisation_events(series: RunSeries) -> list[Event]:
         if (fit[t:] - base >= MEMORISED_RISE).all():
             rise = float(fit[t] - base)
             return [Event("memorised", t, None, rise, MEMORISED_RISE, _salience(rise / MEMORISED_RISE),
-                          f"Epoch {t}: the network began memorising scrambled labels: it predicts the scrambled label "
+                          f"{when(series, t, True)}: the network began memorising scrambled labels: it predicts "
+                          f"the scrambled label "
                           f"of {_pct(fit[t])} of the {series.n_scrambled} relabelled training samples from here on "
                           f"(low before {_pct(float(fit[:t].min()))}, chance {_pct(chance)}; threshold "
                           f"{100 * MEMORISED_RISE:.0f} points above both), {_pct(fit[-1])} at the end.")]
@@ -375,7 +391,8 @@ def latent_events(series: RunSeries) -> list[Event]:
         peak = float(kl[:t, j].max())
         out.append(Event("latent_collapse", t, None, float(kl[t, j]), ACTIVE_THRESHOLD,
                          _salience(peak / (MAX_SALIENCE * ACTIVE_THRESHOLD)),
-                         f"Epoch {t}: latent z{j} collapsed: its KL fell to {kl[t, j]:.4f} nats and stays below "
+                         f"{when(series, t, True)}: latent z{j} collapsed: its KL fell to {kl[t, j]:.4f} nats "
+                         f"and stays below "
                          f"{ACTIVE_THRESHOLD:g} (it carried up to {peak:.3f} nats before).", latents=(j,)))
     return out
 
@@ -396,7 +413,8 @@ def unit_events(series: RunSeries) -> list[Event]:
             share = len(units) / dead.shape[1]
             shown = ", ".join(str(u) for u in units[:8]) + (" ..." if len(units) > 8 else "")
             out.append(Event("unit_death", int(t), layer, float(len(units)), 1.0, _salience(share / DEAD_SHARE),
-                             f"{series.layer_names[layer]}, epoch {t}: {len(units)} unit(s) died ({shown}): their "
+                             f"{series.layer_names[layer]}, {when(series, t)}: {len(units)} unit(s) died "
+                             f"({shown}): their "
                              f"activation varies by no more than {DEAD_STD:g} over the probe from here on.",
                              units=units))
     return out

@@ -212,10 +212,11 @@ def run_story(store: RunStore, run_id: str) -> Story | None:
     dead = [np.stack([dead_units(store.activations(run_id, e, layer)) for e in range(n_epochs)])
             for layer in range(len(info.layer_sizes))]
     vae = info.config.model == "vae"
-    series = replace(_series(table, info.layer_names, class_names, cka["by_epoch"][:, :, -1], store.metrics(run_id),
+    series_metrics = store.metrics(run_id)
+    series = replace(_series(table, info.layer_names, class_names, cka["by_epoch"][:, :, -1], series_metrics,
                              None if fit is None else fit[0], 0 if fit is None else fit[1],
                              _kl_dim(store, run_id, n_epochs) if vae else None, dead),
-                     latent_layer=len(info.layer_sizes) - 1 if vae else None)
+                     latent_layer=len(info.layer_sizes) - 1 if vae else None, steps=info.steps(series_metrics))
     correct = None if vae else _correct(store, run_id, labels.trained, n_epochs)
     relabelled = labels.fit & (labels.trained != labels.true)
     scrambled = None if correct is None or not relabelled.any() else correct & relabelled[None, :]
