@@ -72,7 +72,10 @@ def test_a_vae_latent_killed_at_12_collapsed_at_12():
     kl[12:, 2] = rng.uniform(1e-4, 2e-3, size=18)
     events = latent_events(RunSeries(layer_names=[], class_names=[], kl_dim=kl))
     assert [(e.epoch, e.latents) for e in events] == [(12, (2,))]
-    assert "z2" in events[0].text and "0.01" in events[0].text
+    assert "z2" in events[0].text and "0.01" in events[0].text and events[0].text.startswith("Epoch 12:")
+    # a run recorded every 50 steps names the step
+    by_steps = latent_events(RunSeries(layer_names=[], class_names=[], kl_dim=kl, steps=[50 * t for t in range(30)]))
+    assert by_steps[0].epoch == 12 and by_steps[0].text.startswith("Step 600:")
 
 
 def test_units_that_die_are_named_at_the_epoch_they_die():
