@@ -59,7 +59,7 @@ def _mix(z):  # pragma: no cover - compiled
 
 
 # one node's whole step stays in one function so that numba keeps its position in registers
-@numba.njit(cache=True, fastmath=True, parallel=True)
+@numba.njit(cache=True, fastmath=True, parallel=True, nogil=True)
 def _iteration(emb, snapshot, anchor_pos, indptr, indices, strength, push, n_neg, iteration, alpha, a, b,  # noqa: C901
                repulsion, gravity, anchor, seed):  # pragma: no cover - compiled
     n = emb.shape[0]
