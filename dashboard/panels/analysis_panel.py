@@ -81,9 +81,9 @@ def event_shown(focus: object, run_id: str, layer: int, epoch: int) -> bool:
 def event_ring(focus: object, view, changed: list, ring: list[int]) -> tuple[list, list[int]]:
     """The "what changed" list and the samples to ring; when the story's event clicked last is of the frame on
     show (:func:`event_shown`), the list headed by that event and its samples ringed instead."""
-    if not event_shown(focus, view.run_id, view.layer, view.epoch):
+    if not isinstance(focus, dict) or not event_shown(focus, view.run_id, view.layer, view.epoch):
         return changed, ring
-    ring = [int(p) for p in focus["pos"]]  # type: ignore[index]
+    ring = [int(p) for p in focus["pos"]]
     head = html.P(f"Ringed on the map: the {len(ring)} samples of the event \u201c{focus['text']}\u201d",
                   className="muted")
     return [head, *changed], ring
