@@ -156,34 +156,36 @@ def train_following(store: RunStore, config: RunConfig, params: LayoutParams, re
             continue
         if config.model == "custom" or run_ready(store, config.run_id):
             return store.run_info(config.run_id)
-        if _train_beside_layouts(store, config, report, lay_out):
-            return store.run_info(config.run_id)
-        time.sleep(poll_s)  # another process took the run between our look and our lock: follow it
+        try:
+            _train_beside_layouts(store, config, report, lay_out)
+        except RunBusy:  # another process took the run between our look and our lock: follow it
+            time.sleep(poll_s)
+            continue
+        return store.run_info(config.run_id)
 
 
 def _train_beside_layouts(store: RunStore, config: RunConfig, report: Reporter | None,
-                          lay_out: Callable[[int, Callable[[], None] | None], None]) -> bool:
-    """Train the run with a :class:`LayoutFollower` laying out each epoch stored; False when another process
-    took the run first (:class:`models.train.RunBusy`)."""
+                          lay_out: Callable[[int, Callable[[], None] | None], None]) -> None:
+    """Train the run with a :class:`LayoutFollower` laying out each epoch stored (:class:`models.train.RunBusy`
+    when another process took the run first)."""
     follower = LayoutFollower(lay_out)
+    stopped = []
 
     def on_epoch(stage: str, done: int, total: int) -> bool | None:
         stop = report(stage, done, total) if report is not None else None
-        if not stop:
+        if stop:
+            stopped.append(done)
+        else:
             follower.stored(done)  # epochs 0..done are stored: laid out beside the training, not between
         return stop
 
     try:
         with _cores_shared():
             train(config, store, progress=on_epoch)
-    except RunBusy:
-        follower.finish(stop=True)
-        return False
     except BaseException:
-        follower.finish(stop=True)
+        follower.finish(stop=True, quiet=True)  # what the training raised is what the job reports
         raise
-    follower.finish(stop=False)
-    return True
+    follower.finish(stop=bool(stopped))  # a job told to stop lays out no more
 
 
 def training_share() -> int:
@@ -235,14 +237,14 @@ class LayoutFollower:
             self._latest = max(self._latest, epoch)
             self._wake.notify()
 
-    def finish(self, *, stop: bool) -> None:
+    def finish(self, *, stop: bool, quiet: bool = False) -> None:
         """The training has ended: lay out what is left (or, with ``stop``, stop after the frame being laid
-        out), wait for it, and raise what the layouts raised."""
+        out), wait for it, and raise what the layouts raised (unless ``quiet``)."""
         with self._wake:
             self._training, self._stop = False, stop
             self._wake.notify()
         self._thread.join()
-        if self._error is not None:
+        if self._error is not None and not quiet:
             raise self._error
 
     def _check(self) -> None:

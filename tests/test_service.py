@@ -274,6 +274,27 @@ def test_the_layout_follows_the_training_epoch_by_epoch(tmp_path):
     store.close()
 
 
+def test_a_job_told_to_stop_while_training_lays_out_no_more(tmp_path):
+    """Stopped at epoch 2, the training stops there and the layouts following it stop after the frame they are
+    on: nothing after the stop is laid out (slow layouts, so that they lag the training)."""
+    from models.store import RunStore
+
+    config = RunConfig(hidden=(16, 8), epochs=6, lr=0.01, probe_size=200, seed=4)
+    slow = replace(FAST, n_iter=10_000, warm_n_iter=10_000, guard=None)
+    store = RunStore(tmp_path / "store")
+    told = []
+
+    def report(stage, done, total):  # stop at epoch 2, and stay stopped
+        told.extend([True] if stage == TRAINING and done >= 2 else [])
+        return bool(told)
+
+    info, ready = frames_prepare.prepare(store, config, slow, report)
+    assert info.epochs_done == 3 and info.state != "complete"
+    # the frame being laid out when told (epoch 0 of the first layer, or of the second) and none after it
+    assert ready <= 2, ready
+    store.close()
+
+
 def test_a_run_trained_by_another_process_is_laid_out_while_it_trains(tmp_path):
     import subprocess
     import sys
