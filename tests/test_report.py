@@ -50,3 +50,25 @@ def test_a_report_of_epochs_out_of_range_is_refused_by_name(trained_store_dir, t
     err = capsys.readouterr().err
     assert "--epochs" in err and "0..3" in err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_two_runs_are_told_against_each_other_in_the_page(store_copy, tiny_config):
+    """The story panel tells the run against the compared one: samples learned much earlier in each (named by
+    their data-set index), class pairs separating in one only; a run on other probe samples is not compared."""
+    from dataclasses import replace
+
+    from analysis.stage import compute_measures
+    from dashboard.panels.story_panel import compare_view
+    from models.train import train
+
+    control = replace(tiny_config, scramble="labels", scramble_fraction=1.0)
+    other_probe = replace(tiny_config, probe_size=200)
+    for config in (control, other_probe):
+        train(config, store_copy)
+    for config in (tiny_config, control):
+        compute_measures(store_copy, store_copy.run_info(config.run_id))
+    told = str(compare_view(store_copy, tiny_config.run_id, control.run_id, [str(c) for c in range(10)]))
+    assert "Against" in told and "Learned at least 5 epochs earlier here" in told
+    assert "Class pairs that separate here and in no layer there" in told
+    refused = str(compare_view(store_copy, tiny_config.run_id, other_probe.run_id, []))
+    assert "its probe samples are not this run's" in refused

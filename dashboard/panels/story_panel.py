@@ -9,8 +9,8 @@ from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as callback_ctx
 
 from analysis.events import KINDS
-from analysis.story import compare_stories, filtered, run_story, summary
-from dashboard import figures, report, story_figures, vocab
+from analysis.story import LEARNED_GAP, compare_stories, filtered, run_story, summary
+from dashboard import catalogue, figures, report, story_figures, vocab
 from dashboard.context import AppContext, NotShown
 
 WAITING = "The story is told once every frame of the run is measured."
@@ -46,6 +46,8 @@ def compare_view(store, run_id: str, other: str | None, class_names) -> list:
     only one."""
     if not other or other == run_id or not store.has_run(other):
         return []
+    if not catalogue.same_probe(store, run_id, other):
+        return [html.P("Not told against the compared run: its probe samples are not this run's.", className="empty")]
     mine, theirs = run_story(store, run_id), run_story(store, other)
     if mine is None or theirs is None:
         return [html.P("Told against the compared run once both are measured.", className="empty")]
@@ -66,8 +68,9 @@ def compare_view(store, run_id: str, other: str | None, class_names) -> list:
                          for a, b in found) or "none"
 
     return [html.H4(f"Against {other_name}"), html.Ul(className="facts", children=[
-        html.Li(f"Learned at least 5 epochs earlier here (sample: epoch here vs there): {samples(cmp.earlier_in_a)}"),
-        html.Li(f"Learned at least 5 epochs earlier there: {samples(cmp.earlier_in_b)}"),
+        html.Li(f"Learned at least {LEARNED_GAP} epochs earlier here (sample: epoch here vs there): "
+                f"{samples(cmp.earlier_in_a)}"),
+        html.Li(f"Learned at least {LEARNED_GAP} epochs earlier there: {samples(cmp.earlier_in_b)}"),
         html.Li(f"Class pairs that separate here and in no layer there: {pairs(cmp.pairs_only_a)}"),
         html.Li(f"Class pairs that separate there and in no layer here: {pairs(cmp.pairs_only_b)}")])]
 
