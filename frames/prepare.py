@@ -10,14 +10,12 @@ follow its progress.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numba
-import torch
 from threadpoolctl import threadpool_limits
 
 from analysis.epoch_stages import EpochViews
@@ -30,7 +28,7 @@ from models.config import RunConfig
 from models.progress import Reporter
 from models.store import DamagedEpoch, RunInfo, RunStore, lock_owner
 from models.sweep import sweep_of
-from models.train import RunBusy, train
+from models.train import RunBusy, train, training_threads
 
 logger = logging.getLogger(__name__)
 
@@ -188,23 +186,14 @@ def _train_beside_layouts(store: RunStore, config: RunConfig, report: Reporter |
     follower.finish(stop=bool(stopped))  # a job told to stop lays out no more
 
 
-def training_share() -> int:
-    """Threads the training (and, beside it, the layouts) each get while both run: half the cores."""
-    return max(1, (os.cpu_count() or 2) // 2)
-
-
 @contextmanager
 def _cores_shared() -> Iterator[None]:
-    """The training's torch ops and every BLAS / OpenMP pool on :func:`training_share` threads while the layouts
-    follow it (which take as many: :class:`LayoutFollower`). On the default run (2 cores), training alone took
-    2.4 s; beside the layouts 6.9 s with every pool at 2 threads, 3.2 s with one each."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(training_share())
-    try:
-        with threadpool_limits(training_share()):
-            yield
-    finally:
-        torch.set_num_threads(threads)
+    """Every BLAS / OpenMP pool on :func:`models.train.training_threads` threads (the training's own count: its
+    bits do not change) while the layouts follow the training (on as many: :class:`LayoutFollower`). On the
+    default run (2 cores), training alone took 2.4 s; beside the layouts 6.9 s with every pool at 2 threads,
+    3.2 s with one each."""
+    with threadpool_limits(training_threads()):
+        yield
 
 
 class _Stopped(Exception):
@@ -215,10 +204,10 @@ class LayoutFollower:
     """Lays out each epoch the training stores, in a thread beside it, so that training never waits for the
     layouts: laid out between the epochs, the default run's 30 epochs took about 90 s to train instead of 2.
 
-    While training runs the layouts use half the cores (:func:`training_share`; numba's thread count is per
-    thread) and the training the rest; once it has finished, :meth:`finish` waits for the layouts of every
-    stored epoch, on all cores. The force kernel releases the GIL (``nogil``), so the training's Python steps go
-    on while a frame is laid out.
+    While training runs the layouts use half the cores (:func:`models.train.training_threads`; numba's thread
+    count is per thread) and the training the rest; once it has finished, :meth:`finish` waits for the layouts
+    of every stored epoch, on all cores. The force kernel releases the GIL (``nogil``), so the training's Python
+    steps go on while a frame is laid out.
     """
 
     def __init__(self, lay_out: Callable[[int, Callable[[], None] | None], None]) -> None:
@@ -260,7 +249,7 @@ class LayoutFollower:
                     if self._stop or self._latest <= self._done:
                         return
                     target, training = self._latest, self._training
-                numba.set_num_threads(min(training_share(), self._threads) if training else self._threads)
+                numba.set_num_threads(min(training_threads(), self._threads) if training else self._threads)
                 self._lay_out(target, self._check)
                 self._done = target
         except _Stopped:
