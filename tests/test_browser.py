@@ -475,7 +475,7 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     dash_duo.find_element("#new-train").click()
     dash_duo.wait_for_contains_text("#new-hidden-error", "comma-separated whole numbers", timeout=10)
     fill("new-hidden", "16")
-    fill("new-epochs", "20")
+    fill("new-epochs", "40")
     fill("new-name", "first try")
     dash_duo.find_element("#new-train").click()
     # the page switches to the new run at once: header, picker and URL, before its first epoch is stored; each
@@ -487,9 +487,10 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     assert dash_duo.driver.title == "first try · EpochScope"
     dash_duo.wait_for_contains_text("#run-picker", "first try · ", timeout=10)
 
-    def shown_while_training(driver):  # the map follows the training: an epoch >= 3 while it still trains
+    def shown_while_training(driver):  # the map follows the job: an epoch >= 3 while it still trains or lays out
         found = re.search(r"h1 \(16 units\), epoch (\d+):", driver.find_element("id", "frame-info").text)
-        return bool(found and int(found.group(1)) >= 3 and "Training" in driver.find_element("id", "job-message").text)
+        job = driver.find_element("id", "job-message").text
+        return bool(found and int(found.group(1)) >= 3 and re.search(r"Training|Laying out", job))
 
     WebDriverWait(dash_duo.driver, 90, poll_frequency=0.1).until(shown_while_training)
     screenshot(dash_duo, "new-run-training")
@@ -502,13 +503,15 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     dash_duo.find_element(".new-run summary").click()  # the reload closed the form and reset its fields
     fill("new-hidden", "16")
     # and on to the last epoch: the job line, the slider, the curves and the picker's label
-    dash_duo.wait_for_contains_text("#job-message", "21/21 frames ready", timeout=120)  # 1 layer x epochs 0..20
-    dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 20", timeout=30)
-    assert dash_duo.find_element("#epoch-slider [role=slider]").get_attribute("aria-valuemax") == "20"
+    dash_duo.wait_for_contains_text("#job-message", "41/41 frames ready", timeout=180)  # 1 layer x epochs 0..40
+    # (reloaded after its training ended, the run is one being laid out: the slider stays where the user left it)
+    press(dash_duo, "epoch-slider", Keys.END)
+    dash_duo.wait_for_contains_text("#frame-info", "h1 (16 units), epoch 40", timeout=30)
+    assert dash_duo.find_element("#epoch-slider [role=slider]").get_attribute("aria-valuemax") == "40"
     WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "const gd = document.querySelector('#training-curves .js-plotly-plot');"
-        "return gd && gd.data[0].x.length === 21;"))
-    dash_duo.wait_for_contains_text("#run-picker", "20 epochs", timeout=20)
+        "return gd && gd.data[0].x.length === 41;"))
+    dash_duo.wait_for_contains_text("#run-picker", "40 epochs", timeout=20)
     assert "complete" in dash_duo.find_element("#run-picker").text
     screenshot(dash_duo, "new-run-done")
     # renamed: the header, the picker, the URL and the tab say the new name
@@ -518,7 +521,7 @@ def test_a_new_run_from_the_form_trains_then_shows(dash_duo, trained_store_dir, 
     dash_duo.wait_for_contains_text("#run-name", "x" * 80 + " · MLP 16", timeout=10)
     fill("rename-run", "wide, 20 epochs")
     dash_duo.wait_for_contains_text("#run-name", "wide, 20 epochs · MLP 16 on digits · " + run_id, timeout=10)
-    dash_duo.wait_for_contains_text("#run-picker", "wide, 20 epochs · 20 epochs", timeout=10)
+    dash_duo.wait_for_contains_text("#run-picker", "wide, 20 epochs · 40 epochs", timeout=10)
     assert "name=wide%2C+20+epochs" in dash_duo.driver.current_url
     assert dash_duo.find_element("#rename-run").get_attribute("value") == ""
 
