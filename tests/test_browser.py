@@ -703,7 +703,7 @@ def test_a_run_is_shown_while_it_trains_and_follows_the_latest_epoch(dash_duo, t
     from models.config import RunConfig
     from models.store import RunStore
 
-    config = RunConfig(hidden=(16, 8), epochs=400, lr=0.01, probe_size=300, seed=5)  # ~20 s of training
+    config = RunConfig(hidden=(16, 8), epochs=1000, lr=0.01, probe_size=300, seed=5)  # ~50 s of training
     store_dir = tmp_path / "store"
     dash_duo.start_server(create_app(store_dir=store_dir, config=config, params=FAST))  # trained by the page
 
@@ -715,12 +715,12 @@ def test_a_run_is_shown_while_it_trains_and_follows_the_latest_epoch(dash_duo, t
     store = RunStore(store_dir)
     try:
         info = store.run_info(config.run_id)
-        assert info.state == "training" and info.epochs_done < 401  # still training while the map shows epoch >= 3
+        assert info.state == "training" and info.epochs_done < 1001  # still training while the map shows epoch >= 3
     finally:
         store.close()
     assert "Training" in dash_duo.find_element("#job-message").text
-    # the slider ends at the last recorded epoch, not at the 400 planned, and "follow latest" keeps moving it on
-    assert int(dash_duo.find_element("#epoch-slider [role=slider]").get_attribute("aria-valuemax")) < 400
+    # the slider ends at the last recorded epoch, not at the 1000 planned, and "follow latest" keeps moving it on
+    assert int(dash_duo.find_element("#epoch-slider [role=slider]").get_attribute("aria-valuemax")) < 1000
     WebDriverWait(dash_duo.driver, 60, poll_frequency=0.1).until(lambda d: (shown_epoch(d) or 0) > epoch + 2)
     # turned off, the map stays on the epoch on show as more epochs arrive (the slider's end moves on)
     dash_duo.find_element("#follow-latest input").click()
