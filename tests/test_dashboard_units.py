@@ -34,7 +34,8 @@ def test_a_url_query_becomes_a_view_and_bad_fields_are_named():
                 sample_index=index)
     assert (bad.layer, bad.epoch, bad.colour, bad.sample) == (0, 0, "class", None)
     assert bad.problems == ("layer must be in 0..3, got 7", "epoch must be in 0..30, got -1",
-                            "colour must be one of class, predicted, correct, sensitivity, scrambled, got 'rainbow'",
+                            "colour must be one of class, predicted, correct, sensitivity, scrambled, learned, "
+                            "got 'rainbow'",
                             "sample 9 is not in the probe set")
     assert parse({"epoch": "1e9"}, n_layers=1, last_epoch=3, sample_index=None).problems == (
         "epoch must be a whole number, got '1e9'",)
