@@ -732,14 +732,6 @@ def test_a_run_is_shown_while_it_trains_and_follows_the_latest_epoch(dash_duo, t
         "css selector", "#epoch-slider [role=slider]").get_attribute("aria-valuemax")) >= end + 3)
     assert shown_epoch(dash_duo.driver) == held
     assert dash_duo.get_logs() == []
-    # stopped, so that its job does not train and lay out on beside the tests that follow
-    dash_duo.find_element("#job-cancel").click()
-    store = RunStore(store_dir)
-    try:
-        WebDriverWait(dash_duo.driver, 60, poll_frequency=0.2).until(
-            lambda d: store.run_info(config.run_id).state != "training")
-    finally:
-        store.close()
 
 
 def test_two_runs_side_by_side_aligned_with_linked_selection(dash_duo, trained_store_dir, tiny_config, tmp_path):
