@@ -151,6 +151,15 @@ def when(series: RunSeries, t: int, capital: bool = False) -> str:
     return text.capitalize() if capital else text
 
 
+def stays_from(flags: np.ndarray) -> np.ndarray:
+    """Per column of ``flags`` (epochs, ...) bool, the first epoch from which it stays True to the last epoch:
+    0 when always True, ``epochs`` when False at the last. Settling, a latent's collapse, a unit's death and a
+    sample's learning are each this of their own condition."""
+    flags = np.asarray(flags, dtype=bool)
+    unset = ~flags
+    return np.where(unset.any(axis=0), len(flags) - np.argmax(unset[::-1], axis=0), 0)
+
+
 def _salience(ratio: float) -> float:
     return float(min(MAX_SALIENCE, max(abs(ratio), 1e-9)))
 
@@ -211,8 +220,7 @@ def settling_events(series: RunSeries) -> list[Event]:
         return []
     out = []
     for layer, to_final in enumerate(np.asarray(series.cka_to_final, dtype=np.float64)):
-        below = np.flatnonzero(np.nan_to_num(to_final, nan=0.0) < SETTLED_CKA)
-        settled = int(below[-1]) + 1 if len(below) else 0
+        settled = int(stays_from(np.nan_to_num(to_final, nan=0.0) >= SETTLED_CKA))
         if 1 <= settled <= len(to_final) - 2:
             out.append(Event("settled", settled, layer, float(to_final[settled]), SETTLED_CKA, 1.0,
                              f"{series.layer_names[layer]} settled at {when(series, settled)}: its CKA with its "
@@ -384,10 +392,9 @@ def latent_events(series: RunSeries) -> list[Event]:
     kl = np.asarray(series.kl_dim, dtype=np.float64)
     out = []
     for j in range(kl.shape[1]):
-        above = np.flatnonzero(kl[:, j] >= ACTIVE_THRESHOLD)
-        if not len(above) or above[-1] == len(kl) - 1:
+        t = int(stays_from(kl[:, j] < ACTIVE_THRESHOLD))  # 0: never active, len: active at the end
+        if not 1 <= t < len(kl):
             continue
-        t = int(above[-1]) + 1
         peak = float(kl[:t, j].max())
         out.append(Event("latent_collapse", t, None, float(kl[t, j]), ACTIVE_THRESHOLD,
                          _salience(peak / (MAX_SALIENCE * ACTIVE_THRESHOLD)),
@@ -404,10 +411,7 @@ def unit_events(series: RunSeries) -> list[Event]:
         dead = np.asarray(dead, dtype=bool)
         if len(dead) < 2:
             continue
-        # from when each unit stays dead: the epoch after its last alive one (0 if never alive: no event)
-        alive = ~dead
-        last_alive = np.where(alive.any(axis=0), len(dead) - 1 - np.argmax(alive[::-1], axis=0), -1)
-        since = last_alive + 1
+        since = stays_from(dead)  # 0 if never alive: no event; len(dead) if alive at the end
         for t in np.unique(since[(since >= 1) & (since < len(dead))]):
             units = tuple(int(u) for u in np.flatnonzero(since == t))
             share = len(units) / dead.shape[1]

@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from analysis.events import DEAD_STD, KINDS, Event, RunSeries, run_events
+from analysis.events import DEAD_STD, KINDS, Event, RunSeries, run_events, stays_from
 from analysis.measures import ProbeLabels, measure_frame
 from analysis.representation import cka_matrix
-from analysis.stage import measure_table, probe_labels, run_cka, scrambled_fit
+from analysis.stage import measure_table, probe_labels, run_cka
 from derived.keys import measures_index
 from models.store import RunStore
 
@@ -34,13 +34,8 @@ RINGED = 60
 def learned_epochs(correct: np.ndarray) -> np.ndarray:
     """Per sample, the first epoch from which it stays correctly classified to the end; NaN for one wrong at the
     last epoch. ``correct`` (epochs, n) bool; returns (n,) float."""
-    correct = np.asarray(correct, dtype=bool)
-    n_epochs = len(correct)
-    wrong = ~correct
-    # the last wrong epoch of each sample (-1 if never wrong), learned from the epoch after it
-    last_wrong = np.where(wrong.any(axis=0), n_epochs - 1 - np.argmax(wrong[::-1], axis=0), -1)
-    out = (last_wrong + 1).astype(np.float64)
-    out[last_wrong == n_epochs - 1] = np.nan
+    out = stays_from(correct).astype(np.float64)
+    out[out == len(correct)] = np.nan
     return out
 
 
@@ -208,18 +203,20 @@ def run_story(store: RunStore, run_id: str) -> Story | None:
     labels = probe_labels(store, info)
     class_names = list(info.class_names or [str(c) for c in range(labels.n_classes)])
     n_epochs = info.epochs_done
-    fit = scrambled_fit(store, run_id)
     dead = [np.stack([dead_units(store.activations(run_id, e, layer)) for e in range(n_epochs)])
             for layer in range(len(info.layer_sizes))]
     vae = info.config.model == "vae"
-    series_metrics = store.metrics(run_id)
-    series = replace(_series(table, info.layer_names, class_names, cka["by_epoch"][:, :, -1], series_metrics,
-                             None if fit is None else fit[0], 0 if fit is None else fit[1],
-                             _kl_dim(store, run_id, n_epochs) if vae else None, dead),
-                     latent_layer=len(info.layer_sizes) - 1 if vae else None, steps=info.steps(series_metrics))
     correct = None if vae else _correct(store, run_id, labels.trained, n_epochs)
     relabelled = labels.fit & (labels.trained != labels.true)
     scrambled = None if correct is None or not relabelled.any() else correct & relabelled[None, :]
+    # the relabelled samples' fit to their scrambled labels (analysis.stage.scrambled_fit), from the predictions
+    # read once for the learned epochs
+    fit = None if scrambled is None or correct is None else correct[:, relabelled].mean(axis=1)
+    series_metrics = store.metrics(run_id)
+    series = replace(_series(table, info.layer_names, class_names, cka["by_epoch"][:, :, -1], series_metrics,
+                             fit, int(relabelled.sum()) if fit is not None else 0,
+                             _kl_dim(store, run_id, n_epochs) if vae else None, dead),
+                     latent_layer=len(info.layer_sizes) - 1 if vae else None, steps=info.steps(series_metrics))
 
     def knn_at(layer: int, epoch: int) -> np.ndarray | None:
         return None if epoch < 0 else _knn(store, run_id, layer, epoch)
