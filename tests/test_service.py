@@ -295,16 +295,35 @@ def test_a_job_told_to_stop_while_training_lays_out_no_more(tmp_path):
     store.close()
 
 
+#: a training in another process that holds after its second epoch until the file ``sys.argv[2]`` exists, so
+#: that the test sees it followed while it trains on a machine of any speed
+PACED_TRAINER = """
+import sys, time
+from pathlib import Path
+from models.config import RunConfig
+from models.store import RunStore
+from models.train import train
+
+go = Path(sys.argv[2])
+
+def paced(stage, done, total):
+    while done >= 2 and not go.exists():
+        time.sleep(0.02)
+
+config = RunConfig(hidden=(16, 8), epochs=12, lr=0.01, probe_size=200, seed=4)
+train(config, RunStore(sys.argv[1]), progress=paced)
+"""
+
+
 def test_a_run_trained_by_another_process_is_laid_out_while_it_trains(tmp_path):
     import subprocess
     import sys
 
     from models.store import RunStore
 
-    config = RunConfig(hidden=(16, 8), epochs=40, lr=0.01, probe_size=200, seed=4)
-    store_dir = tmp_path / "store"
-    trainer = subprocess.Popen([sys.executable, "-m", "epochscope", "train", "--hidden", "16,8", "--epochs", "40",
-                                "--lr", "0.01", "--probe-size", "200", "--seed", "4", "--store", str(store_dir)])
+    config = RunConfig(hidden=(16, 8), epochs=12, lr=0.01, probe_size=200, seed=4)
+    store_dir, go = tmp_path / "store", tmp_path / "go"
+    trainer = subprocess.Popen([sys.executable, "-c", PACED_TRAINER, str(store_dir), str(go)])
     store = RunStore(store_dir)
     try:
         while not (store.has_run(config.run_id) and store.run_info(config.run_id).epochs_done >= 2):
@@ -314,13 +333,17 @@ def test_a_run_trained_by_another_process_is_laid_out_while_it_trains(tmp_path):
 
         def report(stage, done, total):
             if stage == frames_prepare.FOLLOWING:
-                following.append((done, store.run_info(config.run_id).state))
+                state = store.run_info(config.run_id).state
+                following.append((done, state))
+                if done > 0 and state == "training":
+                    go.touch()  # seen laid out while it trains: let it finish
 
         info, ready = frames_prepare.prepare(store, config, FAST, report)
         assert trainer.wait(timeout=120) == 0
         # the frames were laid out while the other process trained, and all of them in the end
         assert any(done > 0 and state == "training" for done, state in following)
-        assert info.state == "complete" and ready == 2 * 41
+        assert info.state == "complete" and ready == 2 * 13
     finally:
+        go.touch()
         trainer.kill()
         store.close()
