@@ -6,7 +6,9 @@ import os
 import shutil
 from collections.abc import Iterator
 
+import multiprocess
 import numpy as np
+import psutil
 import pytest
 from selenium.webdriver.chrome.options import Options
 
@@ -16,6 +18,27 @@ from models.train import train
 
 #: small enough to train in about a second, big enough that layouts mean something
 TINY = RunConfig(hidden=(24, 12), epochs=3, lr=0.01, probe_size=240, seed=1)
+
+
+@pytest.fixture(autouse=True)
+def _jobs_end_with_their_test() -> Iterator[None]:
+    """Background jobs a test's server started (spawned processes, with their own workers) are stopped when the
+    test ends, so that a long run it trained does not go on training and laying out beside the tests after it."""
+    before = {p.pid for p in multiprocess.active_children()}
+    yield
+    for job in multiprocess.active_children():
+        if job.pid in before:
+            continue
+        try:
+            tree = [*psutil.Process(job.pid).children(recursive=True), psutil.Process(job.pid)]
+        except psutil.NoSuchProcess:
+            continue
+        for process in tree:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(tree, timeout=10)
 
 
 @pytest.fixture(scope="session")

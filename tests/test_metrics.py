@@ -75,12 +75,16 @@ def test_subsampled_silhouette_estimates_the_exact_one(blobs):
 
 
 def test_trustworthiness_of_several_layouts_ranks_the_raw_space_once_and_agrees_with_scikit_learn():
+    from sklearn.manifold import trustworthiness as sk_trustworthiness
+
     from layout_engine.metrics import trustworthiness_of
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 10))
     faithful, random = X[:, :2] + 0.1 * rng.normal(size=(300, 2)), rng.normal(size=(300, 2))
     both = trustworthiness_of(X, [faithful, random], n_neighbors=10)
-    assert both == pytest.approx([trustworthiness(X, faithful, n_neighbors=10),
-                                  trustworthiness(X, random, n_neighbors=10)], abs=1e-12)
+    assert both == pytest.approx([sk_trustworthiness(X, faithful, n_neighbors=10),
+                                  sk_trustworthiness(X, random, n_neighbors=10)], abs=1e-12)
     assert both[0] > both[1]
+    assert trustworthiness(X, X[:, :2], n_neighbors=5) == pytest.approx(sk_trustworthiness(X, X[:, :2], n_neighbors=5),
+                                                                        abs=1e-12)
