@@ -79,8 +79,7 @@ class Chain:
                 if cached is None:  # evicted since: lay the chain out again from its start
                     self._restart()
                     continue
-                self._frame = Frame(index=before, raw=cached["raw"], display=cached["display"],
-                                    churn=float(cached["churn"]))
+                self._frame = _frame_of(before, cached)
                 self._previous_X = store.activations(self.run_id, before, self.layer)
             key = layout_key(X, params.digest(), self._key)
             cached = store.get_derived(key)
@@ -93,8 +92,7 @@ class Chain:
                 store.put_derived(key, {"raw": self._frame.raw, "display": self._frame.display,
                                         "churn": np.array(self._frame.churn), "aside": self._frame.aside})
             else:
-                self._frame = Frame(index=epoch, raw=cached["raw"], display=cached["display"],
-                                    churn=float(cached["churn"]))
+                self._frame = _frame_of(epoch, cached)
                 self._graph = None
             ensure_scores(store, key, X, self._frame.display, self.labels)
             frame_box(store, key, self._frame.display)
@@ -269,3 +267,10 @@ def cached_graph(store: RunStore, X: np.ndarray, params: LayoutParams) -> sp.csr
     store.put_derived(key, {"data": graph.data, "indices": graph.indices, "indptr": graph.indptr,
                             "shape": np.array(graph.shape)})
     return graph
+
+
+def _frame_of(epoch: int, cached: dict[str, np.ndarray]) -> Frame:
+    """The frame of ``epoch`` as stored (what the next epoch's layout continues from), with the nodes it set
+    aside: a frame the next epoch's graph leaves unchanged is that frame again, aside row included."""
+    return Frame(index=epoch, raw=cached["raw"], display=cached["display"], churn=float(cached["churn"]),
+                 aside=np.asarray(cached["aside"], dtype=np.int64))

@@ -6,7 +6,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 from scipy.spatial.distance import pdist, squareform
-from sklearn.metrics import pairwise_distances, silhouette_score
+from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
 from layout_engine.align import align_to, normalize
@@ -43,7 +43,9 @@ def trustworthiness_of(X: np.ndarray, embeddings: list[np.ndarray], *, n_neighbo
     n = len(X)
     if not n_neighbors < n / 2:
         raise ValueError(f"n_neighbors ({n_neighbors}) should be less than n_samples / 2 ({n / 2})")
-    dist = pairwise_distances(X)
+    X = np.asarray(X, dtype=np.float64)
+    norms = np.einsum("ij,ij->i", X, X)
+    dist = norms[:, None] + norms[None, :] - 2.0 * (X @ X.T)  # squared distances rank as distances do
     np.fill_diagonal(dist, np.inf)
     kth = np.partition(dist, n_neighbors - 1, axis=1)[:, n_neighbors - 1]
     scale = 2.0 / (n * n_neighbors * (2.0 * n - 3.0 * n_neighbors - 1.0))

@@ -52,10 +52,6 @@ def build_graph(X: np.ndarray, params: LayoutParams) -> sp.csr_matrix:
     return knn_graph(X, n_neighbors=params.n_neighbors, metric=params.metric)
 
 
-
-
-
-
 def changed_nodes(previous: sp.spmatrix, graph: sp.spmatrix, tolerance: float = STILL_WEIGHT) -> np.ndarray:
     """Whether each node's edges changed between two graphs on the same nodes: an edge gained or lost, or a
     weight moved by more than ``tolerance``; bool (n_nodes,)."""
