@@ -9,6 +9,7 @@ from analysis.representation import class_separation, knn_class_purity
 from derived.keys import box_key, scores_key
 from layout_engine.graph import nearest_neighbours
 from layout_engine.metrics import NEIGHBOURHOOD_K, trustworthiness
+from layout_engine.threads import one_blas_thread
 from models.store import RunStore
 
 #: a frame's scores (silhouette, trustworthiness, distance ratio) are estimated on this many samples
@@ -20,6 +21,7 @@ SILHOUETTE_POINTS = 600
 SCORES = ("silhouette", "trust", "ratio", "nh")
 
 
+@one_blas_thread()
 def frame_scores(X: np.ndarray, display: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     """A frame's :data:`SCORES`, on a seeded subset of :data:`SILHOUETTE_POINTS` samples (exact versions cost
     O(n^2) per frame).

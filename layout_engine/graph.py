@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 
+from layout_engine.threads import one_blas_thread
 from layout_engine.validation import check_points
 
 METRICS = ("euclidean", "cosine")
@@ -94,6 +95,7 @@ def approximate_neighbours(X: np.ndarray, n_neighbors: int, *, metric: str = "eu
     return idx.astype(np.int32), dist
 
 
+@one_blas_thread()
 def knn_graph(X: np.ndarray, *, n_neighbors: int = 15, metric: str = "euclidean",
               neighbours: tuple[np.ndarray, np.ndarray] | None = None) -> sp.csr_matrix:
     """Symmetric kNN similarity graph with locally calibrated kernel weights.

@@ -23,7 +23,7 @@ from layout_engine.graph import METRICS
 GRAPHS = ("knn", "bipartite")
 
 #: bump when a change in the engine changes its output: it is part of every layout cache key
-ENGINE_VERSION = "11"
+ENGINE_VERSION = "12"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from layout_engine.graph import bipartite_graph, knn_graph
 from layout_engine.metrics import NEIGHBOURHOOD_K, node_churn, trustworthiness_of
 from layout_engine.params import LayoutParams
 from layout_engine.spectral import spectral_init
+from layout_engine.threads import one_blas_thread
 from layout_engine.validation import check_points
 
 #: scale of a start layout handed to the optimizer (the forces assume layouts of this size)
@@ -206,6 +207,7 @@ def set_aside(display: np.ndarray, aside: np.ndarray) -> np.ndarray:
     return out
 
 
+@one_blas_thread()
 def layout_frame(X: np.ndarray, params: LayoutParams = LayoutParams(), *, graph: sp.spmatrix | None = None,
                  init: np.ndarray | None = None, churn: float | np.ndarray = 0.0,
                  callback: IterationCallback | None = None) -> np.ndarray:
@@ -261,6 +263,7 @@ class Frame:
     aside: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
+@one_blas_thread()
 def next_frame(X: np.ndarray, params: LayoutParams, previous: Frame | None = None, *,
                previous_graph: sp.spmatrix | None = None, graph: sp.spmatrix | None = None,
                should_stop: Callable[[], bool] | None = None) -> tuple[Frame, sp.csr_matrix]:
