@@ -139,9 +139,10 @@
             hoverinfo: "skip", marker: {size: 18, color: "rgba(0,0,0,0)", line: {width: 2.5, color: style.selected}}};
   }
 
-  function ringTrace(style, xs, ys) {
-    // rings around the samples whose neighbourhoods changed most
-    return {type: "scattergl", mode: "markers", name: "changed most", x: xs, y: ys, hoverinfo: "skip",
+  function ringTrace(style, xs, ys, label) {
+    // rings around the samples whose neighbourhoods changed most (or a story event's: then named by `label`)
+    return {type: "scattergl", mode: "markers", name: label || "changed most", meta: "ring", x: xs, y: ys,
+            hoverinfo: "skip",
             marker: {size: 14, color: "rgba(0,0,0,0)", line: {width: 2, color: style.scrambled}}};
   }
 
@@ -192,7 +193,8 @@
 
   function mapFigure(payload, epoch, frame, S, view) {
     // The map of one epoch. `view`: {colour, flags (array of "edges", "size", "trail", ...), selected (a data-set
-    // index or null), edges ({run, layer, epoch, graph, i, j} or null), ringed (node rows), trail ({x, y}: the
+    // index or null), edges ({run, layer, epoch, graph, i, j} or null), ringed (node rows), ringLabel (their legend, by
+    // default "changed most"), trail ({x, y}: the
     // selected sample's path, or null), x, y (where each node is drawn: the frame's place, or where a glide
     // starts), meta (the layout's meta)}. Returns {figure, parts}: parts are [trace index, node rows] of the
     // traces whose nodes move from epoch to epoch.
@@ -233,7 +235,7 @@
     const ringed = view.ringed || [];
     if (ringed.length) {
       parts.push([traces.length, ringed]);
-      traces.push(ringTrace(style, ringed.map(i => xs[i]), ringed.map(i => ys[i])));
+      traces.push(ringTrace(style, ringed.map(i => xs[i]), ringed.map(i => ys[i]), view.ringLabel));
     }
     const at = view.selected === null || view.selected === undefined ? -1 : S.index.indexOf(view.selected);
     if (at >= 0 && view.trail) {

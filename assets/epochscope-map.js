@@ -90,11 +90,11 @@
       if (!gd || !Array.isArray(gd.data) || !frame) { return; }
       const ringed = ringedNodes(payload, Number(epoch), changed);
       const xs = ringed.map(i => frame.x[i]), ys = ringed.map(i => frame.y[i]);
-      const at = gd.data.findIndex(t => t.name === "changed most");
+      const at = gd.data.findIndex(t => t.meta === "ring");
       if (at >= 0) {
-        window.Plotly.restyle(gd, {x: [xs], y: [ys]}, [at]);
+        window.Plotly.restyle(gd, {x: [xs], y: [ys], name: changed.label || "changed most"}, [at]);
       } else if (ringed.length) {
-        window.Plotly.addTraces(gd, FIG.ringTrace(payload.style, xs, ys));
+        window.Plotly.addTraces(gd, FIG.ringTrace(payload.style, xs, ys, changed.label));
       }
     }
 
@@ -226,6 +226,7 @@
       // list, once it has arrived for this frame; ringChanged adds or updates the trace when it arrives later)
       const {figure, parts} = FIG.mapFigure(payload, e, frame, S, {
         colour: a.colour, flags: flags, selected: a.selected, edges: a.edges, ringed: ringedNodes(payload, e, a.changed),
+        ringLabel: a.changed && a.changed.label,
         trail: trail, x: fromX, y: fromY, meta: {glide: token, aligned: at.aligned},
         box: F.unionBox(payload.frames, e, BOX_REACH)});
       if (this.o.alignTo) {

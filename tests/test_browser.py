@@ -671,8 +671,8 @@ def test_the_story_of_the_run_links_both_ways_and_writes_its_report(dash_duo, tr
     # a click on an event goes to its layer and epoch and rings the samples it involves
     dash_duo.wait_for_contains_text("#frame-info", f"{layer_name} ", timeout=20)
     WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
-        "const t = document.querySelector('#map .js-plotly-plot')._fullData.find(t => t.name === 'changed most');"
-        f"return t && t.x.length === {len(at_three[0].samples)};"))
+        "const t = document.querySelector('#map .js-plotly-plot')._fullData.find(t => t.meta === 'ring');"
+        f"return t && t.name === 'in the event' && t.x.length === {len(at_three[0].samples)};"))
     assert dash_duo.find_element("#what-changed").text.startswith("Ringed on the map: the")
 
     # a click on the timeline goes to the event's layer and epoch

@@ -78,15 +78,19 @@ def event_shown(focus: object, run_id: str, layer: int, epoch: int) -> bool:
             and isinstance(focus.get("text"), str))
 
 
-def event_ring(focus: object, view, changed: list, ring: list[int]) -> tuple[list, list[int]]:
-    """The "what changed" list and the samples to ring; when the story's event clicked last is of the frame on
-    show (:func:`event_shown`), the list headed by that event and its samples ringed instead."""
+#: the map's legend for the rings: the samples whose neighbourhoods changed most, or those of a story event
+RING_CHANGED, RING_EVENT = "changed most", "in the event"
+
+
+def event_ring(focus: object, view, changed: list, ring: list[int]) -> tuple[list, list[int], str]:
+    """The "what changed" list, the samples to ring and the rings' legend; when the story's event clicked last is
+    of the frame on show (:func:`event_shown`), the list headed by that event and its samples ringed instead."""
     if not isinstance(focus, dict) or not event_shown(focus, view.run_id, view.layer, view.epoch):
-        return changed, ring
+        return changed, ring, RING_CHANGED
     ring = [int(p) for p in focus["pos"]]
     head = html.P(f"Ringed on the map: the {len(ring)} samples of the event \u201c{focus['text']}\u201d",
                   className="muted")
-    return [head, *changed], ring
+    return [head, *changed], ring, RING_EVENT
 
 
 def cartography_view(store, run_id: str, class_names) -> tuple[dict, str]:
@@ -129,10 +133,11 @@ def register(app: Dash, ctx: AppContext) -> None:
             text = observations_view(view.store, view.run_id, view.layer, view.epoch)
         except (KeyError, ValueError) as exc:  # NotShown, or a measure not stored (evicted)
             return html.P(f"No observations here: {exc.args[0] if exc.args else exc}", className="empty"), [], None
-        changed, ring = event_ring(focus, view, *changed_view(
+        changed, ring, label = event_ring(focus, view, *changed_view(
             stage.what_changed(view.store, view.run_id, view.layer, view.epoch, N_CHANGED), view.ctx.class_names,
             view.epoch))
-        return text, changed, {"run": view.run_id, "layer": view.layer, "epoch": view.epoch, "pos": ring}
+        return text, changed, {"run": view.run_id, "layer": view.layer, "epoch": view.epoch, "pos": ring,
+                               "label": label}
 
     @app.callback(
         Output(vocab.CKA_LAYERS, "figure"), Output(vocab.CKA_EPOCHS, "figure"),

@@ -166,6 +166,9 @@ test("edges, the changed samples, the selection and its trail are drawn in that 
   assert.equal(fig.data[names.length - 1].marker.line.color, payload.style.selected);
   // every moving trace's part names the nodes it draws
   for (const [t, nodes] of parts) { assert.equal(fig.data[t].x.length, nodes.length); }
+  // a story event's samples are ringed under the event's legend, not as "changed most"
+  const event = figure("knn", 2, {ringed: [5, 7], ringLabel: "in the event"}).figure;
+  assert.deepEqual(event.data.filter(t => t.meta === "ring").map(t => t.name), ["in the event"]);
   // edges of another epoch are not drawn
   const stale = figure("knn", 1, {flags: ["edges"], edges: edges});
   assert.ok(!stale.figure.data.some(t => t.name === "edges"));
