@@ -90,11 +90,12 @@
       if (!gd || !Array.isArray(gd.data) || !frame) { return; }
       const ringed = ringedNodes(payload, Number(epoch), changed);
       const xs = ringed.map(i => frame.x[i]), ys = ringed.map(i => frame.y[i]);
+      const label = (changed && changed.label) || "changed most";
       const at = gd.data.findIndex(t => t.meta === "ring");
       if (at >= 0) {
-        window.Plotly.restyle(gd, {x: [xs], y: [ys], name: changed.label || "changed most"}, [at]);
+        window.Plotly.restyle(gd, {x: [xs], y: [ys], name: label}, [at]);
       } else if (ringed.length) {
-        window.Plotly.addTraces(gd, FIG.ringTrace(payload.style, xs, ys, changed.label));
+        window.Plotly.addTraces(gd, FIG.ringTrace(payload.style, xs, ys, label));
       }
     }
 

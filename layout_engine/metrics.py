@@ -38,7 +38,8 @@ def trustworthiness_of(X: np.ndarray, embeddings: list[np.ndarray], *, n_neighbo
     Trustworthiness charges each layout neighbour of a point by how far beyond the ``n_neighbors`` nearest in
     ``X`` it ranks. Scikit-learn ranks every row of the distance matrix (a sort, O(n^2 log n)); here only the
     layout neighbours that fall outside a row's k nearest (found by a partition, O(n^2)) are ranked, by counting
-    the points nearer than them: the same number (ties in ``X``'s distances aside), 3-4x faster at n = 800.
+    the points nearer than them: the same number (ties in ``X``'s distances aside), about 8 ms a layout at
+    n = 800 against scikit-learn's 25 ms.
     """
     n = len(X)
     if not n_neighbors < n / 2:
@@ -56,14 +57,14 @@ def trustworthiness_of(X: np.ndarray, embeddings: list[np.ndarray], *, n_neighbo
     return out
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _excess_rank(dist, near, kth, k):  # pragma: no cover - compiled
     """Sum over points ``i`` and their layout neighbours ``j`` of ``max(0, rank_i(j) - k)``, where ``rank_i(j)``
     is 1 + how many points are nearer to ``i`` than ``j`` in ``dist`` (n, n), counted only for the ``j`` beyond
     ``kth[i]``, ``i``'s k-th smallest distance."""
     n = dist.shape[0]
     total = np.zeros(n, dtype=np.int64)
-    for i in numba.prange(n):
+    for i in range(n):
         for c in range(near.shape[1]):
             d = dist[i, near[i, c]]
             if d > kth[i]:

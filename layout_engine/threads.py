@@ -20,7 +20,11 @@ _controller: ThreadpoolController | None = None
 
 @contextmanager
 def one_blas_thread() -> Iterator[None]:
-    """Within it (or a function it decorates), BLAS runs on one thread; the count before is restored after."""
+    """Within it (or a function it decorates), BLAS runs on one thread; the count before is restored after.
+
+    The count is the process's: where threads of one process lay out at once (a server's requests), one that
+    leaves may restore two threads while another still lays out, or the last to leave one thread; either costs
+    only speed."""
     global _controller
     if _controller is None:  # made at first use, when numpy's and scipy's BLAS are loaded
         _controller = ThreadpoolController()

@@ -674,6 +674,7 @@ def test_the_story_of_the_run_links_both_ways_and_writes_its_report(dash_duo, tr
         "const t = document.querySelector('#map .js-plotly-plot')._fullData.find(t => t.meta === 'ring');"
         f"return t && t.name === 'in the event' && t.x.length === {len(at_three[0].samples)};"))
     assert dash_duo.find_element("#what-changed").text.startswith("Ringed on the map: the")
+    screenshot(dash_duo, "story-event-ring", at="#map")
 
     # a click on the timeline goes to the event's layer and epoch
     target = next(e for e in story.events if e.epoch == 1 and e.layer == 1)
