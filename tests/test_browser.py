@@ -704,7 +704,10 @@ def test_a_run_is_shown_while_it_trains_and_follows_the_latest_epoch(dash_duo, t
     from models.config import RunConfig
     from models.store import RunStore
 
-    config = RunConfig(hidden=(16, 8), epochs=1000, lr=0.01, probe_size=300, seed=5)  # ~50 s of training
+    # small batches: a few epochs a second on any machine, so that the job records for minutes (it is stopped when
+    # the test ends) at a pace the page's requests are served beside (tens of epochs a second, each one written
+    # to the store with its layouts, kept the store's writers so busy that the page's polls went unanswered)
+    config = RunConfig(hidden=(16, 8), epochs=1000, lr=0.01, probe_size=300, seed=5, batch_size=4)
     store_dir = tmp_path / "store"
     dash_duo.start_server(create_app(store_dir=store_dir, config=config, params=FAST))  # trained by the page
 
