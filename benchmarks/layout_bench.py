@@ -93,8 +93,8 @@ def sequence(frames: list[np.ndarray], params: LayoutParams) -> tuple[list, list
 
 
 #: section 3 times our frames over a window of this many epochs ending at the sampled one, from the sequence's
-#: state before it, so that the faithfulness guard's checks (made once the graph has moved enough since the last
-#: one, not on every frame) count at their rate in the sequence
+#: state before it: a frame's cost varies with its neighbour churn (the warm schedule's iterations) and with the
+#: guard's restarts, so one step alone is a noisy sample of what a sequence costs per frame
 WINDOW = 4
 
 
