@@ -303,6 +303,18 @@ def run_cartography(store: RunStore, run_id: str) -> tuple[Cartography, np.ndarr
     return cartography(np.stack(probs)[:, members], np.stack(correct)[:, members]), members
 
 
+def correct_predictions(store: RunStore, run_id: str, trained: np.ndarray, n_epochs: int) -> np.ndarray | None:
+    """Per recorded epoch and probe sample, whether the network predicts its ``trained`` label (n,):
+    (n_epochs, n) bool; ``None`` when an epoch holds no predictions."""
+    rows = []
+    for epoch in range(n_epochs):
+        predictions, _, _ = store.outputs(run_id, epoch)
+        if predictions is None:
+            return None
+        rows.append(predictions == trained)
+    return np.stack(rows)
+
+
 def scrambled_fit(store: RunStore, run_id: str) -> tuple[list[float], int] | None:
     """Per recorded epoch, the share of relabelled training probe samples (trained label != true class) whose
     trained label the network predicts (memorisation), and how many they are; ``None`` when there are none
@@ -312,13 +324,10 @@ def scrambled_fit(store: RunStore, run_id: str) -> tuple[list[float], int] | Non
     relabelled = labels.fit & (labels.trained != labels.true)
     if not relabelled.any() or info.config.model == "vae":
         return None
-    shares = []
-    for epoch in range(info.epochs_done):
-        predictions, _, _ = store.outputs(run_id, epoch)
-        if predictions is None:
-            return None
-        shares.append(float(np.mean(predictions[relabelled] == labels.trained[relabelled])))
-    return shares, int(relabelled.sum())
+    correct = correct_predictions(store, run_id, labels.trained, info.epochs_done)
+    if correct is None:
+        return None
+    return [float(share) for share in correct[:, relabelled].mean(axis=1)], int(relabelled.sum())
 
 
 def frame_evidence(store: RunStore, run_id: str, layer: int, epoch: int) -> Evidence:

@@ -18,7 +18,7 @@ import numpy as np
 from analysis.events import DEAD_STD, KINDS, Event, RunSeries, run_events, stays_from
 from analysis.measures import ProbeLabels, measure_frame
 from analysis.representation import cka_matrix
-from analysis.stage import measure_table, probe_labels, run_cka
+from analysis.stage import correct_predictions, measure_table, probe_labels, run_cka
 from derived.keys import measures_index
 from models.store import RunStore
 
@@ -139,23 +139,13 @@ def _kl_dim(store: RunStore, run_id: str, n_epochs: int) -> np.ndarray | None:
         return None
 
 
-def _correct(store: RunStore, run_id: str, trained: np.ndarray, n_epochs: int) -> np.ndarray | None:
-    rows = []
-    for epoch in range(n_epochs):
-        predictions, _, _ = store.outputs(run_id, epoch)
-        if predictions is None:
-            return None
-        rows.append(predictions == trained)
-    return np.stack(rows)
-
-
 def learned_of(store: RunStore, run_id: str) -> np.ndarray | None:
     """Per probe sample of a stored run, :func:`learned_epochs` over its recorded epochs, (n_probe,) float (NaN:
     not learned by its last epoch); ``None`` for a model that does not classify or a run with no epoch yet."""
     info = store.run_info(run_id)
     if info.config.model == "vae" or info.epochs_done < 1:
         return None
-    correct = _correct(store, run_id, probe_labels(store, info).trained, info.epochs_done)
+    correct = correct_predictions(store, run_id, probe_labels(store, info).trained, info.epochs_done)
     return None if correct is None else learned_epochs(correct)
 
 
@@ -206,10 +196,10 @@ def run_story(store: RunStore, run_id: str) -> Story | None:
     dead = [np.stack([dead_units(store.activations(run_id, e, layer)) for e in range(n_epochs)])
             for layer in range(len(info.layer_sizes))]
     vae = info.config.model == "vae"
-    correct = None if vae else _correct(store, run_id, labels.trained, n_epochs)
+    correct = None if vae else correct_predictions(store, run_id, labels.trained, n_epochs)
     relabelled = labels.fit & (labels.trained != labels.true)
     scrambled = None if correct is None or not relabelled.any() else correct & relabelled[None, :]
-    # the relabelled samples' fit to their scrambled labels (analysis.stage.scrambled_fit), from the predictions
+    # the relabelled samples' fit to their scrambled labels (as analysis.stage.scrambled_fit), from the predictions
     # read once for the learned epochs
     fit = None if scrambled is None or correct is None else correct[:, relabelled].mean(axis=1)
     series_metrics = store.metrics(run_id)
