@@ -94,7 +94,7 @@ class NeuronView:
     ----------
     unit : int
     top_index : ndarray of shape (k,), int
-        Data-set indices of the probe samples that activate it most, most first.
+        Data-set indices of the probe samples that activate it most, most first; empty for a dead unit.
     top_labels : ndarray of shape (k,), int
     class_means : ndarray of shape (n_classes,)
         Its mean activation over each class's probe samples.
@@ -120,9 +120,11 @@ def neuron_view(store: RunStore, run_id: str, layer: int, epoch: int, unit: int)
         raise KeyError(f"unit must be in 0..{A.shape[1] - 1}, got {unit}")
     probe = store.probe(run_id)
     a, labels = A[:, unit:unit + 1], np.asarray(probe["y"], dtype=np.int64)
-    top = np.argsort(-a[:, 0], kind="stable")[:N_NEIGHBOURS]
+    dead = bool(np.all(a <= 0))
+    # a dead unit has no samples that activate it: any order of its zeros would list arbitrary samples
+    top = np.zeros(0, dtype=np.int64) if dead else np.argsort(-a[:, 0], kind="stable")[:N_NEIGHBOURS]
     n_classes = int(labels.max()) + 1
     selectivity, _ = class_selectivity(a, labels, n_classes)
     return NeuronView(unit=unit, top_index=probe["index"][top], top_labels=labels[top],
                       class_means=class_means(a, labels, n_classes)[:, 0], selectivity=float(selectivity[0]),
-                      dead=bool(np.all(a <= 0)))
+                      dead=dead)

@@ -315,16 +315,17 @@ def test_a_bad_url_names_the_field_and_shows_the_default_view(dash_duo, trained_
     assert dash_duo.get_logs() == []
 
 
-#: the pixel position of the neuron farthest from every sample on the map (an unambiguous click)
+#: the pixel position of the neuron (live, or dead on the row below the map) farthest from every sample on the
+#: map (an unambiguous click: live neurons can sit within a marker's width of a sample)
 FARTHEST_NEURON = """
         const gd = document.querySelector('#map .js-plotly-plot');
         const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-        const t = gd._fullData.find(t => t.name === 'neurons');
+        const neurons = gd._fullData.filter(o => o.meta === 'neurons')
+            .flatMap(o => Array.from(o.x).map((x, i) => [xa.l2p(x), ya.l2p(o.y[i])]));
         const others = gd._fullData.filter(o => o.meta !== 'neurons' && o.name !== 'edges')
             .flatMap(o => Array.from(o.x).map((x, i) => [xa.l2p(x), ya.l2p(o.y[i])]));
         let best = null, bestGap = -1;   // the neuron farthest from every sample, so the click is unambiguous
-        for (let k = 0; k < t.x.length; k++) {
-            const p = [xa.l2p(t.x[k]), ya.l2p(t.y[k])];
+        for (const p of neurons) {
             const gap = Math.min(...others.map(q => Math.hypot(p[0] - q[0], p[1] - q[1])));
             if (gap > bestGap) { bestGap = gap; best = p; }
         }
@@ -375,6 +376,7 @@ def test_the_neuron_x_sample_graph_and_a_reference_method(dash_duo, trained_stor
                 raise
     text = dash_duo.find_element("#inspector-body").text
     assert "of h1, epoch 3" in text and ("class selectivity" in text or "dead" in text)
+    assert ("dead" in text) != ("activate it most" in text)  # a dead unit lists no samples: none activates it
     dash_duo.find_element("#map-flags input[value='edges']").click()
     WebDriverWait(dash_duo.driver, 20).until(lambda d: d.execute_script(
         "const t = document.querySelector('#map .js-plotly-plot')._fullData.find(t => t.name === 'edges');"

@@ -248,6 +248,11 @@ def test_a_neurons_view_lists_its_top_samples_and_class_selectivity(store_copy, 
     assert view.class_means[labels[order[0]]] > 0 and 0 <= view.selectivity <= 1 and not view.dead
     with pytest.raises(KeyError, match="unit must be in 0..11"):
         neuron_view(store_copy, run, 1, 3, 12)
+    # a dead unit (never active on the probe set) lists no samples: none activates it
+    dead = np.flatnonzero(np.all(store_copy.activations(run, 3, 0) <= 0, axis=0))
+    assert len(dead), "the tiny run's h1 has dead units at epoch 3"
+    view = neuron_view(store_copy, run, 0, 3, int(dead[0]))
+    assert view.dead and len(view.top_index) == 0 and len(view.top_labels) == 0
 
 
 def test_the_run_picker_lists_every_run_and_names_a_sweeps_runs(tmp_path, tiny_config):

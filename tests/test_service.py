@@ -226,7 +226,7 @@ def test_a_layout_two_runs_share_is_scored_against_each_runs_own_labels(store_co
     # neighbourhood hit: the share of a sample's 2-D neighbours with its label (chance: 1 in 10)
     real = service.scores(store_copy, tiny_config.run_id, 0, FAST)["nh"][0]
     shuffled = service.scores(store_copy, control.run_id, 0, FAST)["nh"][0]
-    assert real > 0.5 and shuffled < 0.2
+    assert real > 0.4 and shuffled < 0.2
 
 
 def test_scores_evicted_from_the_cache_come_back_with_the_next_job(store_copy, tiny_config):

@@ -35,8 +35,8 @@ def render_neuron(ctx: AppContext, view: NeuronView, layer: int, epoch: int) -> 
         html.Ul([html.Li(summary, className="warn" if view.dead else "")], className="facts"),
         dcc.Graph(figure=figures.class_means_figure(view.class_means, [name(c) for c in range(len(view.class_means))]),
                   config={"displayModeBar": False}, className="inspector-activations"),
-        html.Div("Samples that activate it most:", className="muted"),
-        _sample_buttons(ctx, view.top_index, view.top_labels),
+        *([html.Div("Samples that activate it most:", className="muted"),
+           _sample_buttons(ctx, view.top_index, view.top_labels)] if len(view.top_index) else []),
     ]
 
 
