@@ -15,8 +15,7 @@ The kernel runs on all cores and is still deterministic: nodes are split into fi
 itself (the graph is symmetric, so each edge pulls both of its ends, once from each side) by the sum of its
 forces taken at the start of the iteration (every node's position then, its own included), and its random
 negative samples come from a generator seeded by a hash of (seed, iteration, node) rather than from a shared
-one. The same inputs give the same layout on any
-number of threads.
+one. The same inputs give the same layout on any number of threads.
 
 Seeding by node also makes the sampling noise of consecutive frames alike: laying out epoch t + 1 from epoch
 t's layout, a node draws the same negatives as it did for epoch t, so noise does not show as motion (common
