@@ -62,6 +62,12 @@ class ProbeLabels:
         n_classes = n_classes or int(max(true.max(initial=0), trained.max(initial=0))) + 1
         return cls(trained=trained, true=true, fit=fit, n_classes=n_classes)
 
+    @property
+    def relabelled(self) -> np.ndarray:
+        """The probe-fit samples trained on a label that is not their true class (scrambled), (n,) bool: whose
+        fit to that label is memorisation."""
+        return self.fit & (self.trained != self.true)
+
     def digest_bytes(self) -> bytes:
         """What a cached measure depends on besides the activations."""
         return b"".join(np.ascontiguousarray(a).tobytes() for a in (self.trained, self.true, self.fit)) + \

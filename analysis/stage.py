@@ -321,7 +321,7 @@ def scrambled_fit(store: RunStore, run_id: str) -> tuple[list[float], int] | Non
     or the run does not classify."""
     info = store.run_info(run_id)
     labels = probe_labels(store, info)
-    relabelled = labels.fit & (labels.trained != labels.true)
+    relabelled = labels.relabelled
     if not relabelled.any() or info.config.model == "vae":
         return None
     correct = correct_predictions(store, run_id, labels.trained, info.epochs_done)

@@ -197,7 +197,7 @@ def run_story(store: RunStore, run_id: str) -> Story | None:
             for layer in range(len(info.layer_sizes))]
     vae = info.config.model == "vae"
     correct = None if vae else correct_predictions(store, run_id, labels.trained, n_epochs)
-    relabelled = labels.fit & (labels.trained != labels.true)
+    relabelled = labels.relabelled
     scrambled = None if correct is None or not relabelled.any() else correct & relabelled[None, :]
     # the relabelled samples' fit to their scrambled labels (as analysis.stage.scrambled_fit), from the predictions
     # read once for the learned epochs
